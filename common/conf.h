@@ -1,0 +1,189 @@
+/*
+ * conf.h - the notaryd configuration: one typed, immutable struct.
+ *
+ * The master parses the YAML file (libyaml) plus any "-o KEY=VALUE"
+ * overrides into a fresh struct conf, validates it, and only then swaps it
+ * in (a failed reload keeps the old one).  Children get the master's struct
+ * through fork and never parse the file themselves.  Every key of
+ * shared/spec/interface.md is here with its default; errors name
+ * file:line:column and the dotted key path.
+ */
+#ifndef NOTARYD_CONF_H
+#define NOTARYD_CONF_H
+
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_ERR_MAX	4096	/* a good size for the err buffer */
+
+struct conf_listen {
+	struct sockaddr_storage	addr;
+	socklen_t		addrlen;
+	char			text[64];	/* as written, normalised */
+};
+
+struct conf_listen_list {
+	size_t			 n;
+	struct conf_listen	*v;
+};
+
+struct conf_cidr {
+	int		family;		/* AF_INET or AF_INET6 */
+	uint8_t		addr[16];	/* network byte order; v4 uses 4 */
+	unsigned	prefix;		/* 0..32 or 0..128 */
+};
+
+struct conf_cidr_list {
+	size_t			 n;
+	struct conf_cidr	*v;
+};
+
+enum conf_ct_type {
+	CONF_CT_RFC6962 = 0,
+	CONF_CT_STATIC,
+};
+
+struct conf_ctlog {
+	char		*url;
+	char		*name;
+	char		*operator;
+	enum conf_ct_type type;
+};
+
+struct conf {
+	char	*path;		/* the file loaded, or NULL: built-in defaults */
+
+	struct {
+		char	*data_dir;	/* absolute */
+		char	*user;		/* "" = do not change user */
+		char	*group;
+		char	*pidfile;	/* absolute, or "" for none */
+		int64_t	 stop_timeout_ms;	/* TERM -> KILL, default 10s */
+	} daemon;
+
+	struct {
+		int	 level;		/* enum log_level */
+		char	*target;	/* "stderr", "syslog" or an absolute path */
+	} log;
+
+	struct {
+		struct conf_listen_list listen;
+		int	 workers;		/* 0 in the file = one per CPU;
+						   resolved to >= 1 by conf_load */
+		int	 max_connections;	/* per worker */
+		int64_t	 keepalive_timeout_ms;
+		int64_t	 request_timeout_ms;
+		uint64_t max_request;		/* request line + headers, bytes */
+		int	 max_headers;		/* header lines, default 64 */
+		uint64_t max_body;		/* request body, default 16K */
+		struct conf_cidr_list trusted_proxies;
+	} http;
+
+	struct {
+		char	*private_key;	/* keys.private, absolute */
+		char	*public_key;	/* keys.public, absolute */
+	} keys;
+
+	struct {
+		uint64_t size;		/* bytes of shared memory */
+		uint64_t max_response;	/* largest cached body, default 8K */
+		int64_t	 ttl_ms;
+	} cache;
+
+	struct {
+		int	 processes;
+	} signer;
+
+	struct {
+		int	 processes;
+		int	 concurrency;
+		int64_t	 timeout_ms;
+		bool	 sni;
+		int64_t	 rescan_interval_ms;	/* 0 = no built-in schedule */
+		int64_t	 rescan_newer_than_ms;
+		int	 on_demand_limit;
+		struct conf_cidr_list deny;	/* "default" already expanded */
+		struct conf_cidr_list allow;
+	} scanner;
+
+	struct {
+		struct conf_listen_list listen;
+		char	*certificate;	/* absolute or "" */
+		char	*key;		/* absolute or "" */
+		struct conf_listen_list proxy_listen;
+	} convergence;
+
+	struct {
+		bool	 enabled;
+		char	*log_list;	/* URL, absolute file path, or "" */
+		struct {
+			size_t			 n;
+			struct conf_ctlog	*v;
+		} logs;
+		int64_t	 poll_interval_ms;
+		int	 batch_size;
+		bool	 resume;
+	} ctwatch;
+
+	struct {
+		char	*lite_path;
+		char	*full_path;
+		char	*domains_path;
+		int	 latest;
+		int	 client_queue;
+		int64_t	 ping_interval_ms;
+		int64_t	 idle_timeout_ms;
+		int64_t	 json_heartbeat_ms;	/* 0 = off */
+		uint64_t ring_size;		/* shared-memory ring, default 16M */
+	} stream;
+
+	struct {
+		char	*path;
+		struct conf_cidr_list allow;
+	} metrics;
+
+	struct {
+		uint64_t cache_size;	/* Berkeley DB mpool, default 32M */
+	} database;
+};
+
+struct conf_override {
+	const char	*key;		/* dotted path, e.g. "scanner.timeout" */
+	const char	*value;		/* YAML flow syntax */
+};
+
+/*
+ * Load the config.  path == NULL means built-in defaults only (overrides
+ * still apply).  Returns a new struct, or NULL with every error found
+ * written to err, one per line, each like
+ *   "conf/notaryd.yaml:12:3: scanner.timeout: expected a duration like 10s, got \"ten\""
+ * or, for an override, "-o scanner.timeout: ...".
+ */
+struct conf	*conf_load(const char *path, const struct conf_override *ov,
+		    size_t nov, char *err, size_t errlen);
+void		 conf_free(struct conf *cf);
+/* SYSCONFDIR "/notaryd.yaml" */
+const char	*conf_default_path(void);
+
+/*
+ * Keys that a SIGHUP reload cannot change (listeners, shared-memory sizes,
+ * data_dir, users, pidfile, process layout of the database).  Writes the
+ * dotted names that differ, comma-separated, to what; returns how many.
+ */
+int		 conf_restart_keys_differ(const struct conf *old,
+		    const struct conf *new, char *what, size_t len);
+
+/* Value parsers, exposed for tests and for notaryctl.  0 ok, -1 bad. */
+int	conf_parse_duration(const char *s, int64_t *ms);
+int	conf_parse_size(const char *s, uint64_t *bytes);
+int	conf_parse_cidr(const char *s, struct conf_cidr *out);
+int	conf_parse_listen(const char *s, struct conf_listen *out);
+/* The "default" deny list: loopback, RFC 1918, link-local, CGNAT, ... */
+void	conf_default_deny(struct conf_cidr_list *out);
+/* 1 when sa (AF_INET or AF_INET6, v4-mapped v6 treated as v4) is in l. */
+int	conf_cidr_match(const struct conf_cidr_list *l,
+	    const struct sockaddr *sa);
+
+#endif

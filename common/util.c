@@ -1,0 +1,64 @@
+/*
+ * util.c - clocks, fd flags and bounded formatting (every process).
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "util.h"
+
+int64_t
+mono_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+}
+
+int64_t
+mono_ms(void)
+{
+	return (mono_ns() / 1000000);
+}
+
+int64_t
+wall_s(void)
+{
+	return ((int64_t)time(NULL));
+}
+
+int
+fd_set_nonblock(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return (-1);
+	return (fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ? -1 : 0);
+}
+
+int
+fd_set_cloexec(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFD)) == -1)
+		return (-1);
+	return (fcntl(fd, F_SETFD, fl | FD_CLOEXEC) == -1 ? -1 : 0);
+}
+
+int
+xsnprintf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	ap;
+	int	r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= len)
+		return (-1);
+	return (0);
+}

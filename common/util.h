@@ -1,0 +1,30 @@
+/*
+ * util.h - small helpers shared by all processes: clocks, fd flags,
+ * bounded string formatting.
+ */
+#ifndef NOTARYD_UTIL_H
+#define NOTARYD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* CLOCK_MONOTONIC in milliseconds: shared by all processes on the host. */
+int64_t	mono_ms(void);
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t	mono_ns(void);
+/* Wall clock, unix seconds. */
+int64_t	wall_s(void);
+
+int	fd_set_nonblock(int fd);
+int	fd_set_cloexec(int fd);
+
+/*
+ * snprintf that reports truncation: returns 0 when the whole string fit,
+ * -1 when it was cut (the buffer still holds a terminated prefix).
+ */
+int	xsnprintf(char *buf, size_t len, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#endif
