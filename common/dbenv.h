@@ -1,5 +1,5 @@
 /*
- * db.h - the Berkeley DB 5.3 environment protocol.
+ * dbenv.h - the Berkeley DB 5.3 environment protocol.
  *
  * Called by the database users only: the signer, the scanners, ctwatch,
  * notaryctl, and the short-lived recovery helper the master forks.  The
@@ -12,8 +12,8 @@
  * so that the master stops all users, recovers, and restarts them (closing
  * the environment after DB_RUNRECOVERY can hang on a dead process's mutex).
  */
-#ifndef NOTARYD_DB_H
-#define NOTARYD_DB_H
+#ifndef NOTARYD_DBENV_H
+#define NOTARYD_DBENV_H
 
 #include <db.h>
 #include <stddef.h>

@@ -1,0 +1,666 @@
+/*
+ * http.c - an HTTP worker process: one epoll loop that accepts on the
+ * listening sockets it shares with its sibling workers, reads HTTP/1.x
+ * requests (keep-alive, pipelining), routes them (http_routes.c) and
+ * writes the responses.
+ *
+ * Workers face the internet: they hold no database handle and no private
+ * key, every input is bounded by the config (request size, header count,
+ * body size, request and keep-alive timeouts, connections per worker), and
+ * nothing about a client (address, headers) is ever logged.  A worker that
+ * crashes costs one respawn: nothing else is restarted.
+ *
+ * Connection life: READ (idle or receiving a request; request_timeout runs
+ * from the first byte, so a slow sender cannot hold a slot) -> the
+ * response goes to the output buffer -> flushed with EPOLLOUT as needed ->
+ * next request (keep-alive) or LINGER (half-close, discard input briefly,
+ * so an error response is not destroyed by a reset) -> closed.  Timers are
+ * lists ordered by deadline (one per timeout kind, each timeout constant),
+ * so arming and expiring are O(1).
+ *
+ * Signals: TERM/INT exit at once; QUIT (graceful, sent on reload) stops
+ * accepting, lets every request in progress finish, closes idle
+ * connections and exits when none is left or daemon.stop_timeout passed.
+ */
+#include <sys/epoll.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "http.h"
+#include "http_parser.h"
+#include "http_routes.h"
+#include "log.h"
+#include "proc.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define OUT_HIGH_WATER	(256 * 1024)	/* stop parsing more pipelined */
+#define OUT_MAX		(HTTP_BODY_MAX + 64 * 1024)
+#define LINGER_MS	2000
+#define ACCEPT_BURST	64
+#define MAX_EVENTS	256
+#define READ_CHUNK	16384
+
+enum conn_state {
+	CONN_READ,		/* waiting for or receiving a request */
+	CONN_LINGER,		/* half-closed after the last response */
+};
+
+enum timer_kind {
+	TIMER_NONE = -1,
+	TIMER_IDLE = 0,		/* keepalive_timeout */
+	TIMER_REQUEST,		/* request_timeout: receiving or sending */
+	TIMER_LINGER,
+	TIMER_KINDS,
+};
+
+struct conn {
+	int			 fd;
+	enum conn_state		 state;
+	struct buf		 in;
+	struct buf		 out;
+	size_t			 out_off;	/* bytes of out already sent */
+	int			 close_after;	/* close once out is flushed */
+	uint32_t		 events;	/* registered with epoll */
+	enum timer_kind		 timer;
+	int64_t			 deadline;
+	TAILQ_ENTRY(conn)	 tq;
+};
+TAILQ_HEAD(connq, conn);
+
+struct worker {
+	struct proc_ctx		*ctx;
+	const struct conf	*cf;
+	struct http_site	 site;
+	struct http_limits	 lim;
+	int			 ep;
+	int			 sfd;
+	int			 accepting;
+	int64_t			 accept_paused_until;
+	int			 draining;
+	int64_t			 drain_deadline;
+	int			 nconns;
+	struct connq		 timers[TIMER_KINDS];
+	struct connq		 dead;		/* closed, freed after the batch */
+	int64_t			 timeouts[TIMER_KINDS];
+	char			 date[64];
+	time_t			 date_at;
+};
+
+static void	conn_close(struct worker *, struct conn *);
+static void	conn_flush(struct worker *, struct conn *);
+static void	conn_process(struct worker *, struct conn *);
+static void	stop_accepting(struct worker *);
+
+/* Tags for epoll data that are not connections. */
+static char	tag_signal, tag_chan, tag_listen[64];
+
+/* ---- timers -------------------------------------------------------------- */
+
+static void
+timer_set(struct worker *w, struct conn *c, enum timer_kind k)
+{
+	if (c->timer != TIMER_NONE)
+		TAILQ_REMOVE(&w->timers[c->timer], c, tq);
+	c->timer = k;
+	if (k == TIMER_NONE)
+		return;
+	c->deadline = mono_ms() + w->timeouts[k];
+	TAILQ_INSERT_TAIL(&w->timers[k], c, tq);
+}
+
+static int64_t
+timer_next(struct worker *w)
+{
+	int64_t	next = INT64_MAX;
+	int	k;
+
+	for (k = 0; k < TIMER_KINDS; k++) {
+		struct conn *c = TAILQ_FIRST(&w->timers[k]);
+		if (c != NULL && c->deadline < next)
+			next = c->deadline;
+	}
+	return (next);
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static const char *
+http_date(struct worker *w)
+{
+	struct tm	tm;
+	time_t		now = time(NULL);
+
+	if (now != w->date_at) {
+		gmtime_r(&now, &tm);
+		strftime(w->date, sizeof(w->date),
+		    "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		w->date_at = now;
+	}
+	return (w->date);
+}
+
+/*
+ * Serialize a response into the connection's output buffer.  Security
+ * headers go on every answer: the index page and error bodies are HTML or
+ * text that a browser may render.
+ */
+static void
+conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
+    int head_only, int keep_alive)
+{
+	int	r;
+
+	if (!keep_alive || resp->close || w->draining)
+		c->close_after = 1;
+	r = buf_printf(&c->out, "HTTP/1.1 %d %s\r\nServer: notaryd/%s\r\n"
+	    "Date: %s\r\n", resp->status, http_reason(resp->status),
+	    PACKAGE_VERSION, http_date(w));
+	if (resp->content_type != NULL)
+		r |= buf_printf(&c->out, "Content-Type: %s\r\n",
+		    resp->content_type);
+	r |= buf_printf(&c->out, "Content-Length: %zu\r\nConnection: %s\r\n"
+	    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+	    "Content-Security-Policy: default-src 'none'; img-src 'self'; "
+	    "style-src 'self'\r\n", resp->body.len,
+	    c->close_after ? "close" : "keep-alive");
+	r |= buf_append(&c->out, resp->headers.data, resp->headers.len);
+	r |= buf_puts(&c->out, "\r\n");
+	if (!head_only)
+		r |= buf_append(&c->out, resp->body.data, resp->body.len);
+	if (r != 0) {
+		/* Cannot happen with the bounds above; never send half. */
+		log_warnx("response does not fit the output buffer");
+		conn_close(w, c);
+	}
+}
+
+static void
+conn_respond_error(struct worker *w, struct conn *c, int status)
+{
+	struct http_response	resp;
+
+	http_response_init(&resp);
+	http_response_error(&resp, status);
+	conn_respond(w, c, &resp, 0, 0);
+	http_response_free(&resp);
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void
+conn_update_events(struct worker *w, struct conn *c)
+{
+	struct epoll_event	ev;
+	uint32_t		want = 0;
+
+	if (c->out.len > c->out_off)
+		want |= EPOLLOUT;
+	if (c->state == CONN_LINGER ||
+	    (!c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER))
+		want |= EPOLLIN | EPOLLRDHUP;
+	if (want == c->events)
+		return;
+	ev.events = want;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &ev) == -1)
+		log_warn("epoll_ctl mod");
+	c->events = want;
+}
+
+/*
+ * Close now, free later: the same epoll batch may still hold events for
+ * this connection, so the struct lives until the batch is done.
+ */
+static void
+conn_close(struct worker *w, struct conn *c)
+{
+	if (c->fd == -1)
+		return;
+	timer_set(w, c, TIMER_NONE);
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	buf_free(&c->in);
+	buf_free(&c->out);
+	w->nconns--;
+	TAILQ_INSERT_TAIL(&w->dead, c, tq);
+}
+
+static void
+free_dead(struct worker *w)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&w->dead)) != NULL) {
+		TAILQ_REMOVE(&w->dead, c, tq);
+		free(c);
+	}
+}
+
+/* After the last response: half-close and drain briefly (lingering close). */
+static void
+conn_linger(struct worker *w, struct conn *c)
+{
+	if (shutdown(c->fd, SHUT_WR) == -1) {
+		conn_close(w, c);
+		return;
+	}
+	c->state = CONN_LINGER;
+	buf_reset(&c->in);
+	timer_set(w, c, TIMER_LINGER);
+	conn_update_events(w, c);
+}
+
+static void
+conn_new(struct worker *w, int fd)
+{
+	struct epoll_event	 ev;
+	struct conn		*c = xcalloc(1, sizeof(*c));
+
+	c->fd = fd;
+	c->state = CONN_READ;
+	c->timer = TIMER_NONE;
+	buf_init(&c->in, w->lim.max_request + w->lim.max_body);
+	buf_init(&c->out, OUT_MAX);
+	c->events = EPOLLIN | EPOLLRDHUP;
+	ev.events = c->events;
+	ev.data.ptr = c;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_warn("epoll_ctl add");
+		close(fd);
+		buf_free(&c->in);
+		buf_free(&c->out);
+		free(c);
+		return;
+	}
+	w->nconns++;
+	timer_set(w, c, TIMER_IDLE);
+}
+
+/* Over max_connections: answer 503 at once, without queueing anything. */
+static void
+refuse_busy(struct worker *w, int fd)
+{
+	char	msg[512];
+	int	n;
+
+	n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Server: notaryd/%s\r\nDate: %s\r\nContent-Type: text/plain;"
+	    "charset=utf-8\r\nContent-Length: 24\r\nConnection: close\r\n"
+	    "Retry-After: 5\r\n\r\n503 Service Unavailable\n",
+	    PACKAGE_VERSION, http_date(w));
+	if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+		log_debug("busy reply not sent");
+	close(fd);
+}
+
+static void
+accept_clients(struct worker *w, int lfd)
+{
+	int	i, fd;
+
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Level-triggered: stop listening or spin. */
+				log_warn("accept: pausing for 100 ms");
+				stop_accepting(w);
+				w->accept_paused_until = mono_ms() + 100;
+			}
+			return;
+		}
+		if (w->nconns >= w->cf->http.max_connections)
+			refuse_busy(w, fd);
+		else
+			conn_new(w, fd);
+	}
+}
+
+/* Parse and answer every complete request in the input buffer. */
+static void
+conn_process(struct worker *w, struct conn *c)
+{
+	struct http_request	req;
+	struct http_response	resp;
+	size_t			was_len;
+	int			r;
+
+	while (c->fd != -1 && !c->close_after && c->in.len > 0 &&
+	    c->out.len - c->out_off < OUT_HIGH_WATER) {
+		r = http_parse_request(c->in.data, c->in.len, &w->lim, &req);
+		if (r == 0) {
+			if (c->in.len == c->in.max) {	/* parser bug guard */
+				conn_respond_error(w, c, 413);
+				break;
+			}
+			if (c->timer != TIMER_REQUEST)
+				timer_set(w, c, TIMER_REQUEST);
+			break;
+		}
+		if (r < 0) {
+			conn_respond_error(w, c, -r);
+			break;
+		}
+		http_response_init(&resp);
+		http_dispatch(&w->site, &req, &resp);
+		conn_respond(w, c, &resp, req.method == HTTP_M_HEAD,
+		    req.keep_alive);
+		http_response_free(&resp);
+		if (c->fd == -1)
+			return;
+		was_len = c->in.len;
+		buf_consume(&c->in, (size_t)r);
+		if (c->in.len > 0 && was_len != c->in.len)
+			timer_set(w, c, TIMER_REQUEST);
+	}
+	if (c->fd != -1)
+		conn_flush(w, c);
+}
+
+static void
+conn_flush(struct worker *w, struct conn *c)
+{
+	int	had_output = c->out.len > c->out_off;
+	ssize_t	n;
+
+	while (c->out.len > c->out_off) {
+		n = send(c->fd, c->out.data + c->out_off,
+		    c->out.len - c->out_off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			conn_close(w, c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->out.len > c->out_off) {
+		if (c->timer != TIMER_REQUEST)
+			timer_set(w, c, TIMER_REQUEST);
+		conn_update_events(w, c);
+		return;
+	}
+	buf_reset(&c->out);
+	c->out_off = 0;
+	if (c->close_after) {
+		conn_linger(w, c);
+		return;
+	}
+	if (had_output && c->in.len > 0) {
+		/* Pipelined requests waited for the output to drain. */
+		conn_process(w, c);
+		return;
+	}
+	if (c->in.len == 0) {
+		if (w->draining) {
+			conn_close(w, c);
+			return;
+		}
+		if (c->timer != TIMER_IDLE)
+			timer_set(w, c, TIMER_IDLE);
+	}
+	conn_update_events(w, c);
+}
+
+static void
+conn_read(struct worker *w, struct conn *c)
+{
+	char	 scratch[READ_CHUNK];
+	ssize_t	 n;
+	size_t	 room;
+
+	if (c->state == CONN_LINGER) {
+		while ((n = recv(c->fd, scratch, sizeof(scratch), 0)) > 0)
+			;
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			conn_close(w, c);
+		return;
+	}
+	for (;;) {
+		room = c->in.max - c->in.len;
+		if (room == 0)
+			break;
+		if (room > READ_CHUNK)
+			room = READ_CHUNK;
+		if (buf_reserve(&c->in, room) == -1)
+			break;
+		n = recv(c->fd, c->in.data + c->in.len, room, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			/* Peer closed or reset: nothing more to answer. */
+			conn_close(w, c);
+			return;
+		}
+		c->in.len += (size_t)n;
+		if ((size_t)n < room)
+			break;
+	}
+	conn_process(w, c);
+}
+
+/* ---- timers firing ------------------------------------------------------ */
+
+static void
+expire_timers(struct worker *w)
+{
+	struct conn	*c;
+	int64_t		 now = mono_ms();
+	int		 k;
+
+	for (k = 0; k < TIMER_KINDS; k++) {
+		while ((c = TAILQ_FIRST(&w->timers[k])) != NULL &&
+		    c->deadline <= now) {
+			if (k == TIMER_REQUEST && c->in.len > 0 &&
+			    c->out.len == c->out_off && !c->close_after) {
+				/* A request started but never finished. */
+				buf_reset(&c->in);
+				conn_respond_error(w, c, 408);
+				if (c->fd != -1)
+					conn_flush(w, c);
+				if (c->fd != -1 && c->timer == TIMER_REQUEST)
+					conn_close(w, c);
+			} else {
+				conn_close(w, c);
+			}
+		}
+	}
+}
+
+/* ---- worker life -------------------------------------------------------- */
+
+static void
+epoll_add_tag(struct worker *w, int fd, void *tag, uint32_t events)
+{
+	struct epoll_event	ev;
+
+	ev.events = events;
+	ev.data.ptr = tag;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+		fatal("epoll_ctl add");
+}
+
+static void
+stop_accepting(struct worker *w)
+{
+	size_t	i;
+
+	for (i = 0; i < w->ctx->nlisten; i++)
+		epoll_ctl(w->ep, EPOLL_CTL_DEL, w->ctx->listen_fds[i], NULL);
+	w->accepting = 0;
+}
+
+static void
+resume_accepting(struct worker *w)
+{
+	size_t	i;
+
+	for (i = 0; i < w->ctx->nlisten && i < NELEM(tag_listen); i++)
+		epoll_add_tag(w, w->ctx->listen_fds[i], &tag_listen[i],
+		    EPOLLIN | EPOLLEXCLUSIVE);
+	w->accepting = 1;
+}
+
+/*
+ * Graceful stop (reload or SIGQUIT): no new connections.  Established
+ * ones are not dropped: a request in progress is answered, an idle
+ * keep-alive connection may still send one more request, and every
+ * answer now carries "Connection: close".  The worker exits when the last
+ * connection is gone, or at the drain deadline.
+ */
+static void
+begin_drain(struct worker *w)
+{
+	int64_t	grace;
+
+	if (w->draining)
+		return;
+	w->draining = 1;
+	grace = w->cf->http.keepalive_timeout_ms +
+	    w->cf->http.request_timeout_ms;
+	if (grace < w->cf->daemon.stop_timeout_ms)
+		grace = w->cf->daemon.stop_timeout_ms;
+	w->drain_deadline = mono_ms() + grace;
+	if (w->accepting)
+		stop_accepting(w);
+	log_debug("draining %d connections", w->nconns);
+}
+
+static int
+handle_signals(struct worker *w)
+{
+	struct proc_signals	s;
+
+	memset(&s, 0, sizeof(s));
+	if (proc_read_signals(w->sfd, &s) == -1)
+		return (-1);
+	if (s.reopen)
+		log_reopen();
+	if (s.stop)
+		return (-1);
+	if (s.quit)
+		begin_drain(w);
+	return (0);
+}
+
+static void
+worker_init(struct worker *w, struct proc_ctx *ctx)
+{
+	const struct conf	*cf = ctx->cf;
+	int			 k;
+
+	memset(w, 0, sizeof(*w));
+	w->ctx = ctx;
+	w->cf = cf;
+	w->lim.max_request = cf->http.max_request;
+	w->lim.max_headers = (size_t)cf->http.max_headers;
+	w->lim.max_body = cf->http.max_body;
+	w->timeouts[TIMER_IDLE] = cf->http.keepalive_timeout_ms;
+	w->timeouts[TIMER_REQUEST] = cf->http.request_timeout_ms;
+	w->timeouts[TIMER_LINGER] = LINGER_MS;
+	for (k = 0; k < TIMER_KINDS; k++)
+		TAILQ_INIT(&w->timers[k]);
+	TAILQ_INIT(&w->dead);
+	http_site_init(&w->site, cf, ctx->status, ctx->cache);
+	if ((w->sfd = proc_signalfd()) == -1)
+		_exit(1);
+	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	epoll_add_tag(w, w->sfd, &tag_signal, EPOLLIN);
+	epoll_add_tag(w, ctx->chan, &tag_chan, EPOLLIN | EPOLLRDHUP);
+	if (ctx->nlisten > NELEM(tag_listen))
+		fatalx("too many listening sockets");
+	resume_accepting(w);
+}
+
+static int
+is_listen_tag(const void *p)
+{
+	return ((const char *)p >= tag_listen &&
+	    (const char *)p < tag_listen + NELEM(tag_listen));
+}
+
+static int
+wait_timeout(struct worker *w)
+{
+	int64_t	now = mono_ms(), next = timer_next(w);
+
+	if (w->draining && w->drain_deadline < next)
+		next = w->drain_deadline;
+	if (w->accept_paused_until != 0 && !w->draining &&
+	    w->accept_paused_until < next)
+		next = w->accept_paused_until;
+	if (next == INT64_MAX)
+		return (-1);
+	return (next > now ? (int)(next - now) : 0);
+}
+
+void
+http_worker_main(struct proc_ctx *ctx)
+{
+	struct epoll_event	 ev[MAX_EVENTS];
+	struct worker		 w;
+	struct conn		*c;
+	int			 n, i, stop = 0;
+
+	worker_init(&w, ctx);
+	if (proc_report_ready(ctx) == -1)
+		_exit(1);
+	while (!stop) {
+		n = epoll_wait(w.ep, ev, MAX_EVENTS, wait_timeout(&w));
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait");
+		for (i = 0; i < n && !stop; i++) {
+			void *p = ev[i].data.ptr;
+			if (p == &tag_signal) {
+				stop = handle_signals(&w) == -1;
+			} else if (p == &tag_chan) {
+				if (proc_chan_read(ctx) == -1) {
+					log_info("master is gone; exiting");
+					stop = 1;
+				}
+			} else if (is_listen_tag(p)) {
+				if (w.accepting)
+					accept_clients(&w, ctx->listen_fds[
+					    (const char *)p - tag_listen]);
+			} else {
+				c = p;
+				if (c->fd == -1)
+					continue;
+				if (ev[i].events & (EPOLLIN | EPOLLRDHUP |
+				    EPOLLHUP | EPOLLERR))
+					conn_read(&w, c);
+				else if (ev[i].events & EPOLLOUT)
+					conn_flush(&w, c);
+			}
+		}
+		if (w.accept_paused_until != 0 && !w.draining &&
+		    mono_ms() >= w.accept_paused_until) {
+			w.accept_paused_until = 0;
+			resume_accepting(&w);
+		}
+		expire_timers(&w);
+		free_dead(&w);
+		if (w.draining && (w.nconns == 0 ||
+		    mono_ms() >= w.drain_deadline))
+			stop = 1;
+	}
+	http_site_free(&w.site);
+	_exit(0);
+}

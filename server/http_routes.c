@@ -1,0 +1,271 @@
+/*
+ * http_routes.c - request routing for the HTTP workers, and the routes
+ * that belong to the daemon itself: the index page ("/" with no
+ * parameters, "/index") and "/healthz".
+ *
+ * Runs in the HTTP workers, which hold no database handle and no private
+ * key: handlers read only the worker's http_site (config, the master's
+ * status table, the shared cache) and fill a response.  A handler never
+ * fails: anything it cannot do becomes an HTTP status.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "http_routes.h"
+#include "log.h"
+#include "status.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define PUBKEY_MAX	16384
+
+typedef void (*http_handler)(const struct http_site *,
+    const struct http_request *, struct http_response *);
+
+struct route {
+	const char	*path;
+	unsigned	 methods;
+	http_handler	 handler;
+};
+
+static void	route_index(const struct http_site *,
+		    const struct http_request *, struct http_response *);
+static void	route_healthz(const struct http_site *,
+		    const struct http_request *, struct http_response *);
+
+#define M_READ	(HTTP_MBIT(HTTP_M_GET) | HTTP_MBIT(HTTP_M_HEAD))
+
+static const struct route routes[] = {
+	{ "/",		M_READ | HTTP_MBIT(HTTP_M_POST),	route_index },
+	{ "/index",	M_READ | HTTP_MBIT(HTTP_M_POST),	route_index },
+	{ "/healthz",	M_READ,					route_healthz },
+};
+
+void
+http_response_init(struct http_response *resp)
+{
+	resp->status = 200;
+	resp->content_type = NULL;
+	buf_init(&resp->headers, HTTP_EXTRA_HDR_MAX);
+	buf_init(&resp->body, HTTP_BODY_MAX);
+	resp->close = 0;
+}
+
+void
+http_response_free(struct http_response *resp)
+{
+	buf_free(&resp->headers);
+	buf_free(&resp->body);
+}
+
+void
+http_response_error(struct http_response *resp, int status)
+{
+	resp->status = status;
+	resp->content_type = "text/plain;charset=utf-8";
+	buf_reset(&resp->body);
+	buf_printf(&resp->body, "%d %s\n", status, http_reason(status));
+}
+
+static void
+allow_header(struct http_response *resp, unsigned methods)
+{
+	static const char *const names[] = {
+		[HTTP_M_GET] = "GET", [HTTP_M_HEAD] = "HEAD",
+		[HTTP_M_POST] = "POST", [HTTP_M_PUT] = "PUT",
+		[HTTP_M_DELETE] = "DELETE", [HTTP_M_OPTIONS] = "OPTIONS",
+		[HTTP_M_PATCH] = "PATCH", [HTTP_M_TRACE] = "TRACE",
+		[HTTP_M_CONNECT] = "CONNECT",
+	};
+	size_t	i;
+	int	first = 1;
+
+	buf_puts(&resp->headers, "Allow: ");
+	for (i = 1; i < NELEM(names); i++) {
+		if (!(methods & HTTP_MBIT(i)))
+			continue;
+		buf_printf(&resp->headers, "%s%s", first ? "" : ", ",
+		    names[i]);
+		first = 0;
+	}
+	buf_puts(&resp->headers, "\r\n");
+}
+
+void
+http_dispatch(const struct http_site *site, const struct http_request *req,
+    struct http_response *resp)
+{
+	size_t	i;
+
+	for (i = 0; i < NELEM(routes); i++) {
+		if (req->path_len != strlen(routes[i].path) ||
+		    memcmp(req->path, routes[i].path, req->path_len) != 0)
+			continue;
+		if (!(routes[i].methods & HTTP_MBIT(req->method))) {
+			http_response_error(resp, 405);
+			allow_header(resp, routes[i].methods);
+			return;
+		}
+		routes[i].handler(site, req, resp);
+		return;
+	}
+	http_response_error(resp, 404);
+}
+
+/* ---- the index page ----------------------------------------------------- */
+
+/* Any non-empty "&"-separated segment in the query or a form body. */
+static int
+has_parameters(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; s != NULL && i < len; i++)
+		if (s[i] != '&')
+			return (1);
+	return (0);
+}
+
+static void
+feature_row(struct buf *b, const char *name, int on, const char *text)
+{
+	buf_printf(b, "<tr><td>%s</td><td class='%s'>%s</td><td>", name,
+	    on ? "td-status-on" : "td-status-off", on ? "On" : "Off");
+	buf_put_html(b, text, strlen(text));
+	buf_puts(b, "</td></tr>\n");
+}
+
+static void
+index_page(const struct http_site *site, struct buf *b)
+{
+	const struct conf	*cf = site->cf;
+	char			 text[256];
+
+	buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	    "<meta charset=\"utf-8\">\n<title>notaryd network notary</title>\n"
+	    "</head>\n<body>\n<h1>notaryd network notary</h1>\n");
+	buf_printf(b, "<p>notaryd - version %s</p>\n", PACKAGE_VERSION);
+	buf_puts(b, "<h2>Public key</h2>\n");
+	if (site->pubkey_pem != NULL) {
+		buf_puts(b, "<pre>");
+		buf_put_html(b, site->pubkey_pem, strlen(site->pubkey_pem));
+		buf_puts(b, "</pre>\n");
+	} else {
+		buf_puts(b, "<p>No notary key yet: the signer creates it on "
+		    "its first start.</p>\n");
+	}
+	buf_puts(b, "<h2>Features</h2>\n<table>\n"
+	    "<tr><th>Feature</th><th>Status</th><th>Notes</th></tr>\n");
+	feature_row(b, "Perspectives notary", 1,
+	    "GET /?host=H&port=P&service_type=2");
+	feature_row(b, "Convergence notary", cf->convergence.listen.n > 0,
+	    "POST /target/host+port on the Convergence TLS listeners");
+	snprintf(text, sizeof(text), "websocket on %s, %s, %s",
+	    cf->stream.lite_path, cf->stream.full_path,
+	    cf->stream.domains_path);
+	feature_row(b, "Certificate Transparency stream", cf->ctwatch.enabled,
+	    text);
+	feature_row(b, "Server Name Indication", cf->scanner.sni,
+	    "the scanners send SNI for DNS names");
+	snprintf(text, sizeof(text), "Prometheus text at %s",
+	    cf->metrics.path);
+	feature_row(b, "Performance Metrics", cf->metrics.allow.n > 0, text);
+	buf_puts(b, "</table>\n</body>\n</html>\n");
+}
+
+static void
+route_index(const struct http_site *site, const struct http_request *req,
+    struct http_response *resp)
+{
+	if (has_parameters(req->query, req->query_len) ||
+	    has_parameters(req->body, req->body_len)) {
+		/* Notary queries arrive with the Perspectives issue. */
+		http_response_error(resp, 503);
+		buf_puts(&resp->headers, "Retry-After: 60\r\n");
+		return;
+	}
+	resp->content_type = "text/html;charset=utf-8";
+	index_page(site, &resp->body);
+}
+
+/* ---- health ---------------------------------------------------------- */
+
+static void
+route_healthz(const struct http_site *site, const struct http_request *req,
+    struct http_response *resp)
+{
+	static const char *const dbs[] = { "down", "recovering", "up" };
+	const struct status	*st = site->status;
+	unsigned		 db = atomic_load(&st->db_state);
+	int			 r, healthy = status_healthy(st);
+
+	(void)req;
+	resp->status = healthy ? 200 : 503;
+	resp->content_type = "application/json";
+	buf_printf(&resp->body, "{\"status\":\"%s\",\"generation\":%u,"
+	    "\"database\":\"%s\",\"recoveries\":%llu,\"roles\":{",
+	    healthy ? "ok" : "degraded", atomic_load(&st->generation),
+	    db < NELEM(dbs) ? dbs[db] : "unknown",
+	    (unsigned long long)atomic_load(&st->recoveries));
+	for (r = ROLE_HTTP; r < ROLE_RECOVERY; r++)
+		buf_printf(&resp->body, "%s\"%s\":{\"wanted\":%u,\"ready\":%u,"
+		    "\"spawns\":%llu,\"crashes\":%llu,\"throttled\":%s}",
+		    r == ROLE_HTTP ? "" : ",", role_name(r),
+		    atomic_load(&st->role[r].wanted),
+		    atomic_load(&st->role[r].ready),
+		    (unsigned long long)atomic_load(&st->role[r].spawns),
+		    (unsigned long long)atomic_load(&st->role[r].crashes),
+		    atomic_load(&st->role[r].throttled) ? "true" : "false");
+	buf_puts(&resp->body, "}}\n");
+	buf_puts(&resp->headers, "Cache-Control: no-store\r\n");
+}
+
+/* ---- site set-up ---------------------------------------------------- */
+
+static char *
+read_small_file(const char *path, size_t max)
+{
+	char	*data;
+	ssize_t	 n;
+	size_t	 got = 0;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (NULL);
+	data = xmalloc(max + 1);
+	while (got < max && ((n = read(fd, data + got, max - got)) > 0 ||
+	    (n == -1 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	close(fd);
+	data[got] = '\0';
+	if (got == 0) {
+		free(data);
+		return (NULL);
+	}
+	return (data);
+}
+
+void
+http_site_init(struct http_site *site, const struct conf *cf,
+    struct status *st, struct cache *cache)
+{
+	site->cf = cf;
+	site->status = st;
+	site->cache = cache;
+	site->pubkey_pem = read_small_file(cf->keys.public_key, PUBKEY_MAX);
+}
+
+void
+http_site_free(struct http_site *site)
+{
+	free(site->pubkey_pem);
+	site->pubkey_pem = NULL;
+}

@@ -1,0 +1,49 @@
+/*
+ * http_routes.h - the router of the HTTP workers and the routes of the
+ * foundation: the index page and /healthz.  Feature issues add their
+ * routes to the table in http_routes.c.
+ */
+#ifndef NOTARYD_HTTP_ROUTES_H
+#define NOTARYD_HTTP_ROUTES_H
+
+#include "buf.h"
+#include "http_parser.h"
+
+struct conf;
+struct status;
+struct cache;
+
+#define HTTP_BODY_MAX		(1024 * 1024)	/* largest response body */
+#define HTTP_EXTRA_HDR_MAX	4096
+
+/* What every handler can see: read-only state of this worker. */
+struct http_site {
+	const struct conf	*cf;
+	struct status		*status;
+	struct cache		*cache;
+	char			*pubkey_pem;	/* NULL until keys exist */
+};
+
+struct http_response {
+	int		 status;
+	const char	*content_type;	/* NULL: no Content-Type */
+	struct buf	 headers;	/* extra lines, each ending in CRLF */
+	struct buf	 body;
+	int		 close;		/* answer with Connection: close */
+};
+
+void	http_response_init(struct http_response *resp);
+void	http_response_free(struct http_response *resp);
+/* A short text/plain body "<status> <reason>\n". */
+void	http_response_error(struct http_response *resp, int status);
+
+/* Route one parsed request; always fills resp. */
+void	http_dispatch(const struct http_site *site,
+	    const struct http_request *req, struct http_response *resp);
+
+/* Load what the routes show that lives in files (the public key). */
+void	http_site_init(struct http_site *site, const struct conf *cf,
+	    struct status *st, struct cache *cache);
+void	http_site_free(struct http_site *site);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * main.c - notaryd's command line: parse the flags, load the config, then
+ * either check it (-t), print the version (-v), or hand over to the master.
+ *
+ * Exit status: 0 clean stop, 1 runtime failure, 2 bad config or usage
+ * (a supervisor must not restart on 2).  With -t: 0 when the config is
+ * good, 1 when it is not.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "master.h"
+#include "xmalloc.h"
+
+#define MAX_OVERRIDES	64
+
+static void __attribute__((noreturn))
+usage(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: notaryd [-c FILE] [-f] [-t] [-o KEY=VALUE]... [-v] [-h]\n"
+	    "  -c FILE       YAML config (default %s if it exists,\n"
+	    "                else the built-in defaults)\n"
+	    "  -f            stay in the foreground, log to stderr\n"
+	    "  -t            check the config and exit 0 (good) or 1 (bad)\n"
+	    "  -o KEY=VALUE  override a config key, e.g. "
+	    "-o http.workers=4\n"
+	    "  -v            print the version and exit\n"
+	    "  -h            this help\n", conf_default_path());
+	exit(code);
+}
+
+static void
+print_errors(const char *errs)
+{
+	const char	*p = errs, *nl;
+
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		fprintf(stderr, "notaryd: %.*s\n",
+		    nl ? (int)(nl - p) : (int)strlen(p), p);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
+
+static int
+add_override(struct conf_override *ov, size_t *nov, char *arg)
+{
+	char	*eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg) {
+		fprintf(stderr, "notaryd: -o %s: expected KEY=VALUE\n", arg);
+		return (-1);
+	}
+	if (*nov == MAX_OVERRIDES) {
+		fprintf(stderr, "notaryd: too many -o options (at most %d)\n",
+		    MAX_OVERRIDES);
+		return (-1);
+	}
+	*eq = '\0';
+	ov[*nov].key = arg;
+	ov[*nov].value = eq + 1;
+	(*nov)++;
+	return (0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct conf_override ov[MAX_OVERRIDES];
+	struct conf	*cf;
+	const char	*path = NULL;
+	char		 err[CONF_ERR_MAX];
+	size_t		 nov = 0;
+	int		 ch, foreground = 0, test = 0;
+
+	log_init("notaryd");
+	while ((ch = getopt(argc, argv, "c:fho:tv")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'h':
+			usage(0);
+		case 'o':
+			if (add_override(ov, &nov, optarg) == -1)
+				return (2);
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'v':
+			printf("notaryd %s\n", PACKAGE_VERSION);
+			return (0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+	if (path == NULL && access(conf_default_path(), F_OK) == 0)
+		path = conf_default_path();
+	if ((cf = conf_load(path, ov, nov, err, sizeof(err))) == NULL) {
+		print_errors(err);
+		return (test ? 1 : 2);
+	}
+	if (test) {
+		if (master_check_paths(cf, err, sizeof(err)) == -1) {
+			fprintf(stderr, "notaryd: %s\n", err);
+			conf_free(cf);
+			return (1);
+		}
+		printf("notaryd: configuration ok\n");
+		conf_free(cf);
+		return (0);
+	}
+	return (master_run(cf, path, ov, nov, foreground));
+}

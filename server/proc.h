@@ -1,0 +1,98 @@
+/*
+ * proc.h - what every child process of the master shares: its context, the
+ * set-up right after fork (parent-death signal, fds, privileges), the
+ * signalfd through which it receives signals, and the master channel on
+ * which it reports readiness and notices the master's death.
+ */
+#ifndef NOTARYD_PROC_H
+#define NOTARYD_PROC_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+struct conf;
+struct cache;
+struct ring;
+
+struct proc_ctx {
+	const struct conf	*cf;
+	enum role		 role;
+	int			 index;		/* slot within the role */
+	unsigned		 generation;	/* config generation */
+	int			 chan;		/* our end of the master channel */
+	const int		*listen_fds;
+	size_t			 nlisten;
+	struct cache		*cache;
+	struct ring		*ring;
+	struct status		*status;
+	pid_t			 master_pid;
+	uid_t			 uid;		/* drop to these when root */
+	gid_t			 gid;
+	int			 drop_privs;
+};
+
+/* Byte a child writes on its channel once it is ready to work. */
+#define PROC_MSG_READY	'R'
+
+/* What the signalfd said. */
+struct proc_signals {
+	int	stop;		/* TERM, INT: stop now */
+	int	quit;		/* QUIT: finish in-flight work, then stop */
+	int	reopen;		/* USR1: reopen log files */
+	int	hup;		/* HUP (master only) */
+	int	chld;		/* CHLD (master only) */
+};
+
+/*
+ * Block the signals the daemon handles and return a signalfd for them
+ * (non-blocking, close-on-exec), or -1.  SIGPIPE is ignored.  Signals are
+ * then only ever seen synchronously in the event loops: there are no
+ * asynchronous handlers at all.
+ */
+int	proc_signalfd(void);
+/* Drain the signalfd into s (flags are OR-ed in).  0, or -1 on error. */
+int	proc_read_signals(int sfd, struct proc_signals *s);
+
+/*
+ * Child set-up right after fork: role name in the log, parent-death
+ * signal, check that the master is still our parent, close every fd we
+ * must not hold (keep: listeners, our channel, the log), drop privileges.
+ * Exits the process on failure.
+ */
+void	proc_child_init(struct proc_ctx *ctx, const int *keep, size_t nkeep);
+/* Tell the master we finished start-up.  0/-1. */
+int	proc_report_ready(struct proc_ctx *ctx);
+/*
+ * Read the master channel (readable): returns -1 when the master is gone
+ * (EOF or error), 0 otherwise.
+ */
+int	proc_chan_read(struct proc_ctx *ctx);
+
+/*
+ * Test hook: when the environment variable NOTARYD_TEST_FAULTS names a
+ * file that contains the word "<role>-startup", a child of that role fails
+ * its start-up (exit 1).  Used by the supervision tests to make a role
+ * crash-loop on demand; production configurations never set it.
+ */
+int	proc_fault_injected(const char *role);
+
+/*
+ * Event loop for roles that have no sockets of their own (yet): waits on
+ * the signalfd and the master channel, calls tick every tick_ms.  Returns
+ * 0 on a requested stop (TERM/INT/QUIT) and 1 when the master is gone.
+ */
+struct proc_loop {
+	int64_t	  tick_ms;
+	void	(*tick)(void *arg);
+	void	 *arg;
+};
+int	proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l);
+
+/* The Berkeley DB home: <data_dir>/db (allocated). */
+char	*proc_db_home(const struct conf *cf);
+
+#endif

@@ -1,0 +1,34 @@
+#!/bin/sh
+# install-deps.sh - install what notaryd needs to build ("build") or to
+# build and run the whole test suite ("test", the default) on Debian 12.
+# Run as root.  Skips apt-get entirely when everything is already there.
+set -eu
+
+BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
+libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev"
+TEST_PKGS="check python3 curl openssl procps"
+
+case "${1:-test}" in
+build)	PKGS="$BUILD_PKGS" ;;
+test)	PKGS="$BUILD_PKGS $TEST_PKGS" ;;
+*)	echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+	    grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing:$missing (run as root to install)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
