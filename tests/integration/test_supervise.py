@@ -123,6 +123,46 @@ try:
              "SIGKILL of the master: every child exits by itself")
     finally:
         d2.cleanup()
+
+    # Started as root with daemon.user: the children drop privileges.
+    if os.geteuid() == 0:
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        d3 = Daemon(workers=1, extra_yaml="")
+        try:
+            os.chmod(d3.dir, 0o755)
+            d3.write_conf(text=d3.base_yaml().replace(
+                "  stop_timeout: 3s\n",
+                "  stop_timeout: 3s\n  user: nobody\n"))
+            d3.start()
+
+            def uid_of(pid):
+                with open("/proc/%d/status" % pid) as f:
+                    for line in f:
+                        if line.startswith("Uid:"):
+                            return [int(x) for x in line.split()[1:]]
+            kids = d3.children()
+            uids = {comm: uid_of(p) for p, comm in kids.items()}
+            t.ok(len(kids) == 4 and all(
+                u == [nobody.pw_uid] * 4 for u in uids.values()),
+                "daemon.user: every child runs as nobody (real, effective, "
+                "saved, fs uid)", uids)
+            t.eq(uid_of(d3.master_pid())[1], 0, "the master keeps root")
+            st = os.stat(os.path.join(d3.data_dir, "db"))
+            owned = [os.stat(os.path.join(d3.data_dir, "db", f)).st_uid
+                     for f in os.listdir(os.path.join(d3.data_dir, "db"))]
+            t.ok(st.st_uid == nobody.pw_uid and owned and
+                 all(u == nobody.pw_uid for u in owned),
+                 "database files belong to the daemon user")
+            sig = d3.role_pids("signer")[0]
+            os.kill(sig, signal.SIGKILL)
+            t.ok(d3.wait_healthy(5) and d3.health()[1]["recoveries"] == 2,
+                 "recovery works as the unprivileged user")
+        finally:
+            d3.cleanup()
+    else:
+        print("ok %d # SKIP not root" % (t.n + 1))
+        t.n += 1
 finally:
     d.cleanup()
 t.done()
