@@ -90,4 +90,21 @@ void	cache_flush(struct cache *c);
 void	cache_stats(struct cache *c, struct cache_stats *st);
 uint32_t cache_max_value(const struct cache *c);
 
+/*
+ * For tests only: not for use by the daemon.
+ *
+ * cache_debug_stripe_of() returns the stripe index (fmt, id) hashes to, or
+ * -1 on bad arguments, so a test can find keys that share a stripe.
+ *
+ * cache_debug_lock_and_dirty() locks the stripe of (fmt, id), marks the
+ * key's slot dirty (odd seq) with half a value written, and returns 0 with
+ * the lock still held (-1 on bad arguments or if the lock cannot be had):
+ * what a signer killed in the middle of cache_put() leaves behind.  A test
+ * child calls it and then raise(SIGKILL).
+ */
+int	cache_debug_stripe_of(struct cache *c, uint8_t fmt, const char *id,
+	    size_t idlen);
+int	cache_debug_lock_and_dirty(struct cache *c, uint8_t fmt,
+	    const char *id, size_t idlen, int64_t now_ms);
+
 #endif

@@ -167,9 +167,13 @@ proc_child_init(struct proc_ctx *ctx, const int *keep, size_t nkeep)
 		log_warnx("%s", err);
 	drop_privileges(ctx);
 	prctl(PR_SET_NAME, name, 0, 0, 0);
-	if (proc_fault_injected(role_name(ctx->role))) {
+	switch (proc_fault_injected(role_name(ctx->role))) {
+	case 1:
 		log_warnx("fault injection: failing start-up on purpose");
 		_exit(1);
+	case 2:
+		log_warnx("fault injection: fatal start-up error on purpose");
+		_exit(2);
 	}
 }
 
@@ -203,7 +207,7 @@ int
 proc_fault_injected(const char *role)
 {
 	const char	*path = getenv("NOTARYD_TEST_FAULTS");
-	char		 want[64], line[256];
+	char		 startup[64], fatal_[64], line[256];
 	FILE		*f;
 	int		 hit = 0;
 
@@ -211,9 +215,14 @@ proc_fault_injected(const char *role)
 		return (0);
 	if ((f = fopen(path, "r")) == NULL)
 		return (0);
-	snprintf(want, sizeof(want), "%s-startup", role);
-	while (!hit && fgets(line, sizeof(line), f) != NULL)
-		hit = strstr(line, want) != NULL;
+	snprintf(startup, sizeof(startup), "%s-startup", role);
+	snprintf(fatal_, sizeof(fatal_), "%s-fatal", role);
+	while (!hit && fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, startup) != NULL)
+			hit = 1;
+		else if (strstr(line, fatal_) != NULL)
+			hit = 2;
+	}
 	fclose(f);
 	return (hit);
 }

@@ -74,9 +74,10 @@ int	proc_chan_read(struct proc_ctx *ctx);
 
 /*
  * Test hook: when the environment variable NOTARYD_TEST_FAULTS names a
- * file that contains the word "<role>-startup", a child of that role fails
- * its start-up (exit 1).  Used by the supervision tests to make a role
- * crash-loop on demand; production configurations never set it.
+ * file that contains the word "<role>-startup" (returns 1) or
+ * "<role>-fatal" (returns 2), a child of that role fails its start-up
+ * with exit status 1 or 2.  Used by the supervision tests to make a role
+ * crash-loop or fail fatally on demand; nothing else sets it.
  */
 int	proc_fault_injected(const char *role);
 
