@@ -41,6 +41,7 @@
 #include "log.h"
 #include "proc.h"
 #include "util.h"
+#include "ws.h"
 #include "xmalloc.h"
 
 #define OUT_HIGH_WATER	(256 * 1024)	/* stop parsing more pipelined */
@@ -49,9 +50,12 @@
 #define ACCEPT_BURST	64
 #define MAX_EVENTS	256
 #define READ_CHUNK	16384
+#define STREAM_TICK_MS	100		/* pings, heartbeats, idle checks */
+#define STREAM_IN_MAX	(2 * (WS_CLIENT_FRAME_MAX + 14))
 
 enum conn_state {
 	CONN_READ,		/* waiting for or receiving a request */
+	CONN_STREAM,		/* upgraded to a websocket stream */
 	CONN_LINGER,		/* half-closed after the last response */
 };
 
@@ -73,7 +77,12 @@ struct conn {
 	uint32_t		 events;	/* registered with epoll */
 	enum timer_kind		 timer;
 	int64_t			 deadline;
-	TAILQ_ENTRY(conn)	 tq;
+	TAILQ_ENTRY(conn)	 tq;	/* a timer list, or streams */
+	/* CONN_STREAM only: */
+	enum http_stream	 stream;
+	int64_t			 last_rx;	/* last frame from the client */
+	int64_t			 next_ping;
+	int64_t			 next_heartbeat;
 };
 TAILQ_HEAD(connq, conn);
 
@@ -91,6 +100,8 @@ struct worker {
 	int			 nconns;
 	struct connq		 timers[TIMER_KINDS];
 	struct connq		 dead;		/* closed, freed after the batch */
+	struct connq		 streams;	/* CONN_STREAM connections */
+	int64_t			 next_stream_tick;
 	int64_t			 timeouts[TIMER_KINDS];
 	char			 date[64];
 	time_t			 date_at;
@@ -100,6 +111,9 @@ static void	conn_close(struct worker *, struct conn *);
 static void	conn_flush(struct worker *, struct conn *);
 static void	conn_process(struct worker *, struct conn *);
 static void	stop_accepting(struct worker *);
+static void	stream_begin(struct worker *, struct conn *,
+		    enum http_stream);
+static void	stream_input(struct worker *, struct conn *);
 
 /* Tags for epoll data that are not connections. */
 static char	tag_signal, tag_chan, tag_listen[64];
@@ -160,6 +174,17 @@ conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
 {
 	int	r;
 
+	if (resp->status == 101) {
+		r = buf_printf(&c->out, "HTTP/1.1 101 Switching Protocols\r\n"
+		    "Server: notaryd/%s\r\nDate: %s\r\nConnection: Upgrade\r\n",
+		    PACKAGE_VERSION, http_date(w));
+		r |= buf_append(&c->out, resp->headers.data,
+		    resp->headers.len);
+		r |= buf_puts(&c->out, "\r\n");
+		if (r != 0)
+			conn_close(w, c);
+		return;
+	}
 	if (!keep_alive || resp->close || w->draining)
 		c->close_after = 1;
 	r = buf_printf(&c->out, "HTTP/1.1 %d %s\r\nServer: notaryd/%s\r\n"
@@ -205,7 +230,8 @@ conn_update_events(struct worker *w, struct conn *c)
 
 	if (c->out.len > c->out_off)
 		want |= EPOLLOUT;
-	if (c->state == CONN_LINGER ||
+	if (c->state == CONN_LINGER || (c->state == CONN_STREAM &&
+	    !c->close_after) ||
 	    (!c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER))
 		want |= EPOLLIN | EPOLLRDHUP;
 	if (want == c->events)
@@ -226,6 +252,10 @@ conn_close(struct worker *w, struct conn *c)
 {
 	if (c->fd == -1)
 		return;
+	if (c->state == CONN_STREAM) {
+		TAILQ_REMOVE(&w->streams, c, tq);
+		c->state = CONN_READ;
+	}
 	timer_set(w, c, TIMER_NONE);
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -251,6 +281,9 @@ free_dead(struct worker *w)
 static void
 conn_linger(struct worker *w, struct conn *c)
 {
+	if (c->state == CONN_STREAM)
+		TAILQ_REMOVE(&w->streams, c, tq);
+	c->state = CONN_READ;
 	if (shutdown(c->fd, SHUT_WR) == -1) {
 		conn_close(w, c);
 		return;
@@ -362,6 +395,10 @@ conn_process(struct worker *w, struct conn *c)
 			return;
 		was_len = c->in.len;
 		buf_consume(&c->in, (size_t)r);
+		if (resp.status == 101) {
+			stream_begin(w, c, resp.stream);
+			return;
+		}
 		if (c->in.len > 0 && was_len != c->in.len)
 			timer_set(w, c, TIMER_REQUEST);
 	}
@@ -398,6 +435,10 @@ conn_flush(struct worker *w, struct conn *c)
 	c->out_off = 0;
 	if (c->close_after) {
 		conn_linger(w, c);
+		return;
+	}
+	if (c->state == CONN_STREAM) {
+		conn_update_events(w, c);
 		return;
 	}
 	if (had_output && c->in.len > 0) {
@@ -452,7 +493,146 @@ conn_read(struct worker *w, struct conn *c)
 		if ((size_t)n < room)
 			break;
 	}
-	conn_process(w, c);
+	if (c->state == CONN_STREAM)
+		stream_input(w, c);
+	else
+		conn_process(w, c);
+}
+
+/* ---- websocket streams -------------------------------------------------- */
+
+/*
+ * The connection now speaks websocket.  The CT-stream issue feeds it
+ * frames from the shared ring; the liveness rules live here already:
+ * a ping every stream.ping_interval, a JSON heartbeat every
+ * stream.json_heartbeat, and close 1008 after stream.idle_timeout
+ * without any frame from the client (its pongs to our pings count).
+ */
+static void
+stream_begin(struct worker *w, struct conn *c, enum http_stream st)
+{
+	int64_t	now = mono_ms();
+
+	timer_set(w, c, TIMER_NONE);
+	c->state = CONN_STREAM;
+	c->stream = st;
+	c->in.max = STREAM_IN_MAX;
+	c->last_rx = now;
+	c->next_ping = now + w->cf->stream.ping_interval_ms;
+	c->next_heartbeat = w->cf->stream.json_heartbeat_ms > 0 ?
+	    now + w->cf->stream.json_heartbeat_ms : INT64_MAX;
+	TAILQ_INSERT_TAIL(&w->streams, c, tq);
+	if (c->in.len > 0)
+		stream_input(w, c);
+	else
+		conn_flush(w, c);
+}
+
+static void
+stream_close(struct worker *w, struct conn *c, unsigned code,
+    const char *reason)
+{
+	buf_reset(&c->in);
+	if (ws_put_close(&c->out, code, reason) == -1) {
+		conn_close(w, c);
+		return;
+	}
+	c->close_after = 1;
+	conn_flush(w, c);
+}
+
+static void
+stream_input(struct worker *w, struct conn *c)
+{
+	struct ws_frame	f;
+	long		n;
+
+	while (c->fd != -1 && !c->close_after && c->in.len > 0) {
+		n = ws_parse_frame((uint8_t *)c->in.data, c->in.len, &f);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			stream_close(w, c, (unsigned)-n, n == -WS_CLOSE_TOO_BIG ?
+			    "Frame too big" : "Protocol error");
+			return;
+		}
+		c->last_rx = mono_ms();
+		if (f.opcode == WS_OP_PING) {
+			if (ws_put_frame(&c->out, WS_OP_PONG, f.payload,
+			    f.len) == -1) {
+				conn_close(w, c);
+				return;
+			}
+		} else if (f.opcode == WS_OP_CLOSE) {
+			/* Echo the code (RFC 6455 §5.5.1), then close. */
+			unsigned code = f.len >= 2 ? (unsigned)(f.payload[0] << 8 |
+			    f.payload[1]) : WS_CLOSE_NORMAL;
+			stream_close(w, c, code, "");
+			return;
+		}
+		/* Pongs and data frames only count as signs of life. */
+		buf_consume(&c->in, (size_t)n);
+	}
+	if (c->fd != -1)
+		conn_flush(w, c);
+}
+
+static void
+stream_heartbeat(struct conn *c)
+{
+	struct timespec	ts;
+	char		json[96];
+	int		n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(json, sizeof(json), "{\"message_type\":\"heartbeat\","
+	    "\"timestamp\":%lld.%03ld}", (long long)ts.tv_sec,
+	    ts.tv_nsec / 1000000);
+	ws_put_frame(&c->out, WS_OP_TEXT, json, (size_t)n);
+}
+
+static void
+stream_tick(struct worker *w)
+{
+	struct conn	*c, *next;
+	int64_t		 now = mono_ms();
+
+	if (now < w->next_stream_tick)
+		return;
+	w->next_stream_tick = now + STREAM_TICK_MS;
+	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, tq);
+		if (c->close_after)
+			continue;
+		if (now - c->last_rx > w->cf->stream.idle_timeout_ms) {
+			stream_close(w, c, WS_CLOSE_POLICY, "No ping received!");
+			continue;
+		}
+		if (now >= c->next_ping) {
+			ws_put_frame(&c->out, WS_OP_PING, NULL, 0);
+			c->next_ping = now + w->cf->stream.ping_interval_ms;
+		}
+		if (now >= c->next_heartbeat) {
+			stream_heartbeat(c);
+			c->next_heartbeat = now +
+			    w->cf->stream.json_heartbeat_ms;
+		}
+		if (c->out.len > c->out_off)
+			conn_flush(w, c);
+	}
+}
+
+/* Drain deadline: tell stream clients we are going away (1001). */
+static void
+streams_going_away(struct worker *w)
+{
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, tq);
+		if (!c->close_after)
+			stream_close(w, c, 1001, "Server restarting");
+	}
 }
 
 /* ---- timers firing ------------------------------------------------------ */
@@ -577,6 +757,7 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	for (k = 0; k < TIMER_KINDS; k++)
 		TAILQ_INIT(&w->timers[k]);
 	TAILQ_INIT(&w->dead);
+	TAILQ_INIT(&w->streams);
 	http_site_init(&w->site, cf, ctx->status, ctx->cache);
 	if ((w->sfd = proc_signalfd()) == -1)
 		_exit(1);
@@ -606,6 +787,8 @@ wait_timeout(struct worker *w)
 	if (w->accept_paused_until != 0 && !w->draining &&
 	    w->accept_paused_until < next)
 		next = w->accept_paused_until;
+	if (!TAILQ_EMPTY(&w->streams) && w->next_stream_tick < next)
+		next = w->next_stream_tick;
 	if (next == INT64_MAX)
 		return (-1);
 	return (next > now ? (int)(next - now) : 0);
@@ -656,10 +839,13 @@ http_worker_main(struct proc_ctx *ctx)
 			resume_accepting(&w);
 		}
 		expire_timers(&w);
+		stream_tick(&w);
 		free_dead(&w);
 		if (w.draining && (w.nconns == 0 ||
-		    mono_ms() >= w.drain_deadline))
+		    mono_ms() >= w.drain_deadline)) {
+			streams_going_away(&w);
 			stop = 1;
+		}
 	}
 	http_site_free(&w.site);
 	_exit(0);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "status.h"
 #include "util.h"
+#include "ws.h"
 #include "xmalloc.h"
 
 #define PUBKEY_MAX	16384
@@ -56,6 +57,7 @@ http_response_init(struct http_response *resp)
 	buf_init(&resp->headers, HTTP_EXTRA_HDR_MAX);
 	buf_init(&resp->body, HTTP_BODY_MAX);
 	resp->close = 0;
+	resp->stream = HTTP_STREAM_NONE;
 }
 
 void
@@ -98,12 +100,73 @@ allow_header(struct http_response *resp, unsigned methods)
 	buf_puts(&resp->headers, "\r\n");
 }
 
+/* path equals p, or p followed by one '/' (the stream paths allow both). */
+static int
+path_is(const struct http_request *req, const char *p)
+{
+	size_t	n = strlen(p);
+
+	if (req->path_len == n && memcmp(req->path, p, n) == 0)
+		return (1);
+	return (n > 1 && req->path_len == n + 1 &&
+	    memcmp(req->path, p, n) == 0 && req->path[n] == '/');
+}
+
+static enum http_stream
+stream_of(const struct conf *cf, const struct http_request *req)
+{
+	if (path_is(req, cf->stream.full_path))
+		return (HTTP_STREAM_FULL);
+	if (path_is(req, cf->stream.domains_path))
+		return (HTTP_STREAM_DOMAINS);
+	if (path_is(req, cf->stream.lite_path))
+		return (HTTP_STREAM_LITE);
+	return (HTTP_STREAM_NONE);
+}
+
+/*
+ * A websocket upgrade on a stream path.  A plain GET there gets 400 (the
+ * Go server's answer), except on the lite path when it is also the index.
+ */
+static int
+route_stream(const struct http_site *site, const struct http_request *req,
+    struct http_response *resp)
+{
+	enum http_stream	 st = stream_of(site->cf, req);
+	char			 accept[29];
+	int			 r;
+
+	if (st == HTTP_STREAM_NONE || !site->cf->ctwatch.enabled)
+		return (0);
+	if (!req->upgrade) {
+		if (st == HTTP_STREAM_LITE && (path_is(req, "/") ||
+		    path_is(req, "/index")))
+			return (0);
+		http_response_error(resp, 400);
+		return (1);
+	}
+	if ((r = ws_check_upgrade(req, accept)) != 0) {
+		http_response_error(resp, r);
+		if (r == 426)
+			buf_puts(&resp->headers, "Sec-WebSocket-Version: 13\r\n");
+		resp->close = 1;
+		return (1);
+	}
+	resp->status = 101;
+	resp->stream = st;
+	buf_printf(&resp->headers, "Upgrade: websocket\r\n"
+	    "Sec-WebSocket-Accept: %s\r\n", accept);
+	return (1);
+}
+
 void
 http_dispatch(const struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
 	size_t	i;
 
+	if (route_stream(site, req, resp))
+		return;
 	for (i = 0; i < NELEM(routes); i++) {
 		if (req->path_len != strlen(routes[i].path) ||
 		    memcmp(req->path, routes[i].path, req->path_len) != 0)

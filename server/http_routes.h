@@ -30,6 +30,15 @@ struct http_response {
 	struct buf	 headers;	/* extra lines, each ending in CRLF */
 	struct buf	 body;
 	int		 close;		/* answer with Connection: close */
+	int		 stream;	/* 101: enum http_stream to switch to */
+};
+
+/* Long-lived streams a connection can be upgraded to (websocket). */
+enum http_stream {
+	HTTP_STREAM_NONE = 0,
+	HTTP_STREAM_LITE,
+	HTTP_STREAM_FULL,
+	HTTP_STREAM_DOMAINS,
 };
 
 void	http_response_init(struct http_response *resp);

@@ -1,0 +1,60 @@
+/*
+ * ws.h - RFC 6455 websocket pieces for the HTTP workers: the opening
+ * handshake, parsing client frames (always masked), and writing server
+ * frames (never masked).  Pure functions over caller buffers; the
+ * connection state machine lives in http.c.
+ */
+#ifndef NOTARYD_WS_H
+#define NOTARYD_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "http_parser.h"
+
+#define WS_OP_CONT	0x0
+#define WS_OP_TEXT	0x1
+#define WS_OP_BINARY	0x2
+#define WS_OP_CLOSE	0x8
+#define WS_OP_PING	0x9
+#define WS_OP_PONG	0xa
+
+#define WS_CLOSE_NORMAL		1000
+#define WS_CLOSE_PROTOCOL	1002
+#define WS_CLOSE_POLICY		1008
+#define WS_CLOSE_TOO_BIG	1009
+
+#define WS_CLIENT_FRAME_MAX	4096	/* clients only send control frames */
+
+struct ws_frame {
+	int		 fin;
+	int		 opcode;
+	uint8_t		*payload;	/* unmasked in place */
+	size_t		 len;
+};
+
+/*
+ * Check the upgrade request (GET, HTTP/1.1, Upgrade: websocket,
+ * Connection: upgrade, Sec-WebSocket-Version: 13, a 16-byte base64
+ * Sec-WebSocket-Key).  Returns 0 and writes the Sec-WebSocket-Accept value
+ * (28 chars + NUL) to accept, or the HTTP status to answer (400, or 426
+ * for a version we do not speak).
+ */
+int	ws_check_upgrade(const struct http_request *req, char accept[29]);
+/* base64(SHA-1(key || RFC 6455 GUID)). */
+void	ws_accept_key(const char *key, size_t keylen, char accept[29]);
+
+/*
+ * Parse one client frame at the start of buf[0..len) (unmasking its
+ * payload in place).  Returns the bytes it used, 0 when incomplete, or
+ * minus the close code to send (-1002 protocol error, -1009 too big).
+ */
+long	ws_parse_frame(uint8_t *buf, size_t len, struct ws_frame *f);
+
+/* Append one unmasked server frame.  0, or -1 when out is full. */
+int	ws_put_frame(struct buf *out, int opcode, const void *p, size_t len);
+/* Append a close frame with a code and a short reason. */
+int	ws_put_close(struct buf *out, unsigned code, const char *reason);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * check_ws.c - unit tests for server/ws.c: the RFC 6455 accept key, the
+ * upgrade checks, client frame parsing (masking, sizes, control-frame
+ * rules, split input) and server frame encoding.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "http_parser.h"
+#include "ws.h"
+
+static size_t
+mask_frame(uint8_t *out, int fin, int op, const uint8_t *p, size_t len)
+{
+	static const uint8_t key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+	size_t	n = 0, i;
+
+	out[n++] = (uint8_t)((fin ? 0x80 : 0) | op);
+	if (len < 126) {
+		out[n++] = 0x80 | (uint8_t)len;
+	} else {
+		out[n++] = 0x80 | 126;
+		out[n++] = (uint8_t)(len >> 8);
+		out[n++] = (uint8_t)len;
+	}
+	memcpy(out + n, key, 4);
+	n += 4;
+	for (i = 0; i < len; i++)
+		out[n + i] = p[i] ^ key[i & 3];
+	return (n + len);
+}
+
+START_TEST(test_accept_key)
+{
+	char	acc[29];
+
+	/* The example of RFC 6455 §1.3. */
+	ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", 24, acc);
+	ck_assert_str_eq(acc, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+END_TEST
+
+static int
+check_upgrade(const char *raw, char acc[29])
+{
+	struct http_request	req;
+	struct http_limits	lim = { 8192, 64, 1024 };
+
+	ck_assert_int_gt(http_parse_request(raw, strlen(raw), &lim, &req), 0);
+	return (ws_check_upgrade(&req, acc));
+}
+
+START_TEST(test_upgrade_checks)
+{
+	char	acc[29];
+
+	ck_assert_int_eq(check_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+	    "Sec-WebSocket-Version: 13\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", acc), 0);
+	ck_assert_str_eq(acc, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+	ck_assert_int_eq(check_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Version: 8\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", acc), 426);
+	ck_assert_int_eq(check_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Version: 13\r\n"
+	    "Sec-WebSocket-Key: short==\r\n\r\n", acc), 400);
+	ck_assert_int_eq(check_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: h2c\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Version: 13\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", acc), 400);
+	ck_assert_int_eq(check_upgrade("POST / HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Version: 13\r\n"
+	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", acc), 400);
+}
+END_TEST
+
+START_TEST(test_parse_masked_ping_split)
+{
+	uint8_t		frame[64], copy[64];
+	struct ws_frame	f;
+	size_t		n, i;
+
+	n = mask_frame(frame, 1, WS_OP_PING, (const uint8_t *)"hello", 5);
+	for (i = 0; i < n; i++) {
+		memcpy(copy, frame, n);
+		ck_assert_int_eq(ws_parse_frame(copy, i, &f), 0);
+	}
+	memcpy(copy, frame, n);
+	ck_assert_int_eq(ws_parse_frame(copy, n, &f), (long)n);
+	ck_assert_int_eq(f.opcode, WS_OP_PING);
+	ck_assert_int_eq(f.fin, 1);
+	ck_assert_uint_eq(f.len, 5);
+	ck_assert_int_eq(memcmp(f.payload, "hello", 5), 0);
+}
+END_TEST
+
+START_TEST(test_parse_rejects)
+{
+	uint8_t		frame[8192], big[200];
+	struct ws_frame	f;
+	size_t		n;
+
+	/* Unmasked client frame. */
+	frame[0] = 0x89;
+	frame[1] = 0x00;
+	ck_assert_int_eq(ws_parse_frame(frame, 2, &f), -WS_CLOSE_PROTOCOL);
+	/* RSV bit set. */
+	n = mask_frame(frame, 1, WS_OP_TEXT, (const uint8_t *)"x", 1);
+	frame[0] |= 0x40;
+	ck_assert_int_eq(ws_parse_frame(frame, n, &f), -WS_CLOSE_PROTOCOL);
+	/* Fragmented control frame. */
+	n = mask_frame(frame, 0, WS_OP_PING, (const uint8_t *)"x", 1);
+	ck_assert_int_eq(ws_parse_frame(frame, n, &f), -WS_CLOSE_PROTOCOL);
+	/* Control frame over 125 bytes. */
+	memset(big, 'a', sizeof(big));
+	n = mask_frame(frame, 1, WS_OP_PING, big, 126);
+	ck_assert_int_eq(ws_parse_frame(frame, n, &f), -WS_CLOSE_PROTOCOL);
+	/* Reserved opcode. */
+	n = mask_frame(frame, 1, 0x3, (const uint8_t *)"x", 1);
+	ck_assert_int_eq(ws_parse_frame(frame, n, &f), -WS_CLOSE_PROTOCOL);
+	/* Data frame over the client limit: rejected from its header. */
+	frame[0] = 0x81;
+	frame[1] = 0x80 | 126;
+	frame[2] = (WS_CLIENT_FRAME_MAX + 1) >> 8;
+	frame[3] = (uint8_t)(WS_CLIENT_FRAME_MAX + 1);
+	ck_assert_int_eq(ws_parse_frame(frame, 4, &f), -WS_CLOSE_TOO_BIG);
+	/* 64-bit length with the top bit set. */
+	frame[1] = 0x80 | 127;
+	memset(frame + 2, 0xff, 8);
+	ck_assert_int_eq(ws_parse_frame(frame, 10, &f), -WS_CLOSE_PROTOCOL);
+	frame[2] = 0x7f;
+	ck_assert_int_eq(ws_parse_frame(frame, 10, &f), -WS_CLOSE_TOO_BIG);
+}
+END_TEST
+
+START_TEST(test_put_frames)
+{
+	struct buf	b;
+	char		payload[70000];
+
+	memset(payload, 'p', sizeof(payload));
+	buf_init(&b, 1 << 20);
+	ck_assert_int_eq(ws_put_frame(&b, WS_OP_TEXT, "hi", 2), 0);
+	ck_assert_uint_eq(b.len, 4);
+	ck_assert_int_eq((uint8_t)b.data[0], 0x81);
+	ck_assert_int_eq((uint8_t)b.data[1], 2);
+	buf_reset(&b);
+	ck_assert_int_eq(ws_put_frame(&b, WS_OP_TEXT, payload, 126), 0);
+	ck_assert_uint_eq(b.len, 4 + 126);
+	ck_assert_int_eq((uint8_t)b.data[1], 126);
+	buf_reset(&b);
+	ck_assert_int_eq(ws_put_frame(&b, WS_OP_BINARY, payload, 65536), 0);
+	ck_assert_uint_eq(b.len, 10 + 65536);
+	ck_assert_int_eq((uint8_t)b.data[1], 127);
+	ck_assert_int_eq((uint8_t)b.data[7], 1);	/* 0x0000000000010000 */
+	buf_reset(&b);
+	ck_assert_int_eq(ws_put_close(&b, 1008, "No ping received!"), 0);
+	ck_assert_int_eq((uint8_t)b.data[0], 0x88);
+	ck_assert_int_eq((uint8_t)b.data[2], 1008 >> 8);
+	ck_assert_int_eq((uint8_t)b.data[3], 1008 & 0xff);
+	ck_assert_int_eq(memcmp(b.data + 4, "No ping received!", 17), 0);
+	buf_free(&b);
+	/* A full buffer refuses instead of growing. */
+	buf_init(&b, 16);
+	ck_assert_int_eq(ws_put_frame(&b, WS_OP_TEXT, payload, 100), -1);
+	ck_assert_uint_eq(b.len, 0);
+	buf_free(&b);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("ws");
+	TCase	*tc = tcase_create("ws");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_test(tc, test_accept_key);
+	tcase_add_test(tc, test_upgrade_checks);
+	tcase_add_test(tc, test_parse_masked_ping_split);
+	tcase_add_test(tc, test_parse_rejects);
+	tcase_add_test(tc, test_put_frames);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed ? 1 : 0);
+}
