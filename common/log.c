@@ -147,6 +147,20 @@ log_configure(enum log_level level, const char *target, char *err,
 	return (0);
 }
 
+void
+log_detach(void)
+{
+	if (logst.target == TARGET_SYSLOG)
+		closelog();
+}
+
+void
+log_reattach(void)
+{
+	if (logst.target == TARGET_SYSLOG)
+		openlog("notaryd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
 int
 log_reopen(void)
 {

@@ -2,7 +2,7 @@
  * log.h - logging for every notaryd process.
  *
  * Each process logs with a "role[pid]" prefix to stderr, syslog or a file.
- * Identical messages (same format string) repeated within one second are
+ * Identical lines (the same formatted text) repeated within one second are
  * suppressed and counted, so a hostile peer cannot flood the log.
  * Rule for callers: never log a client IP address or a request header.
  */
@@ -33,6 +33,13 @@ int	log_configure(enum log_level level, const char *target,
 int	log_reopen(void);
 /* The file descriptor of a file target, or -1. */
 int	log_fd(void);
+/*
+ * Around closing inherited descriptors in a new child: drop the syslog
+ * connection first (glibc would otherwise close whatever fd later reuses
+ * its number), then reconnect.
+ */
+void	log_detach(void);
+void	log_reattach(void);
 /* Parse "debug" ... "error"; returns -1 when unknown. */
 int	log_level_parse(const char *s);
 const char *log_level_name(enum log_level level);

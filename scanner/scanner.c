@@ -58,11 +58,24 @@ scanner_close(struct scanner *sc)
 		db_env_close(sc->env);
 }
 
+/* ctwatch checkpoints; with ctwatch disabled scanner#0 does it. */
+static void
+scanner_checkpoint(void *arg)
+{
+	struct scanner	*sc = arg;
+	int		 r;
+
+	if ((r = db_checkpoint(sc->env)) != 0)
+		log_warnx("checkpoint failed: %s", db_strerror(r));
+}
+
 void
 scanner_main(struct proc_ctx *ctx)
 {
 	struct scanner		sc = { NULL, NULL, NULL, NULL };
 	struct proc_loop	loop = { 1000, NULL, NULL };
+	int			checkpoints = ctx->index == 0 &&
+				    !ctx->cf->ctwatch.enabled;
 	int			sfd, gone;
 
 	if ((sfd = proc_signalfd()) == -1)
@@ -73,7 +86,14 @@ scanner_main(struct proc_ctx *ctx)
 	}
 	if (proc_report_ready(ctx) == -1)
 		_exit(1);
+	if (checkpoints) {
+		loop.tick_ms = 60000;
+		loop.tick = scanner_checkpoint;
+		loop.arg = &sc;
+	}
 	gone = proc_run_loop(ctx, sfd, &loop);
+	if (checkpoints)
+		scanner_checkpoint(&sc);
 	scanner_close(&sc);
 	_exit(gone ? 1 : 0);
 }

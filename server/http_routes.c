@@ -221,25 +221,28 @@ index_page(const struct http_site *site, struct buf *b)
 		buf_put_html(b, site->pubkey_pem, strlen(site->pubkey_pem));
 		buf_puts(b, "</pre>\n");
 	} else {
-		buf_puts(b, "<p>No notary key yet: the signer creates it on "
-		    "its first start.</p>\n");
+		buf_puts(b, "<p>No notary key yet.</p>\n");
 	}
 	buf_puts(b, "<h2>Features</h2>\n<table>\n"
 	    "<tr><th>Feature</th><th>Status</th><th>Notes</th></tr>\n");
-	feature_row(b, "Perspectives notary", 1,
-	    "GET /?host=H&port=P&service_type=2");
-	feature_row(b, "Convergence notary", cf->convergence.listen.n > 0,
-	    "POST /target/host+port on the Convergence TLS listeners");
-	snprintf(text, sizeof(text), "websocket on %s, %s, %s",
-	    cf->stream.lite_path, cf->stream.full_path,
-	    cf->stream.domains_path);
+	/*
+	 * Only what this build really serves is "On": a client that reads
+	 * this page must not be told about answers it cannot get.
+	 */
+	feature_row(b, "Perspectives notary", 0,
+	    "queries (GET /?host=H&port=P&service_type=2) answer 503 until "
+	    "the signer serves them");
+	feature_row(b, "Convergence notary", 0, "not served by this version");
+	snprintf(text, sizeof(text), "websocket on %s, %s, %s (pings and "
+	    "heartbeats; no log entries yet)", cf->stream.lite_path,
+	    cf->stream.full_path, cf->stream.domains_path);
 	feature_row(b, "Certificate Transparency stream", cf->ctwatch.enabled,
 	    text);
 	feature_row(b, "Server Name Indication", cf->scanner.sni,
-	    "the scanners send SNI for DNS names");
-	snprintf(text, sizeof(text), "Prometheus text at %s",
+	    "the scanners will send SNI for DNS names");
+	(void)snprintf(text, sizeof(text), "%s is not served by this version",
 	    cf->metrics.path);
-	feature_row(b, "Performance Metrics", cf->metrics.allow.n > 0, text);
+	feature_row(b, "Performance Metrics", 0, text);
 	buf_puts(b, "</table>\n</body>\n</html>\n");
 }
 

@@ -124,5 +124,5 @@ main(int argc, char *argv[])
 		conf_free(cf);
 		return (0);
 	}
-	return (master_run(cf, path, ov, nov, foreground));
+	return (master_run(cf, ov, nov, foreground));
 }

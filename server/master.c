@@ -25,6 +25,7 @@
  */
 #include <sys/types.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -101,7 +102,9 @@ enum dbphase {
 
 struct master {
 	struct conf		*cf;
-	const char		*path;
+	char			*path;		/* absolute, or NULL */
+	int			 cwd_fd;	/* where relative paths began */
+	int64_t			 db_up_ms;	/* first time the db was up */
 	const struct conf_override *ov;
 	size_t			 nov;
 	int			 foreground;
@@ -371,6 +374,29 @@ done:
 	return (r);
 }
 
+/* A file we will append to: writable if it exists, else its directory. */
+static int
+check_writable_file(const char *path, char *err, size_t errlen)
+{
+	char	*dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int	 r;
+
+	if (access(path, F_OK) == 0) {
+		r = access(path, W_OK);
+	} else {
+		if (slash == dir)
+			slash[1] = '\0';
+		else if (slash != NULL)
+			*slash = '\0';
+		r = access(dir, W_OK | X_OK);
+	}
+	if (r == -1)
+		snprintf(err, errlen, "log.target: cannot write %s: %s", path,
+		    strerror(errno));
+	free(dir);
+	return (r);
+}
+
 int
 master_check_paths(const struct conf *cf, char *err, size_t errlen)
 {
@@ -399,16 +425,20 @@ master_check_paths(const struct conf *cf, char *err, size_t errlen)
 			return (-1);
 		}
 	}
-	if (cf->log.target[0] == '/') {
-		int fd = open(cf->log.target, O_WRONLY | O_APPEND | O_CREAT |
-		    O_CLOEXEC, 0640);
-		if (fd == -1) {
-			snprintf(err, errlen, "log.target: cannot open %s: %s",
-			    cf->log.target, strerror(errno));
-			return (-1);
-		}
-		close(fd);
+	if (cf->daemon.user[0] != '\0' && getpwnam(cf->daemon.user) == NULL) {
+		snprintf(err, errlen, "daemon.user: no such user %s",
+		    cf->daemon.user);
+		return (-1);
 	}
+	if (cf->daemon.group[0] != '\0' &&
+	    getgrnam(cf->daemon.group) == NULL) {
+		snprintf(err, errlen, "daemon.group: no such group %s",
+		    cf->daemon.group);
+		return (-1);
+	}
+	if (cf->log.target[0] == '/' && check_writable_file(cf->log.target,
+	    err, errlen) == -1)
+		return (-1);
 	return (0);
 }
 
@@ -861,6 +891,8 @@ recovery_exited(struct master *m, int status)
 	atomic_fetch_add(&m->status->recoveries, 1);
 	if (m->stopping)
 		return;
+	if (m->db_up_ms == 0)
+		m->db_up_ms = mono_ms();
 	m->dbphase = DBP_UP;
 	atomic_store(&m->status->db_state, DB_STATE_UP);
 	TAILQ_FOREACH(c, &m->children, entry) {
@@ -1083,7 +1115,12 @@ reload(struct master *m)
 	struct child	*c, *tmp;
 	char		 err[CONF_ERR_MAX], what[512];
 
+	/* Relative paths in the file mean what they meant at start. */
+	if (m->cwd_fd != -1 && fchdir(m->cwd_fd) == -1)
+		log_warn("reload: cannot return to the start directory");
 	nw = conf_load(m->path, m->ov, m->nov, err, sizeof(err));
+	if (!m->foreground && chdir("/") == -1)
+		log_warn("chdir /");
 	if (nw == NULL) {
 		log_warnx("reload: %s has errors; keeping the running "
 		    "configuration", m->path ? m->path : "(defaults)");
@@ -1209,7 +1246,8 @@ master_loop(struct master *m)
 		if (!m->ready && !m->stopping) {
 			if (all_ready(m))
 				announce_ready(m);
-			else if (now - m->started_ms > STARTUP_TIMEOUT_MS) {
+			else if (m->db_up_ms != 0 &&
+			    now - m->db_up_ms > STARTUP_TIMEOUT_MS) {
 				startup_error(m, "the children did not become "
 				    "ready in time");
 				begin_stop(m, SIGTERM, 1);
@@ -1255,7 +1293,34 @@ cleanup(struct master *m)
 	status_destroy(m->status);
 	if (m->sfd != -1)
 		close(m->sfd);
+	if (m->cwd_fd != -1)
+		close(m->cwd_fd);
+	free(m->path);
 	conf_free(m->cf);
+}
+
+/*
+ * Every connection is a descriptor: raise the soft limit to the hard one
+ * and warn when even that is below what the config allows.
+ */
+static void
+raise_fd_limit(const struct conf *cf)
+{
+	struct rlimit	rl;
+	rlim_t		want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	want = (rlim_t)cf->http.max_connections + 256;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit(RLIMIT_NOFILE)");
+	}
+	if (rl.rlim_cur < want)
+		log_warnx("open-file limit %llu is below http.max_connections "
+		    "+ 256 = %llu: raise it (ulimit -n, LimitNOFILE=)",
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 static int
@@ -1275,8 +1340,8 @@ configure_logging(struct master *m)
 }
 
 int
-master_run(struct conf *cf, const char *path, const struct conf_override *ov,
-    size_t nov, int foreground)
+master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
+    int foreground)
 {
 	struct master	m;
 	char		err[1024];
@@ -1284,11 +1349,12 @@ master_run(struct conf *cf, const char *path, const struct conf_override *ov,
 
 	memset(&m, 0, sizeof(m));
 	m.cf = cf;
-	m.path = path;
+	m.path = cf->path != NULL ? xstrdup(cf->path) : NULL;
 	m.ov = ov;
 	m.nov = nov;
 	m.foreground = foreground;
 	m.sfd = m.lock_fd = m.pid_fd = m.ready_pipe = -1;
+	m.cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	m.recovery_pid = 0;
 	TAILQ_INIT(&m.children);
 	log_set_role("master");
@@ -1310,6 +1376,7 @@ master_run(struct conf *cf, const char *path, const struct conf_override *ov,
 		cleanup(&m);
 		return (2);
 	}
+	raise_fd_limit(cf);
 	if (!foreground)
 		daemonize(&m);
 	m.started_ms = mono_ms();

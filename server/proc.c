@@ -150,7 +150,7 @@ drop_privileges(struct proc_ctx *ctx)
 void
 proc_child_init(struct proc_ctx *ctx, const int *keep, size_t nkeep)
 {
-	char	name[32], err[256];
+	char	name[32];
 
 	snprintf(name, sizeof(name), "%s#%d", role_name(ctx->role),
 	    ctx->index);
@@ -160,11 +160,10 @@ proc_child_init(struct proc_ctx *ctx, const int *keep, size_t nkeep)
 	/* The master may have died before PDEATHSIG was armed. */
 	if (getppid() != ctx->master_pid)
 		_exit(1);
+	/* The log file's fd is in keep; the syslog socket is reopened. */
+	log_detach();
 	close_other_fds(keep, nkeep);
-	/* Reconnect syslog / keep the log file: its fd was in keep. */
-	if (strcmp(ctx->cf->log.target, "syslog") == 0 &&
-	    log_configure(ctx->cf->log.level, "syslog", err, sizeof(err)) == -1)
-		log_warnx("%s", err);
+	log_reattach();
 	drop_privileges(ctx);
 	prctl(PR_SET_NAME, name, 0, 0, 0);
 	switch (proc_fault_injected(role_name(ctx->role))) {

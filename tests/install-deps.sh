@@ -5,7 +5,7 @@
 set -eu
 
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
-libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev"
+libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev curl"
 TEST_PKGS="check python3 curl openssl procps"
 
 case "${1:-test}" in

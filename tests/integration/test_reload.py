@@ -99,4 +99,31 @@ try:
     t.ok(not any(pid_alive(k) for k in kids), "SIGQUIT: no child left")
 finally:
     d.cleanup()
+
+# Daemon mode with a relative -c path and a relative data_dir: a reload
+# reads the same file and resolves the same paths as the start did.
+import subprocess  # noqa: E402
+from ndtest import NOTARYD  # noqa: E402
+d = Daemon(workers=1)
+try:
+    d.write_conf(text=d.base_yaml().replace(
+        "data_dir: %s" % d.data_dir, "data_dir: ./var"))
+    rc = subprocess.run([NOTARYD, "-c", "notaryd.yaml"], cwd=d.dir,
+                        capture_output=True, timeout=30).returncode
+    t.eq(rc, 0, "daemon mode with relative -c and data_dir starts")
+    t.ok(os.path.isdir(os.path.join(d.dir, "var", "db")),
+         "relative data_dir is resolved against the start directory")
+    with open(d.conf) as f:
+        text = f.read()
+    d.write_conf(text=text.replace("  workers: 1\n", "  workers: 2\n"))
+    d.signal(signal.SIGHUP)
+    ok = wait_until(lambda: gen() == 1 and
+                    d.health()[1]["roles"]["http"]["ready"] == 2, 10)
+    t.ok(ok, "reload in daemon mode re-reads the relative -c file",
+         d.logtext()[-1500:])
+    t.ok("cannot change without a restart" not in d.logtext(),
+         "no false data_dir change on reload")
+    t.eq(d.stop(), 0, "stop")
+finally:
+    d.cleanup()
 t.done()

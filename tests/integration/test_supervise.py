@@ -156,7 +156,8 @@ try:
                  "database files belong to the daemon user")
             sig = d3.role_pids("signer")[0]
             os.kill(sig, signal.SIGKILL)
-            t.ok(d3.wait_healthy(5) and d3.health()[1]["recoveries"] == 2,
+            t.ok(wait_until(lambda: (d3.health() or (0, {}))[0] == 200 and
+                            d3.health()[1]["recoveries"] == 2, 5),
                  "recovery works as the unprivileged user")
         finally:
             d3.cleanup()
