@@ -58,6 +58,7 @@ try:
         if not t.ok(len(before) >= 1, "%s is running" % role):
             continue
         victim = before[0]
+        http_before = d.role_pids("http")
         r0 = recoveries()
         t0 = time.monotonic()
         os.kill(victim, signal.SIGKILL)
@@ -77,6 +78,8 @@ try:
             t.eq(r1, r0, "killing an http worker runs no recovery")
         else:
             t.eq(r1, r0 + 1, "killing %s runs one database recovery" % role)
+            t.eq(d.role_pids("http"), http_before,
+                 "the http workers kept running through that recovery")
         time.sleep(0.2)
     prober.stop = True
     prober.join(5)
