@@ -164,7 +164,7 @@ log_reattach(void)
 int
 log_reopen(void)
 {
-	char	err[256];
+	char	err[sizeof(logst.path) + 128];
 	int	fd;
 
 	if (logst.target != TARGET_FILE)

@@ -37,11 +37,15 @@ count() {	# $1 build dir, $2 result
 }
 
 run_build build-plain
-# Sanitizers: abort on the first report so that a test fails loudly.
-ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Sanitizers: abort on the first report, and write every report to a file,
+# because a report in a daemon child only shows as a crash that the
+# master survives; any report file fails the suite below.
+san="$top/build-asan/sanitizer"
+ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:log_path=$san"
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$san"
 export ASAN_OPTIONS UBSAN_OPTIONS
 run_build build-asan --enable-asan
+unset ASAN_OPTIONS UBSAN_OPTIONS
 
 passed=0; failed=0
 for dir in build-plain build-asan; do
@@ -55,6 +59,12 @@ for dir in build-plain build-asan; do
 		echo "---- ${log%.trs}.log"; tail -40 "${log%.trs}.log"
 	done
 done
+reports=$(ls "$san".* 2>/dev/null | wc -l)
+if [ "$reports" -gt 0 ]; then
+	echo "sanitizer reports: $reports (each counts as a failure)"
+	for f in "$san".*; do echo "---- $f"; head -40 "$f"; done
+	failed=$((failed + reports))
+fi
 [ "$passed" -gt 0 ] || failed=$((failed + 1))
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
