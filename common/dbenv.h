@@ -26,6 +26,7 @@
 #define DB_TABLE_SERVICES	"services.db"
 #define DB_TABLE_SPANS		"spans.db"
 #define DB_TABLE_SCHED		"sched.db"
+#define DB_TABLE_SCHEDIDX	"schedidx.db"
 #define DB_TABLE_CERTS		"certs.db"
 #define DB_TABLE_CT		"ct.db"
 #define DB_TABLE_META		"meta.db"

@@ -25,6 +25,8 @@
 #include <sys/epoll.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +42,7 @@
 #include "http_routes.h"
 #include "log.h"
 #include "proc.h"
+#include "sigproto.h"
 #include "util.h"
 #include "ws.h"
 #include "xmalloc.h"
@@ -52,6 +55,8 @@
 #define READ_CHUNK	16384
 #define STREAM_TICK_MS	100		/* pings, heartbeats, idle checks */
 #define STREAM_IN_MAX	(2 * (WS_CLIENT_FRAME_MAX + 14))
+#define SIGNER_WAIT_MS	2000		/* then 503: relayd waits 1 s */
+#define SIGNER_RETRY_MS	100		/* reconnect back-off */
 
 enum conn_state {
 	CONN_READ,		/* waiting for or receiving a request */
@@ -78,6 +83,14 @@ struct conn {
 	enum timer_kind		 timer;
 	int64_t			 deadline;
 	TAILQ_ENTRY(conn)	 tq;	/* a timer list, or streams */
+	/* Waiting for the signer (one request at a time per connection). */
+	int			 waiting;
+	uint32_t		 wait_seq;
+	uint8_t			 wait_fmt;
+	int			 wait_head;	/* HEAD: no body */
+	int			 wait_keep_alive;
+	int64_t			 wait_deadline;
+	TAILQ_ENTRY(conn)	 wq;
 	/* CONN_STREAM only: */
 	enum http_stream	 stream;
 	int64_t			 last_rx;	/* last frame from the client */
@@ -101,6 +114,10 @@ struct worker {
 	struct connq		 timers[TIMER_KINDS];
 	struct connq		 dead;		/* closed, freed after the batch */
 	struct connq		 streams;	/* CONN_STREAM connections */
+	struct connq		 waiters;	/* waiting for the signer */
+	int			 sig_fd;	/* connection to a signer */
+	int64_t			 sig_retry_at;
+	uint32_t		 sig_seq;
 	int64_t			 next_stream_tick;
 	int64_t			 timeouts[TIMER_KINDS];
 	char			 date[64];
@@ -114,9 +131,11 @@ static void	stop_accepting(struct worker *);
 static void	stream_begin(struct worker *, struct conn *,
 		    enum http_stream);
 static void	stream_input(struct worker *, struct conn *);
+static int	signer_ask(struct worker *, struct conn *,
+		    const struct http_response *, int, int);
 
 /* Tags for epoll data that are not connections. */
-static char	tag_signal, tag_chan, tag_listen[64];
+static char	tag_signal, tag_chan, tag_signer, tag_listen[64];
 
 /* ---- timers -------------------------------------------------------------- */
 
@@ -232,7 +251,8 @@ conn_update_events(struct worker *w, struct conn *c)
 		want |= EPOLLOUT;
 	if (c->state == CONN_LINGER || (c->state == CONN_STREAM &&
 	    !c->close_after) ||
-	    (!c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER))
+	    (!c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER &&
+	    !(c->waiting && c->in.len >= c->in.max)))
 		want |= EPOLLIN | EPOLLRDHUP;
 	if (want == c->events)
 		return;
@@ -255,6 +275,10 @@ conn_close(struct worker *w, struct conn *c)
 	if (c->state == CONN_STREAM) {
 		TAILQ_REMOVE(&w->streams, c, tq);
 		c->state = CONN_READ;
+	}
+	if (c->waiting) {
+		TAILQ_REMOVE(&w->waiters, c, wq);
+		c->waiting = 0;
 	}
 	timer_set(w, c, TIMER_NONE);
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -370,8 +394,8 @@ conn_process(struct worker *w, struct conn *c)
 	size_t			was_len;
 	int			r;
 
-	while (c->fd != -1 && !c->close_after && c->in.len > 0 &&
-	    c->out.len - c->out_off < OUT_HIGH_WATER) {
+	while (c->fd != -1 && !c->close_after && !c->waiting &&
+	    c->in.len > 0 && c->out.len - c->out_off < OUT_HIGH_WATER) {
 		r = http_parse_request(c->in.data, c->in.len, &w->lim, &req);
 		if (r == 0) {
 			if (c->in.len == c->in.max) {	/* parser bug guard */
@@ -388,8 +412,15 @@ conn_process(struct worker *w, struct conn *c)
 		}
 		http_response_init(&resp);
 		http_dispatch(&w->site, &req, &resp);
-		conn_respond(w, c, &resp, req.method == HTTP_M_HEAD,
-		    req.keep_alive);
+		if (!resp.defer || signer_ask(w, c, &resp,
+		    req.method == HTTP_M_HEAD, req.keep_alive) == -1) {
+			if (resp.defer) {
+				http_response_error(&resp, 503);
+				buf_puts(&resp.headers, "Retry-After: 5\r\n");
+			}
+			conn_respond(w, c, &resp, req.method == HTTP_M_HEAD,
+			    req.keep_alive);
+		}
 		http_response_free(&resp);
 		if (c->fd == -1)
 			return;
@@ -435,6 +466,10 @@ conn_flush(struct worker *w, struct conn *c)
 	c->out_off = 0;
 	if (c->close_after) {
 		conn_linger(w, c);
+		return;
+	}
+	if (c->waiting) {
+		conn_update_events(w, c);
 		return;
 	}
 	if (c->state == CONN_STREAM) {
@@ -497,6 +532,177 @@ conn_read(struct worker *w, struct conn *c)
 		stream_input(w, c);
 	else
 		conn_process(w, c);
+}
+
+/* ---- the signer --------------------------------------------------------- */
+
+/*
+ * One connection per worker to whichever signer accepts it on the
+ * master's socket.  Losing it fails the requests waiting on it (503) and
+ * the next miss reconnects; a signer restart therefore costs the misses
+ * in flight and nothing else (cache hits never touch the signer).
+ */
+static void
+signer_fail_waiters(struct worker *w)
+{
+	struct http_response	 resp;
+	struct conn		*c;
+
+	while ((c = TAILQ_FIRST(&w->waiters)) != NULL) {
+		TAILQ_REMOVE(&w->waiters, c, wq);
+		c->waiting = 0;
+		http_response_init(&resp);
+		http_response_from_signer(&resp, SIG_UNAVAILABLE, NULL, 0, 0);
+		conn_respond(w, c, &resp, c->wait_head, c->wait_keep_alive);
+		http_response_free(&resp);
+		if (c->fd != -1)
+			conn_process(w, c);
+	}
+}
+
+static void
+signer_disconnect(struct worker *w)
+{
+	if (w->sig_fd == -1)
+		return;
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, w->sig_fd, NULL);
+	close(w->sig_fd);
+	w->sig_fd = -1;
+	w->sig_retry_at = mono_ms() + SIGNER_RETRY_MS;
+	signer_fail_waiters(w);
+}
+
+static int
+signer_connect(struct worker *w)
+{
+	struct sockaddr_un	sun;
+	struct epoll_event	ev;
+	int			fd;
+
+	if (w->sig_fd != -1)
+		return (0);
+	if (mono_ms() < w->sig_retry_at)
+		return (-1);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (xsnprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    w->cf->daemon.data_dir, SIGPROTO_SOCK) == -1)
+		return (-1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return (-1);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("cannot reach the signer");
+		close(fd);
+		w->sig_retry_at = mono_ms() + SIGNER_RETRY_MS;
+		return (-1);
+	}
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.ptr = &tag_signer;
+	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		close(fd);
+		return (-1);
+	}
+	w->sig_fd = fd;
+	return (0);
+}
+
+/* Send the miss to the signer and park the connection.  0, or -1 (503). */
+static int
+signer_ask(struct worker *w, struct conn *c, const struct http_response *resp,
+    int head, int keep_alive)
+{
+	struct sigproto_req	req;
+	uint8_t			msg[SIGPROTO_REQ_HDR + SIGPROTO_ID_MAX];
+	long			n;
+
+	if (signer_connect(w) == -1)
+		return (-1);
+	req.seq = ++w->sig_seq;
+	req.fmt = resp->defer_fmt;
+	req.flags = resp->defer_flags;
+	req.idlen = resp->defer_idlen;
+	req.id = resp->defer_id;
+	if ((n = sigproto_req_encode(msg, sizeof(msg), &req)) == -1)
+		return (-1);
+	if (send(w->sig_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n) {
+		if (errno != EAGAIN)
+			signer_disconnect(w);
+		return (-1);
+	}
+	c->waiting = 1;
+	c->wait_seq = req.seq;
+	c->wait_fmt = req.fmt;
+	c->wait_head = head;
+	c->wait_keep_alive = keep_alive;
+	c->wait_deadline = mono_ms() + SIGNER_WAIT_MS;
+	timer_set(w, c, TIMER_NONE);
+	TAILQ_INSERT_TAIL(&w->waiters, c, wq);
+	return (0);
+}
+
+static void
+signer_answer(struct worker *w, struct conn *c, int status,
+    const void *body, size_t len)
+{
+	struct http_response	resp;
+
+	TAILQ_REMOVE(&w->waiters, c, wq);
+	c->waiting = 0;
+	http_response_init(&resp);
+	http_response_from_signer(&resp, status, body, len, c->wait_fmt);
+	conn_respond(w, c, &resp, c->wait_head, c->wait_keep_alive);
+	http_response_free(&resp);
+	if (c->fd == -1)
+		return;
+	if (c->in.len > 0 && !c->close_after)
+		conn_process(w, c);	/* pipelined requests behind it */
+	else
+		conn_flush(w, c);
+}
+
+static void
+signer_read(struct worker *w)
+{
+	static uint8_t		 msg[SIGPROTO_REP_HDR + SIGPROTO_BODY_MAX];
+	struct sigproto_rep	 rep;
+	struct conn		*c;
+	ssize_t			 n;
+
+	for (;;) {
+		n = recv(w->sig_fd, msg, sizeof(msg), MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			log_info("signer connection lost");
+			signer_disconnect(w);
+			return;
+		}
+		if (sigproto_rep_decode(msg, (size_t)n, &rep) == -1) {
+			log_warnx("malformed reply from the signer");
+			signer_disconnect(w);
+			return;
+		}
+		TAILQ_FOREACH(c, &w->waiters, wq)
+			if (c->wait_seq == rep.seq)
+				break;
+		if (c == NULL)
+			continue;	/* its client left, or it timed out */
+		signer_answer(w, c, rep.status, rep.body, rep.len);
+	}
+}
+
+static void
+expire_waiters(struct worker *w)
+{
+	struct conn	*c;
+	int64_t		 now = mono_ms();
+
+	while ((c = TAILQ_FIRST(&w->waiters)) != NULL &&
+	    c->wait_deadline <= now)
+		signer_answer(w, c, SIG_UNAVAILABLE, NULL, 0);
 }
 
 /* ---- websocket streams -------------------------------------------------- */
@@ -758,6 +964,8 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 		TAILQ_INIT(&w->timers[k]);
 	TAILQ_INIT(&w->dead);
 	TAILQ_INIT(&w->streams);
+	TAILQ_INIT(&w->waiters);
+	w->sig_fd = -1;
 	http_site_init(&w->site, cf, ctx->status, ctx->cache);
 	if ((w->sfd = proc_signalfd()) == -1)
 		_exit(1);
@@ -789,6 +997,9 @@ wait_timeout(struct worker *w)
 		next = w->accept_paused_until;
 	if (!TAILQ_EMPTY(&w->streams) && w->next_stream_tick < next)
 		next = w->next_stream_tick;
+	if (!TAILQ_EMPTY(&w->waiters) &&
+	    TAILQ_FIRST(&w->waiters)->wait_deadline < next)
+		next = TAILQ_FIRST(&w->waiters)->wait_deadline;
 	if (next == INT64_MAX)
 		return (-1);
 	return (next > now ? (int)(next - now) : 0);
@@ -818,6 +1029,9 @@ http_worker_main(struct proc_ctx *ctx)
 					log_info("master is gone; exiting");
 					stop = 1;
 				}
+			} else if (p == &tag_signer) {
+				if (w.sig_fd != -1)
+					signer_read(&w);
 			} else if (is_listen_tag(p)) {
 				if (w.accepting)
 					accept_clients(&w, ctx->listen_fds[
@@ -839,6 +1053,7 @@ http_worker_main(struct proc_ctx *ctx)
 			resume_accepting(&w);
 		}
 		expire_timers(&w);
+		expire_waiters(&w);
 		stream_tick(&w);
 		free_dead(&w);
 		if (w.draining && (w.nconns == 0 ||

@@ -15,19 +15,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "http_routes.h"
 #include "log.h"
 #include "status.h"
+#include "cache.h"
+#include "perspectives.h"
+#include "sigproto.h"
 #include "util.h"
 #include "ws.h"
 #include "xmalloc.h"
 
 #define PUBKEY_MAX	16384
 
-typedef void (*http_handler)(const struct http_site *,
+typedef void (*http_handler)(struct http_site *,
     const struct http_request *, struct http_response *);
 
 struct route {
@@ -36,9 +40,10 @@ struct route {
 	http_handler	 handler;
 };
 
-static void	route_index(const struct http_site *,
+static void	route_index(struct http_site *,
 		    const struct http_request *, struct http_response *);
-static void	route_healthz(const struct http_site *,
+static char	*read_small_file(const char *, size_t);
+static void	route_healthz(struct http_site *,
 		    const struct http_request *, struct http_response *);
 
 #define M_READ	(HTTP_MBIT(HTTP_M_GET) | HTTP_MBIT(HTTP_M_HEAD))
@@ -58,6 +63,32 @@ http_response_init(struct http_response *resp)
 	buf_init(&resp->body, HTTP_BODY_MAX);
 	resp->close = 0;
 	resp->stream = HTTP_STREAM_NONE;
+	resp->defer = 0;
+}
+
+void
+http_response_from_signer(struct http_response *resp, int status,
+    const void *body, size_t len, uint8_t fmt)
+{
+	switch (status) {
+	case SIG_OK:
+		resp->status = 200;
+		resp->content_type = fmt == CACHE_FMT_CONVERGENCE_JSON ?
+		    "application/json" : "text/xml;charset=utf-8";
+		if (buf_append(&resp->body, body, len) == -1)
+			http_response_error(resp, 503);
+		break;
+	case SIG_UNKNOWN:
+		http_response_error(resp, 404);
+		break;
+	case SIG_BAD:
+		http_response_error(resp, 400);
+		break;
+	default:
+		http_response_error(resp, 503);
+		buf_puts(&resp->headers, "Retry-After: 5\r\n");
+		break;
+	}
 }
 
 void
@@ -129,7 +160,7 @@ stream_of(const struct conf *cf, const struct http_request *req)
  * Go server's answer), except on the lite path when it is also the index.
  */
 static int
-route_stream(const struct http_site *site, const struct http_request *req,
+route_stream(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
 	enum http_stream	 st = stream_of(site->cf, req);
@@ -160,7 +191,7 @@ route_stream(const struct http_site *site, const struct http_request *req,
 }
 
 void
-http_dispatch(const struct http_site *site, const struct http_request *req,
+http_dispatch(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
 	size_t	i;
@@ -184,18 +215,6 @@ http_dispatch(const struct http_site *site, const struct http_request *req,
 
 /* ---- the index page ----------------------------------------------------- */
 
-/* Any non-empty "&"-separated segment in the query or a form body. */
-static int
-has_parameters(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; s != NULL && i < len; i++)
-		if (s[i] != '&')
-			return (1);
-	return (0);
-}
-
 static void
 feature_row(struct buf *b, const char *name, int on, const char *text)
 {
@@ -205,8 +224,24 @@ feature_row(struct buf *b, const char *name, int on, const char *text)
 	buf_puts(b, "</td></tr>\n");
 }
 
+/*
+ * The signer writes the key pair on its first start, which may be after
+ * this worker started: look again, at most once a second, until found.
+ */
 static void
-index_page(const struct http_site *site, struct buf *b)
+site_load_pubkey(struct http_site *site)
+{
+	int64_t	now = mono_ms();
+
+	if (site->pubkey_pem != NULL || now - site->pubkey_tried < 1000)
+		return;
+	site->pubkey_tried = now;
+	site->pubkey_pem = read_small_file(site->cf->keys.public_key,
+	    PUBKEY_MAX);
+}
+
+static void
+index_page(struct http_site *site, struct buf *b)
 {
 	const struct conf	*cf = site->cf;
 	char			 text[256];
@@ -216,6 +251,7 @@ index_page(const struct http_site *site, struct buf *b)
 	    "</head>\n<body>\n<h1>notaryd network notary</h1>\n");
 	buf_printf(b, "<p>notaryd - version %s</p>\n", PACKAGE_VERSION);
 	buf_puts(b, "<h2>Public key</h2>\n");
+	site_load_pubkey(site);
 	if (site->pubkey_pem != NULL) {
 		buf_puts(b, "<pre>");
 		buf_put_html(b, site->pubkey_pem, strlen(site->pubkey_pem));
@@ -229,9 +265,8 @@ index_page(const struct http_site *site, struct buf *b)
 	 * Only what this build really serves is "On": a client that reads
 	 * this page must not be told about answers it cannot get.
 	 */
-	feature_row(b, "Perspectives notary", 0,
-	    "queries (GET /?host=H&port=P&service_type=2) answer 503 until "
-	    "the signer serves them");
+	feature_row(b, "Perspectives notary", 1,
+	    "GET /?host=H&port=P&service_type=2 (signed rsa-md5 XML)");
 	feature_row(b, "Convergence notary", 0, "not served by this version");
 	snprintf(text, sizeof(text), "websocket on %s, %s, %s (pings and "
 	    "heartbeats; no log entries yet)", cf->stream.lite_path,
@@ -246,25 +281,66 @@ index_page(const struct http_site *site, struct buf *b)
 	buf_puts(b, "</table>\n</body>\n</html>\n");
 }
 
+static int
+is_form(const struct http_request *req)
+{
+	static const char	 form[] = "application/x-www-form-urlencoded";
+	const struct http_header *ct = http_header_find(req, "Content-Type");
+
+	return (ct != NULL && ct->value_len >= sizeof(form) - 1 &&
+	    strncasecmp(ct->value, form, sizeof(form) - 1) == 0);
+}
+
+/*
+ * "/" and "/index": the index page, or a Perspectives query (spec §1.2).
+ * A cached signed reply is served from shared memory; a miss goes to the
+ * signer (resp->defer), which answers 200, 404 (probe queued) or 503.
+ */
 static void
-route_index(const struct http_site *site, const struct http_request *req,
+route_index(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
-	if (has_parameters(req->query, req->query_len) ||
-	    has_parameters(req->body, req->body_len)) {
-		/* Notary queries arrive with the Perspectives issue. */
-		http_response_error(resp, 503);
-		buf_puts(&resp->headers, "Retry-After: 60\r\n");
+	struct persp_query	q;
+	size_t			vlen;
+	int64_t			stored;
+	const char		*body = NULL;
+	size_t			 blen = 0;
+
+	/* CherryPy merges a form-encoded POST body into the parameters. */
+	if (req->method == HTTP_M_POST && is_form(req)) {
+		body = req->body;
+		blen = req->body_len;
+	}
+	persp_parse_query(req->query, req->query_len, body, blen, &q);
+	if (q.status == PERSP_QUERY_INDEX) {
+		resp->content_type = "text/html;charset=utf-8";
+		index_page(site, &resp->body);
 		return;
 	}
-	resp->content_type = "text/html;charset=utf-8";
-	index_page(site, &resp->body);
+	if (q.status != PERSP_QUERY_OK) {
+		log_debug("query refused: %s", q.why ? q.why : "bad");
+		http_response_error(resp, 400);
+		return;
+	}
+	if (site->cache_buf != NULL && cache_get(site->cache,
+	    CACHE_FMT_PERSPECTIVES_XML, q.id, q.idlen, site->cache_buf,
+	    site->cache_buf_len, &vlen, &stored, mono_ms()) == 1) {
+		resp->content_type = "text/xml;charset=utf-8";
+		if (buf_append(&resp->body, site->cache_buf, vlen) == -1)
+			http_response_error(resp, 503);
+		return;
+	}
+	resp->defer = 1;
+	resp->defer_fmt = CACHE_FMT_PERSPECTIVES_XML;
+	resp->defer_flags = q.probe ? SIGPROTO_F_PROBE : 0;
+	resp->defer_idlen = q.idlen;
+	memcpy(resp->defer_id, q.id, q.idlen);
 }
 
 /* ---- health ---------------------------------------------------------- */
 
 static void
-route_healthz(const struct http_site *site, const struct http_request *req,
+route_healthz(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
 	static const char *const dbs[] = { "down", "recovering", "up" };
@@ -326,7 +402,11 @@ http_site_init(struct http_site *site, const struct conf *cf,
 	site->cf = cf;
 	site->status = st;
 	site->cache = cache;
-	site->pubkey_pem = read_small_file(cf->keys.public_key, PUBKEY_MAX);
+	site->pubkey_pem = NULL;
+	site->pubkey_tried = -1000000;
+	site->cache_buf_len = cache != NULL ? cache_max_value(cache) : 0;
+	site->cache_buf = site->cache_buf_len ? xmalloc(site->cache_buf_len) :
+	    NULL;
 }
 
 void
@@ -334,4 +414,6 @@ http_site_free(struct http_site *site)
 {
 	free(site->pubkey_pem);
 	site->pubkey_pem = NULL;
+	free(site->cache_buf);
+	site->cache_buf = NULL;
 }

@@ -22,6 +22,9 @@ struct http_site {
 	struct status		*status;
 	struct cache		*cache;
 	char			*pubkey_pem;	/* NULL until keys exist */
+	int64_t			 pubkey_tried;	/* last attempt (mono ms) */
+	unsigned char		*cache_buf;	/* one cached value */
+	size_t			 cache_buf_len;
 };
 
 struct http_response {
@@ -31,7 +34,20 @@ struct http_response {
 	struct buf	 body;
 	int		 close;		/* answer with Connection: close */
 	int		 stream;	/* 101: enum http_stream to switch to */
+	/*
+	 * A cache miss the signer must answer: the worker sends (fmt, id)
+	 * to the signer and answers when it replies (or 503 on timeout).
+	 */
+	int		 defer;
+	uint8_t		 defer_fmt;
+	uint8_t		 defer_flags;
+	size_t		 defer_idlen;
+	char		 defer_id[256];
 };
+
+/* Turn a signer reply (enum sigproto_status) into the HTTP answer. */
+void	http_response_from_signer(struct http_response *resp, int status,
+	    const void *body, size_t len, uint8_t fmt);
 
 /* Long-lived streams a connection can be upgraded to (websocket). */
 enum http_stream {
@@ -47,7 +63,7 @@ void	http_response_free(struct http_response *resp);
 void	http_response_error(struct http_response *resp, int status);
 
 /* Route one parsed request; always fills resp. */
-void	http_dispatch(const struct http_site *site,
+void	http_dispatch(struct http_site *site,
 	    const struct http_request *req, struct http_response *resp);
 
 /* Load what the routes show that lives in files (the public key). */

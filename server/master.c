@@ -29,6 +29,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
@@ -54,6 +55,7 @@
 #include "recover.h"
 #include "ring.h"
 #include "scanner.h"
+#include "sigproto.h"
 #include "signer.h"
 #include "status.h"
 #include "util.h"
@@ -113,6 +115,7 @@ struct master {
 	size_t			 nlisten;
 	int			 lock_fd;
 	int			 pid_fd;
+	int			 signer_fd;	/* listening; signers accept */
 	int			 ready_pipe;	/* daemon mode, until ready */
 	int			 ready;
 	int64_t			 started_ms;
@@ -309,6 +312,46 @@ take_locks(struct master *m, char *err, size_t errlen)
 		    m->cf->daemon.pidfile, strerror(errno));
 		return (-1);
 	}
+	return (0);
+}
+
+/*
+ * The socket the HTTP workers reach the signers on.  The master owns it
+ * so that it outlives any signer: while a signer restarts, connections
+ * wait in the backlog.  Only the daemon user may connect.
+ */
+static int
+open_signer_socket(struct master *m, char *err, size_t errlen)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (xsnprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    m->cf->daemon.data_dir, SIGPROTO_SOCK) == -1) {
+		snprintf(err, errlen, "daemon.data_dir %s is too long for a "
+		    "unix socket path (at most %zu bytes)",
+		    m->cf->daemon.data_dir, sizeof(sun.sun_path) - 13);
+		return (-1);
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "signer socket: %s", strerror(errno));
+		return (-1);
+	}
+	/* We hold the data_dir lock: a leftover file is ours to replace. */
+	unlink(sun.sun_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(sun.sun_path, 0660) == -1 ||
+	    (m->drop_privs && chown(sun.sun_path, m->uid, m->gid) == -1) ||
+	    listen(fd, LISTEN_BACKLOG) == -1) {
+		snprintf(err, errlen, "signer socket %s: %s", sun.sun_path,
+		    strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	m->signer_fd = fd;
 	return (0);
 }
 
@@ -652,6 +695,11 @@ fork_role(struct master *m, enum role role, int index, int *chan)
 	keep[nkeep++] = sv[1];
 	if (log_fd() != -1)
 		keep[nkeep++] = log_fd();
+	ctx.signer_fd = -1;
+	if (role == ROLE_SIGNER) {
+		ctx.signer_fd = m->signer_fd;
+		keep[nkeep++] = m->signer_fd;
+	}
 	if (role == ROLE_HTTP) {
 		ctx.listen_fds = m->listen_fds;
 		ctx.nlisten = m->nlisten;
@@ -1283,6 +1331,13 @@ cleanup(struct master *m)
 		unlink(m->cf->daemon.pidfile);
 		close(m->pid_fd);
 	}
+	if (m->signer_fd != -1) {
+		char *p = xasprintf("%s/%s", m->cf->daemon.data_dir,
+		    SIGPROTO_SOCK);
+		close(m->signer_fd);
+		unlink(p);
+		free(p);
+	}
 	if (m->lock_fd != -1)
 		close(m->lock_fd);
 	for (i = 0; i < m->nlisten; i++)
@@ -1353,7 +1408,7 @@ master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
 	m.ov = ov;
 	m.nov = nov;
 	m.foreground = foreground;
-	m.sfd = m.lock_fd = m.pid_fd = m.ready_pipe = -1;
+	m.sfd = m.lock_fd = m.pid_fd = m.ready_pipe = m.signer_fd = -1;
 	m.cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	m.recovery_pid = 0;
 	TAILQ_INIT(&m.children);
@@ -1387,7 +1442,8 @@ master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
 		cleanup(&m);
 		return (1);
 	}
-	if (take_locks(&m, err, sizeof(err)) == -1) {
+	if (take_locks(&m, err, sizeof(err)) == -1 ||
+	    open_signer_socket(&m, err, sizeof(err)) == -1) {
 		startup_error(&m, err);
 		cleanup(&m);
 		return (1);

@@ -26,6 +26,7 @@ struct proc_ctx {
 	int			 chan;		/* our end of the master channel */
 	const int		*listen_fds;
 	size_t			 nlisten;
+	int			 signer_fd;	/* signer role: listening socket */
 	struct cache		*cache;
 	struct ring		*ring;
 	struct status		*status;

@@ -1,45 +1,150 @@
 /*
- * signer.c - the signer process: the only process that will hold the
- * notary's private keys.  It reads the observation tables (read-only
- * handles, so a stray write fails with EACCES), and will build and sign
- * replies for the HTTP workers' cache misses (the Perspectives issue adds
- * keys, the worker channel and the reply builder).
+ * signer.c - the signer process: the only process that holds the notary's
+ * private key.
  *
- * Runs as a database user: any DB_RUNRECOVERY ends it with exit 3 and the
- * master recovers the environment and restarts every database user.  It
- * exits 0 on TERM/QUIT, 1 when the master is gone or start-up fails.
+ * It accepts the HTTP workers on the master's signer socket (see
+ * sigproto.h) and answers their cache misses: it reads the service's
+ * observations in a short read transaction (read-only handles), builds
+ * and signs the Perspectives reply, stores it in the shared cache and
+ * sends it back.  A service with no observation answers "unknown" (404)
+ * and, for a probe-able id, queues one on-demand probe (one per service,
+ * a bounded number per second) in the scanners' queue.
+ *
+ * Start-up: load the key pair, or create it on the first start (1369-bit
+ * RSA, private key 0600), and log the public key.  A key that cannot be
+ * used (readable by others, wrong size, mismatched pair) is a
+ * configuration error: exit 2, the master does not respawn.  Runs as a
+ * database user: DB_RUNRECOVERY ends it with exit 3 and the master
+ * recovers the environment.  Exits 0 on TERM/QUIT, 1 when the master is
+ * gone.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "cache.h"
 #include "conf.h"
 #include "dbenv.h"
+#include "keys.h"
 #include "log.h"
+#include "obs.h"
+#include "perspectives.h"
 #include "proc.h"
+#include "schedule.h"
+#include "sigproto.h"
 #include "signer.h"
+#include "svcid.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define SIGNER_MAX_CLIENTS	256	/* worker connections */
+#define SIGNER_MAX_SPANS	OBS_MAX_SPANS
 
 struct signer {
-	DB_ENV	*env;
-	DB	*services;
-	DB	*spans;
+	struct proc_ctx		*ctx;
+	const struct conf	*cf;
+	EVP_PKEY		*key;
+	DB_ENV			*env;
+	struct obs_db		 obs;
+	struct sched_db		 sched;
+	int			 clients[SIGNER_MAX_CLIENTS];
+	size_t			 nclients;
+	struct obs_span		*spans;
+	struct buf		 reply;
+	/* on-demand requests: a token bucket, on_demand_limit per second */
+	double			 od_tokens;
+	int64_t			 od_refill;
 };
 
+/* ---- start-up --------------------------------------------------------- */
+
+/* mkdir -p the directory that holds path (0700: it will hold a key). */
 static int
-signer_open(struct signer *s, const struct conf *cf)
+make_parent_dir(const char *path)
+{
+	char	*dir = xstrdup(path), *p;
+	int	 r = 0;
+
+	if ((p = strrchr(dir, '/')) != NULL && p != dir) {
+		*p = '\0';
+		for (p = dir + 1; *p != '\0' && r == 0; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+				r = -1;
+			*p = '/';
+		}
+		if (r == 0 && mkdir(dir, 0700) == -1 && errno != EEXIST)
+			r = -1;
+	}
+	free(dir);
+	return (r);
+}
+
+/*
+ * The signer, not the master, creates the pair on the first start: no
+ * other process ever has the private key in memory.  It runs as the
+ * daemon user, so the files belong to that user.
+ */
+static int
+signer_keys(struct signer *s)
+{
+	const struct conf	*cf = s->cf;
+	char			 err[512], *pem = NULL;
+	int			 st;
+
+	if (make_parent_dir(cf->keys.private_key) == -1 ||
+	    make_parent_dir(cf->keys.public_key) == -1) {
+		log_errorx("cannot create the directory of %s: %s",
+		    cf->keys.private_key, strerror(errno));
+		return (-1);
+	}
+	st = keys_ensure(cf->keys.private_key, cf->keys.public_key,
+	    (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	if (st == -1) {
+		log_errorx("%s", err);
+		return (-1);
+	}
+	if (keys_load(cf->keys.private_key, cf->keys.public_key, &s->key,
+	    &pem, err, sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		return (-1);
+	}
+	if (st == KEYS_CREATED)
+		log_notice("created a new notary key pair (%s); public key:\n%s",
+		    cf->keys.private_key, pem);
+	else
+		log_info("using public key\n%s", pem);
+	free(pem);
+	return (0);
+}
+
+static int
+signer_open_db(struct signer *s)
 {
 	struct db_env_opts	o;
-	char			*home = proc_db_home(cf);
+	char			*home = proc_db_home(s->cf);
 	int			 r;
 
 	o.home = home;
-	o.cache_bytes = cf->database.cache_size;
+	o.cache_bytes = s->cf->database.cache_size;
 	o.recover = 0;
 	r = db_env_open(&s->env, &o);
 	free(home);
 	if (r != 0)
 		return (-1);
-	if (db_table_open(s->env, &s->services, DB_TABLE_SERVICES, 1) != 0 ||
-	    db_table_open(s->env, &s->spans, DB_TABLE_SPANS, 1) != 0)
+	if (obs_open(&s->obs, s->env, 1) == -1 ||
+	    sched_open(&s->sched, s->env) == -1)
 		return (-1);
 	return (0);
 }
@@ -47,31 +152,232 @@ signer_open(struct signer *s, const struct conf *cf)
 static void
 signer_close(struct signer *s)
 {
-	if (s->spans != NULL)
-		s->spans->close(s->spans, 0);
-	if (s->services != NULL)
-		s->services->close(s->services, 0);
+	size_t	i;
+
+	for (i = 0; i < s->nclients; i++)
+		close(s->clients[i]);
+	s->nclients = 0;
+	sched_close(&s->sched);
+	obs_close(&s->obs);
 	if (s->env != NULL)
 		db_env_close(s->env);
+	EVP_PKEY_free(s->key);
+	free(s->spans);
+	buf_free(&s->reply);
+}
+
+/* ---- answering -------------------------------------------------------- */
+
+static void
+send_reply(int fd, uint32_t seq, uint8_t status, const void *body,
+    size_t len)
+{
+	uint8_t		hdr[SIGPROTO_REP_HDR];
+	struct iovec	iov[2];
+	struct msghdr	mh;
+
+	sigproto_rep_header(hdr, seq, status, len);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)(uintptr_t)body;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = len > 0 ? 2 : 1;
+	/* A worker that does not read gets no reply: it times out (503). */
+	if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+		log_debug("reply to a worker dropped: %s", strerror(errno));
+}
+
+static int
+on_demand_allowed(struct signer *s)
+{
+	int64_t	now = mono_ms();
+	double	rate = s->cf->scanner.on_demand_limit;
+
+	s->od_tokens += (double)(now - s->od_refill) * rate / 1000.0;
+	if (s->od_tokens > rate)
+		s->od_tokens = rate;
+	s->od_refill = now;
+	if (s->od_tokens < 1.0)
+		return (0);
+	s->od_tokens -= 1.0;
+	return (1);
+}
+
+static void
+queue_probe(struct signer *s, const struct sigproto_req *rq)
+{
+	if (s->cf->scanner.on_demand_limit == 0)
+		return;
+	if (!on_demand_allowed(s)) {
+		log_debug("on-demand probe refused: over %d per second",
+		    s->cf->scanner.on_demand_limit);
+		return;
+	}
+	if (sched_request(&s->sched, rq->id, rq->idlen, wall_s() * 1000) == 0)
+		log_debug("on-demand probe queued for %.*s", (int)rq->idlen,
+		    rq->id);
+}
+
+/* Build, sign, cache and return the reply: one request, one answer. */
+static void
+answer(struct signer *s, int fd, const struct sigproto_req *rq)
+{
+	struct svcid	t;
+	char		err[128];
+	size_t		n;
+	int64_t		began;
+
+	if (rq->fmt != CACHE_FMT_PERSPECTIVES_XML ||
+	    svcid_parse(rq->id, rq->idlen, &t, err, sizeof(err)) == -1) {
+		send_reply(fd, rq->seq, SIG_BAD, NULL, 0);
+		return;
+	}
+	began = mono_ms();
+	if (obs_read(&s->obs, rq->id, rq->idlen, s->spans, SIGNER_MAX_SPANS,
+	    &n) == -1) {
+		send_reply(fd, rq->seq, SIG_UNAVAILABLE, NULL, 0);
+		return;
+	}
+	if (n == 0) {
+		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == 2)
+			queue_probe(s, rq);
+		send_reply(fd, rq->seq, SIG_UNKNOWN, NULL, 0);
+		return;
+	}
+	buf_reset(&s->reply);
+	if (persp_build_reply(rq->id, rq->idlen, t.type, s->spans, n, s->key,
+	    &s->reply) == -1) {
+		log_warnx("cannot build the reply for %.*s", (int)rq->idlen,
+		    rq->id);
+		send_reply(fd, rq->seq, SIG_UNAVAILABLE, NULL, 0);
+		return;
+	}
+	/* Before replying, so the next request for it is a cache hit. */
+	cache_put(s->ctx->cache, CACHE_FMT_PERSPECTIVES_XML, rq->id,
+	    rq->idlen, s->reply.data, s->reply.len, s->cf->cache.ttl_ms,
+	    began, mono_ms());
+	send_reply(fd, rq->seq, SIG_OK, s->reply.data, s->reply.len);
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void
+drop_client(struct signer *s, size_t i)
+{
+	close(s->clients[i]);
+	s->clients[i] = s->clients[--s->nclients];
+}
+
+static void
+accept_clients(struct signer *s)
+{
+	int	fd;
+
+	while ((fd = accept4(s->ctx->signer_fd, NULL, NULL,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
+		if (s->nclients == SIGNER_MAX_CLIENTS) {
+			log_warnx("too many worker connections");
+			close(fd);
+			continue;
+		}
+		s->clients[s->nclients++] = fd;
+	}
+}
+
+/* Serve every message waiting on one worker connection; -1 to drop it. */
+static int
+serve_client(struct signer *s, int fd)
+{
+	uint8_t			msg[SIGPROTO_REQ_HDR + SIGPROTO_ID_MAX + 1];
+	struct sigproto_req	rq;
+	ssize_t			n;
+
+	for (;;) {
+		n = recv(fd, msg, sizeof(msg), MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return (0);
+		if (n <= 0)
+			return (-1);
+		if (sigproto_req_decode(msg, (size_t)n, &rq) == -1) {
+			log_warnx("malformed request from a worker");
+			return (-1);
+		}
+		answer(s, fd, &rq);
+	}
+}
+
+static int
+signer_loop(struct signer *s, int sfd)
+{
+	struct pollfd		pfd[3 + SIGNER_MAX_CLIENTS];
+	struct proc_signals	sig;
+	size_t			i, n;
+
+	for (;;) {
+		pfd[0].fd = sfd;
+		pfd[1].fd = s->ctx->chan;
+		pfd[2].fd = s->ctx->signer_fd;
+		for (i = 0; i < s->nclients; i++)
+			pfd[3 + i].fd = s->clients[i];
+		n = 3 + s->nclients;
+		for (i = 0; i < n; i++)
+			pfd[i].events = POLLIN;
+		if (poll(pfd, n, -1) == -1 && errno != EINTR)
+			fatal("poll");
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR) &&
+		    proc_chan_read(s->ctx) == -1) {
+			log_info("master is gone; exiting");
+			return (1);
+		}
+		if (pfd[0].revents & POLLIN) {
+			memset(&sig, 0, sizeof(sig));
+			if (proc_read_signals(sfd, &sig) == -1)
+				return (1);
+			if (sig.reopen)
+				log_reopen();
+			if (sig.stop || sig.quit)
+				return (0);
+		}
+		/* Walk backwards: drop_client moves the last one into i. */
+		for (i = n; i-- > 3;) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (serve_client(s, pfd[i].fd) == -1)
+				drop_client(s, i - 3);
+		}
+		if (pfd[2].revents & POLLIN)
+			accept_clients(s);
+	}
 }
 
 void
 signer_main(struct proc_ctx *ctx)
 {
-	struct signer		s = { NULL, NULL, NULL };
-	struct proc_loop	loop = { 1000, NULL, NULL };
-	int			sfd, gone;
+	struct signer	s;
+	int		sfd, gone;
 
+	memset(&s, 0, sizeof(s));
+	s.ctx = ctx;
+	s.cf = ctx->cf;
+	s.spans = xcalloc(SIGNER_MAX_SPANS, sizeof(*s.spans));
+	buf_init(&s.reply, SIGPROTO_BODY_MAX);
+	s.od_tokens = ctx->cf->scanner.on_demand_limit;
+	s.od_refill = mono_ms();
 	if ((sfd = proc_signalfd()) == -1)
 		_exit(1);
-	if (signer_open(&s, ctx->cf) == -1) {
+	if (signer_keys(&s) == -1)
+		_exit(2);		/* an operator must fix the key */
+	if (signer_open_db(&s) == -1) {
 		log_warnx("cannot open the database; exiting");
 		_exit(1);
 	}
 	if (proc_report_ready(ctx) == -1)
 		_exit(1);
-	log_debug("signer ready");
-	gone = proc_run_loop(ctx, sfd, &loop);
+	gone = signer_loop(&s, sfd);
 	signer_close(&s);
 	_exit(gone ? 1 : 0);
 }

@@ -1,17 +1,21 @@
 #!/bin/sh
 # install-deps.sh - install what notaryd needs to build ("build") or to
-# build and run the whole test suite ("test", the default) on Debian 12.
+# build and run the whole test suite ("test", the default), or also the
+# benchmarks ("bench"), on Debian 12.
 # Run as root.  Skips apt-get entirely when everything is already there.
 set -eu
 
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
-libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev curl"
+libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl"
 TEST_PKGS="check python3 curl openssl procps"
+
+BENCH_PKGS="wrk nginx-light"
 
 case "${1:-test}" in
 build)	PKGS="$BUILD_PKGS" ;;
 test)	PKGS="$BUILD_PKGS $TEST_PKGS" ;;
-*)	echo "usage: $0 [build|test]" >&2; exit 2 ;;
+bench)	PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS" ;;
+*)	echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=""

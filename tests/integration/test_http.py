@@ -78,8 +78,10 @@ try:
     t.eq(status_of(http_raw(d.port, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc"
                             b"\r\n\r\n")), 400, "TLS bytes on plain HTTP: 400")
     r = get(d.port, "/?host=example.com&port=443&service_type=2&")
-    t.ok(r and r[0] == 503 and "retry-after" in r[1],
-         "notary query before the Perspectives issue: 503 + Retry-After")
+    t.ok(r and r[0] == 404,
+         "notary query for a service never observed: 404", r)
+    t.eq(get(d.port, "/?host=example.com&port=443&nope=1")[0], 400,
+         "notary query with an unknown parameter: 400")
 
     # 408: a request started but not finished within request_timeout.
     t0 = time.monotonic()

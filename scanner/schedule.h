@@ -1,0 +1,69 @@
+/*
+ * schedule.h - the probe queue shared by all scanner processes (and fed by
+ * the signer's on-demand requests and notaryctl).
+ *
+ * Tables (BTREE):
+ *   sched.db     be64(due, unix ms) svc_id -> u8 kind
+ *   schedidx.db  svc_id -> be64(due)      (at most one entry per service)
+ * On-demand entries have due = 0, so a cursor from the start meets them
+ * first.  Claiming a job does not delete it: its entry moves to
+ * now + lease, so a scanner killed mid-probe leaves the job to be retried
+ * when the lease runs out, and no other scanner takes it meanwhile (one
+ * probe per service at a time across processes).  The queue therefore
+ * survives restarts.  Every operation is one transaction (db_txn_run).
+ */
+#ifndef NOTARYD_SCHEDULE_H
+#define NOTARYD_SCHEDULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dbenv.h"
+
+enum sched_kind {
+	SCHED_RESCAN = 0,
+	SCHED_ON_DEMAND = 1,
+};
+
+struct sched_db {
+	DB_ENV	*env;
+	DB	*sched;
+	DB	*idx;
+};
+
+struct sched_job {
+	char		id[256];
+	size_t		len;
+	enum sched_kind	kind;
+};
+
+int	sched_open(struct sched_db *s, DB_ENV *env);
+void	sched_close(struct sched_db *s);
+
+/*
+ * Ask for an on-demand probe.  Returns 0 when queued, 1 when the service
+ * already had an on-demand entry or a lease in progress (nothing to do),
+ * -1 on error.  A pending rescan entry is moved to the front.
+ */
+int	sched_request(struct sched_db *s, const char *id, size_t len,
+	    int64_t now_ms);
+/* Put the service's single entry at due_ms (replacing any).  0/-1. */
+int	sched_set(struct sched_db *s, const char *id, size_t len,
+	    int64_t due_ms);
+/* Remove the service from the queue.  0/-1. */
+int	sched_remove(struct sched_db *s, const char *id, size_t len);
+/*
+ * Claim up to max due jobs (on-demand first, at most max_on_demand of
+ * them, then entries with due <= now), moving each to now + lease_ms.
+ * 0 with *n set, or -1.
+ */
+int	sched_claim(struct sched_db *s, int64_t now_ms, int64_t lease_ms,
+	    struct sched_job *jobs, size_t max, size_t max_on_demand,
+	    size_t *n);
+/* The due time of the service's entry: 0 found, 1 none, -1 error. */
+int	sched_get(struct sched_db *s, const char *id, size_t len,
+	    int64_t *due_ms);
+/* Number of entries (for stats and tests). */
+int	sched_count(struct sched_db *s, size_t *n);
+
+#endif
