@@ -23,6 +23,7 @@
 #include "log.h"
 #include "status.h"
 #include "cache.h"
+#include "favicon.h"
 #include "perspectives.h"
 #include "sigproto.h"
 #include "util.h"
@@ -43,6 +44,8 @@ struct route {
 static void	route_index(struct http_site *,
 		    const struct http_request *, struct http_response *);
 static char	*read_small_file(const char *, size_t);
+static void	route_favicon(struct http_site *,
+		    const struct http_request *, struct http_response *);
 static void	route_healthz(struct http_site *,
 		    const struct http_request *, struct http_response *);
 
@@ -52,6 +55,7 @@ static const struct route routes[] = {
 	{ "/",		M_READ | HTTP_MBIT(HTTP_M_POST),	route_index },
 	{ "/index",	M_READ | HTTP_MBIT(HTTP_M_POST),	route_index },
 	{ "/healthz",	M_READ,					route_healthz },
+	{ "/favicon.ico", M_READ,				route_favicon },
 };
 
 void
@@ -335,6 +339,17 @@ route_index(struct http_site *site, const struct http_request *req,
 	resp->defer_flags = q.probe ? SIGPROTO_F_PROBE : 0;
 	resp->defer_idlen = q.idlen;
 	memcpy(resp->defer_id, q.id, q.idlen);
+}
+
+static void
+route_favicon(struct http_site *site, const struct http_request *req,
+    struct http_response *resp)
+{
+	(void)site;
+	(void)req;
+	resp->content_type = "image/x-icon";
+	buf_append(&resp->body, favicon_ico, favicon_ico_len);
+	buf_puts(&resp->headers, "Cache-Control: max-age=86400\r\n");
 }
 
 /* ---- health ---------------------------------------------------------- */

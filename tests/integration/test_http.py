@@ -38,6 +38,9 @@ try:
     t.ok(r and r[1].get("x-frame-options") == "DENY" and
          "default-src 'none'" in r[1].get("content-security-policy", ""),
          "security headers on the index page")
+    ico = get(d.port, "/favicon.ico")
+    t.ok(ico and ico[0] == 200 and ico[1]["content-type"] == "image/x-icon"
+         and ico[2][:4] == b"\0\0\1\0", "/favicon.ico serves an icon")
     r2 = get(d.port, "/index")
     t.ok(r2 and r2[0] == 200 and r2[2] == r[2], "/index is the same page")
     r = get(d.port, "/", method="HEAD")
