@@ -25,6 +25,7 @@ for tool in wrk nginx; do
 		exit 1; }
 done
 dir=$(mktemp -d /tmp/bench-http.XXXXXX)
+chmod 755 "$dir"	# nginx workers (www-data) read reply.xml
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 nport=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 npid=""
@@ -63,6 +64,7 @@ done
 url="http://127.0.0.1:$port/?host=bench-0.example&port=443&service_type=2"
 curl -sf "$url" > "$dir/reply.xml"
 [ -s "$dir/reply.xml" ] || { echo "no reply to bench on"; exit 1; }
+chmod 644 "$dir/reply.xml"
 
 mkdir -p "$dir/nginx/logs"
 cat > "$dir/nginx/nginx.conf" <<EOC
@@ -76,17 +78,23 @@ http {
     keepalive_timeout 60s;
     server {
         listen 127.0.0.1:$nport;
+        root $dir;
         location = / {
             default_type "text/xml;charset=utf-8";
-            alias $dir/reply.xml;
+            try_files /reply.xml =404;
         }
     }
 }
 EOC
 nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g 'daemon off;' & npid=$!
-sleep 0.5
 nurl="http://127.0.0.1:$nport/?host=bench-0.example&port=443&service_type=2"
-curl -sf "$nurl" | cmp -s - "$dir/reply.xml" ||
+i=0
+until curl -sf "$nurl" -o "$dir/nginx.out"; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || { cat "$dir/nginx/error.log"; echo "nginx down"; exit 1; }
+	sleep 0.1
+done
+cmp -s "$dir/nginx.out" "$dir/reply.xml" ||
 	{ echo "nginx does not serve the same bytes"; exit 1; }
 
 wrk_run() {	# $1 url, [$2 lua script]
