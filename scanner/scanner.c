@@ -116,9 +116,18 @@ probe_done(void *arg, const char *svc, size_t len,
 				    svc);
 		}
 	} else {
+		struct obs_service	st;
+
 		log_debug("probe %.*s: %s (%s)", (int)len, svc,
 		    probe_result_name(out->result), out->detail);
-		obs_record_failure(&sc->obs, svc, len, out->result, now);
+		/*
+		 * Only services already known keep a failure record: an
+		 * on-demand probe of a name nobody can reach must not leave
+		 * a row behind, or clients could grow the database at will.
+		 */
+		if (obs_service_get(&sc->obs, svc, len, &st) == 0)
+			obs_record_failure(&sc->obs, svc, len, out->result,
+			    now);
 	}
 	reschedule(sc, svc, len, out->result == PROBE_OK);
 	free(job);

@@ -21,6 +21,7 @@ struct sched_op {
 	int64_t			 now;
 	int64_t			 due;
 	int			 result;
+	int			 only_if_absent;
 	/* claim */
 	int64_t			 lease;
 	struct sched_job	*jobs;
@@ -174,6 +175,11 @@ set_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 	r = entry_get(op, txn, &due, &kind);
 	if (r != 0 && r != DB_NOTFOUND && r != DB_KEYEMPTY)
 		return (r);
+	op->result = 0;
+	if (op->only_if_absent && r == 0) {
+		op->result = 1;
+		return (0);
+	}
 	return (entry_put(op, txn, due, r == 0 || r == DB_KEYEMPTY, op->due,
 	    SCHED_RESCAN));
 }
@@ -238,6 +244,19 @@ sched_set(struct sched_db *s, const char *id, size_t len, int64_t due)
 	if (due < 1)
 		due = op.due = 1;	/* 0 is reserved for on-demand */
 	return (run(s, set_txn, &op, "set"));
+}
+
+int
+sched_offer(struct sched_db *s, const char *id, size_t len, int64_t due)
+{
+	struct sched_op	op = { .s = s, .id = id, .len = len, .due = due,
+			    .only_if_absent = 1 };
+
+	if (due < 1)
+		op.due = 1;
+	if (run(s, set_txn, &op, "offer") == -1)
+		return (-1);
+	return (op.result);
 }
 
 int

@@ -50,6 +50,13 @@ int	sched_request(struct sched_db *s, const char *id, size_t len,
 /* Put the service's single entry at due_ms (replacing any).  0/-1. */
 int	sched_set(struct sched_db *s, const char *id, size_t len,
 	    int64_t due_ms);
+/*
+ * Like sched_set, but only when the service has no entry at all: never
+ * moves a lease (a probe in progress) or a pending on-demand request.
+ * 0 when queued, 1 when an entry was already there, -1 on error.
+ */
+int	sched_offer(struct sched_db *s, const char *id, size_t len,
+	    int64_t due_ms);
 /* Remove the service from the queue.  0/-1. */
 int	sched_remove(struct sched_db *s, const char *id, size_t len);
 /*

@@ -278,7 +278,7 @@ index_page(struct http_site *site, struct buf *b)
 	feature_row(b, "Certificate Transparency stream", cf->ctwatch.enabled,
 	    text);
 	feature_row(b, "Server Name Indication", cf->scanner.sni,
-	    "the scanners will send SNI for DNS names");
+	    "the scanners send SNI for DNS names");
 	(void)snprintf(text, sizeof(text), "%s is not served by this version",
 	    cf->metrics.path);
 	feature_row(b, "Performance Metrics", 0, text);

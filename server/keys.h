@@ -1,10 +1,10 @@
 /*
  * keys.h - the notary's RSA key pair (keys.private / keys.public).
  *
- * Who uses it: the master (keys_ensure before dropping privileges, so that
- * a first start creates the pair owned by the daemon user), the signer
- * process (keys_load: the only process that keeps the private key), and
- * notaryctl keygen (keys_ensure offline).  HTTP workers only ever see the
+ * Who uses it: the signer process (keys_ensure on its first start, as the
+ * daemon user, then keys_load: the only process that keeps the private
+ * key; the master never touches key material) and notaryctl keygen
+ * (keys_ensure offline, chowning to daemon.user when run as root).  HTTP workers only ever see the
  * public PEM text.
  *
  * Rules (shared/spec/perspectives.md §2.5, §3.3):

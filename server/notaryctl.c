@@ -1516,7 +1516,7 @@ schedule_rescans(struct ctl *c, struct import *im)
 			continue;	/* not the last entry of this service */
 		if (newest >= 0 && (now - newest) * 1000 <=
 		    cf->scanner.rescan_newer_than_ms &&
-		    sched_set(&sd, e->svc, e->len, now * 1000 +
+		    sched_offer(&sd, e->svc, e->len, now * 1000 +
 		    (int64_t)(fnv1a(e->svc, e->len) %
 		    (uint64_t)cf->scanner.rescan_interval_ms)) == 0)
 			queued++;
@@ -1567,29 +1567,47 @@ scan_done(void *arg, const char *svc, size_t len,
 static int
 scan_read(FILE *in, const char *name, struct names *ids, size_t *bad)
 {
-	char		 line[IMPORT_LINE_MAX + 2], err[128];
+	char		 line[IMPORT_LINE_MAX + 2], err[128], *p;
 	struct svcid	 t;
 	size_t		 len;
 	unsigned	 lineno = 0;
+	int		 c;
 
 	while (fgets(line, sizeof(line), in) != NULL) {
 		lineno++;
 		len = strcspn(line, "\r\n");
+		if (line[len] == '\0' && !feof(in)) {
+			/* Longer than any id: report once, skip the rest. */
+			while ((c = getc(in)) != EOF && c != '\n')
+				;
+			fprintf(stderr, "notaryctl: %s:%u: line too long\n",
+			    name, lineno);
+			(*bad)++;
+			continue;
+		}
 		while (len > 0 && (line[len - 1] == ' ' ||
 		    line[len - 1] == '\t'))
 			len--;
 		line[len] = '\0';
-		if (len == 0 || line[0] == '#')
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		len -= (size_t)(p - line);
+		if (len == 0 || *p == '#')
 			continue;
-		if (svcid_parse(line, len, &t, err, sizeof(err)) == -1 ||
-		    t.type != 2) {
+		memset(&t, 0, sizeof(t));
+		if (svcid_parse(p, len, &t, err, sizeof(err)) == -1) {
 			fprintf(stderr, "notaryctl: %s:%u: %s\n", name, lineno,
-			    t.type != 2 && err[0] == '\0' ? "only type 2 (ssl) "
-			    "services can be scanned" : err);
+			    err);
 			(*bad)++;
 			continue;
 		}
-		names_add(ids, line, len, -1);
+		if (t.type != 2) {
+			fprintf(stderr, "notaryctl: %s:%u: only type 2 (ssl) "
+			    "services can be scanned\n", name, lineno);
+			(*bad)++;
+			continue;
+		}
+		names_add(ids, p, len, -1);
 	}
 	return (ferror(in) ? -1 : 0);
 }

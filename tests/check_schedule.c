@@ -87,6 +87,13 @@ START_TEST(test_one_entry_per_service)
 	ck_assert_int_eq(due, 5000);
 	ck_assert_uint_eq(claim(2000, 8, 8, j), 0);
 	ck_assert_uint_eq(claim(5000, 8, 8, j), 1);
+	/* An offer never moves an entry (here: the lease just taken). */
+	ck_assert_int_eq(sched_offer(&sd, "a.example:443,2", 15, 1), 1);
+	ck_assert_int_eq(sched_get(&sd, "a.example:443,2", 15, &due), 0);
+	ck_assert_int_eq(due, 5000 + 10000);
+	ck_assert_int_eq(sched_offer(&sd, "b.example:443,2", 15, 7), 0);
+	ck_assert_int_eq(sched_get(&sd, "b.example:443,2", 15, &due), 0);
+	ck_assert_int_eq(due, 7);
 }
 END_TEST
 
