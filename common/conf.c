@@ -2383,3 +2383,42 @@ note_diff(char *what, size_t len, int *n, const char *name)
 	}
 	(*n)++;
 }
+
+/* ---- command-line helpers (notaryd, notaryctl) ------------------------- */
+
+int
+conf_add_override(const char *prog, struct conf_override *ov, size_t *nov,
+    size_t max, char *arg)
+{
+	char	*eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg) {
+		fprintf(stderr, "%s: -o %s: expected KEY=VALUE\n", prog, arg);
+		return (-1);
+	}
+	if (*nov == max) {
+		fprintf(stderr, "%s: too many -o options (at most %zu)\n", prog,
+		    max);
+		return (-1);
+	}
+	*eq = '\0';
+	ov[*nov].key = arg;
+	ov[*nov].value = eq + 1;
+	(*nov)++;
+	return (0);
+}
+
+void
+conf_print_errors(const char *prog, const char *errs)
+{
+	const char	*p = errs, *nl;
+
+	while (*p != '\0') {
+		nl = strchr(p, '\n');
+		fprintf(stderr, "%s: %.*s\n", prog,
+		    nl ? (int)(nl - p) : (int)strlen(p), p);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}

@@ -164,6 +164,16 @@ struct conf_override {
 struct conf	*conf_load(const char *path, const struct conf_override *ov,
 		    size_t nov, char *err, size_t errlen);
 void		 conf_free(struct conf *cf);
+/*
+ * Command-line helpers shared by notaryd and notaryctl.  conf_add_override
+ * splits "KEY=VALUE" in place into ov[*nov] (at most max); on a usage
+ * error it prints "PROG: reason" to stderr and returns -1.
+ * conf_print_errors prints conf_load's error lines, each as "PROG: line".
+ */
+int		 conf_add_override(const char *prog, struct conf_override *ov,
+		    size_t *nov, size_t max, char *arg);
+void		 conf_print_errors(const char *prog, const char *errs);
+
 /* SYSCONFDIR "/notaryd.yaml" */
 const char	*conf_default_path(void);
 

@@ -29,6 +29,35 @@ wall_s(void)
 	return ((int64_t)time(NULL));
 }
 
+void
+be32enc(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+uint32_t
+be32dec(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+}
+
+void
+be64enc(uint8_t *p, uint64_t v)
+{
+	be32enc(p, (uint32_t)(v >> 32));
+	be32enc(p + 4, (uint32_t)v);
+}
+
+uint64_t
+be64dec(const uint8_t *p)
+{
+	return ((uint64_t)be32dec(p) << 32 | be32dec(p + 4));
+}
+
 int
 fd_set_nonblock(int fd)
 {

@@ -17,6 +17,12 @@ int64_t	mono_ns(void);
 /* Wall clock, unix seconds. */
 int64_t	wall_s(void);
 
+/* Big-endian integers in byte buffers (database keys, wire formats). */
+void	be32enc(uint8_t *p, uint32_t v);
+uint32_t be32dec(const uint8_t *p);
+void	be64enc(uint8_t *p, uint64_t v);
+uint64_t be64dec(const uint8_t *p);
+
 int	fd_set_nonblock(int fd);
 int	fd_set_cloexec(int fd);
 

@@ -35,6 +35,7 @@
 #include "obs.h"
 #include "probe.h"
 #include "svcid.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define MD5_LEN		16
@@ -134,10 +135,6 @@ struct walk {
 
 typedef int (*row_fn)(const struct obs_span *, void *);
 
-static void	put_be64(uint8_t *, uint64_t);
-static uint64_t	get_be64(const uint8_t *);
-static void	put_be32(uint8_t *, uint32_t);
-static uint32_t	get_be32(const uint8_t *);
 static void	dbt_set(DBT *, const void *, size_t);
 static int	svc_ok(const char *, size_t);
 static int	time_ok(int64_t);
@@ -187,41 +184,9 @@ static int	hex_digit(int);
 
 /* ---- encodings ------------------------------------------------------- */
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int	i;
 
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
 
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t	v = 0;
-	int		i;
 
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (v);
-}
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
 
 static void
 dbt_set(DBT *d, const void *data, size_t size)
@@ -278,7 +243,7 @@ span_key(uint8_t *k, const char *svc, size_t len, const uint8_t *md5,
 	memcpy(k, svc, len);
 	k[len] = 0x00;
 	memcpy(k + len + 1, md5, MD5_LEN);
-	put_be64(k + len + 1 + MD5_LEN, (uint64_t)start);
+	be64enc(k + len + 1 + MD5_LEN, (uint64_t)start);
 	return (len + 1 + SPAN_TAIL_LEN);
 }
 
@@ -295,8 +260,8 @@ span_decode(const DBT *key, const DBT *val, size_t plen,
 	if (key->size != plen + SPAN_TAIL_LEN || val->size != SPAN_VAL_LEN)
 		return (-1);
 	memcpy(sp->md5, k + plen, MD5_LEN);
-	sp->start = (int64_t)get_be64(k + plen + MD5_LEN);
-	sp->end = (int64_t)get_be64(v);
+	sp->start = (int64_t)be64dec(k + plen + MD5_LEN);
+	sp->end = (int64_t)be64dec(v);
 	memcpy(sp->sha256, v + 8, SHA256_LEN);
 	if (!time_ok(sp->start) || !time_ok(sp->end) || sp->start > sp->end)
 		return (-1);
@@ -311,7 +276,7 @@ span_put(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
 	DBT	key, val;
 
 	dbt_set(&key, kbuf, span_key(kbuf, svc, len, sp->md5, sp->start));
-	put_be64(vbuf, (uint64_t)sp->end);
+	be64enc(vbuf, (uint64_t)sp->end);
 	memcpy(vbuf + 8, sp->sha256, SHA256_LEN);
 	dbt_set(&val, vbuf, sizeof(vbuf));
 	return (o->spans->put(o->spans, txn, &key, &val, flags));
@@ -331,11 +296,11 @@ span_del(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
 static void
 service_encode(uint8_t *v, const struct obs_service *st)
 {
-	put_be64(v, (uint64_t)st->first_seen);
-	put_be64(v + 8, (uint64_t)st->last_probe);
-	put_be64(v + 16, (uint64_t)st->last_ok);
-	put_be32(v + 24, st->fails);
-	put_be32(v + 28, st->last_result);
+	be64enc(v, (uint64_t)st->first_seen);
+	be64enc(v + 8, (uint64_t)st->last_probe);
+	be64enc(v + 16, (uint64_t)st->last_ok);
+	be32enc(v + 24, st->fails);
+	be32enc(v + 28, st->last_result);
 }
 
 static int
@@ -345,11 +310,11 @@ service_decode(const DBT *val, struct obs_service *st)
 
 	if (val->size != SERVICE_VAL_LEN)
 		return (-1);
-	st->first_seen = (int64_t)get_be64(v);
-	st->last_probe = (int64_t)get_be64(v + 8);
-	st->last_ok = (int64_t)get_be64(v + 16);
-	st->fails = get_be32(v + 24);
-	st->last_result = get_be32(v + 28);
+	st->first_seen = (int64_t)be64dec(v);
+	st->last_probe = (int64_t)be64dec(v + 8);
+	st->last_ok = (int64_t)be64dec(v + 16);
+	st->fails = be32dec(v + 24);
+	st->last_result = be32dec(v + 28);
 	if (!time_ok(st->first_seen) || !time_ok(st->last_probe) ||
 	    !time_ok(st->last_ok))
 		return (-1);

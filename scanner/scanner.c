@@ -248,7 +248,6 @@ loop_timeout(struct scanner *sc, int64_t now)
 static int
 scanner_loop(struct scanner *sc, int sfd)
 {
-	struct proc_signals	sig;
 	struct pollfd		pfd[3];
 	int64_t			now;
 
@@ -260,19 +259,12 @@ scanner_loop(struct scanner *sc, int sfd)
 		if (poll(pfd, 3, loop_timeout(sc, mono_ms())) == -1 &&
 		    errno != EINTR)
 			fatal("poll");
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR) &&
-		    proc_chan_read(sc->ctx) == -1) {
-			log_info("master is gone; exiting");
+		switch (proc_poll_events(sc->ctx, sfd, pfd[0].revents,
+		    pfd[1].revents)) {
+		case PROC_GONE:
 			return (1);
-		}
-		if (pfd[0].revents & POLLIN) {
-			memset(&sig, 0, sizeof(sig));
-			if (proc_read_signals(sfd, &sig) == -1)
-				return (1);
-			if (sig.reopen)
-				log_reopen();
-			if (sig.stop || sig.quit)
-				return (0);
+		case PROC_STOP:
+			return (0);
 		}
 		probe_engine_process(sc->pe);
 		now = mono_ms();

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "schedule.h"
+#include "util.h"
 
 #define SCHED_LEASE	2		/* kind stored for a claimed job */
 #define KEY_MAX		(8 + 256)
@@ -28,30 +29,12 @@ struct sched_op {
 	size_t			 max, max_od, n;
 };
 
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int	i;
 
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	uint64_t	v = 0;
-	int		i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return (v);
-}
 
 static size_t
 make_key(uint8_t *k, int64_t due, const char *id, size_t len)
 {
-	put_be64(k, (uint64_t)due);
+	be64enc(k, (uint64_t)due);
 	memcpy(k + 8, id, len);
 	return (8 + len);
 }
@@ -106,7 +89,7 @@ entry_get(struct sched_op *op, DB_TXN *txn, int64_t *due, int *kind)
 		return (r);
 	if (v.size != 8)
 		return (DB_NOTFOUND);	/* malformed: overwritten below */
-	*due = (int64_t)get_be64(dueb);
+	*due = (int64_t)be64dec(dueb);
 	dbt_set(&k, key, make_key(key, *due, op->id, op->len));
 	dbt_set(&v, &kb, 1);
 	v.ulen = 1;
@@ -138,7 +121,7 @@ entry_put(struct sched_op *op, DB_TXN *txn, int64_t old_due, int had_old,
 	dbt_set(&v, &kb, 1);
 	if ((r = op->s->sched->put(op->s->sched, txn, &k, &v, 0)) != 0)
 		return (r);
-	put_be64(dueb, (uint64_t)due);
+	be64enc(dueb, (uint64_t)due);
 	dbt_set(&k, (void *)(uintptr_t)op->id, op->len);
 	dbt_set(&v, dueb, 8);
 	return (op->s->idx->put(op->s->idx, txn, &k, &v, 0));
@@ -273,7 +256,7 @@ decode_entry(const DBT *k, const DBT *v, int64_t *due, struct sched_job *j)
 {
 	if (k->size <= 8 || k->size > KEY_MAX - 1 || v->size != 1)
 		return (-1);
-	*due = (int64_t)get_be64(k->data);
+	*due = (int64_t)be64dec(k->data);
 	j->len = k->size - 8;
 	memcpy(j->id, (const uint8_t *)k->data + 8, j->len);
 	j->id[j->len] = '\0';
@@ -371,7 +354,7 @@ sched_get(struct sched_db *s, const char *id, size_t len, int64_t *due)
 		return (1);
 	if (r != 0 || v.size != 8)
 		return (-1);
-	*due = (int64_t)get_be64(dueb);
+	*due = (int64_t)be64dec(dueb);
 	return (0);
 }
 

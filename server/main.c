@@ -35,41 +35,7 @@ usage(int code)
 	exit(code);
 }
 
-static void
-print_errors(const char *errs)
-{
-	const char	*p = errs, *nl;
 
-	while (*p != '\0') {
-		nl = strchr(p, '\n');
-		fprintf(stderr, "notaryd: %.*s\n",
-		    nl ? (int)(nl - p) : (int)strlen(p), p);
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-	}
-}
-
-static int
-add_override(struct conf_override *ov, size_t *nov, char *arg)
-{
-	char	*eq = strchr(arg, '=');
-
-	if (eq == NULL || eq == arg) {
-		fprintf(stderr, "notaryd: -o %s: expected KEY=VALUE\n", arg);
-		return (-1);
-	}
-	if (*nov == MAX_OVERRIDES) {
-		fprintf(stderr, "notaryd: too many -o options (at most %d)\n",
-		    MAX_OVERRIDES);
-		return (-1);
-	}
-	*eq = '\0';
-	ov[*nov].key = arg;
-	ov[*nov].value = eq + 1;
-	(*nov)++;
-	return (0);
-}
 
 int
 main(int argc, char *argv[])
@@ -93,7 +59,8 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(0);
 		case 'o':
-			if (add_override(ov, &nov, optarg) == -1)
+			if (conf_add_override("notaryd", ov, &nov,
+			    MAX_OVERRIDES, optarg) == -1)
 				return (2);
 			break;
 		case 't':
@@ -111,7 +78,7 @@ main(int argc, char *argv[])
 	if (path == NULL && access(conf_default_path(), F_OK) == 0)
 		path = conf_default_path();
 	if ((cf = conf_load(path, ov, nov, err, sizeof(err))) == NULL) {
-		print_errors(err);
+		conf_print_errors("notaryd", err);
 		return (test ? 1 : 2);
 	}
 	if (test) {

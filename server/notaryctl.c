@@ -156,8 +156,6 @@ static void	usage(FILE *);
 static void	on_signal(int);
 static void	catch_signals(void);
 static int	check_interrupt(void);
-static void	print_errors(const char *);
-static int	add_override(struct conf_override *, size_t *, char *);
 static int	daemon_running(const char *);
 static int	env_ready(const char *);
 static int	ctl_open(struct ctl *);
@@ -281,41 +279,7 @@ check_interrupt(void)
 
 /* ---- configuration, as server/main.c does it -------------------------- */
 
-static void
-print_errors(const char *errs)
-{
-	const char	*p = errs, *nl;
 
-	while (*p != '\0') {
-		nl = strchr(p, '\n');
-		fprintf(stderr, "notaryctl: %.*s\n",
-		    nl ? (int)(nl - p) : (int)strlen(p), p);
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-	}
-}
-
-static int
-add_override(struct conf_override *ov, size_t *nov, char *arg)
-{
-	char	*eq = strchr(arg, '=');
-
-	if (eq == NULL || eq == arg) {
-		fprintf(stderr, "notaryctl: -o %s: expected KEY=VALUE\n", arg);
-		return (-1);
-	}
-	if (*nov == MAX_OVERRIDES) {
-		fprintf(stderr, "notaryctl: too many -o options (at most %d)\n",
-		    MAX_OVERRIDES);
-		return (-1);
-	}
-	*eq = '\0';
-	ov[*nov].key = arg;
-	ov[*nov].value = eq + 1;
-	(*nov)++;
-	return (0);
-}
 
 /* ---- the database ------------------------------------------------------- */
 
@@ -1436,7 +1400,8 @@ main(int argc, char *argv[])
 			usage(stdout);
 			return (EXIT_OK);
 		case 'o':
-			if (add_override(ov, &nov, optarg) == -1)
+			if (conf_add_override("notaryctl", ov, &nov,
+			    MAX_OVERRIDES, optarg) == -1)
 				return (EXIT_USAGE);
 			break;
 		default:
@@ -1462,7 +1427,7 @@ main(int argc, char *argv[])
 		path = conf_default_path();
 	memset(&c, 0, sizeof(c));
 	if ((c.cf = conf_load(path, ov, nov, err, sizeof(err))) == NULL) {
-		print_errors(err);
+		conf_print_errors("notaryctl", err);
 		return (EXIT_USAGE);
 	}
 	/* A tool: warnings and errors on stderr, whatever the daemon logs. */

@@ -227,9 +227,31 @@ proc_fault_injected(const char *role)
 }
 
 int
+proc_poll_events(struct proc_ctx *ctx, int sfd, short sig_revents,
+    short chan_revents)
+{
+	struct proc_signals	sig;
+
+	if ((chan_revents & (POLLIN | POLLHUP | POLLERR)) &&
+	    proc_chan_read(ctx) == -1) {
+		log_info("master is gone; exiting");
+		return (PROC_GONE);
+	}
+	if (sig_revents & POLLIN) {
+		memset(&sig, 0, sizeof(sig));
+		if (proc_read_signals(sfd, &sig) == -1)
+			return (PROC_GONE);
+		if (sig.reopen)
+			log_reopen();
+		if (sig.stop || sig.quit)
+			return (PROC_STOP);
+	}
+	return (0);
+}
+
+int
 proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l)
 {
-	struct proc_signals	 sig;
 	struct pollfd		 pfd[2];
 	int64_t			 next = mono_ms() + l->tick_ms, now;
 	int			 timeout;
@@ -243,20 +265,12 @@ proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l)
 		timeout = next > now ? (int)(next - now) : 0;
 		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
 			fatal("poll");
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if (proc_chan_read(ctx) == -1) {
-				log_info("master is gone; exiting");
-				return (1);
-			}
-		}
-		if (pfd[0].revents & POLLIN) {
-			memset(&sig, 0, sizeof(sig));
-			if (proc_read_signals(sfd, &sig) == -1)
-				return (1);
-			if (sig.reopen)
-				log_reopen();
-			if (sig.stop || sig.quit)
-				return (0);
+		switch (proc_poll_events(ctx, sfd, pfd[0].revents,
+		    pfd[1].revents)) {
+		case PROC_GONE:
+			return (1);
+		case PROC_STOP:
+			return (0);
 		}
 		if (mono_ms() >= next) {
 			if (l->tick != NULL)

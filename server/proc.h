@@ -94,6 +94,17 @@ struct proc_loop {
 };
 int	proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l);
 
+/*
+ * For event loops that poll the signalfd and the master channel among
+ * their own fds: act on what they reported (reopen logs on USR1).
+ * Returns 0 to go on, PROC_STOP for TERM/INT/QUIT, PROC_GONE when the
+ * master is gone.
+ */
+#define PROC_STOP	1
+#define PROC_GONE	2
+int	proc_poll_events(struct proc_ctx *ctx, int sfd, short sig_revents,
+	    short chan_revents);
+
 /* The Berkeley DB home: <data_dir>/db (allocated). */
 char	*proc_db_home(const struct conf *cf);
 

@@ -314,7 +314,6 @@ static int
 signer_loop(struct signer *s, int sfd)
 {
 	struct pollfd		pfd[3 + SIGNER_MAX_CLIENTS];
-	struct proc_signals	sig;
 	size_t			i, n;
 
 	for (;;) {
@@ -328,19 +327,12 @@ signer_loop(struct signer *s, int sfd)
 			pfd[i].events = POLLIN;
 		if (poll(pfd, n, -1) == -1 && errno != EINTR)
 			fatal("poll");
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR) &&
-		    proc_chan_read(s->ctx) == -1) {
-			log_info("master is gone; exiting");
+		switch (proc_poll_events(s->ctx, sfd, pfd[0].revents,
+		    pfd[1].revents)) {
+		case PROC_GONE:
 			return (1);
-		}
-		if (pfd[0].revents & POLLIN) {
-			memset(&sig, 0, sizeof(sig));
-			if (proc_read_signals(sfd, &sig) == -1)
-				return (1);
-			if (sig.reopen)
-				log_reopen();
-			if (sig.stop || sig.quit)
-				return (0);
+		case PROC_STOP:
+			return (0);
 		}
 		/* Walk backwards: drop_client moves the last one into i. */
 		for (i = n; i-- > 3;) {

@@ -6,22 +6,9 @@
 #include <string.h>
 
 #include "sigproto.h"
+#include "util.h"
 
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
 
 long
 sigproto_req_encode(uint8_t *buf, size_t buflen, const struct sigproto_req *r)
@@ -29,7 +16,7 @@ sigproto_req_encode(uint8_t *buf, size_t buflen, const struct sigproto_req *r)
 	if (r->idlen == 0 || r->idlen > SIGPROTO_ID_MAX ||
 	    buflen < SIGPROTO_REQ_HDR + r->idlen)
 		return (-1);
-	put_be32(buf, r->seq);
+	be32enc(buf, r->seq);
 	buf[4] = r->fmt;
 	buf[5] = r->flags;
 	buf[6] = (uint8_t)(r->idlen >> 8);
@@ -51,7 +38,7 @@ sigproto_req_decode(const uint8_t *msg, size_t len, struct sigproto_req *r)
 		return (-1);
 	if (memchr(msg + SIGPROTO_REQ_HDR, '\0', idlen) != NULL)
 		return (-1);
-	r->seq = get_be32(msg);
+	r->seq = be32dec(msg);
 	r->fmt = msg[4];
 	r->flags = msg[5];
 	r->idlen = idlen;
@@ -63,10 +50,10 @@ void
 sigproto_rep_header(uint8_t hdr[SIGPROTO_REP_HDR], uint32_t seq,
     uint8_t status, size_t len)
 {
-	put_be32(hdr, seq);
+	be32enc(hdr, seq);
 	hdr[4] = status;
 	hdr[5] = hdr[6] = hdr[7] = 0;
-	put_be32(hdr + 8, (uint32_t)len);
+	be32enc(hdr + 8, (uint32_t)len);
 }
 
 int
@@ -76,13 +63,13 @@ sigproto_rep_decode(const uint8_t *msg, size_t len, struct sigproto_rep *r)
 
 	if (len < SIGPROTO_REP_HDR)
 		return (-1);
-	blen = get_be32(msg + 8);
+	blen = be32dec(msg + 8);
 	if (blen > SIGPROTO_BODY_MAX || len != SIGPROTO_REP_HDR + blen ||
 	    msg[4] > SIG_BAD)
 		return (-1);
 	if (msg[4] == SIG_OK && blen == 0)
 		return (-1);
-	r->seq = get_be32(msg);
+	r->seq = be32dec(msg);
 	r->status = msg[4];
 	r->len = blen;
 	r->body = msg + SIGPROTO_REP_HDR;
