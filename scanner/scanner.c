@@ -22,7 +22,7 @@
 
 #include "common/cache.h"
 #include "common/conf.h"
-#include "store/dbenv.h"
+#include "store/session.h"
 #include "common/log.h"
 #include "store/obs.h"
 #include "scanner/probe.h"
@@ -181,20 +181,12 @@ claim_jobs(struct scanner *sc)
 /* ---- process life -------------------------------------------------------- */
 
 static int
-scanner_open(struct scanner *sc)
+scanner_open_store(struct scanner *sc)
 {
 	const struct conf	*cf = sc->cf;
-	struct db_env_opts	 o;
 	struct probe_opts	 po;
-	char			*home = proc_db_home(cf);
-	int			 r;
 
-	o.home = home;
-	o.cache_bytes = cf->database.cache_size;
-	o.recover = 0;
-	r = db_env_open(&sc->env, &o);
-	free(home);
-	if (r != 0)
+	if (store_env_open(cf, &sc->env) == -1)
 		return (-1);
 	if (obs_open(&sc->obs, sc->env, 0) == -1 ||
 	    sched_open(&sc->sched, sc->env) == -1)
@@ -211,7 +203,7 @@ scanner_open(struct scanner *sc)
 }
 
 static void
-scanner_close(struct scanner *sc)
+scanner_close_store(struct scanner *sc)
 {
 	if (sc->pe != NULL)
 		probe_engine_free(sc->pe);
@@ -262,9 +254,9 @@ scanner_loop(struct scanner *sc, int sfd)
 		switch (proc_poll_events(sc->ctx, sfd, pfd[0].revents,
 		    pfd[1].revents)) {
 		case PROC_GONE:
-			return (1);
+			return (PROC_EXIT_FAIL);
 		case PROC_STOP:
-			return (0);
+			return (PROC_EXIT_OK);
 		}
 		probe_engine_process(sc->pe);
 		now = mono_ms();
@@ -279,34 +271,51 @@ scanner_loop(struct scanner *sc, int sfd)
 	}
 }
 
-void
-scanner_main(struct proc_ctx *ctx)
+static void *
+scanner_open(struct proc_ctx *ctx, int *code)
 {
-	struct scanner	sc;
-	int		sfd, gone, procs;
+	struct scanner	*sc = xcalloc(1, sizeof(*sc));
+	int		 procs;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.ctx = ctx;
-	sc.cf = ctx->cf;
-	sc.spans = xcalloc(OBS_MAX_SPANS, sizeof(*sc.spans));
-	sc.checkpoints = ctx->index == 0 && !ctx->cf->ctwatch.enabled;
+	sc->ctx = ctx;
+	sc->cf = ctx->cf;
+	sc->spans = xcalloc(OBS_MAX_SPANS, sizeof(*sc->spans));
+	sc->checkpoints = ctx->index == 0 && !ctx->cf->ctwatch.enabled;
 	/* scanner.on_demand_limit is shared out among the processes. */
 	procs = ctx->cf->scanner.processes;
-	sc.od_max = (size_t)((ctx->cf->scanner.on_demand_limit + procs - 1) /
+	sc->od_max = (size_t)((ctx->cf->scanner.on_demand_limit + procs - 1) /
 	    procs);
-	if ((sfd = proc_signalfd()) == -1)
-		_exit(1);
-	if (scanner_open(&sc) == -1) {
+	if (scanner_open_store(sc) == -1) {
+		/* Half-open handles go with the process. */
 		log_warnx("cannot start the scanner; exiting");
-		_exit(1);
+		*code = PROC_EXIT_FAIL;
+		return (NULL);
 	}
-	if (proc_report_ready(ctx) == -1)
-		_exit(1);
-	sc.next_claim = mono_ms();
-	sc.next_checkpoint = mono_ms() + CHECKPOINT_EVERY_MS;
-	gone = scanner_loop(&sc, sfd);
-	if (sc.checkpoints)
-		scanner_checkpoint(&sc);
-	scanner_close(&sc);
-	_exit(gone ? 1 : 0);
+	return (sc);
 }
+
+static int
+scanner_run(void *state, struct proc_ctx *ctx, int sfd)
+{
+	struct scanner	*sc = state;
+
+	(void)ctx;
+	sc->next_claim = mono_ms();
+	sc->next_checkpoint = mono_ms() + CHECKPOINT_EVERY_MS;
+	return (scanner_loop(sc, sfd));
+}
+
+static void
+scanner_close(void *state)
+{
+	struct scanner	*sc = state;
+
+	if (sc->checkpoints)
+		scanner_checkpoint(sc);
+	scanner_close_store(sc);
+	free(sc);
+}
+
+const struct role_ops scanner_role = {
+	scanner_open, scanner_run, scanner_close, 0
+};
