@@ -1417,10 +1417,11 @@ schedule_rescans(struct ctl *c, struct import *im)
 /* ---- scan --------------------------------------------------------------- */
 
 struct scan_run {
-	struct ctl	*c;
-	struct sched_db	 sd;
-	size_t		 counts[PROBE_NRESULTS];
-	size_t		 done;
+	struct ctl		*c;
+	struct sched_db		 sd;
+	struct outcome_sink	 sink;
+	size_t			 counts[PROBE_NRESULTS];
+	size_t			 done;
 };
 
 static void
@@ -1428,26 +1429,18 @@ scan_done(void *arg, const char *svc, size_t len,
     const struct probe_outcome *out)
 {
 	struct scan_run		*run = arg;
-	const struct conf	*cf = run->c->cf;
-	enum obs_outcome	 what;
-	int64_t			 now = wall_s();
+	struct outcome		 o = { out->result, &out->fp, out->der,
+				    out->derlen, 1 };
 
 	run->done++;
 	if ((unsigned)out->result < PROBE_NRESULTS)
 		run->counts[out->result]++;
-	if (out->result == PROBE_OK) {
-		if (obs_record(&run->c->obs, svc, len, &out->fp, out->der,
-		    out->derlen, now, &what) == -1)
-			fprintf(stderr, "notaryctl: %.*s: not recorded\n",
-			    (int)len, svc);
-		else if (cf->scanner.rescan_interval_ms > 0)
-			sched_set(&run->sd, svc, len, now * 1000 +
-			    cf->scanner.rescan_interval_ms);
-	} else {
+	if (out->result != PROBE_OK)
 		fprintf(stderr, "notaryctl: %.*s: %s: %s\n", (int)len, svc,
 		    probe_result_name(out->result), out->detail);
-		obs_record_failure(&run->c->obs, svc, len, out->result, now);
-	}
+	if (outcome_record(&run->sink, svc, len, &o, wall_s(), NULL) == -1)
+		fprintf(stderr, "notaryctl: %.*s: not recorded\n", (int)len,
+		    svc);
 }
 
 /* Read the ids to scan: one per line; '#' comments and blank lines skipped. */
@@ -1551,6 +1544,11 @@ cmd_scan(struct ctl *c, int argc, char **argv)
 	ids.n = uniq;
 	if (ctl_open(c) == -1 || sched_open(&run.sd, c->env) == -1)
 		goto done;
+	run.sink.obs = &c->obs;
+	run.sink.sched = &run.sd;
+	run.sink.rescan_interval_ms = cf->scanner.rescan_interval_ms;
+	run.sink.rescan_newer_than_ms = cf->scanner.rescan_newer_than_ms;
+	run.sink.spans = xcalloc(OBS_MAX_SPANS, sizeof(*run.sink.spans));
 	memset(&po, 0, sizeof(po));
 	po.concurrency = cf->scanner.concurrency;
 	po.timeout_ms = cf->scanner.timeout_ms;
@@ -1598,6 +1596,7 @@ done:
 	if (in != stdin)
 		fclose(in);
 	ctl_close(c);
+	free(run.sink.spans);
 	names_free(&ids);
 	return (r);
 }

@@ -49,7 +49,7 @@ struct scanner {
 	int64_t			 next_claim;
 	int64_t			 next_checkpoint;
 	int			 checkpoints;	/* ctwatch disabled: we do it */
-	struct obs_span		*spans;
+	struct outcome_sink	 sink;
 };
 
 struct job {
@@ -59,77 +59,24 @@ struct job {
 
 /* ---- after a probe ------------------------------------------------------ */
 
-/* The newest sighting of the service (unix s), or -1 when never seen. */
-static int64_t
-newest_end(struct scanner *sc, const char *svc, size_t len)
-{
-	size_t	n, i;
-	int64_t	end = -1;
-
-	if (obs_read(&sc->obs, svc, len, sc->spans, OBS_MAX_SPANS, &n) == -1)
-		return (-1);
-	for (i = 0; i < n; i++)
-		if (sc->spans[i].end > end)
-			end = sc->spans[i].end;
-	return (end);
-}
-
-/*
- * Services seen within rescan_newer_than stay in the schedule, one
- * rescan_interval after this probe; the others leave it (an unknown
- * service that fails its on-demand probe is not retried forever).
- */
-static void
-reschedule(struct scanner *sc, const char *svc, size_t len, int ok)
-{
-	const struct conf	*cf = sc->cf;
-	int64_t			 now = wall_s(), end;
-
-	end = ok ? now : newest_end(sc, svc, len);
-	if (cf->scanner.rescan_interval_ms > 0 && end >= 0 &&
-	    (now - end) * 1000 <= cf->scanner.rescan_newer_than_ms)
-		sched_set(&sc->sched, svc, len,
-		    now * 1000 + cf->scanner.rescan_interval_ms);
-	else
-		sched_remove(&sc->sched, svc, len);
-}
-
 static void
 probe_done(void *arg, const char *svc, size_t len,
     const struct probe_outcome *out)
 {
 	struct job		*job = arg;
 	struct scanner		*sc = job->sc;
-	enum obs_outcome	 what;
-	int64_t			 now = wall_s();
+	struct outcome		 o = { out->result, &out->fp, out->der,
+				    out->derlen, 0 };
+	enum obs_outcome	 what = OBS_FIRST;
 
 	if (job->on_demand)
 		sc->od_inflight--;
-	if (out->result == PROBE_OK) {
-		if (obs_record(&sc->obs, svc, len, &out->fp, out->der,
-		    out->derlen, now, &what) == 0) {
-			/* The cached replies no longer show the newest data. */
-			cache_invalidate_service(sc->ctx->cache, svc, len,
-			    mono_ms());
-			if (what == OBS_CHANGED)
-				log_info("%.*s presents a new key", (int)len,
-				    svc);
-		}
-	} else {
-		struct obs_service	st;
-
+	if (out->result != PROBE_OK)
 		log_debug("probe %.*s: %s (%s)", (int)len, svc,
 		    probe_result_name(out->result), out->detail);
-		/*
-		 * Only services already known keep a failure record: an
-		 * on-demand probe of a name nobody can reach must not leave
-		 * a row behind, or clients could grow the database at will.
-		 */
-		if (obs_service_get(&sc->obs, svc, len, &st) == 0)
-			obs_record_failure(&sc->obs, svc, len, out->result,
-			    now);
-	}
-	reschedule(sc, svc, len, out->result == PROBE_OK);
+	if (outcome_record(&sc->sink, svc, len, &o, wall_s(), &what) == 0 &&
+	    out->result == PROBE_OK && what == OBS_CHANGED)
+		log_info("%.*s presents a new key", (int)len, svc);
 	free(job);
 }
 
@@ -211,7 +158,7 @@ scanner_close_store(struct scanner *sc)
 	obs_close(&sc->obs);
 	if (sc->env != NULL)
 		db_env_close(sc->env);
-	free(sc->spans);
+	free(sc->sink.spans);
 }
 
 /* ctwatch checkpoints; with ctwatch disabled scanner#0 does it. */
@@ -279,7 +226,12 @@ scanner_open(struct proc_ctx *ctx, int *code)
 
 	sc->ctx = ctx;
 	sc->cf = ctx->cf;
-	sc->spans = xcalloc(OBS_MAX_SPANS, sizeof(*sc->spans));
+	sc->sink.obs = &sc->obs;
+	sc->sink.sched = &sc->sched;
+	sc->sink.cache = ctx->cache;
+	sc->sink.rescan_interval_ms = ctx->cf->scanner.rescan_interval_ms;
+	sc->sink.rescan_newer_than_ms = ctx->cf->scanner.rescan_newer_than_ms;
+	sc->sink.spans = xcalloc(OBS_MAX_SPANS, sizeof(*sc->sink.spans));
 	sc->checkpoints = ctx->index == 0 && !ctx->cf->ctwatch.enabled;
 	/* scanner.on_demand_limit is shared out among the processes. */
 	procs = ctx->cf->scanner.processes;
