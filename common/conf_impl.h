@@ -4,7 +4,8 @@
  * Internal to common/conf*.c; everything else includes common/conf.h.
  *
  *   conf.c        the key table, loading and walking the YAML documents
- *   conf_value.c  setters and value parsers, reload comparisons
+ *   conf_value.c  setters and value parsers
+ *   conf_reload.c what a reload compares (restart-only keys)
  *   conf_check.c  checks between keys, resolving paths and counts
  *   conf_msg.c    error messages, "did you mean", command-line helpers
  */

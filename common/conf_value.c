@@ -1,7 +1,6 @@
 /*
  * conf_value.c - the setters of the configuration loader: every value,
- * default or from the file or "-o", is parsed and range-checked here; and
- * the comparisons a reload makes between two loaded configurations.
+ * default or from the file or "-o", is parsed and range-checked here.
  * Runs in the master and notaryctl.  Never logs: errors are collected by
  * the loader (conf_msg.c).
  */
@@ -30,7 +29,6 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
-
 /* The sub-keys of one ctwatch.logs entry. */
 static const char *const ctlog_keys[] = { "url", "name", "operator", "type" };
 
@@ -55,9 +53,6 @@ static void	ctlogs_free(struct conf_ctlog *, size_t);
 static void	set_string(char **, const char *);
 static int	parse_int(const char *, int64_t *);
 static int	parse_bool(const char *, bool *);
-static int	listen_equal(const struct conf_listen_list *,
-		    const struct conf_listen_list *);
-static int	str_differ(const char *, const char *);
 
 static int
 is_list(const struct conf_key *k)
@@ -694,128 +689,3 @@ conf_parse_size(const char *s, uint64_t *bytes)
 	return (0);
 }
 
-/* Bytes of the struct conf member a key of this type fills. */
-static size_t
-type_size(enum conf_type t)
-{
-	switch (t) {
-	case CT_BOOL:
-		return (sizeof(bool));
-	case CT_INT:
-	case CT_LOGLEVEL:
-		return (sizeof(int));
-	case CT_DURATION:
-		return (sizeof(int64_t));
-	case CT_SIZE:
-		return (sizeof(uint64_t));
-	case CT_LISTEN:
-		return (sizeof(struct conf_listen_list));
-	case CT_CIDRS:
-		return (sizeof(struct conf_cidr_list));
-	case CT_CTLOGS:		/* two members; never restart-only */
-	case CT_SECTION:
-		return (0);
-	default:
-		return (sizeof(char *));
-	}
-}
-
-static int
-value_equal(const struct conf_key *k, const void *a, const void *b)
-{
-	const struct conf_cidr_list *ca = a, *cb = b;
-
-	switch (k->type) {
-	case CT_LISTEN:
-		return (listen_equal(a, b));
-	case CT_CIDRS:
-		return (ca->n == cb->n && (ca->n == 0 ||
-		    memcmp(ca->v, cb->v, ca->n * sizeof(*ca->v)) == 0));
-	case CT_CTLOGS:
-		return (0);	/* never KF_RESTART; assume a change */
-	case CT_BOOL:
-	case CT_INT:
-	case CT_LOGLEVEL:
-	case CT_DURATION:
-	case CT_SIZE:
-		return (memcmp(a, b, type_size(k->type)) == 0);
-	case CT_SECTION:
-		return (1);
-	default:
-		return (!str_differ(*(char *const *)a, *(char *const *)b));
-	}
-}
-
-int
-conf_restart_keys_differ(const struct conf *old, const struct conf *new,
-    char *what, size_t len)
-{
-	static const int stages[] = { KF_RESTART_SOCK, KF_RESTART_SHM,
-	    KF_RESTART_DIR, KF_RESTART_DB };
-	size_t	i, st;
-	int	n = 0;
-
-	if (what != NULL && len > 0)
-		what[0] = '\0';
-	for (st = 0; st < NELEM(stages); st++)
-		for (i = 0; i < conf_nkeys; i++) {
-			const struct conf_key *k = &conf_keys[i];
-
-			if ((k->flags & stages[st]) &&
-			    !value_equal(k, (const char *)old + k->off,
-			    (const char *)new + k->off))
-				conf_note_diff(what, len, &n, k->path);
-		}
-	return (n);
-}
-
-/*
- * The new config takes the old values of the restart-only keys, by
- * swapping, so that each struct still owns (and frees) what it holds.
- */
-void
-conf_keep_restart_keys(struct conf *nw, struct conf *old)
-{
-	unsigned char	tmp[64];
-	size_t		i, sz;
-
-	for (i = 0; i < conf_nkeys; i++) {
-		const struct conf_key *k = &conf_keys[i];
-
-		if (!(k->flags & KF_RESTART))
-			continue;
-		sz = type_size(k->type);
-		if (sz > sizeof(tmp))
-			fatalx("conf: %s is too large to swap", k->path);
-		memcpy(tmp, (char *)nw + k->off, sz);
-		memcpy((char *)nw + k->off, (char *)old + k->off, sz);
-		memcpy((char *)old + k->off, tmp, sz);
-	}
-}
-
-/* Same set of addresses, in any order (the sockets are the same). */
-static int
-listen_equal(const struct conf_listen_list *a,
-    const struct conf_listen_list *b)
-{
-	size_t	i, j;
-
-	if (a->n != b->n)
-		return (0);
-	for (i = 0; i < a->n; i++) {
-		for (j = 0; j < b->n; j++)
-			if (strcmp(a->v[i].text, b->v[j].text) == 0)
-				break;
-		if (j == b->n)
-			return (0);
-	}
-	return (1);
-}
-
-static int
-str_differ(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return (a != b);
-	return (strcmp(a, b) != 0);
-}
