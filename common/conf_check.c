@@ -67,6 +67,20 @@ blame(struct loader *ld, const char *a, const char *b)
 }
 
 /* One slot must hold many replies, or the cache is a one-entry cache. */
+/*
+ * A rule between keys a and b failed: name the one the user set last,
+ * saying what it must be relative to the other ("...(<other>), got <own>").
+ */
+static void
+pair_error(struct loader *ld, const char *a, const char *a_must,
+    const char *va, const char *b, const char *b_must, const char *vb)
+{
+	if (strcmp(blame(ld, a, b), a) == 0)
+		conf_key_error(ld, a, "%s%s), got %s", a_must, vb, va);
+	else
+		conf_key_error(ld, b, "%s%s), got %s", b_must, va, vb);
+}
+
 static void
 check_cache_sizes(struct loader *ld)
 {
@@ -77,13 +91,9 @@ check_cache_sizes(struct loader *ld)
 		return;
 	conf_fmt_size(a, sizeof(a), cf->cache.max_response);
 	conf_fmt_size(b, sizeof(b), cf->cache.size);
-	if (strcmp(blame(ld, "cache.max_response", "cache.size"),
-	    "cache.max_response") == 0)
-		conf_key_error(ld, "cache.max_response", "must be less than "
-		    "cache.size / 64 (cache.size is %s), got %s", b, a);
-	else
-		conf_key_error(ld, "cache.size", "must be more than 64 times "
-		    "cache.max_response (%s), got %s", a, b);
+	pair_error(ld, "cache.max_response", "must be less than cache.size / "
+	    "64 (cache.size is ", a, "cache.size", "must be more than 64 "
+	    "times cache.max_response (", b);
 }
 
 /* The workers route on these paths: two keys on one path hide one. */
@@ -124,13 +134,9 @@ check_stream_timers(struct loader *ld)
 		return;
 	conf_fmt_duration(ping, sizeof(ping), cf->stream.ping_interval_ms);
 	conf_fmt_duration(idle, sizeof(idle), cf->stream.idle_timeout_ms);
-	if (strcmp(blame(ld, "stream.idle_timeout", "stream.ping_interval"),
-	    "stream.idle_timeout") == 0)
-		conf_key_error(ld, "stream.idle_timeout", "must be longer than "
-		    "stream.ping_interval (%s), got %s", ping, idle);
-	else
-		conf_key_error(ld, "stream.ping_interval", "must be shorter than "
-		    "stream.idle_timeout (%s), got %s", idle, ping);
+	pair_error(ld, "stream.idle_timeout", "must be longer than "
+	    "stream.ping_interval (", idle, "stream.ping_interval",
+	    "must be shorter than stream.idle_timeout (", ping);
 }
 
 /* The Convergence listeners speak TLS and sign with that key. */

@@ -323,37 +323,28 @@ conf_describe(char *buf, size_t len, const yaml_node_t *n)
 const char *
 conf_expectation(const struct conf_key *k)
 {
-	switch (k->type) {
-	case CT_SECTION:
-		return ("a mapping of keys");
-	case CT_PATH:
-		return (k->flags & KF_EMPTY_OK ? "a file path or \"\"" :
-		    "a file path");
-	case CT_URLPATH:
-		return ("an HTTP path like /metrics");
-	case CT_LOGTARGET:
-		return ("stderr, syslog or a file path");
-	case CT_LOGLIST:
-		return ("\"\", an http:// or https:// URL or a file path");
-	case CT_BOOL:
-		return ("true or false");
-	case CT_INT:
-		return ("an integer");
-	case CT_DURATION:
-		return ("a duration like 10s");
-	case CT_SIZE:
-		return ("a size like 64K, 16M or 1G");
-	case CT_LOGLEVEL:
-		return ("one of debug, info, notice, warning, error");
-	case CT_LISTEN:
-		return ("a list of addresses like [\"127.0.0.1:8080\"]");
-	case CT_CIDRS:
-		return ("a list of networks like [10.0.0.0/8, \"::1/128\"]");
-	case CT_CTLOGS:
-		return ("a list of logs like [{url: https://ct.example/log/}]");
-	default:
+	static const char *const what[] = {
+		[CT_SECTION] = "a mapping of keys",
+		[CT_STRING] = "a string",
+		[CT_PATH] = "a file path",
+		[CT_URLPATH] = "an HTTP path like /metrics",
+		[CT_LOGTARGET] = "stderr, syslog or a file path",
+		[CT_LOGLIST] = "\"\", an http:// or https:// URL or a file path",
+		[CT_BOOL] = "true or false",
+		[CT_INT] = "an integer",
+		[CT_DURATION] = "a duration like 10s",
+		[CT_SIZE] = "a size like 64K, 16M or 1G",
+		[CT_LOGLEVEL] = "one of debug, info, notice, warning, error",
+		[CT_LISTEN] = "a list of addresses like [\"127.0.0.1:8080\"]",
+		[CT_CIDRS] = "a list of networks like [10.0.0.0/8, \"::1/128\"]",
+		[CT_CTLOGS] = "a list of logs like [{url: https://ct.example/log/}]",
+	};
+
+	if (k->type == CT_PATH && (k->flags & KF_EMPTY_OK))
+		return ("a file path or \"\"");
+	if ((unsigned)k->type >= NELEM(what) || what[k->type] == NULL)
 		return ("a string");
-	}
+	return (what[k->type]);
 }
 
 /* "must be between MIN and MAX, got V" in the key's own units. */

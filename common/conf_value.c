@@ -218,6 +218,30 @@ set_number(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	return (0);
 }
 
+/* A list key's value must be a sequence; if not, say what it is. */
+static int
+is_sequence(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
+    const char *path)
+{
+	char	got[CONF_MSG_MAX];
+
+	if (node->type == YAML_SEQUENCE_NODE)
+		return (1);
+	conf_describe(got, sizeof(got), node);
+	conf_node_error(ld, node, path, "expected %s, got %s",
+	    conf_expectation(k), got);
+	return (0);
+}
+
+/* "key.path[i]" for the item of a sequence, in messages. */
+static void
+item_path(char *buf, size_t len, const char *path, const yaml_node_t *node,
+    const yaml_node_item_t *item)
+{
+	(void)xsnprintf(buf, len, "%s[%zu]", path,
+	    (size_t)(item - node->data.sequence.items.start));
+}
+
 static void
 set_listen_list(struct loader *ld, const struct conf_key *k,
     yaml_node_t *node, const char *path)
@@ -230,20 +254,15 @@ set_listen_list(struct loader *ld, const struct conf_key *k,
 	size_t			 n = 0, i;
 	int			 bad = 0;
 
-	if (node->type != YAML_SEQUENCE_NODE) {
-		conf_describe(why, sizeof(why), node);
-		conf_node_error(ld, node, path, "expected %s, got %s",
-		    conf_expectation(k), why);
+	if (!is_sequence(ld, k, node, path))
 		return;
-	}
 	if (conf_sequence_length(node) > 0)
 		v = xcalloc(conf_sequence_length(node), sizeof(*v));
 	for (item = node->data.sequence.items.start;
 	    item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
-		(void)xsnprintf(ipath, sizeof(ipath), "%s[%zu]", path,
-		    (size_t)(item - node->data.sequence.items.start));
+		item_path(ipath, sizeof(ipath), path, node, item);
 		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
 			bad = 1;
 			continue;
@@ -286,18 +305,13 @@ set_cidr_list(struct loader *ld, const struct conf_key *k,
 	size_t			 cap = 0, i;
 	int			 bad = 0;
 
-	if (node->type != YAML_SEQUENCE_NODE) {
-		conf_describe(why, sizeof(why), node);
-		conf_node_error(ld, node, path, "expected %s, got %s",
-		    conf_expectation(k), why);
+	if (!is_sequence(ld, k, node, path))
 		return;
-	}
 	for (item = node->data.sequence.items.start;
 	    item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
-		(void)xsnprintf(ipath, sizeof(ipath), "%s[%zu]", path,
-		    (size_t)(item - node->data.sequence.items.start));
+		item_path(ipath, sizeof(ipath), path, node, item);
 		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
 			bad = 1;
 			continue;
@@ -346,24 +360,19 @@ set_ctlogs(struct loader *ld, yaml_node_t *node, const char *path)
 	struct conf_ctlog	*v = NULL;
 	yaml_node_item_t	*item;
 	const struct conf_key	*k = conf_key_lookup("ctwatch.logs");
-	char			 ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
+	char			 ipath[CONF_PATH_MAX];
 	size_t			 n = 0, i;
 	int			 bad = 0;
 
-	if (node->type != YAML_SEQUENCE_NODE) {
-		conf_describe(got, sizeof(got), node);
-		conf_node_error(ld, node, path, "expected %s, got %s",
-		    conf_expectation(k), got);
+	if (!is_sequence(ld, k, node, path))
 		return;
-	}
 	if (conf_sequence_length(node) > 0)
 		v = xcalloc(conf_sequence_length(node), sizeof(*v));
 	for (item = node->data.sequence.items.start;
 	    item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
-		(void)xsnprintf(ipath, sizeof(ipath), "%s[%zu]", path,
-		    (size_t)(item - node->data.sequence.items.start));
+		item_path(ipath, sizeof(ipath), path, node, item);
 		if (ctlog_parse(ld, in, ipath, &v[n]) == -1) {
 			bad = 1;
 			continue;

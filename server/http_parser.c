@@ -241,25 +241,40 @@ lookup_method(const char *name, size_t len)
 	return (HTTP_M_UNKNOWN);
 }
 
-/* method SP */
+/*
+ * A non-empty run of characters of one class, then SP (not consumed).
+ * A character outside the class (a second SP, HTTP/0.9's missing version)
+ * is a 400.  *start gets the run's offset; SCAN_MORE when the buffer ends.
+ */
 static int
-scan_method(struct scanner *s, struct http_request *req)
+scan_run_to_sp(struct scanner *s, int (*in_class)(unsigned char),
+    size_t *start)
 {
-	size_t		start = s->pos;
 	unsigned char	c;
 	int		r;
 
+	*start = s->pos;
 	for (;;) {
 		if ((r = peek(s, 0, &c)) != SCAN_OK)
 			return (r);
 		if (c == ' ')
 			break;
-		if (!is_method_char(c))
+		if (!in_class(c))
 			return (-400);
 		s->pos++;
 	}
-	if (s->pos == start)
-		return (-400);
+	return (s->pos == *start ? -400 : SCAN_OK);
+}
+
+/* method SP */
+static int
+scan_method(struct scanner *s, struct http_request *req)
+{
+	size_t	start;
+	int	r;
+
+	if ((r = scan_run_to_sp(s, is_method_char, &start)) != SCAN_OK)
+		return (r);
 	req->method_str = s->buf + start;
 	req->method_len = s->pos - start;
 	req->method = lookup_method(req->method_str, req->method_len);
@@ -273,22 +288,11 @@ scan_method(struct scanner *s, struct http_request *req)
 static int
 scan_target(struct scanner *s, struct http_request *req)
 {
-	size_t		start = s->pos;
-	unsigned char	c;
-	int		r;
+	size_t	start;
+	int	r;
 
-	for (;;) {
-		if ((r = peek(s, 0, &c)) != SCAN_OK)
-			return (r);
-		if (c == ' ')
-			break;
-		/* Also catches a second SP and HTTP/0.9's missing version. */
-		if (!is_target_char(c))
-			return (-400);
-		s->pos++;
-	}
-	if (s->pos == start)
-		return (-400);
+	if ((r = scan_run_to_sp(s, is_target_char, &start)) != SCAN_OK)
+		return (r);
 	req->target = s->buf + start;
 	req->target_len = s->pos - start;
 	if ((r = hp_split_target(req)) != SCAN_OK)

@@ -352,50 +352,62 @@ walk_next_batch(struct obs_db *o, struct walk *w)
 	return (0);
 }
 
-int
-obs_walk_spans(struct obs_db *o, obs_span_fn fn, void *arg)
+/* Calls one of the two callbacks, whichever the walk was given. */
+struct walk_call {
+	obs_span_fn	 span;
+	obs_service_fn	 service;
+	void		*arg;
+};
+
+/*
+ * Walk a whole table batch after batch, calling back for each row outside
+ * any transaction.  The callback's nonzero value stops the walk and is
+ * returned; -1 on a database error.
+ */
+static int
+walk_table(struct obs_db *o, DB *db,
+    int (*decode)(const DBT *, const DBT *, struct walk_row *),
+    const struct walk_call *call)
 {
-	struct walk	w;
-	size_t		i;
-	int		r = 0;
+	struct walk		 w;
+	const struct walk_row	*row;
+	size_t			 i;
+	int			 r = 0;
 
 	memset(&w, 0, sizeof(w));
-	w.db = o->spans;
-	w.decode = walk_span_decode;
+	w.db = db;
+	w.decode = decode;
 	w.rows = xreallocarray(NULL, WALK_BATCH_MAX + 1, sizeof(*w.rows));
 	while (r == 0 && !w.done) {
 		if (walk_next_batch(o, &w) == -1) {
 			r = -1;
 			break;
 		}
-		for (i = 0; i < w.n && r == 0; i++)
-			r = fn(w.rows[i].svc, w.rows[i].len, &w.rows[i].u.sp,
-			    arg);
+		for (i = 0; i < w.n && r == 0; i++) {
+			row = &w.rows[i];
+			r = call->span != NULL ?
+			    call->span(row->svc, row->len, &row->u.sp,
+			    call->arg) :
+			    call->service(row->svc, row->len, &row->u.st,
+			    call->arg);
+		}
 	}
 	free(w.rows);
 	return (r);
 }
 
 int
+obs_walk_spans(struct obs_db *o, obs_span_fn fn, void *arg)
+{
+	struct walk_call	call = { fn, NULL, arg };
+
+	return (walk_table(o, o->spans, walk_span_decode, &call));
+}
+
+int
 obs_walk_services(struct obs_db *o, obs_service_fn fn, void *arg)
 {
-	struct walk	w;
-	size_t		i;
-	int		r = 0;
+	struct walk_call	call = { NULL, fn, arg };
 
-	memset(&w, 0, sizeof(w));
-	w.db = o->services;
-	w.decode = walk_service_decode;
-	w.rows = xreallocarray(NULL, WALK_BATCH_MAX + 1, sizeof(*w.rows));
-	while (r == 0 && !w.done) {
-		if (walk_next_batch(o, &w) == -1) {
-			r = -1;
-			break;
-		}
-		for (i = 0; i < w.n && r == 0; i++)
-			r = fn(w.rows[i].svc, w.rows[i].len, &w.rows[i].u.st,
-			    arg);
-	}
-	free(w.rows);
-	return (r);
+	return (walk_table(o, o->services, walk_service_decode, &call));
 }
