@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import subprocess
@@ -109,16 +110,28 @@ def kill_tree(pid):
     ndtest.wait_until(lambda: not ndtest.pid_alive(pid), 5)
 
 
+def build_features():
+    """--enable/--disable options of the build under test (e.g. ASan), read
+    from its config.status, so that the installed daemon is built alike."""
+    rc, out = run(["./config.status", "--config"], 30)
+    if rc != 0:
+        return []
+    return [a for a in shlex.split(out)
+            if a.startswith("--enable-") or a.startswith("--disable-")]
+
+
 def install(t, srcdir, top, prefix):
-    """configure + make install; True when both worked."""
+    """configure + make install; the build directory, or None."""
     build = os.path.join(top, "build")
     os.mkdir(build)
-    rc, out = run([os.path.join(srcdir, "configure"), "-q",
-                   "--prefix=" + prefix,
+    features = build_features()
+    rc, out = run([os.path.join(srcdir, "configure"), "-q"] + features +
+                  ["--prefix=" + prefix,
                    "--sysconfdir=" + prefix + "/etc",
                    "--localstatedir=" + prefix + "/var",
                    "--runstatedir=" + prefix + "/run"], 300, cwd=build)
-    if not t.eq(rc, 0, "configure with a scratch prefix"):
+    if not t.eq(rc, 0, " ".join(["configure with a scratch prefix"] +
+                                features)):
         print("# " + "\n# ".join(out.splitlines()[-30:]))
         return None
     jobs = "-j%d" % min(2, os.cpu_count() or 1)
