@@ -169,8 +169,8 @@ class LogHandler(BaseHTTPRequestHandler):
 
     def _reply_plain(self, status, msg):
         r = text(status, msg)
-        self._send_whole(r)
         self.server.log.record(self.path, "other", status, len(r.body), None)
+        self._send_whole(r)
 
     def do_GET(self):
         log = self.server.log
@@ -200,8 +200,10 @@ class LogHandler(BaseHTTPRequestHandler):
         fault = None
         if r.status == 200 and faultable:
             fault = once or self._body_fault(log)
-        nbytes = self._deliver(log, r, fault)
-        log.record(self.path, kind, r.status, nbytes, fault)
+        # recorded before sending: a client holding the reply finds it
+        log.record(self.path, kind, r.status, self._planned(log, r, fault),
+                   fault)
+        self._deliver(log, r, fault)
 
     # -- fault helpers --
 
@@ -235,24 +237,24 @@ class LogHandler(BaseHTTPRequestHandler):
             headers.append(("Retry-After", str(log.cfg["retry_after"])))
         r = text(code, "injected %d" % code)
         r.headers = headers
-        self._send_whole(r)
         log.record(self.path, kind, code, len(r.body), "status")
+        self._send_whole(r)
 
     def _hang(self, log, kind, once):
         """Read the request, answer nothing until the knob is cleared
         (or, for a one-shot hang, until hang_max), then close."""
+        log.record(self.path, kind, 0, 0, "hang")
         end = time.monotonic() + float(log.cfg["hang_max"])
         while time.monotonic() < end and not log.server.stopping.wait(0.05):
             if not once and log.cfg["dead"] != "hang":
                 break
         self.close_connection = True
-        log.record(self.path, kind, 0, 0, "hang")
 
     def _reset(self, log, kind):
+        log.record(self.path, kind, 0, 0, "reset")
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                    struct.pack("ii", 1, 0))
         self.close_connection = True
-        log.record(self.path, kind, 0, 0, "reset")
 
     # -- sending --
 
@@ -274,6 +276,15 @@ class LogHandler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
+    @staticmethod
+    def _planned(log, r, fault):
+        """Body bytes the reply will carry (garbage: at most 4 KiB + 16)."""
+        if fault == "huge":
+            return int(log.cfg["huge_bytes"]) or 50 * 1000 * 1000
+        if fault in ("truncate", "short"):
+            return len(r.body) // 2
+        return len(r.body)
+
     def _deliver(self, log, r, fault):
         """Send r with fault applied; returns the body bytes written."""
         body = r.body
@@ -288,7 +299,7 @@ class LogHandler(BaseHTTPRequestHandler):
                 self._send_whole(Reply(200, g, r.ctype, r.headers))
                 return len(g)
             if fault == "truncate":
-                cut = body[:max(1, len(body) // 2)]
+                cut = body[:len(body) // 2]
                 self._send_whole(Reply(200, cut, r.ctype, r.headers))
                 return len(cut)
             if fault == "short":

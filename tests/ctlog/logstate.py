@@ -39,6 +39,7 @@ STATES = ("pending", "qualified", "usable", "readonly", "retired", "rejected")
 KINDS = ("get-sth", "get-entries", "get-roots", "checkpoint", "tile-data",
          "tile-data-partial", "tile-hash", "issuer", "other")
 MAX_RECORDS = 200000
+TILE_CACHE = 64                 # full data tiles kept encoded
 
 
 def now_ms():
@@ -200,6 +201,8 @@ class Log:
             es = self.entries[n * 256:n * 256 + width]
             t = b"".join(cf.tile_leaf(e, cf.leaf_index_ext(e.index)) for e in es)
             if width == 256:
+                if len(self._tile_cache) >= TILE_CACHE:
+                    self._tile_cache.pop(next(iter(self._tile_cache)))
                 self._tile_cache[key] = t
         return t
 
