@@ -339,7 +339,7 @@ class LogHandler(BaseHTTPRequestHandler):
         return sent
 
     def _drip(self, log, r):
-        step = max(1, int(log.cfg["drip_bytes"]))
+        step = max(1, int(log.cfg["drip_bytes"]) or 16)
         pause = float(log.cfg["drip_interval"])
         self._head(200, r.ctype, len(r.body), r.headers)
         sent = 0

@@ -35,6 +35,8 @@ KNOBS = {
     "dead": None, "hang_max": 300.0,
     "gzip_tiles": False, "omit_stale_partials": False,
 }
+ONE_SHOT = ("garbage", "truncate", "short", "huge", "drip", "hang",
+            "reset")
 STATES = ("pending", "qualified", "usable", "readonly", "retired", "rejected")
 KINDS = ("get-sth", "get-entries", "get-roots", "checkpoint", "tile-data",
          "tile-data-partial", "tile-hash", "issuer", "other")
@@ -106,6 +108,10 @@ class Log:
             raise ValueError("state must be one of %s" % ", ".join(STATES))
         if "dead" in kw and kw["dead"] not in (None, "refused", "hang", "reset"):
             raise ValueError("dead must be null, refused, hang or reset")
+        for f in kw.get("fail_next", []):
+            if not isinstance(f, int) and f not in ONE_SHOT:
+                raise ValueError("fail_next items are statuses or one of %s"
+                                 % ", ".join(ONE_SHOT))
         with self.lock:
             was_dead = self.cfg["dead"]
             self.cfg.update(kw)
