@@ -863,6 +863,27 @@ def check_expected(lg, tl):
          "tiled: empty cert_link, type tiled, same leaf as the RFC 6962 log")
     t.eq(expected.go_float(1767225609.0), "1767225609",
          "go_float drops an integral fraction")
+    # an entry whose issuer is the ECDSA intermediate (O has "<&>")
+    i = next(k for k in range(60) if lg.entries[k].chain[0].label == "int-ec")
+    d = expected.for_log(lg, i)
+    full = expected.frame(d, 1767225700.25, "full")
+    lite = expected.frame(d, 1767225700.25, "lite")
+    dom = expected.frame(d, 1767225700.25, "domains")
+    pf, pl = json.loads(full), json.loads(lite)
+    t.ok(full.endswith(b"}\n") and b"PKI <&>" in full and
+         full.startswith(b'{"data":{"cert_index":%d,"cert_link":' % i) and
+         b',"seen":1767225700.25,"source":{"name":' in full and
+         pf["data"]["chain"][0]["subject"]["O"] == "ctlog Test PKI <&>" and
+         "chain" not in pl["data"] and "as_der" not in pl["data"]["leaf_cert"]
+         and pl["data"]["leaf_cert"]["fingerprint"] ==
+         d["leaf_cert"]["fingerprint"] and lite.endswith(b"\n") and
+         json.loads(dom) == {"data": d["leaf_cert"]["all_domains"],
+                             "message_type": "dns_entries"} and
+         not dom.endswith(b"\n"),
+         "expected.frame: full/lite/domains frames in GO's shape")
+    t.eq(expected.go_json({"a": "x<y>\u2028\b", "b": [1.5, 2.0, None]}, True),
+         '{"a":"x\\u003cy\\u003e\\u2028\\b","b":[1.5,2,null]}',
+         "go_json escaping and float text")
     sub = ex["chain"][0]["subject"]
     t.ok(sub["aggregated"].startswith("/C=") and "/CN=" in sub["aggregated"]
          and sub["email_address"] is None,
