@@ -32,6 +32,7 @@ KNOBS = {
     "huge_bytes": 0, "huge_chunked": False,
     "drip_bytes": 0, "drip_interval": 0.1, "latency": 0.0,
     "shrink_to": None, "bad_sth_sig": False, "bad_checkpoint_sig": False,
+    "checkpoint_extra_sigs": False,
     "dead": None, "hang_max": 300.0,
     "gzip_tiles": False, "omit_stale_partials": False,
 }
@@ -196,7 +197,19 @@ class Log:
         size, ts, root, sig, badsig = self.head()
         if self.cfg["bad_checkpoint_sig"]:
             sig = badsig
-        return cf.checkpoint(self.origin, size, root, ts, sig, self.log_id)
+        before, after = [], []
+        if self.cfg["checkpoint_extra_sigs"]:
+            # what real logs add: a GREASE line under another name, one
+            # under the log's own name with a foreign key ID, and a
+            # witness cosignature (key ID, u64 time, Ed25519-sized sig)
+            rng = random.Random("grease:%s:%d" % (self.name, size))
+            kid = cf.note_key_id(self.origin, self.log_id)
+            other = bytes((b ^ 0x5a) for b in kid)
+            before = [("grease.invalid", rng.randbytes(4 + rng.randrange(8, 90))),
+                      (self.origin, other + rng.randbytes(rng.randrange(40, 80)))]
+            after = [("witness.ctlog.test/w1", rng.randbytes(4 + 8 + 64))]
+        return cf.checkpoint(self.origin, size, root, ts, sig, self.log_id,
+                             before, after)
 
     # ---- tiles ----
 

@@ -407,7 +407,9 @@ def cert_alg_der(cert_der):
 
 
 def check_checkpoint(lg, pub, body=None):
-    """Parse and verify a checkpoint; returns (size, root, sig_ok)."""
+    """Parse and verify a checkpoint as a signed-note client does: the
+    first line with the log's name and key ID must verify, other lines are
+    skipped.  Returns (size, root, sig_ok)."""
     if body is None:
         st, hd, body = fetch(lg.url + "checkpoint")
         t.eq(hd.get("content-type"), "text/plain; charset=utf-8",
@@ -416,18 +418,23 @@ def check_checkpoint(lg, pub, body=None):
     note, sep, sigs = txt.rpartition("\n\n")
     lines = (note + "\n").split("\n")
     origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2])
-    m = re.match("^\u2014 (\\S+) (\\S+)\n$", sigs)
-    if not m or m.group(1) != origin:
-        return size, root, False
-    raw = base64.b64decode(m.group(2))
     lid = hashlib.sha256(pub.public_bytes(
         serialization.Encoding.DER,
         serialization.PublicFormat.SubjectPublicKeyInfo)).digest()
     kid = hashlib.sha256(origin.encode() + b"\n\x05" + lid).digest()[:4]
-    if raw[:4] != kid or len(lines) != 4 or sep != "\n\n":
+    if len(lines) != 4 or sep != "\n\n" or not sigs.endswith("\n"):
         return size, root, False
-    ts = int.from_bytes(raw[4:12], "big")
-    return size, root, verify_ds(pub, raw[12:], tree_head_msg(ts, size, root))
+    for line in sigs[:-1].split("\n"):
+        m = re.match("^\u2014 (\\S+) (\\S+)$", line)
+        if not m:
+            return size, root, False
+        raw = base64.b64decode(m.group(2))
+        if m.group(1) != origin or raw[:4] != kid:
+            continue
+        ts = int.from_bytes(raw[4:12], "big")
+        return size, root, verify_ds(pub, raw[12:],
+                                     tree_head_msg(ts, size, root))
+    return size, root, False
 
 
 def check_tiled(srv, lg, pub, rfc_parsed):
@@ -695,7 +702,14 @@ def check_heads(lg, pub, tl, tpub):
          "bad_sth_sig: well-formed STH whose signature fails")
     tl.set(bad_checkpoint_sig=True)
     size, root, ok = check_checkpoint(tl, tpub, fetch(tl.url + "checkpoint")[2])
-    tl.set(bad_checkpoint_sig=False, shrink_to=10)
+    tl.set(bad_checkpoint_sig=False, checkpoint_extra_sigs=True)
+    body = fetch(tl.url + "checkpoint")[2]
+    _, _, ok3 = check_checkpoint(tl, tpub, body)
+    tl.set(checkpoint_extra_sigs=False)
+    t.ok(ok3 and body.count("\u2014 ".encode()) == 4 and
+         "\n\u2014 grease.invalid ".encode() in body,
+         "checkpoint_extra_sigs: 4 signature lines, the log's still verifies")
+    tl.set(shrink_to=10)
     size2, _, ok2 = check_checkpoint(tl, tpub, fetch(tl.url + "checkpoint")[2])
     tl.set(shrink_to=None)
     t.ok(not ok and ok2 and size2 == 10,
