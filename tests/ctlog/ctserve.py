@@ -191,6 +191,8 @@ class LogHandler(BaseHTTPRequestHandler):
             time.sleep(min(float(cfg["latency"]), 60.0))
         if isinstance(once, int):
             return self._injected(log, kind, once)
+        if faultable and log.rate_limited():
+            return self._injected(log, kind, 429, "rate")
         if faultable and cfg["error_rate"] and \
                 self._chance(log, cfg["error_rate"]):
             with log.lock:
@@ -231,13 +233,13 @@ class LogHandler(BaseHTTPRequestHandler):
                 return name
         return None
 
-    def _injected(self, log, kind, code):
+    def _injected(self, log, kind, code, fault="status"):
         headers = []
         if code in (429, 503):
             headers.append(("Retry-After", str(log.cfg["retry_after"])))
         r = text(code, "injected %d" % code)
         r.headers = headers
-        log.record(self.path, kind, code, len(r.body), "status")
+        log.record(self.path, kind, code, len(r.body), fault)
         self._send_whole(r)
 
     def _hang(self, log, kind, once):
@@ -458,7 +460,7 @@ class CTLogServer:
         hub.ctlog = self
         self.hub = hub
         self.hub_port = hub.server_address[1]
-        threading.Thread(target=hub.serve_forever, kwargs={"poll_interval": 0.1},
+        threading.Thread(target=hub.serve_forever, kwargs={"poll_interval": 0.5},
                          name="ctlog-hub", daemon=True).start()
         for lg in self.logs.values():
             lg.start()

@@ -27,6 +27,7 @@ KNOBS = {
     "cap": 256, "cap_align": False,
     "grow_n": 0, "grow_every": 0.0, "grow_max": 1000000,
     "error_rate": 0.0, "error_codes": [429, 500, 503], "retry_after": 1,
+    "rate_limit": 0.0,
     "fail_next": [], "fault_on": None, "fault_seed": 0,
     "garbage_rate": 0.0, "truncate_rate": 0.0, "short_body_rate": 0.0,
     "huge_bytes": 0, "huge_chunked": False,
@@ -95,6 +96,8 @@ class Log:
         self._tile_cache = {}
         self.httpd = None
         self.port = None
+        self._wake = threading.Event()
+        self._tokens, self._tok_t = 0.0, time.monotonic()
         self.set(**{k: v for k, v in kw.items() if k in KNOBS})
         self.grow(int(fixed["size"]))
 
@@ -116,9 +119,12 @@ class Log:
         with self.lock:
             was_dead = self.cfg["dead"]
             self.cfg.update(kw)
+            if "rate_limit" in kw:
+                self._tokens = float(kw["rate_limit"] or 0)
             if "fault_seed" in kw:
                 self.rng = random.Random("faults:%s:%s" % (self.name,
                                                           kw["fault_seed"]))
+        self._wake.set()
         if "dead" in kw and self.port is not None:
             if kw["dead"] == "refused" and was_dead != "refused":
                 self._stop_listener()
@@ -281,7 +287,7 @@ class Log:
         httpd.log = self
         self.port = httpd.server_address[1]
         self.httpd = httpd
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.5},
                          name="ctlog-" + self.name, daemon=True).start()
 
     def _stop_listener(self):
@@ -303,15 +309,37 @@ class Log:
                          daemon=True).start()
 
     def _grower(self):
+        """Growth thread: idle on the knob-change event while growth is
+        off, otherwise add grow_n entries every grow_every seconds."""
         last = time.monotonic()
-        while not self.server.stopping.wait(0.05):
+        while not self.server.stopping.is_set():
             every, n = self.cfg["grow_every"], self.cfg["grow_n"]
             if not every or not n or self.size >= self.cfg["grow_max"]:
+                self._wake.wait(1.0)
+                self._wake.clear()
                 last = time.monotonic()
                 continue
-            if time.monotonic() - last >= every:
-                last = time.monotonic()
-                self.grow(min(int(n), self.cfg["grow_max"] - self.size))
+            left = float(every) - (time.monotonic() - last)
+            if left > 0:
+                self.server.stopping.wait(min(left, 0.25))
+                continue
+            last = time.monotonic()
+            self.grow(min(int(n), self.cfg["grow_max"] - self.size))
+
+    def rate_limited(self):
+        """True when this request exceeds rate_limit requests/s (a token
+        bucket of one second's worth)."""
+        rate = float(self.cfg["rate_limit"])
+        if rate <= 0:
+            return False
+        with self.lock:
+            now = time.monotonic()
+            self._tokens = min(rate, self._tokens + (now - self._tok_t) * rate)
+            self._tok_t = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return False
+            return True
 
     def stop(self):
         self._stop_listener()

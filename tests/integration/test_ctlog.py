@@ -612,6 +612,20 @@ def check_errors(lg):
     nerr = sum(1 for s in sts if s != 200)
     t.ok(25 <= nerr <= 80 and set(sts) <= {200, 429, 500, 503},
          "error_rate 0.25: %d of 200 requests failed" % nerr)
+    lg.set(rate_limit=20.0, retry_after=1)
+    t0 = time.monotonic()
+    res = [fetch(sth)[:2] for _ in range(60)]
+    dt = time.monotonic() - t0
+    n_ok = sum(1 for s, _ in res if s == 200)
+    limited = [h.get("retry-after") for s, h in res if s == 429]
+    time.sleep(0.3)
+    after = fetch(sth)[0]
+    lg.set(rate_limit=0.0)
+    t.ok(20 <= n_ok <= 20 + 20 * dt + 1 and len(limited) == 60 - n_ok and
+         all(r == "1" for r in limited) and after == 200 and
+         lg.counters["fault:rate"] == len(limited),
+         "rate_limit 20/s: %d of 60 requests in %.2f s passed, the rest 429"
+         % (n_ok, dt))
     lg.set(fault_on=["get-entries"], error_rate=1.0, error_codes=[429])
     a = fetch(sth)[0]
     b = fetch(lg.url + "ct/v1/get-entries?start=0&end=0")[0]
