@@ -16,6 +16,7 @@ import datetime
 import functools
 import hashlib
 import hmac
+import ipaddress
 import random
 import struct
 
@@ -498,7 +499,7 @@ def _names(case, t, seed):
         return a, {"O": "No SAN Inc."}, []
     if case == "mixed_san":
         return a, {}, [dns(a), x509.RFC822Name("hostmaster@" + a),
-                       x509.IPAddress(__import__("ipaddress").ip_address(
+                       x509.IPAddress(ipaddress.ip_address(
                            "192.0.2.%d" % (t % 250 + 1))),
                        x509.UniformResourceIdentifier("https://%s/" % a),
                        dns(b)]

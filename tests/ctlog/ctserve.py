@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import certgen
 import ctformat as cf
-from logstate import KNOBS, FIXED, Log, iso
+from logstate import Log, iso
 
 VERBOSE = False
 MAX_CTL_BODY = 1 << 20
@@ -169,7 +169,8 @@ class LogHandler(BaseHTTPRequestHandler):
 
     def _reply_plain(self, status, msg):
         r = text(status, msg)
-        self.server.log.record(self.path, "other", status, len(r.body), None)
+        self.server.log.record(self.path, "other", status, len(r.body), None,
+                               self.headers)
         self._send_whole(r)
 
     def do_GET(self):
@@ -204,7 +205,7 @@ class LogHandler(BaseHTTPRequestHandler):
             fault = once or self._body_fault(log)
         # recorded before sending: a client holding the reply finds it
         log.record(self.path, kind, r.status, self._planned(log, r, fault),
-                   fault)
+                   fault, self.headers)
         self._deliver(log, r, fault)
 
     # -- fault helpers --
@@ -239,13 +240,13 @@ class LogHandler(BaseHTTPRequestHandler):
             headers.append(("Retry-After", str(log.cfg["retry_after"])))
         r = text(code, "injected %d" % code)
         r.headers = headers
-        log.record(self.path, kind, code, len(r.body), fault)
+        log.record(self.path, kind, code, len(r.body), fault, self.headers)
         self._send_whole(r)
 
     def _hang(self, log, kind, once):
         """Read the request, answer nothing until the knob is cleared
         (or, for a one-shot hang, until hang_max), then close."""
-        log.record(self.path, kind, 0, 0, "hang")
+        log.record(self.path, kind, 0, 0, "hang", self.headers)
         end = time.monotonic() + float(log.cfg["hang_max"])
         while time.monotonic() < end and not log.server.stopping.wait(0.05):
             if not once and log.cfg["dead"] != "hang":
@@ -253,7 +254,7 @@ class LogHandler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _reset(self, log, kind):
-        log.record(self.path, kind, 0, 0, "reset")
+        log.record(self.path, kind, 0, 0, "reset", self.headers)
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                    struct.pack("ii", 1, 0))
         self.close_connection = True

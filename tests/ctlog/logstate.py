@@ -247,12 +247,15 @@ class Log:
 
     # ---- records ----
 
-    def record(self, path, kind, status, nbytes, fault):
+    def record(self, path, kind, status, nbytes, fault, headers=None):
+        h = headers or {}
         with self.lock:
             self.records.append({"t": round(time.time(), 3), "path": path,
                                  "kind": kind, "status": status,
                                  "bytes": nbytes, "fault": fault,
-                                 "size": self.published[0]})
+                                 "size": self.published[0],
+                                 "ua": h.get("User-Agent"),
+                                 "accept_encoding": h.get("Accept-Encoding")})
             self.counters["requests"] += 1
             self.counters["kind:" + kind] += 1
             self.counters["status:%d" % status] += 1
@@ -262,6 +265,14 @@ class Log:
     def requests(self, kind=None):
         with self.lock:
             return [r for r in self.records if kind is None or r["kind"] == kind]
+
+    def repeated(self, kind="tile-data-partial"):
+        """{(path, size): count} for requests of kind made more than once
+        while the published size was the same (e.g. a partial tile fetched
+        twice although the log did not grow)."""
+        seen = collections.Counter((r["path"], r["size"])
+                                   for r in self.requests(kind))
+        return {k: n for k, n in seen.items() if n > 1}
 
     def clear_records(self):
         with self.lock:

@@ -9,6 +9,7 @@ signed-note key ID recomputed; certificates, chains, precert TBS and SCTs
 checked; expected.py compared with the openssl CLI; and every fault knob
 exercised.  TAP output."""
 import base64
+import datetime
 import gzip
 import hashlib
 import http.client
@@ -356,7 +357,7 @@ def check_entries(parsed, lg, name):
                 p = parsed[i - 1]
                 sct = list(scts[0].value)[0]
                 ts = int(sct.timestamp.replace(
-                    tzinfo=__import__("datetime").timezone.utc)
+                    tzinfo=datetime.timezone.utc)
                     .timestamp() * 1000)
                 msg = (b"\x00\x00" + ts.to_bytes(8, "big") + b"\x00\x01" +
                        p["issuer_key_hash"] + len(p["tbs"]).to_bytes(3, "big") +
@@ -773,14 +774,21 @@ def check_tile_knobs(tl):
     t.ok(hd.get("content-encoding") == "gzip" and gzip.decompress(gz) == plain,
          "gzip_tiles: data tile gzip-encoded without negotiation")
     tl.clear_records()
-    fetch(tl.url + part)
+    fetch(tl.url + part, headers={"User-Agent": "probe/1",
+                                  "Accept-Encoding": "gzip, identity"})
+    no_repeat = tl.repeated("tile-data-partial") == {}
     fetch(tl.url + part)
     recs = tl.requests("tile-data-partial")
     t.ok(len(recs) == 2 and all(r["path"].endswith(part) and
                                 r["size"] == size and r["status"] == 200
                                 for r in recs) and
+         recs[0]["ua"] == "probe/1" and
+         recs[0]["accept_encoding"] == "gzip, identity" and
          tl.counters["kind:tile-data-partial"] == 2,
-         "records: path, status and tree size of each partial-tile fetch")
+         "records: path, status, tree size, User-Agent, Accept-Encoding")
+    t.ok(no_repeat and tl.repeated("tile-data-partial") ==
+         {(tl.prefix + part, size): 2},
+         "repeated(): a partial tile fetched twice at the same size shows up")
     tl.grow(256 - w)
     st_full = fetch(tl.url + "tile/data/%03d" % n)[0]
     st_old = fetch(tl.url + part)[0]
