@@ -96,6 +96,7 @@ class Log:
         self._tile_cache = {}
         self.httpd = None
         self.port = None
+        self._reserved = None
         self._wake = threading.Event()
         self._tokens, self._tok_t = 0.0, time.monotonic()
         self.set(**{k: v for k, v in kw.items() if k in KNOBS})
@@ -292,6 +293,7 @@ class Log:
     # ---- listener ----
 
     def _start_listener(self, port=0):
+        self._unreserve()
         httpd = ThreadingHTTPServer(("127.0.0.1", port or 0),
                                     self.server.log_handler)
         httpd.daemon_threads = True
@@ -301,19 +303,31 @@ class Log:
         threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.5},
                          name="ctlog-" + self.name, daemon=True).start()
 
-    def _stop_listener(self):
+    def _reserve(self, port=0):
+        """Hold the port with a bound socket that never listens: connects
+        are refused and nobody else can take the port meanwhile."""
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        self.port = s.getsockname()[1]
+        self._reserved = s
+
+    def _unreserve(self):
+        s, self._reserved = self._reserved, None
+        if s is not None:
+            s.close()
+
+    def _stop_listener(self, reserve=True):
         httpd, self.httpd = self.httpd, None
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
+            if reserve:
+                self._reserve(self.port)
 
     def start(self):
         if self.cfg["dead"] == "refused":
-            # reserve a port number that refuses: bind, never listen
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-            s.close()
+            self._reserve()
         else:
             self._start_listener()
         threading.Thread(target=self._grower, name="grow-" + self.name,
@@ -353,4 +367,5 @@ class Log:
             return True
 
     def stop(self):
-        self._stop_listener()
+        self._stop_listener(reserve=False)
+        self._unreserve()

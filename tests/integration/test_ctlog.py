@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -1005,6 +1006,7 @@ def main():
         check_growth(srv, fl, keys[fl.url])
         check_control(srv)
         check_expected(lg, tl)
+    shutil.rmtree(tmp, ignore_errors=True)
     check_determinism()
     check_script()
     t0 = time.monotonic()
