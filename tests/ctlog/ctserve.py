@@ -165,6 +165,7 @@ class LogHandler(BaseHTTPRequestHandler):
                                                  fmt % args))
 
     def do_POST(self):
+        self.close_connection = True       # the body is never read
         self._reply_plain(405, "read API only")
 
     def _reply_plain(self, status, msg):

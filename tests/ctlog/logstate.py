@@ -117,6 +117,9 @@ class Log:
             if not isinstance(f, int) and f not in ONE_SHOT:
                 raise ValueError("fail_next items are statuses or one of %s"
                                  % ", ".join(ONE_SHOT))
+        for k in ("fail_next", "error_codes", "fault_on"):
+            if kw.get(k) is not None:
+                kw[k] = list(kw[k])        # ours to consume, not the caller's
         with self.lock:
             was_dead = self.cfg["dead"]
             self.cfg.update(kw)
