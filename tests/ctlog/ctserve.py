@@ -164,6 +164,18 @@ class LogHandler(BaseHTTPRequestHandler):
             sys.stderr.write("ctlog %s: %s\n" % (self.server.log.name,
                                                  fmt % args))
 
+    def setup(self):
+        super().setup()
+        with self.server.log.lock:
+            self.server.log.conns.add(self.connection)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with self.server.log.lock:
+                self.server.log.conns.discard(self.connection)
+
     def do_POST(self):
         self.close_connection = True       # the body is never read
         self._reply_plain(405, "read API only")
@@ -187,7 +199,8 @@ class LogHandler(BaseHTTPRequestHandler):
         once = self._pop_fail_next(log) if faultable else None
         if cfg["dead"] == "hang" or once == "hang":
             return self._hang(log, kind, once == "hang")
-        if cfg["dead"] == "reset" or once == "reset":
+        if cfg["dead"] in ("reset", "refused") or once == "reset":
+            # refused: a request on a connection opened before the log died
             return self._reset(log, kind)
         if cfg["latency"]:
             time.sleep(min(float(cfg["latency"]), 60.0))

@@ -97,6 +97,7 @@ class Log:
         self.httpd = None
         self.port = None
         self._reserved = None
+        self.conns = set()                # open client connections
         self._wake = threading.Event()
         self._tokens, self._tok_t = 0.0, time.monotonic()
         self.set(**{k: v for k, v in kw.items() if k in KNOBS})
@@ -325,6 +326,13 @@ class Log:
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
+            with self.lock:
+                conns = list(self.conns)
+            for c in conns:                # kept-alive connections die too
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             if reserve:
                 self._reserve(self.port)
 

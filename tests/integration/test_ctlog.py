@@ -485,13 +485,24 @@ def check_heads(lg, pub, tl, tpub):
 
 def check_dead(lg):
     sth = lg.url + "ct/v1/get-sth"
+    keep = http.client.HTTPConnection("127.0.0.1", lg.port, timeout=3)
+    keep.request("GET", lg.prefix + "ct/v1/get-sth")
+    first = keep.getresponse().read()
     lg.set(dead="refused")
     try:
         fetch(sth, timeout=2)
         refused = False
     except ConnectionRefusedError:
         refused = True
+    try:
+        keep.request("GET", lg.prefix + "ct/v1/get-sth")
+        keep.getresponse().read()
+        kept = True
+    except (OSError, http.client.HTTPException):
+        kept = False
+    keep.close()
     lg.set(dead=None)
+    t.ok(first and not kept, "dead=refused also cuts kept-alive connections")
     t.ok(refused and fetch(sth)[0] == 200,
          "dead=refused refuses connections; revived on the same port")
     lg.set(dead="hang", hang_max=30)
