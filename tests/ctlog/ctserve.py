@@ -388,12 +388,25 @@ class HubHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _raw(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self):
         srv = self.server.ctlog
         u = urlsplit(self.path)
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
         try:
             if u.path in ("/log_list.json", "/all_logs_list.json"):
+                srv.list_requests += 1
+                fault = srv.list_fault
+                if fault == "garbage":
+                    return self._raw(200, b"{\"operators\":[{\"name\":")
+                if isinstance(fault, int):
+                    return self._raw(fault, b"injected\n")
                 return self._json(200, srv.loglist())
             if u.path == "/_ctl/logs":
                 return self._json(200, {n: lg.info()
@@ -455,6 +468,8 @@ class CTLogServer:
         self.loglist_file = loglist_file
         self.started = False
         self._list_lock = threading.Lock()
+        self.list_fault = None          # None, an HTTP status, or "garbage"
+        self.list_requests = 0
 
     def add_log(self, name, **kw):
         if not NAME_RE.match(name) or name in self.logs:
@@ -557,7 +572,14 @@ class CTLogServer:
             self.write_loglist()
 
     def control(self, req):
-        """One control request (dict): add_log, set, grow, clear."""
+        """One control request (dict): add_log, set, grow, clear,
+        list_fault."""
+        if "list_fault" in req:
+            f = req["list_fault"]
+            if f is not None and f != "garbage" and not isinstance(f, int):
+                raise ValueError("list_fault: null, a status or garbage")
+            self.list_fault = f
+            return {"list_fault": f, "list_requests": self.list_requests}
         if "add_log" in req:
             spec = dict(req["add_log"])
             return self.add_log(spec.pop("name"), **spec).info()

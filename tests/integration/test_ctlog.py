@@ -583,6 +583,17 @@ def check_control(srv):
          lg.entries[3].cert and ex == json.loads(json.dumps(
              expected.for_log(lg, 3))),
          "GET /_ctl/entry and /_ctl/expected")
+    n0 = srv.list_requests
+    st1, _ = post_ctl(srv, {"list_fault": 503})
+    a = fetch(srv.loglist_url)[0]
+    post_ctl(srv, {"list_fault": "garbage"})
+    g = fetch(srv.loglist_url)
+    post_ctl(srv, {"list_fault": None})
+    b = fetch(srv.loglist_url)[0]
+    t.ok(st1 == 200 and a == 503 and g[0] == 200 and
+         not g[2].endswith(b"}") and b == 200 and
+         srv.list_requests == n0 + 3,
+         "list_fault: log list answers 503, then broken JSON, then normally")
     recs = json.loads(fetch(srv.hub_url + "_ctl/requests?log=rfc-b")[2])
     t.ok(isinstance(recs, list), "GET /_ctl/requests")
 
