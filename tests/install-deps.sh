@@ -9,8 +9,8 @@ BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
 libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl"
 # sysvinit-utils (/lib/lsb/init-functions) for test_install.py, which
 # runs the SysV script; it checks the unit with systemd-analyze only where
-# systemd is installed.
-TEST_PKGS="check python3 curl openssl procps sysvinit-utils"
+# systemd is installed.  python3-cryptography for the test CT log server.
+TEST_PKGS="check python3 python3-cryptography curl openssl procps sysvinit-utils"
 
 BENCH_PKGS="wrk nginx-light"
 
