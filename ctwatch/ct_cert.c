@@ -159,6 +159,19 @@ out:
 	return (name);
 }
 
+/* The common algorithms by OID (Go ignores their parameters). */
+static const struct {
+	const char	*oid;
+	size_t		 len;
+	const char	*name;
+} sig_fast[] = {
+	{ "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", 9, "sha256, rsa" },
+	{ "\x2a\x86\x48\xce\x3d\x04\x03\x02", 8, "ecdsa, sha256" },
+	{ "\x2a\x86\x48\xce\x3d\x04\x03\x03", 8, "ecdsa, sha384" },
+	{ "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c", 9, "sha384, rsa" },
+	{ "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d", 9, "sha512, rsa" },
+};
+
 static const char *
 sigalg_name(const struct ct_der *der)
 {
@@ -167,8 +180,15 @@ sigalg_name(const struct ct_der *der)
 	const ASN1_OBJECT	*o;
 	const void		*pv;
 	const char		*name;
+	struct ct_der		 oid;
+	size_t			 i;
 	int			 pt;
 
+	if (ct_der_next(der->val, der->len, &oid) == 0 && oid.tag == 0x06)
+		for (i = 0; i < sizeof(sig_fast) / sizeof(sig_fast[0]); i++)
+			if (oid.len == sig_fast[i].len &&
+			    memcmp(oid.val, sig_fast[i].oid, oid.len) == 0)
+				return (sig_fast[i].name);
 	if ((alg = d2i_X509_ALGOR(NULL, &q, (long)der->total)) == NULL)
 		return ("unknown");
 	X509_ALGOR_get0(&o, &pt, &pv, alg);

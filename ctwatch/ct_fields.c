@@ -165,7 +165,10 @@ ct_put_time(struct buf *b, const struct ct_der *t)
 /* ---- names ----------------------------------------------------------- */
 
 enum { F_C, F_CN, F_L, F_O, F_OU, F_ST, NF };
-static const char *const fkey[NF] = { "C", "CN", "L", "O", "OU", "ST" };
+static const char *const fopen_[NF] = { "\"C\":\"", ",\"CN\":\"",
+    ",\"L\":\"", ",\"O\":\"", ",\"OU\":\"", ",\"ST\":\"" };
+static const char *const fagg[NF] = { "/C=", "/CN=", "/L=", "/O=", "/OU=",
+    "/ST=" };
 
 struct attr {
 	int		 f;
@@ -346,7 +349,7 @@ ct_put_subject(struct buf *b, const struct ct_der *name)
 	if (buf_append(b, "{", 1) == -1)
 		goto out;
 	for (f = 0; f < NF; f++) {
-		if (buf_printf(b, "%s\"%s\":\"", f ? "," : "", fkey[f]) == -1)
+		if (buf_puts(b, fopen_[f]) == -1)
 			goto out;
 		quote = b->len - 1;
 		off[f] = b->len;
@@ -366,7 +369,7 @@ ct_put_subject(struct buf *b, const struct ct_der *name)
 	for (i = 0; i < NF; i++) {
 		if (off[i] == (size_t)-1)
 			continue;
-		if (buf_printf(b, "/%s=", fkey[i]) == -1 ||
+		if (buf_puts(b, fagg[i]) == -1 ||
 		    buf_reserve(b, len[i]) == -1)
 			goto out;
 		memcpy(b->data + b->len, b->data + off[i], len[i]);

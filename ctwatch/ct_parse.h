@@ -113,8 +113,13 @@ int	ct_entry_rfc6962(struct ct_parser *p, struct buf *out,
 	    const uint8_t *extra_data, size_t extra_len, double seen,
 	    uint8_t dedup_hash[32], char *err, size_t errlen);
 
-/* The same for a static-CT leaf; chain holds the resolved issuers in
- * leaf->fp order (cert_link is "" for tiled logs). */
+/*
+ * The same for a static-CT leaf; chain (may be NULL) holds the resolved
+ * issuers in leaf->fp order (cert_link is "" for tiled logs).  When
+ * chain->n == leaf->nfp the fingerprints key the chain cache, so the
+ * caller must have checked SHA-256(der[i]) == fp[i] when it resolved them
+ * (the /issuer/ cache does this once per issuer).
+ */
 int	ct_entry_tiled(struct ct_parser *p, struct buf *out,
 	    const struct ct_source *src, uint64_t index,
 	    const struct ct_tile_leaf *leaf, const struct ct_chain *chain,
