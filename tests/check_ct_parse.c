@@ -450,10 +450,16 @@ START_TEST(test_tile)
 	buf_reset(&out);
 	ck_assert_int_eq(ct_entry_tiled(p, &out, &src_tiled, 300, &tl[0], &ch,
 	    SEEN, NULL, err, sizeof(err)), 0);
-	/* the precert leaf serialises with the pre_certificate's hashes */
+	/* the precert leaf: TBS fields, pre_certificate hashes and as_der */
+	free(der[0]);
+	der[0] = ct_load("root-ec.der", &len[0]);
+	ch.der[0] = der[0];
+	ch.len[0] = len[0];
+	ch.n = 1;
 	buf_reset(&out);
-	ck_assert_int_eq(ct_entry_tiled(p, &out, &src_tiled, 301, &tl[1], NULL,
-	    SEEN, NULL, err, sizeof(err)), 0);
+	ck_assert_msg(ct_entry_tiled(p, &out, &src_tiled, 301, &tl[1], &ch,
+	    SEEN, NULL, err, sizeof(err)) == 0, "%s", err);
+	check_expected(&out, "tiledpre");
 	/* every truncation of the first leaf is rejected */
 	for (i = 0; i < first; i++)
 		ck_assert_msg(ct_tile_leaf_next((uint8_t *)t.data, i, &tl[0],
