@@ -1,9 +1,11 @@
 /*
- * ct_der.c - the little DER work the CT parser does by hand (ctwatch
- * process): find the TBSCertificate in a Certificate, wrap a bare TBS so
- * OpenSSL can decode a precert_entry, and the cross-log dedup hash (the
- * TBS without the poison and SCT list extensions).  Definite lengths
- * only, every length checked against its container; -1 on any violation.
+ * ct_der.c - the DER work the CT parser does by hand (ctwatch process):
+ * a bounded TLV reader, the split of a Certificate or bare TBSCertificate
+ * into the fields the LEAF object needs (OpenSSL's d2i_X509 would also
+ * decode the public key, most of its cost, which certstream never shows),
+ * the TBS inside a Certificate, and the cross-log dedup hash (the TBS
+ * without the poison and SCT list extensions).  Definite lengths only,
+ * every length checked against its container; -1 on any violation.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,10 +34,12 @@ ct_der_next(const uint8_t *p, size_t len, struct ct_der *t)
 		t->hdr = 2;
 	} else {
 		n = p[1] & 0x7f;
-		if (n == 0 || n > 4 || len < 2 + n)
-			return (-1);
+		if (n == 0 || n > 4 || len < 2 + n || p[2] == 0)
+			return (-1);	/* indefinite, huge or non-minimal */
 		for (l = 0, i = 0; i < n; i++)
 			l = (l << 8) | p[2 + i];
+		if (l < 0x80)
+			return (-1);	/* DER: short form required */
 		t->hdr = 2 + n;
 	}
 	if (l > len - t->hdr)

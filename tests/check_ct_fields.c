@@ -367,6 +367,40 @@ START_TEST(test_fields_vs_openssl)
 }
 END_TEST
 
+
+/* The TLV reader takes DER only: minimal definite lengths inside len. */
+START_TEST(test_der_lengths)
+{
+	uint8_t		b[300];
+	struct ct_der	d;
+
+	memset(b, 0, sizeof(b));
+	b[0] = 0x04;
+	b[1] = 0x05;
+	ck_assert_int_eq(ct_der_next(b, 7, &d), 0);
+	ck_assert(d.len == 5 && d.hdr == 2 && d.total == 7);
+	ck_assert_int_eq(ct_der_next(b, 6, &d), -1);	/* truncated */
+	b[1] = 0x81;
+	b[2] = 0x05;
+	ck_assert_int_eq(ct_der_next(b, 8, &d), -1);	/* non-minimal */
+	b[2] = 0x80;
+	ck_assert_int_eq(ct_der_next(b, 3 + 0x80, &d), 0);
+	ck_assert_int_eq(ct_der_next(b, 2 + 0x80, &d), -1);
+	b[1] = 0x82;
+	b[2] = 0x00;
+	b[3] = 0x80;
+	ck_assert_int_eq(ct_der_next(b, sizeof(b), &d), -1); /* leading 0 */
+	b[1] = 0x80;
+	ck_assert_int_eq(ct_der_next(b, sizeof(b), &d), -1); /* indefinite */
+	b[1] = 0x85;
+	ck_assert_int_eq(ct_der_next(b, sizeof(b), &d), -1); /* 5-byte len */
+	b[0] = 0x1f;
+	b[1] = 0x01;
+	ck_assert_int_eq(ct_der_next(b, sizeof(b), &d), -1); /* high tag */
+	ck_assert_int_eq(ct_der_next(b, 1, &d), -1);
+}
+END_TEST
+
 static Suite *
 fields_suite(void)
 {
@@ -376,6 +410,7 @@ fields_suite(void)
 	tcase_add_test(tc, test_json_str);
 	tcase_add_test(tc, test_json_f64);
 	tcase_add_test(tc, test_source_url);
+	tcase_add_test(tc, test_der_lengths);
 	tcase_add_test(tc, test_serial);
 	tcase_add_test(tc, test_times);
 	tcase_add_test(tc, test_names);
