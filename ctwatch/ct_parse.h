@@ -12,6 +12,21 @@
  * in err (nothing is logged here: the caller counts it, logs it rate-
  * limited, and still advances past the index).  Allocation failure aborts
  * (common/xmalloc.h).
+ *
+ * Typical use (RFC 6962):
+ *	p = ct_parser_new();
+ *	ct_source_url(url, sizeof(url), list_url);  src.url = url; ...
+ *	buf_init(&rec, ring_max_record(ring));
+ *	for each entry i of a get-entries reply:
+ *		buf_reset(&rec);
+ *		if (ct_entry_rfc6962(p, &rec, &src, start + i, leaf, leaflen,
+ *		    extra, extralen, now_ms / 1000.0, NULL, err, sizeof(err)) == 0)
+ *			ring_publish(ring, STREAMREC_TYPE_ENTRY, rec.data, rec.len);
+ *		else
+ *			count a parse error (the index still advances);
+ * Static-CT: for (off = 0; off < tile_len; off += n) { n =
+ * ct_tile_leaf_next(tile + off, tile_len - off, &leaf, ...); resolve
+ * leaf.fp[] into a struct ct_chain; ct_entry_tiled(...); }
  */
 #ifndef NOTARYD_CT_PARSE_H
 #define NOTARYD_CT_PARSE_H
