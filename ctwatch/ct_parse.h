@@ -79,7 +79,9 @@ struct ct_tile_leaf {
  * Split the next TileLeaf off p[0..len).  Returns the number of bytes
  * consumed (> 0), or -1 when the leaf is malformed or truncated (err
  * filled).  A tile whose leaves do not consume it exactly is malformed.
- * A chain of more than CT_MAX_CHAIN fingerprints is malformed.
+ * A chain of more than CT_MAX_CHAIN fingerprints is malformed.  After a
+ * -1 the rest of the tile cannot be split (leaves have no outer length):
+ * the caller counts the remaining indexes of the tile as malformed.
  */
 long	ct_tile_leaf_next(const uint8_t *p, size_t len, struct ct_tile_leaf *out,
 	    char *err, size_t errlen);
