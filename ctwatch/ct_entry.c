@@ -24,7 +24,7 @@
 #include "ctwatch/ct_parse.h"
 
 #define CACHE_SLOTS	256
-#define CACHE_MAXJSON	(256u * 1024)	/* larger chain certs: not cached */
+#define CACHE_MAXJSON	(64u * 1024)	/* larger chain certs: not cached */
 #define MSG_MAX		(64u * 1024 * 1024)
 
 struct chain_slot {
