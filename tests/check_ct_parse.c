@@ -472,6 +472,52 @@ START_TEST(test_tile)
 }
 END_TEST
 
+/* Random flips in a three-leaf tile: splitting and building never crash. */
+START_TEST(test_tile_bitflips)
+{
+	struct buf		 t, out;
+	struct ct_tile_leaf	 tl;
+	struct ct_parser	*p = ct_parser_new();
+	char			 err[CT_ERRLEN];
+	unsigned		 seed = 7, f;
+	size_t			 i, off, pos, nleaves = 0;
+	long			 r;
+	char			*orig;
+
+	buf_init(&t, 1 << 22);
+	buf_init(&out, 1 << 24);
+	tile_leaf(&t, "leaf1.der", 0, NULL, chain_rsa);
+	tile_leaf(&t, "pre.der", 1, "root-ec.der", chain_ec);
+	tile_leaf(&t, "nocn.der", 0, NULL, NULL);
+	orig = malloc(t.len);
+	memcpy(orig, t.data, t.len);
+	for (i = 0; i < 1500; i++) {
+		memcpy(t.data, orig, t.len);
+		for (f = 0; f < 1 + (unsigned)rand_r(&seed) % 3; f++) {
+			pos = (size_t)rand_r(&seed) % t.len;
+			t.data[pos] ^= (char)(1 << (rand_r(&seed) % 8));
+		}
+		for (off = 0; off < t.len; off += (size_t)r) {
+			r = ct_tile_leaf_next((uint8_t *)t.data + off,
+			    t.len - off, &tl, err, sizeof(err));
+			if (r == -1)
+				break;
+			ck_assert(r > 0 && (size_t)r <= t.len - off);
+			nleaves++;
+			buf_reset(&out);
+			if (ct_entry_tiled(p, &out, &src_tiled, off, &tl, NULL,
+			    SEEN, NULL, err, sizeof(err)) == -1)
+				ck_assert_uint_eq(out.len, 0);
+		}
+	}
+	ck_assert_uint_gt(nleaves, 1500);
+	free(orig);
+	buf_free(&t);
+	buf_free(&out);
+	ct_parser_free(p);
+}
+END_TEST
+
 /* ---- malformed input ------------------------------------------------- */
 
 /* rc 0 must come with a record that parses and full JSON ending "}\n". */
@@ -641,6 +687,7 @@ ct_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(fz, test_truncations);
 	tcase_add_test(fz, test_bitflips);
+	tcase_add_test(fz, test_tile_bitflips);
 	tcase_set_timeout(fz, 600);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, fz);
