@@ -12,8 +12,7 @@
 
 static const char hexdig[] = "0123456789abcdef";
 
-/* 1: byte is copied as is (outside html mode); table built on first use
- * would need state, so classify inline. */
+/* 1 when the byte is written as it is. */
 static int
 plain_byte(unsigned char c, int html)
 {
@@ -64,11 +63,10 @@ utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
 }
 
 static int
-put_escape(struct buf *b, unsigned char c, int html)
+put_escape(struct buf *b, unsigned char c)
 {
 	char	e[6];
 
-	(void)html;
 	switch (c) {
 	case '"':
 		return (buf_append(b, "\\\"", 2));
@@ -120,7 +118,7 @@ json_strbody(struct buf *b, const char *str, size_t n, int html)
 		if (i >= n)
 			break;
 		if (s[i] < 0x80) {
-			if (put_escape(b, s[i], html) == -1)
+			if (put_escape(b, s[i]) == -1)
 				return (-1);
 			i++;
 			continue;
