@@ -175,8 +175,15 @@ static const struct conf_key conf_keys[] = {
 	    KF_EMPTY_OK, 0, 0, "\"\"" },
 	{ "convergence.key", CT_PATH, O(convergence.key), KF_EMPTY_OK,
 	    0, 0, "\"\"" },
+	{ "convergence.sni", CT_BOOL, O(convergence.sni), 0, 0, 0, "false" },
 	{ "convergence.proxy_listen", CT_LISTEN, O(convergence.proxy_listen),
 	    0, 0, 0, "[]" },
+	{ "convergence.proxy_max_tunnels", CT_INT,
+	    O(convergence.proxy_max_tunnels), 0, 1, 1000000, "1000" },
+	{ "convergence.proxy_max_tunnels_per_ip", CT_INT,
+	    O(convergence.proxy_max_tunnels_per_ip), 0, 1, 1000000, "16" },
+	{ "convergence.proxy_idle_timeout", CT_DURATION,
+	    O(convergence.proxy_idle_timeout_ms), 0, 100, MS_HOUR, "10s" },
 
 	SECTION("ctwatch"),
 	{ "ctwatch.enabled", CT_BOOL, O(ctwatch.enabled), 0, 0, 0, "true" },
@@ -2142,7 +2149,10 @@ check_stream_timers(struct loader *ld)
 		    "stream.idle_timeout (%s), got %s", idle, ping);
 }
 
-/* The Convergence listeners speak TLS and sign with that key. */
+/*
+ * The Convergence listeners speak TLS and sign with that key.  With
+ * neither file set, the signer makes a self-signed pair in data_dir.
+ */
 static void
 check_convergence(struct loader *ld)
 {
@@ -2155,9 +2165,12 @@ check_convergence(struct loader *ld)
 		key_error(ld, cert ? "convergence.certificate" :
 		    "convergence.key", "must be set together with %s",
 		    cert ? "convergence.key" : "convergence.certificate");
-	else if (cf->convergence.listen.n > 0 && !cert)
-		key_error(ld, "convergence.listen", "needs "
-		    "convergence.certificate and convergence.key");
+	if (cf->convergence.proxy_max_tunnels_per_ip >
+	    cf->convergence.proxy_max_tunnels)
+		key_error(ld, "convergence.proxy_max_tunnels_per_ip",
+		    "must not exceed convergence.proxy_max_tunnels (%d), "
+		    "got %d", cf->convergence.proxy_max_tunnels,
+		    cf->convergence.proxy_max_tunnels_per_ip);
 }
 
 /* One address in two listener lists would fail at bind time; say so now. */
@@ -2325,6 +2338,11 @@ conf_restart_keys_differ(const struct conf *old, const struct conf *new,
 	if (!listen_equal(&old->convergence.proxy_listen,
 	    &new->convergence.proxy_listen))
 		note_diff(what, len, &n, "convergence.proxy_listen");
+	if (str_differ(old->convergence.certificate,
+	    new->convergence.certificate))
+		note_diff(what, len, &n, "convergence.certificate");
+	if (str_differ(old->convergence.key, new->convergence.key))
+		note_diff(what, len, &n, "convergence.key");
 	if (old->cache.size != new->cache.size)
 		note_diff(what, len, &n, "cache.size");
 	if (old->cache.max_response != new->cache.max_response)

@@ -112,7 +112,12 @@ struct conf {
 		struct conf_listen_list listen;
 		char	*certificate;	/* absolute or "" */
 		char	*key;		/* absolute or "" */
+		bool	 sni;		/* probe with SNI (else without, then
+					   with SNI when that does not match) */
 		struct conf_listen_list proxy_listen;
+		int	 proxy_max_tunnels;	/* per worker, in total */
+		int	 proxy_max_tunnels_per_ip;	/* per client address */
+		int64_t	 proxy_idle_timeout_ms;
 	} convergence;
 
 	struct {

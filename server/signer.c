@@ -23,6 +23,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "common/cache.h"
 #include "common/conf.h"
 #include "store/dbenv.h"
+#include "server/convkeys.h"
 #include "server/keys.h"
 #include "common/log.h"
 #include "store/obs.h"
@@ -53,6 +55,7 @@ struct signer {
 	struct proc_ctx		*ctx;
 	const struct conf	*cf;
 	EVP_PKEY		*key;
+	EVP_PKEY		*conv_key;	/* NULL: no Convergence */
 	DB_ENV			*env;
 	struct obs_db		 obs;
 	struct sched_db		 sched;
@@ -129,6 +132,45 @@ signer_keys(struct signer *s)
 	return (0);
 }
 
+/*
+ * The Convergence certificate and key, when a Convergence listener is
+ * configured: made on the first start when neither file is configured.
+ * The SHA-1 logged is the pin clients take from the notary bundle.
+ */
+static int
+signer_conv_keys(struct signer *s)
+{
+	struct convkeys_cert	c;
+	char			cert[PATH_MAX], key[PATH_MAX], err[512];
+	int			dflt, st = KEYS_EXISTED;
+
+	if (s->cf->convergence.listen.n == 0)
+		return (0);
+	if ((dflt = convkeys_paths(s->cf, cert, sizeof(cert), key,
+	    sizeof(key))) == -1) {
+		log_errorx("convergence: data_dir path too long");
+		return (-1);
+	}
+	if (dflt && (make_parent_dir(key) == -1 ||
+	    (st = convkeys_ensure(cert, key, (uid_t)-1, (gid_t)-1, err,
+	    sizeof(err))) == -1)) {
+		log_errorx("%s", st == -1 ? err : strerror(errno));
+		return (-1);
+	}
+	if (convkeys_load(cert, key, &s->conv_key, &c, err, sizeof(err)) ==
+	    -1) {
+		log_errorx("%s", err);
+		return (-1);
+	}
+	if (st == KEYS_CREATED)
+		log_notice("created a self-signed Convergence certificate %s; "
+		    "SHA-1 %s", cert, c.fp);
+	else
+		log_info("Convergence certificate %s, SHA-1 %s", cert, c.fp);
+	convkeys_cert_free(&c);
+	return (0);
+}
+
 static int
 signer_open_db(struct signer *s)
 {
@@ -162,6 +204,7 @@ signer_close(struct signer *s)
 	if (s->env != NULL)
 		db_env_close(s->env);
 	EVP_PKEY_free(s->key);
+	EVP_PKEY_free(s->conv_key);
 	free(s->spans);
 	buf_free(&s->reply);
 }
@@ -361,7 +404,7 @@ signer_main(struct proc_ctx *ctx)
 	s.od_refill = mono_ms();
 	if ((sfd = proc_signalfd()) == -1)
 		_exit(1);
-	if (signer_keys(&s) == -1)
+	if (signer_keys(&s) == -1 || signer_conv_keys(&s) == -1)
 		_exit(2);		/* an operator must fix the key */
 	if (signer_open_db(&s) == -1) {
 		log_warnx("cannot open the database; exiting");

@@ -21,9 +21,12 @@
 
 #include <check.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "common/buf.h"
 #include "server/convergence.h"
+#include "server/convkeys.h"
+#include "server/keys.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define FP_A	"51:1F:8E:C6:22:82:5B:ED:A2:75:CB:3E:95:AB:63:7F:69:D3:18:1C"
@@ -881,6 +884,179 @@ START_TEST(test_json_string)
 }
 END_TEST
 
+/* ---- the certificate and key (convkeys) -------------------------------- */
+
+static char	kdir[64];
+
+static void
+kdir_setup(void)
+{
+	snprintf(kdir, sizeof(kdir), "/tmp/check_convkeys.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(kdir));
+}
+
+static void
+kdir_teardown(void)
+{
+	char	cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", kdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *
+kpath(const char *name)
+{
+	static char	p[4][128];
+	static int	next;
+	char		*s = p[next++ % 4];
+
+	snprintf(s, 128, "%s/%s", kdir, name);
+	return (s);
+}
+
+/* The SHA-1 fingerprint as the openssl command prints it. */
+static void
+cli_fp(const char *cert, char *out, size_t len)
+{
+	char	cmd[512], line[256];
+	FILE	*p;
+
+	snprintf(cmd, sizeof(cmd), "openssl x509 -noout -fingerprint -sha1 "
+	    "-in '%s'", cert);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
+	ck_assert_int_eq(pclose(p), 0);
+	line[strcspn(line, "\n")] = '\0';
+	ck_assert_ptr_nonnull(strchr(line, '='));
+	snprintf(out, len, "%s", strchr(line, '=') + 1);
+}
+
+START_TEST(test_keys_generate)
+{
+	struct convkeys_cert	 c;
+	struct stat		 st;
+	EVP_PKEY		*key;
+	char			 err[512], fp[128];
+	int			 days, secs;
+	const char		*crt = kpath("keys/../c.crt"), *k = kpath("c.key");
+
+	ck_assert_int_eq(mkdir(kpath("keys"), 0700), 0);
+	ck_assert_int_eq(convkeys_ensure(crt, k, (uid_t)-1, (gid_t)-1, err,
+	    sizeof(err)), KEYS_CREATED);
+	ck_assert_int_eq(stat(crt, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(stat(k, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_msg(convkeys_load(crt, k, &key, &c, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_int_eq(EVP_PKEY_get_bits(key), 2048);
+	ck_assert(EVP_PKEY_is_a(key, "RSA"));
+	cli_fp(crt, fp, sizeof(fp));
+	ck_assert_str_eq(c.fp, fp);
+	ck_assert_int_eq(conv_fp_valid(c.fp, strlen(c.fp)), 1);
+	ck_assert_int_eq(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(
+	    c.leaf), X509_get0_notAfter(c.leaf)), 1);
+	ck_assert_int_eq(days, CONVKEYS_DAYS);
+	ck_assert_int_eq(X509_check_issued(c.leaf, c.leaf), X509_V_OK);
+	ck_assert_ptr_nonnull(strstr(c.pem, "-----BEGIN CERTIFICATE-----"));
+	/* The signature key is the certificate's key. */
+	EVP_PKEY_free(key);
+	convkeys_cert_free(&c);
+	/* Second start: nothing changes. */
+	ck_assert_int_eq(convkeys_ensure(crt, k, (uid_t)-1, (gid_t)-1, err,
+	    sizeof(err)), KEYS_EXISTED);
+	ck_assert_int_eq(convkeys_load_cert(crt, &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.fp, fp);
+	convkeys_cert_free(&c);
+	/* Only the key: a certificate for it; only the cert: refused. */
+	ck_assert_int_eq(unlink(crt), 0);
+	ck_assert_int_eq(convkeys_ensure(crt, k, (uid_t)-1, (gid_t)-1, err,
+	    sizeof(err)), KEYS_CREATED);
+	ck_assert_int_eq(convkeys_load(crt, k, &key, &c, err, sizeof(err)), 0);
+	EVP_PKEY_free(key);
+	convkeys_cert_free(&c);
+	ck_assert_int_eq(unlink(k), 0);
+	ck_assert_int_eq(convkeys_ensure(crt, k, (uid_t)-1, (gid_t)-1, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "refusing"));
+}
+END_TEST
+
+START_TEST(test_keys_refused)
+{
+	struct convkeys_cert	 c;
+	EVP_PKEY		*key = NULL;
+	char			 err[512], cmd[1024];
+	const char		*crt = fixture_path("conv_test_cert.pem");
+
+	/* The fixture pair, key copied 0600: loads; 0640: refused. */
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 600 '%s'",
+	    fixture_path("conv_test_key.pem"), kpath("k.pem"), kpath("k.pem"));
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_msg(convkeys_load(crt, kpath("k.pem"), &key, &c, err,
+	    sizeof(err)) == 0, "%s", err);
+	EVP_PKEY_free(key);
+	convkeys_cert_free(&c);
+	ck_assert_int_eq(chmod(kpath("k.pem"), 0640), 0);
+	ck_assert_int_eq(convkeys_load(crt, kpath("k.pem"), &key, &c, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "mode"));
+	/* PKCS#1 form accepted too. */
+	snprintf(cmd, sizeof(cmd), "openssl rsa -traditional -in '%s' -out "
+	    "'%s' 2>/dev/null && chmod 600 '%s'",
+	    fixture_path("conv_test_key.pem"), kpath("k1.pem"),
+	    kpath("k1.pem"));
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_msg(convkeys_load(crt, kpath("k1.pem"), &key, &c, err,
+	    sizeof(err)) == 0, "%s", err);
+	EVP_PKEY_free(key);
+	convkeys_cert_free(&c);
+	/* Another key: mismatch.  A small key and an EC key: refused. */
+	snprintf(cmd, sizeof(cmd), "openssl genrsa -out '%s' 2048 2>/dev/null "
+	    "&& openssl genrsa -out '%s' 1024 2>/dev/null && openssl genpkey "
+	    "-algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out '%s' && "
+	    "chmod 600 '%s' '%s' '%s'", kpath("o.pem"), kpath("s.pem"),
+	    kpath("e.pem"), kpath("o.pem"), kpath("s.pem"), kpath("e.pem"));
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(convkeys_load(crt, kpath("o.pem"), &key, &c, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "does not belong"));
+	ck_assert_int_eq(convkeys_load(crt, kpath("s.pem"), &key, &c, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "RSA"));
+	ck_assert_int_eq(convkeys_load(crt, kpath("e.pem"), &key, &c, err,
+	    sizeof(err)), -1);
+	/* A key file is not a certificate. */
+	ck_assert_int_eq(convkeys_load_cert(fixture_path("conv_test_key.pub"),
+	    &c, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(test_keys_paths)
+{
+	struct conf	cf;
+	char		c[256], k[256];
+	char		dd[] = "/var/lib/notaryd", e[] = "", cc[] = "/etc/c.pem",
+			kk[] = "/etc/c.key";
+
+	memset(&cf, 0, sizeof(cf));
+	cf.daemon.data_dir = dd;
+	cf.convergence.certificate = e;
+	cf.convergence.key = e;
+	ck_assert_int_eq(convkeys_paths(&cf, c, sizeof(c), k, sizeof(k)), 1);
+	ck_assert_str_eq(c, "/var/lib/notaryd/keys/convergence.crt");
+	ck_assert_str_eq(k, "/var/lib/notaryd/keys/convergence.key");
+	cf.convergence.certificate = cc;
+	cf.convergence.key = kk;
+	ck_assert_int_eq(convkeys_paths(&cf, c, sizeof(c), k, sizeof(k)), 0);
+	ck_assert_str_eq(c, "/etc/c.pem");
+	ck_assert_str_eq(k, "/etc/c.key");
+	ck_assert_int_eq(convkeys_paths(&cf, c, 5, k, sizeof(k)), -1);
+}
+END_TEST
+
 /* ---- main ------------------------------------------------------------- */
 
 static Suite *
@@ -921,6 +1097,14 @@ convergence_suite(void)
 	tcase_add_test(tc, test_bundle_fixture);
 	tcase_add_test(tc, test_bundle_refused);
 	tcase_add_test(tc, test_json_string);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("keys");
+	tcase_add_checked_fixture(tc, kdir_setup, kdir_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_keys_generate);
+	tcase_add_test(tc, test_keys_refused);
+	tcase_add_test(tc, test_keys_paths);
 	suite_add_tcase(s, tc);
 
 	return (s);
