@@ -35,6 +35,7 @@
 #include "common/cache.h"
 #include "common/conf.h"
 #include "store/dbenv.h"
+#include "server/conv_history.h"
 #include "server/convkeys.h"
 #include "server/keys.h"
 #include "common/log.h"
@@ -56,6 +57,7 @@ struct signer {
 	const struct conf	*cf;
 	EVP_PKEY		*key;
 	EVP_PKEY		*conv_key;	/* NULL: no Convergence */
+	struct conv_row		*conv_rows;	/* CONV_ROWS_MAX */
 	DB_ENV			*env;
 	struct obs_db		 obs;
 	struct sched_db		 sched;
@@ -168,6 +170,7 @@ signer_conv_keys(struct signer *s)
 	else
 		log_info("Convergence certificate %s, SHA-1 %s", cert, c.fp);
 	convkeys_cert_free(&c);
+	s->conv_rows = xcalloc(CONV_ROWS_MAX, sizeof(*s->conv_rows));
 	return (0);
 }
 
@@ -205,6 +208,7 @@ signer_close(struct signer *s)
 		db_env_close(s->env);
 	EVP_PKEY_free(s->key);
 	EVP_PKEY_free(s->conv_key);
+	free(s->conv_rows);
 	free(s->spans);
 	buf_free(&s->reply);
 }
@@ -263,6 +267,42 @@ queue_probe(struct signer *s, const struct sigproto_req *rq)
 		    rq->id);
 }
 
+/*
+ * The Convergence reply: the signed list of every certificate the service
+ * ever showed (conv_history.h), cached under its own format byte and
+ * dropped with the Perspectives reply when a scanner records a sighting.
+ */
+static void
+answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
+{
+	struct svcid	t;
+	char		err[128];
+	int64_t		began;
+	int		st;
+
+	if (s->conv_key == NULL ||
+	    svcid_parse(rq->id, rq->idlen, &t, err, sizeof(err)) == -1 ||
+	    t.type != 2) {
+		send_reply(fd, rq->seq, SIG_BAD, NULL, 0);
+		return;
+	}
+	began = mono_ms();
+	buf_reset(&s->reply);
+	st = conv_history_reply(&s->obs, s->conv_key, rq->id, rq->idlen,
+	    s->spans, SIGNER_MAX_SPANS, s->conv_rows, CONV_ROWS_MAX,
+	    &s->reply);
+	if (st == SIG_UNKNOWN && (rq->flags & SIGPROTO_F_PROBE))
+		queue_probe(s, rq);
+	if (st != SIG_OK) {
+		send_reply(fd, rq->seq, (uint8_t)st, NULL, 0);
+		return;
+	}
+	cache_put(s->ctx->cache, CACHE_FMT_CONVERGENCE_JSON, rq->id,
+	    rq->idlen, s->reply.data, s->reply.len, s->cf->cache.ttl_ms,
+	    began, mono_ms());
+	send_reply(fd, rq->seq, SIG_OK, s->reply.data, s->reply.len);
+}
+
 /* Build, sign, cache and return the reply: one request, one answer. */
 static void
 answer(struct signer *s, int fd, const struct sigproto_req *rq)
@@ -272,6 +312,10 @@ answer(struct signer *s, int fd, const struct sigproto_req *rq)
 	size_t		n;
 	int64_t		began;
 
+	if (rq->fmt == CACHE_FMT_CONVERGENCE_JSON) {
+		answer_conv(s, fd, rq);
+		return;
+	}
 	if (rq->fmt != CACHE_FMT_PERSPECTIVES_XML ||
 	    svcid_parse(rq->id, rq->idlen, &t, err, sizeof(err)) == -1) {
 		send_reply(fd, rq->seq, SIG_BAD, NULL, 0);

@@ -24,8 +24,13 @@
 #include <openssl/x509v3.h>
 
 #include "common/buf.h"
+#include "common/log.h"
+#include "server/conv_history.h"
 #include "server/convergence.h"
 #include "server/convkeys.h"
+#include "server/sigproto.h"
+#include "store/dbenv.h"
+#include "store/obs.h"
 #include "server/keys.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -1057,6 +1062,137 @@ START_TEST(test_keys_paths)
 }
 END_TEST
 
+/* ---- the history and the signer's reply (conv_history) ----------------- */
+
+#define T0	1700000000
+#define SVC	"notary-test.example:443,2"
+
+static void
+recover_db(const char *home)
+{
+	struct db_env_opts	o = { home, 8 * 1024 * 1024, 0 };
+	pid_t			pid;
+	int			st;
+
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0)
+		_exit(db_recover(&o) == 0 ? 0 : 1);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* The DER of a PEM certificate file and its fingerprints. */
+static size_t
+cert_der(const char *path, uint8_t *der, size_t max, struct obs_fp *fp)
+{
+	FILE		*f = fopen(path, "r");
+	X509		*x;
+	unsigned char	*p = der;
+	unsigned int	 n;
+	int		 len;
+
+	ck_assert_ptr_nonnull(f);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ck_assert_ptr_nonnull(x);
+	len = i2d_X509(x, NULL);
+	ck_assert(len > 0 && (size_t)len <= max);
+	ck_assert_int_eq(i2d_X509(x, &p), len);
+	X509_free(x);
+	memset(fp, 0, sizeof(*fp));
+	ck_assert(EVP_Digest(der, (size_t)len, fp->md5, &n, EVP_md5(),
+	    NULL) == 1);
+	ck_assert(EVP_Digest(der, (size_t)len, fp->sha1, &n, EVP_sha1(),
+	    NULL) == 1);
+	ck_assert(EVP_Digest(der, (size_t)len, fp->sha256, &n, EVP_sha256(),
+	    NULL) == 1);
+	return ((size_t)len);
+}
+
+START_TEST(test_history_rows)
+{
+	struct obs_span		 spans[16];
+	struct conv_row		 rows[8];
+	struct obs_fp		 fa, fb, fi;
+	struct obs_db		 o;
+	struct db_env_opts	 eo;
+	struct buf		 b;
+	DB_ENV			*env;
+	EVP_PKEY		*key = load_key("conv_test_key.pem", 1);
+	EVP_PKEY		*pub = load_key("conv_test_key.pub", 0);
+	enum obs_outcome	 out;
+	uint8_t			 da[4096], db[4096];
+	size_t			 la, lb, n;
+	char			 fpa[128], fpb[128], err[512], home[128];
+	const char		*crt = fixture_path("conv_test_cert.pem");
+	const char		*bspan = "{\"start\": \"1700000200\", "
+	    "\"finish\": \"1700000299\"}";
+
+	/* Certificate A: the fixture; B: a fresh self-signed one. */
+	ck_assert_int_eq(convkeys_ensure(kpath("b.crt"), kpath("b.key"),
+	    (uid_t)-1, (gid_t)-1, err, sizeof(err)), KEYS_CREATED);
+	la = cert_der(crt, da, sizeof(da), &fa);
+	lb = cert_der(kpath("b.crt"), db, sizeof(db), &fb);
+	cli_fp(crt, fpa, sizeof(fpa));
+	cli_fp(kpath("b.crt"), fpb, sizeof(fpb));
+
+	snprintf(home, sizeof(home), "%s", kpath("db"));
+	recover_db(home);
+	eo.home = home;
+	eo.cache_bytes = 8 * 1024 * 1024;
+	eo.recover = 0;
+	ck_assert_int_eq(db_env_open(&env, &eo), 0);
+	ck_assert_int_eq(obs_open(&o, env, 0), 0);
+	/* A, A, B, A: two rows; A's interval covers B's (spec §4). */
+	ck_assert_int_eq(obs_record(&o, SVC, strlen(SVC), &fa, da, la, T0,
+	    &out), 0);
+	ck_assert_int_eq(obs_record(&o, SVC, strlen(SVC), &fa, da, la,
+	    T0 + 100, &out), 0);
+	ck_assert_int_eq(obs_record(&o, SVC, strlen(SVC), &fb, db, lb,
+	    T0 + 200, &out), 0);
+	ck_assert_int_eq(obs_record(&o, SVC, strlen(SVC), &fa, da, la,
+	    T0 + 300, &out), 0);
+	/* A key known only by MD5 (a Perspectives import): no row. */
+	memset(&fi, 0, sizeof(fi));
+	memset(fi.md5, 7, sizeof(fi.md5));
+	ck_assert_int_eq(obs_record(&o, "imported.example:443,2", 22, &fi,
+	    NULL, 0, T0, &out), 0);
+
+	ck_assert_int_eq(conv_history_read(&o, SVC, strlen(SVC), spans, 16,
+	    rows, 8, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(rows[0].fp, fpa);
+	ck_assert_int_eq(rows[0].start, T0);
+	ck_assert_int_eq(rows[0].finish, T0 + 300);
+	ck_assert_str_eq(rows[1].fp, fpb);
+	ck_assert_int_eq(rows[1].start, T0 + 200);
+	ck_assert_int_eq(rows[1].finish, T0 + 299);
+	/* max bounds the rows. */
+	ck_assert_int_eq(conv_history_read(&o, SVC, strlen(SVC), spans, 16,
+	    rows, 1, &n), 0);
+	ck_assert_uint_eq(n, 1);
+
+	buf_init(&b, SIGPROTO_BODY_MAX);
+	ck_assert_int_eq(conv_history_reply(&o, key, SVC, strlen(SVC), spans,
+	    16, rows, 8, &b), SIG_OK);
+	ck_assert_int_eq(conv_verify_body(b.data, b.len, pub), 1);
+	ck_assert_ptr_nonnull(memmem(b.data, b.len, fpa, strlen(fpa)));
+	ck_assert_ptr_nonnull(memmem(b.data, b.len, fpb, strlen(fpb)));
+	ck_assert_ptr_nonnull(memmem(b.data, b.len, bspan, strlen(bspan)));
+	buf_reset(&b);
+	ck_assert_int_eq(conv_history_reply(&o, key, "imported.example:443,2",
+	    22, spans, 16, rows, 8, &b), SIG_UNKNOWN);
+	ck_assert_int_eq(conv_history_reply(&o, key, "other.example:443,2",
+	    19, spans, 16, rows, 8, &b), SIG_UNKNOWN);
+	ck_assert_uint_eq(b.len, 0);
+	buf_free(&b);
+	obs_close(&o);
+	db_env_close(env);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(pub);
+}
+END_TEST
+
 /* ---- main ------------------------------------------------------------- */
 
 static Suite *
@@ -1107,6 +1243,12 @@ convergence_suite(void)
 	tcase_add_test(tc, test_keys_paths);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("history");
+	tcase_add_checked_fixture(tc, kdir_setup, kdir_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_history_rows);
+	suite_add_tcase(s, tc);
+
 	return (s);
 }
 
@@ -1116,6 +1258,7 @@ main(void)
 	SRunner	*sr;
 	int	 failures;
 
+	log_init("check_convergence");
 	sr = srunner_create(convergence_suite());
 	srunner_run_all(sr, CK_ENV);
 	failures = srunner_ntests_failed(sr);
