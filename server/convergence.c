@@ -443,6 +443,11 @@ conv_reason(int status)
 	case 404: return ("Not Found");
 	case 405: return ("Method Not Allowed");
 	case 409: return ("Conflict");
+	case 413: return ("Request Entity Too Large");
+	case 414: return ("Request-URI Too Long");
+	case 431: return ("Request Header Fields Too Large");
+	case 501: return ("Not Implemented");
+	case 505: return ("HTTP Version Not Supported");
 	case 500: return ("Internal Server Error");
 	case 503: return ("Service Unavailable");
 	default:  return ("Unknown");

@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "common/conf.h"
@@ -278,5 +279,36 @@ convkeys_load(const char *cert_path, const char *key_path, EVP_PKEY **key,
 		convkeys_cert_free(c);
 		return (-1);
 	}
+	return (0);
+}
+
+int
+convkeys_private_op(EVP_PKEY *key, int padding, const uint8_t *in,
+    size_t inlen, uint8_t *out, size_t outmax, size_t *outlen)
+{
+	EVP_PKEY_CTX	*ctx;
+	size_t		 size, n;
+	int		 ok;
+
+	if (key == NULL || EVP_PKEY_get_size(key) <= 0)
+		return (-1);
+	size = (size_t)EVP_PKEY_get_size(key);
+	if ((padding != RSA_PKCS1_PADDING && padding != RSA_NO_PADDING) ||
+	    outmax < size || inlen == 0 ||
+	    (padding == RSA_NO_PADDING && inlen != size) ||
+	    (padding == RSA_PKCS1_PADDING && inlen + 11 > size))
+		return (-1);
+	if ((ctx = EVP_PKEY_CTX_new(key, NULL)) == NULL)
+		return (-1);
+	n = outmax;
+	ok = EVP_PKEY_sign_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, padding) == 1 &&
+	    EVP_PKEY_sign(ctx, out, &n, in, inlen) == 1 && n == size;
+	EVP_PKEY_CTX_free(ctx);
+	if (!ok) {
+		ERR_clear_error();
+		return (-1);
+	}
+	*outlen = n;
 	return (0);
 }

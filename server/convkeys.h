@@ -70,6 +70,17 @@ int	convkeys_load_cert(const char *path, struct convkeys_cert *c,
 void	convkeys_cert_free(struct convkeys_cert *c);
 
 /*
+ * The private-key half of a handshake signature, run by the signer for a
+ * worker: in (inlen bytes) with padding RSA_PKCS1_PADDING (type-1 padded
+ * here, e.g. a TLS 1.2 DigestInfo) or RSA_NO_PADDING (a block exactly the
+ * modulus size, already PSS-padded by the worker).  Anything else, e.g.
+ * decryption for RSA key exchange, is refused.  out gets exactly the
+ * modulus size.  0 or -1.
+ */
+int	convkeys_private_op(EVP_PKEY *key, int padding, const uint8_t *in,
+	    size_t inlen, uint8_t *out, size_t outmax, size_t *outlen);
+
+/*
  * Both files, checked as above and against each other: 0 with *key (free
  * it) and c filled, or -1 with err set.
  */

@@ -37,6 +37,7 @@
 
 #include "common/buf.h"
 #include "common/conf.h"
+#include "server/conv_http.h"
 #include "server/http.h"
 #include "server/http_parser.h"
 #include "server/http_routes.h"
@@ -122,6 +123,7 @@ struct worker {
 	int64_t			 timeouts[TIMER_KINDS];
 	char			 date[64];
 	time_t			 date_at;
+	struct conv_http	*conv;		/* Convergence TLS ports */
 };
 
 static void	conn_close(struct worker *, struct conn *);
@@ -135,7 +137,7 @@ static int	signer_ask(struct worker *, struct conn *,
 		    const struct http_response *, int, int);
 
 /* Tags for epoll data that are not connections. */
-static char	tag_signal, tag_chan, tag_signer, tag_listen[64];
+static char	tag_signal, tag_chan, tag_signer, tag_listen[64], tag_conv;
 
 /* ---- timers -------------------------------------------------------------- */
 
@@ -925,6 +927,8 @@ begin_drain(struct worker *w)
 	w->drain_deadline = mono_ms() + grace;
 	if (w->accepting)
 		stop_accepting(w);
+	if (w->conv != NULL)
+		conv_http_drain(w->conv);
 	log_debug("draining %d connections", w->nconns);
 }
 
@@ -976,6 +980,8 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	if (ctx->nlisten > NELEM(tag_listen))
 		fatalx("too many listening sockets");
 	resume_accepting(w);
+	if ((w->conv = conv_http_new(ctx)) != NULL)
+		epoll_add_tag(w, conv_http_fd(w->conv), &tag_conv, EPOLLIN);
 }
 
 static int
@@ -1000,6 +1006,9 @@ wait_timeout(struct worker *w)
 	if (!TAILQ_EMPTY(&w->waiters) &&
 	    TAILQ_FIRST(&w->waiters)->wait_deadline < next)
 		next = TAILQ_FIRST(&w->waiters)->wait_deadline;
+	if (w->conv != NULL && conv_http_next_ms(w->conv) >= 0 &&
+	    now + conv_http_next_ms(w->conv) < next)
+		next = now + conv_http_next_ms(w->conv);
 	if (next == INT64_MAX)
 		return (-1);
 	return (next > now ? (int)(next - now) : 0);
@@ -1029,6 +1038,8 @@ http_worker_main(struct proc_ctx *ctx)
 					log_info("master is gone; exiting");
 					stop = 1;
 				}
+			} else if (p == &tag_conv) {
+				continue;	/* conv_http_run below */
 			} else if (p == &tag_signer) {
 				if (w.sig_fd != -1)
 					signer_read(&w);
@@ -1052,16 +1063,21 @@ http_worker_main(struct proc_ctx *ctx)
 			w.accept_paused_until = 0;
 			resume_accepting(&w);
 		}
+		if (w.conv != NULL)
+			conv_http_run(w.conv);
 		expire_timers(&w);
 		expire_waiters(&w);
 		stream_tick(&w);
 		free_dead(&w);
-		if (w.draining && (w.nconns == 0 ||
+		if (w.draining && ((w.nconns == 0 && (w.conv == NULL ||
+		    conv_http_busy(w.conv) == 0)) ||
 		    mono_ms() >= w.drain_deadline)) {
 			streams_going_away(&w);
 			stop = 1;
 		}
 	}
+	if (w.conv != NULL)
+		conv_http_free(w.conv);
 	http_site_free(&w.site);
 	_exit(0);
 }

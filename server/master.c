@@ -113,6 +113,8 @@ struct master {
 	int			 sfd;
 	int			*listen_fds;
 	size_t			 nlisten;
+	int			*conv_fds;	/* convergence.listen (TLS) */
+	size_t			 nconv;
 	int			 lock_fd;
 	int			 pid_fd;
 	int			 signer_fd;	/* listening; signers accept */
@@ -195,6 +197,8 @@ open_listener(const struct conf_listen *l)
 	return (fd);
 }
 
+static int	open_conv_listeners(struct master *);
+
 static int
 open_listeners(struct master *m)
 {
@@ -207,6 +211,23 @@ open_listeners(struct master *m)
 			return (-1);
 		m->nlisten++;
 		log_info("listening on %s", ll->v[i].text);
+	}
+	return (open_conv_listeners(m));
+}
+
+/* The Convergence TLS ports, served by the same http workers. */
+static int
+open_conv_listeners(struct master *m)
+{
+	const struct conf_listen_list *ll = &m->cf->convergence.listen;
+	size_t	i;
+
+	m->conv_fds = xcalloc(ll->n ? ll->n : 1, sizeof(int));
+	for (i = 0; i < ll->n; i++) {
+		if ((m->conv_fds[i] = open_listener(&ll->v[i])) == -1)
+			return (-1);
+		m->nconv++;
+		log_info("listening on %s (Convergence, TLS)", ll->v[i].text);
 	}
 	return (0);
 }
@@ -705,6 +726,10 @@ fork_role(struct master *m, enum role role, int index, int *chan)
 		ctx.nlisten = m->nlisten;
 		for (i = 0; i < m->nlisten && nkeep < NELEM(keep); i++)
 			keep[nkeep++] = m->listen_fds[i];
+		ctx.conv_listen_fds = m->conv_fds;
+		ctx.nconv_listen = m->nconv;
+		for (i = 0; i < m->nconv && nkeep < NELEM(keep); i++)
+			keep[nkeep++] = m->conv_fds[i];
 	}
 	proc_child_init(&ctx, keep, nkeep);
 	run_role(&ctx);
@@ -1343,6 +1368,9 @@ cleanup(struct master *m)
 	for (i = 0; i < m->nlisten; i++)
 		close(m->listen_fds[i]);
 	free(m->listen_fds);
+	for (i = 0; i < m->nconv; i++)
+		close(m->conv_fds[i]);
+	free(m->conv_fds);
 	cache_destroy(m->cache);
 	ring_destroy(m->ring);
 	status_destroy(m->status);

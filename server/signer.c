@@ -303,6 +303,23 @@ answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
 	send_reply(fd, rq->seq, SIG_OK, s->reply.data, s->reply.len);
 }
 
+/* A private-key operation for a worker's TLS handshake (sigproto.h). */
+static void
+answer_keyop(struct signer *s, int fd, const struct sigproto_req *rq)
+{
+	uint8_t	out[SIGPROTO_KEYOP_MAX];
+	size_t	n;
+
+	if (convkeys_private_op(s->conv_key, rq->flags,
+	    (const uint8_t *)rq->id, rq->idlen, out, sizeof(out), &n) == -1) {
+		log_warnx("refused a key operation (padding %d, %zu bytes)",
+		    rq->flags, rq->idlen);
+		send_reply(fd, rq->seq, SIG_BAD, NULL, 0);
+		return;
+	}
+	send_reply(fd, rq->seq, SIG_OK, out, n);
+}
+
 /* Build, sign, cache and return the reply: one request, one answer. */
 static void
 answer(struct signer *s, int fd, const struct sigproto_req *rq)
@@ -377,7 +394,7 @@ accept_clients(struct signer *s)
 static int
 serve_client(struct signer *s, int fd)
 {
-	uint8_t			msg[SIGPROTO_REQ_HDR + SIGPROTO_ID_MAX + 1];
+	uint8_t			msg[SIGPROTO_REQ_MAX + 1];
 	struct sigproto_req	rq;
 	ssize_t			n;
 
@@ -389,6 +406,14 @@ serve_client(struct signer *s, int fd)
 			return (0);
 		if (n <= 0)
 			return (-1);
+		if (n > 4 && msg[4] == SIGPROTO_FMT_KEYOP) {
+			if (sigproto_keyop_decode(msg, (size_t)n, &rq) == -1) {
+				log_warnx("malformed key operation");
+				return (-1);
+			}
+			answer_keyop(s, fd, &rq);
+			continue;
+		}
 		if (sigproto_req_decode(msg, (size_t)n, &rq) == -1) {
 			log_warnx("malformed request from a worker");
 			return (-1);
