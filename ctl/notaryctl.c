@@ -49,6 +49,7 @@
 #include "common/conf.h"
 #include "store/dbenv.h"
 #include "common/log.h"
+#include "ctl/convbundle.h"
 #include "server/keys.h"
 #include "store/obs.h"
 #include "scanner/probe.h"
@@ -203,6 +204,7 @@ static void	show_digests(struct obs_db *, const struct obs_span *,
 static int	cmd_show(struct ctl *, int, char **);
 static int	cmd_scan(struct ctl *, int, char **);
 static int	cmd_keygen(struct ctl *, int, char **);
+static int	cmd_convergence_bundle(struct ctl *, int, char **);
 static void	schedule_rescans(struct ctl *, struct import *);
 
 /*
@@ -217,7 +219,17 @@ static const struct command commands[] = {
 	{ "show", "SERVICE", cmd_show },
 	{ "scan", "[FILE | -]", cmd_scan },
 	{ "keygen", "", cmd_keygen },
+	{ "convergence-bundle", "--host H [--ssl-port P] [--http-port P] "
+	    "[--region CC] [--bundle-name N] [--bundle-location URL]",
+	    cmd_convergence_bundle },
 };
+
+/* ctl/convbundle.c: needs only the configuration. */
+static int
+cmd_convergence_bundle(struct ctl *c, int argc, char **argv)
+{
+	return (ctl_convergence_bundle(c->cf, argc, argv));
+}
 
 static void
 usage(FILE *f)
