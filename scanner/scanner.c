@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "store/obs.h"
 #include "scanner/probe.h"
+#include "common/probenote.h"
 #include "common/proc.h"
 #include "scanner/scanner.h"
 #include "store/schedule.h"
@@ -50,6 +51,7 @@ struct scanner {
 	int64_t			 next_checkpoint;
 	int			 checkpoints;	/* ctwatch disabled: we do it */
 	struct obs_span		*spans;
+	struct probenote_sender	 note;	/* to the signer: probe finished */
 };
 
 struct job {
@@ -130,6 +132,8 @@ probe_done(void *arg, const char *svc, size_t len,
 			    now);
 	}
 	reschedule(sc, svc, len, out->result == PROBE_OK);
+	/* A parked synchronous request may be waiting for this one. */
+	probenote_send(&sc->note, svc, len, out->result == PROBE_OK);
 	free(job);
 }
 
@@ -294,7 +298,8 @@ scanner_main(struct proc_ctx *ctx)
 	procs = ctx->cf->scanner.processes;
 	sc.od_max = (size_t)((ctx->cf->scanner.on_demand_limit + procs - 1) /
 	    procs);
-	if ((sfd = proc_signalfd()) == -1)
+	if ((sfd = proc_signalfd()) == -1 ||
+	    probenote_init(&sc.note, ctx->cf->daemon.data_dir) == -1)
 		_exit(1);
 	if (scanner_open(&sc) == -1) {
 		log_warnx("cannot start the scanner; exiting");
@@ -308,5 +313,6 @@ scanner_main(struct proc_ctx *ctx)
 	if (sc.checkpoints)
 		scanner_checkpoint(&sc);
 	scanner_close(&sc);
+	probenote_close(&sc.note);
 	_exit(gone ? 1 : 0);
 }

@@ -9,12 +9,11 @@
  * (http.max_request, max_headers, max_body), then by conv_parse_request
  * (spec §2.2).  The signed history of the target comes from the shared
  * cache or, on a miss, from the signer (CACHE_FMT_CONVERGENCE_JSON) over
- * this module's own signer connection.  The decision of spec §2.3 is
- * conv_decide on the fingerprints the signed list contains: a POSTed
- * fingerprint in the history, or a GET of a known target, is 200 with the
- * list; anything that needs a probe is answered 503 "Internal Error." for
- * now, after asking the signer to queue an on-demand probe of an unknown
- * target (synchronous probes are not built yet).
+ * this module's own signer connection.  A cached list that already holds
+ * the POSTed fingerprint (or any cached list, for a GET) is a 200 at once
+ * (spec §2.3); everything else goes to the signer with SIGPROTO_F_WAIT,
+ * which decides and, for a miss, holds the request until the probe it
+ * queued is recorded: 200, 409 with the fresh list, or 503.
  *
  * Limits: at most http.max_connections connections; the handshake and
  * the request together within http.request_timeout, and so is the
@@ -59,7 +58,7 @@
 #define MAX_LISTEN	64
 #define MAX_EVENTS	128
 #define ACCEPT_BURST	32
-#define SIGNER_WAIT_MS	2000
+#define SIGNER_WAIT_MS	1500	/* beyond scanner.timeout */
 #define RETRY_MS	100		/* signer reconnect, certificate load */
 #define OUT_MAX		(SIGPROTO_BODY_MAX + 1024)
 #define LINGER_MS	2000
@@ -109,6 +108,7 @@ struct conv_http {
 
 static void	cc_close(struct conv_http *, struct cconn *);
 static void	cc_step(struct conv_http *, struct cconn *);
+static void	signer_ask(struct conv_http *, struct cconn *);
 
 /* ---- set-up ------------------------------------------------------------- */
 
@@ -308,7 +308,7 @@ cc_decide(struct conv_http *ch, struct cconn *c, const char *body,
 	if (d.action == CONV_REPLY && d.status == 200)
 		cc_reply(ch, c, 200, NULL, body, len);
 	else
-		cc_reply(ch, c, 503, "Internal Error.", NULL, 0);
+		signer_ask(ch, c);	/* it decides, probing if need be */
 }
 
 /* ---- the signer ------------------------------------------------------------ */
@@ -361,14 +361,18 @@ signer_ask(struct conv_http *ch, struct cconn *c)
 {
 	struct sigproto_req	req;
 	uint8_t			msg[SIGPROTO_REQ_HDR + SIGPROTO_ID_MAX];
+	char			id[SIGPROTO_ID_MAX + 1];
 	long			n;
+	int			l;
 
+	l = c->q.post ? snprintf(id, sizeof(id), "%s %s", c->q.svc, c->q.fp) :
+	    snprintf(id, sizeof(id), "%s", c->q.svc);
 	req.seq = ++ch->sig_seq;
 	req.fmt = CACHE_FMT_CONVERGENCE_JSON;
-	req.flags = SIGPROTO_F_PROBE;
-	req.idlen = c->q.svclen;
-	req.id = c->q.svc;
-	if (signer_connect(ch) == -1 ||
+	req.flags = SIGPROTO_F_PROBE | SIGPROTO_F_WAIT;
+	req.idlen = (size_t)l;
+	req.id = id;
+	if (l <= 0 || (size_t)l >= sizeof(id) || signer_connect(ch) == -1 ||
 	    (n = sigproto_req_encode(msg, sizeof(msg), &req)) == -1 ||
 	    send(ch->sig_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) !=
 	    n) {
@@ -377,7 +381,8 @@ signer_ask(struct conv_http *ch, struct cconn *c)
 	}
 	c->state = CC_WAIT;
 	c->wait_seq = req.seq;
-	c->deadline = mono_ms() + SIGNER_WAIT_MS;
+	/* The signer answers by scanner.timeout + CONV_WAIT_SLACK_MS. */
+	c->deadline = mono_ms() + ch->cf->scanner.timeout_ms + SIGNER_WAIT_MS;
 }
 
 static void
@@ -404,9 +409,11 @@ signer_read(struct conv_http *ch)
 				break;
 		if (c == NULL)
 			continue;
-		if (rep.status == SIG_OK)
-			cc_decide(ch, c, (const char *)rep.body, rep.len);
-		else if (rep.status == SIG_UNKNOWN)
+		if (rep.status == SIG_OK || rep.status == SIG_CONFLICT)
+			cc_reply(ch, c, rep.status == SIG_OK ? 200 : 409, NULL,
+			    rep.body, rep.len);
+		else if (rep.status == SIG_UNKNOWN ||
+		    rep.status == SIG_PROBE_FAILED)
 			cc_reply(ch, c, 503, "Internal Error.", NULL, 0);
 		else if (rep.status == SIG_BAD)
 			cc_reply(ch, c, 400, "Invalid target.", NULL, 0);

@@ -35,7 +35,9 @@
 #include "common/cache.h"
 #include "common/conf.h"
 #include "store/dbenv.h"
+#include "common/probenote.h"
 #include "server/conv_history.h"
+#include "server/conv_wait.h"
 #include "server/convkeys.h"
 #include "server/keys.h"
 #include "common/log.h"
@@ -58,6 +60,7 @@ struct signer {
 	EVP_PKEY		*key;
 	EVP_PKEY		*conv_key;	/* NULL: no Convergence */
 	struct conv_row		*conv_rows;	/* CONV_ROWS_MAX */
+	struct conv_waits	 waits;		/* parked for a probe */
 	DB_ENV			*env;
 	struct obs_db		 obs;
 	struct sched_db		 sched;
@@ -171,6 +174,7 @@ signer_conv_keys(struct signer *s)
 		log_info("Convergence certificate %s, SHA-1 %s", cert, c.fp);
 	convkeys_cert_free(&c);
 	s->conv_rows = xcalloc(CONV_ROWS_MAX, sizeof(*s->conv_rows));
+	conv_waits_init(&s->waits);
 	return (0);
 }
 
@@ -209,6 +213,7 @@ signer_close(struct signer *s)
 	EVP_PKEY_free(s->key);
 	EVP_PKEY_free(s->conv_key);
 	free(s->conv_rows);
+	conv_waits_free(&s->waits);
 	free(s->spans);
 	buf_free(&s->reply);
 }
@@ -252,55 +257,176 @@ on_demand_allowed(struct signer *s)
 	return (1);
 }
 
-static void
-queue_probe(struct signer *s, const struct sigproto_req *rq)
+/* 1 when a probe of id was queued, 0 when the limits refused it. */
+static int
+queue_probe_id(struct signer *s, const char *id, size_t len)
 {
 	if (s->cf->scanner.on_demand_limit == 0)
-		return;
+		return (0);
 	if (!on_demand_allowed(s)) {
 		log_debug("on-demand probe refused: over %d per second",
 		    s->cf->scanner.on_demand_limit);
+		return (0);
+	}
+	if (sched_request(&s->sched, id, len, wall_s() * 1000) != 0)
+		return (0);
+	log_debug("on-demand probe queued for %.*s", (int)len, id);
+	return (1);
+}
+
+static void
+queue_probe(struct signer *s, const struct sigproto_req *rq)
+{
+	(void)queue_probe_id(s, rq->id, rq->idlen);
+}
+
+/* "svc" (GET) or "svc FP" (POST) into e.  0, or -1 when malformed. */
+static int
+conv_id(const struct sigproto_req *rq, struct conv_waiter *e)
+{
+	const char	*sp = memchr(rq->id, ' ', rq->idlen);
+	size_t		 len = sp != NULL ? (size_t)(sp - rq->id) : rq->idlen;
+
+	memset(e, 0, sizeof(*e));
+	if (len == 0 || len > SVCID_MAX)
+		return (-1);
+	memcpy(e->svc, rq->id, len);
+	e->svclen = len;
+	if (sp != NULL) {
+		if (!conv_fp_valid(sp + 1, rq->idlen - len - 1))
+			return (-1);
+		memcpy(e->fp, sp + 1, CONV_FP_LEN);
+		e->post = 1;
+	}
+	return (0);
+}
+
+/*
+ * Sign the n rows in s->conv_rows, cache the list (it does not depend on
+ * the status) and send it with status.
+ */
+static void
+conv_send_rows(struct signer *s, int fd, uint32_t seq, uint8_t status,
+    const struct conv_waiter *e, size_t n, int64_t began)
+{
+	buf_reset(&s->reply);
+	if (conv_build_reply(s->conv_rows, n, s->conv_key, &s->reply) == -1) {
+		log_warnx("cannot build the Convergence reply for %s", e->svc);
+		send_reply(fd, seq, SIG_UNAVAILABLE, NULL, 0);
 		return;
 	}
-	if (sched_request(&s->sched, rq->id, rq->idlen, wall_s() * 1000) == 0)
-		log_debug("on-demand probe queued for %.*s", (int)rq->idlen,
-		    rq->id);
+	cache_put(s->ctx->cache, CACHE_FMT_CONVERGENCE_JSON, e->svc, e->svclen,
+	    s->reply.data, s->reply.len, s->cf->cache.ttl_ms, began, mono_ms());
+	send_reply(fd, seq, status, s->reply.data, s->reply.len);
+}
+
+/*
+ * The end of a wait (probe note or deadline): the probe counts if the
+ * service's last successful probe is no older than the wait; then 200 if
+ * it recorded the submitted fingerprint, else 409 with the fresh list
+ * (every GET of an unknown target: spec §2.3); no probe result: 503.
+ */
+static void
+conv_finish(struct signer *s, const struct conv_waiter *e)
+{
+	struct obs_service	st;
+	int64_t			began = mono_ms();
+	size_t			n, i;
+	uint8_t			status = SIG_CONFLICT;
+
+	if (conv_history_read(&s->obs, e->svc, e->svclen, s->spans,
+	    SIGNER_MAX_SPANS, s->conv_rows, CONV_ROWS_MAX, &n) == -1) {
+		send_reply(e->fd, e->seq, SIG_UNAVAILABLE, NULL, 0);
+		return;
+	}
+	if (n == 0 || obs_service_get(&s->obs, e->svc, e->svclen, &st) != 0 ||
+	    st.last_ok < e->since_s) {
+		send_reply(e->fd, e->seq, SIG_PROBE_FAILED, NULL, 0);
+		return;
+	}
+	for (i = 0; e->post && i < n; i++)
+		if (strcmp(s->conv_rows[i].fp, e->fp) == 0)
+			status = SIG_OK;
+	conv_send_rows(s, e->fd, e->seq, status, e, n, began);
 }
 
 /*
  * The Convergence reply: the signed list of every certificate the service
  * ever showed (conv_history.h), cached under its own format byte and
  * dropped with the Perspectives reply when a scanner records a sighting.
+ * With SIGPROTO_F_WAIT, the decision of spec §2.3: a hit is answered at
+ * once; a miss parks the request until the probe it needs is recorded
+ * (one probe for all identical requests, the on-demand limits apply).
  */
 static void
 answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
 {
-	struct svcid	t;
-	char		err[128];
-	int64_t		began;
-	int		st;
+	struct conv_waiter	e;
+	struct conv_decision	d;
+	struct svcid		t;
+	char			err[128];
+	int64_t			began = mono_ms();
+	size_t			n;
+	int			r;
 
-	if (s->conv_key == NULL ||
-	    svcid_parse(rq->id, rq->idlen, &t, err, sizeof(err)) == -1 ||
+	if (s->conv_key == NULL || conv_id(rq, &e) == -1 ||
+	    svcid_parse(e.svc, e.svclen, &t, err, sizeof(err)) == -1 ||
 	    t.type != 2) {
 		send_reply(fd, rq->seq, SIG_BAD, NULL, 0);
 		return;
 	}
-	began = mono_ms();
-	buf_reset(&s->reply);
-	st = conv_history_reply(&s->obs, s->conv_key, rq->id, rq->idlen,
-	    s->spans, SIGNER_MAX_SPANS, s->conv_rows, CONV_ROWS_MAX,
-	    &s->reply);
-	if (st == SIG_UNKNOWN && (rq->flags & SIGPROTO_F_PROBE))
-		queue_probe(s, rq);
-	if (st != SIG_OK) {
-		send_reply(fd, rq->seq, (uint8_t)st, NULL, 0);
+	if (conv_history_read(&s->obs, e.svc, e.svclen, s->spans,
+	    SIGNER_MAX_SPANS, s->conv_rows, CONV_ROWS_MAX, &n) == -1) {
+		send_reply(fd, rq->seq, SIG_UNAVAILABLE, NULL, 0);
 		return;
 	}
-	cache_put(s->ctx->cache, CACHE_FMT_CONVERGENCE_JSON, rq->id,
-	    rq->idlen, s->reply.data, s->reply.len, s->cf->cache.ttl_ms,
-	    began, mono_ms());
-	send_reply(fd, rq->seq, SIG_OK, s->reply.data, s->reply.len);
+	conv_decide(e.post ? e.fp : NULL, 1, s->conv_rows, n, NULL, &d);
+	if (n > 0 && (d.action == CONV_REPLY ||
+	    !(rq->flags & SIGPROTO_F_WAIT))) {
+		conv_send_rows(s, fd, rq->seq, SIG_OK, &e, n, began);
+		return;
+	}
+	if (!(rq->flags & SIGPROTO_F_WAIT)) {
+		if (rq->flags & SIGPROTO_F_PROBE)
+			(void)queue_probe_id(s, e.svc, e.svclen);
+		send_reply(fd, rq->seq, SIG_UNKNOWN, NULL, 0);
+		return;
+	}
+	e.fd = fd;
+	e.seq = rq->seq;
+	e.since_s = wall_s();
+	e.deadline = began + s->cf->scanner.timeout_ms + CONV_WAIT_SLACK_MS;
+	if ((r = conv_waits_add(&s->waits, &e)) == 1 &&
+	    !queue_probe_id(s, e.svc, e.svclen)) {
+		(void)conv_waits_take(&s->waits, e.svc, e.svclen, &e, 1);
+		send_reply(fd, rq->seq, SIG_PROBE_FAILED, NULL, 0);
+	} else if (r == -1)
+		send_reply(fd, rq->seq, SIG_UNAVAILABLE, NULL, 0);
+}
+
+/* A scanner recorded a probe: answer everybody waiting for it. */
+static void
+conv_note(struct signer *s, const char *svc, size_t len)
+{
+	struct conv_waiter	done[64];
+	size_t			n, i;
+
+	while ((n = conv_waits_take(&s->waits, svc, len, done,
+	    NELEM(done))) > 0)
+		for (i = 0; i < n; i++)
+			conv_finish(s, &done[i]);
+}
+
+static void
+conv_expire(struct signer *s)
+{
+	struct conv_waiter	done[64];
+	size_t			n, i;
+
+	while ((n = conv_waits_expired(&s->waits, mono_ms(), done,
+	    NELEM(done))) > 0)
+		for (i = 0; i < n; i++)
+			conv_finish(s, &done[i]);
 }
 
 /* A private-key operation for a worker's TLS handshake (sigproto.h). */
@@ -370,6 +496,7 @@ answer(struct signer *s, int fd, const struct sigproto_req *rq)
 static void
 drop_client(struct signer *s, size_t i)
 {
+	conv_waits_drop_fd(&s->waits, s->clients[i]);
 	close(s->clients[i]);
 	s->clients[i] = s->clients[--s->nclients];
 }
@@ -406,6 +533,19 @@ serve_client(struct signer *s, int fd)
 			return (0);
 		if (n <= 0)
 			return (-1);
+		if (n > 4 && msg[4] == PROBENOTE_FMT) {
+			char	svc[PROBENOTE_SVC_MAX + 1];
+			size_t	len;
+			int	ok;
+
+			if (probenote_decode(msg, (size_t)n, svc, sizeof(svc),
+			    &len, &ok) == -1) {
+				log_warnx("malformed probe note");
+				return (-1);
+			}
+			conv_note(s, svc, len);
+			continue;
+		}
 		if (n > 4 && msg[4] == SIGPROTO_FMT_KEYOP) {
 			if (sigproto_keyop_decode(msg, (size_t)n, &rq) == -1) {
 				log_warnx("malformed key operation");
@@ -420,6 +560,17 @@ serve_client(struct signer *s, int fd)
 		}
 		answer(s, fd, &rq);
 	}
+}
+
+/* Until the first parked request's deadline, or -1 (none). */
+static int
+wait_ms(const struct signer *s)
+{
+	int64_t	next = conv_waits_next(&s->waits), now = mono_ms();
+
+	if (next == INT64_MAX)
+		return (-1);
+	return (next > now ? (int)(next - now) : 0);
 }
 
 static int
@@ -437,8 +588,9 @@ signer_loop(struct signer *s, int sfd)
 		n = 3 + s->nclients;
 		for (i = 0; i < n; i++)
 			pfd[i].events = POLLIN;
-		if (poll(pfd, n, -1) == -1 && errno != EINTR)
+		if (poll(pfd, n, wait_ms(s)) == -1 && errno != EINTR)
 			fatal("poll");
+		conv_expire(s);
 		switch (proc_poll_events(s->ctx, sfd, pfd[0].revents,
 		    pfd[1].revents)) {
 		case PROC_GONE:

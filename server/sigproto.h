@@ -24,6 +24,13 @@
 #define SIGPROTO_SOCK		"signer.sock"
 
 #define SIGPROTO_F_PROBE	0x01	/* queue an on-demand probe if unknown */
+/*
+ * Convergence only: decide as spec §2.3 and, when that needs a probe,
+ * hold the request until the probe's result is recorded (the scanner's
+ * note, common/probenote.h, format 0xc1 on this socket) or until
+ * scanner.timeout + 1 s.  The id is "svc" (GET) or "svc FP" (POST).
+ */
+#define SIGPROTO_F_WAIT		0x02
 
 /*
  * Key operation for a TLS handshake on a Convergence port (the worker
@@ -42,6 +49,8 @@ enum sigproto_status {
 	SIG_UNKNOWN = 1,	/* no observation: 404 (probe queued) */
 	SIG_UNAVAILABLE = 2,	/* database or key unavailable: 503 */
 	SIG_BAD = 3,		/* id refused: 400 */
+	SIG_CONFLICT = 4,	/* F_WAIT: body = signed list, answer 409 */
+	SIG_PROBE_FAILED = 5,	/* F_WAIT: the probe failed: 503 */
 };
 
 struct sigproto_req {

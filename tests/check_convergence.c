@@ -26,6 +26,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "server/conv_history.h"
+#include "server/conv_wait.h"
 #include "server/convergence.h"
 #include "server/convkeys.h"
 #include "server/sigproto.h"
@@ -1193,6 +1194,62 @@ START_TEST(test_history_rows)
 }
 END_TEST
 
+/* ---- parked requests (conv_wait) --------------------------------------- */
+
+static struct conv_waiter
+waiter(int fd, const char *svc, int64_t deadline)
+{
+	struct conv_waiter	e;
+
+	memset(&e, 0, sizeof(e));
+	e.fd = fd;
+	snprintf(e.svc, sizeof(e.svc), "%s", svc);
+	e.svclen = strlen(svc);
+	e.deadline = deadline;
+	return (e);
+}
+
+START_TEST(test_waits)
+{
+	struct conv_waits	w;
+	struct conv_waiter	e, out[8];
+	int			i;
+
+	conv_waits_init(&w);
+	ck_assert_int_eq(conv_waits_next(&w), INT64_MAX);
+	/* The first request for a service asks for the probe, not later. */
+	e = waiter(5, "a.example:443,2", 300);
+	ck_assert_int_eq(conv_waits_add(&w, &e), 1);
+	e = waiter(6, "a.example:443,2", 200);
+	ck_assert_int_eq(conv_waits_add(&w, &e), 0);
+	e = waiter(5, "b.example:443,2", 100);
+	ck_assert_int_eq(conv_waits_add(&w, &e), 1);
+	e = waiter(7, "a.example:4433,2", 400);
+	ck_assert_int_eq(conv_waits_add(&w, &e), 1);
+	ck_assert_int_eq(conv_waits_next(&w), 100);
+	/* The note for a service answers exactly its requests. */
+	ck_assert_uint_eq(conv_waits_take(&w, "a.example:443,2", 15, out, 8),
+	    2);
+	ck_assert_int_eq(out[0].fd + out[1].fd, 11);
+	ck_assert_uint_eq(conv_waits_take(&w, "a.example:443,2", 15, out, 8),
+	    0);
+	/* A closed connection forgets its requests. */
+	conv_waits_drop_fd(&w, 5);
+	ck_assert_int_eq(conv_waits_next(&w), 400);
+	ck_assert_uint_eq(conv_waits_expired(&w, 399, out, 8), 0);
+	ck_assert_uint_eq(conv_waits_expired(&w, 400, out, 8), 1);
+	ck_assert_str_eq(out[0].svc, "a.example:4433,2");
+	/* Bounded. */
+	for (i = 0; i < CONV_WAIT_MAX; i++) {
+		e = waiter(i, "c.example:443,2", i);
+		ck_assert_int_eq(conv_waits_add(&w, &e), i == 0 ? 1 : 0);
+	}
+	ck_assert_int_eq(conv_waits_add(&w, &e), -1);
+	ck_assert_uint_eq(conv_waits_expired(&w, 10, out, 8), 8);
+	conv_waits_free(&w);
+}
+END_TEST
+
 /* ---- main ------------------------------------------------------------- */
 
 static Suite *
@@ -1247,6 +1304,10 @@ convergence_suite(void)
 	tcase_add_checked_fixture(tc, kdir_setup, kdir_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_history_rows);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("wait");
+	tcase_add_test(tc, test_waits);
 	suite_add_tcase(s, tc);
 
 	return (s);

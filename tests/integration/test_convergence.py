@@ -8,8 +8,10 @@ Host header, notaryctl convergence-bundle, a known fingerprint answered
 200 with a signed list that openssl verifies (RSA and ECDSA targets), the
 private key absent from the http workers' memory and open files, and the
 handshake cost through the signer against openssl s_server with the key
-in process.  Synchronous probes are not built yet: a first POST for an
-unknown target answers 503 and queues the probe."""
+in process; synchronous probes: an unknown target answered 200 on the
+first POST, a changed certificate 409 with both fingerprints, a GET of an
+unknown target 409, a dead target 503, identical concurrent requests
+sharing one probe."""
 import base64
 import hashlib
 import json
@@ -19,6 +21,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -163,6 +166,8 @@ def scan_memory(pid, needles):
             if "r" not in f[1]:
                 continue
             lo, hi = (int(x, 16) for x in f[0].split("-"))
+            if hi - lo > (1 << 30):
+                continue        # sanitizer shadow and arena reservations
             try:
                 mem.seek(lo)
                 chunk = mem.read(hi - lo)
@@ -260,53 +265,121 @@ try:
     t.ok(ok, "notaryctl convergence-bundle: version 1, the served "
          "certificate", b.stderr)
 
-    # Targets: RSA and ECDSA.  First POST: 503 and a probe is queued; once
-    # the scanner recorded it, the same POST is a 200 with a signed list.
+    # Targets: RSA and ECDSA.  An unknown target is probed while the
+    # request waits: 200 on the first POST, within scanner.timeout + 1 s.
+    def queued(svc):
+        return d.logtext().count("on-demand probe queued for " + svc + "\n")
+
     for kind in ("rsa", "ecdsa"):
         tk, tc, tfp = make_cert(d.dir, "t" + kind, kind)
         tport = free_port()
         servers.append(TLSServer(tport, tk, tc))
         target = "127.0.0.1+%d" % tport
-        first = post(cport, target, tfp)
-        t.ok(framed(first[1], 503), "%s target, unknown: 503 (probe "
-             "queued; synchronous probes not built)" % kind, first[1])
+        svc = "127.0.0.1:%d,2" % tport
+        t0 = time.monotonic()
+        raw = post(cport, target, tfp)[1]
+        el = time.monotonic() - t0
+        t.ok(framed(raw, 200) and el < 4.0, "%s target, unknown: probed "
+             "and answered 200 on the first POST (%.2f s)" % (kind, el), raw)
+        line, hdrs, body = split(raw)
+        t.eq(hdrs.get(b"Content-Type"), b"application/json",
+             "Content-Type application/json")
+        ok = re.fullmatch(
+            rb'\{"fingerprintList": \[\{"timestamp": \{"start": "\d+", '
+            rb'"finish": "\d+"\}, "fingerprint": "' + tfp.encode() +
+            rb'"\}\], "signature": "[A-Za-z0-9+/=]{344}"\}', body)
+        t.ok(ok is not None, "the body has the Python 2 layout", body)
+        t.ok(verifies(d.dir, crt, body), "openssl verifies the RSA-SHA1 "
+             "signature with the certificate's key")
+        again = post(cport2, target, tfp)[1]
+        g = query(cport2, b"GET /target/" + target.encode() +
+                  b" HTTP/1.0\r\n\r\n")[1]
+        t.ok(framed(again, 200) and split(again)[2] == body and
+             framed(g, 200) and split(g)[2] == body and queued(svc) == 1,
+             "known fingerprint and GET: 200 with the same list, no new "
+             "probe (%d queued)" % queued(svc))
 
-        def hit():
-            x = post(cport, target, tfp)[1]
-            return x if framed(x, 200) else None
-        raw = wait_until(hit, 15, 0.5)
-        t.ok(raw is not None, "%s target: the POSTed fingerprint answers 200 "
-             "once observed" % kind, d.logtext()[-1500:])
-        if raw:
-            line, hdrs, body = split(raw)
-            t.eq(hdrs.get(b"Content-Type"), b"application/json",
-                 "Content-Type application/json")
-            ok = re.fullmatch(
-                rb'\{"fingerprintList": \[\{"timestamp": \{"start": "\d+", '
-                rb'"finish": "\d+"\}, "fingerprint": "' + tfp.encode() +
-                rb'"\}\], "signature": "[A-Za-z0-9+/=]{344}"\}', body)
-            t.ok(ok is not None, "the body has the Python 2 layout", body)
-            t.ok(verifies(d.dir, crt, body), "openssl verifies the "
-                 "RSA-SHA1 signature with the certificate's key")
-            g = query(cport2, b"GET /target/" + target.encode() +
-                      b" HTTP/1.0\r\n\r\n")[1]
-            t.ok(framed(g, 200) and split(g)[2] == body,
-                 "GET of the known target: 200, the same signed list")
+    # A certificate change: the old fingerprint stays 200 forever, another
+    # one probes and answers 409 with both.
+    ka, ca, fa = make_cert(d.dir, "ca", "rsa")
+    kb, cb, fb = make_cert(d.dir, "cb", "rsa")
+    tport = free_port()
+    srv = TLSServer(tport, ka, ca)
+    target = "127.0.0.1+%d" % tport
+    first = post(cport, target, fa)[1]
+    time.sleep(1.1)     # distinct timestamps for the order check
+    srv.stop()
+    srv = TLSServer(tport, kb, cb)
+    servers.append(srv)
+    other = "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33"
+    raw = post(cport, target, other)[1]
+    body = split(raw)[2]
+    t.ok(framed(first, 200) and framed(raw, 409) and fa.encode() in body
+         and fb.encode() in body and verifies(d.dir, crt, body),
+         "changed certificate: an unseen fingerprint answers 409 with both "
+         "fingerprints, signed", raw)
+    raw = post(cport, target, fa)[1]
+    t.ok(framed(raw, 200), "the old fingerprint still answers 200")
+    lst = json.loads(split(raw)[2])["fingerprintList"]
+    t.eq([e["fingerprint"] for e in lst], [fb, fa],
+         "entries newest finish first")
 
-    # The key stays in the signer.
-    needles = key_material(key)
+    # GET of an unknown live target: 409 with the fresh observation.
+    kg, cg, fg = make_cert(d.dir, "g", "ecdsa")
+    gport = free_port()
+    servers.append(TLSServer(gport, kg, cg))
+    raw = query(cport, b"GET /target/127.0.0.1+%d HTTP/1.0\r\n\r\n"
+                % gport)[1]
+    t.ok(framed(raw, 409) and fg.encode() in split(raw)[2],
+         "GET of an unknown target: 409 with the fresh observation", raw)
+
+    # A dead target: 503 within scanner.timeout + 1 s.
+    dead = free_port()
+    t0 = time.monotonic()
+    raw = post(cport, "127.0.0.1+%d" % dead, other)[1]
+    el = time.monotonic() - t0
+    t.ok(framed(raw, 503) and el < 4.0, "dead target: 503 (%.2f s)" % el,
+         raw)
+
+    # Identical concurrent requests share one probe.
+    kc, cc, fc = make_cert(d.dir, "cc", "rsa")
+    ccport = free_port()
+    servers.append(TLSServer(ccport, kc, cc))
+    results = []
+
+    def worker():
+        results.append(post(cport, "127.0.0.1+%d" % ccport, fc)[1])
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(15)
+    t.ok(len(results) == 6 and all(framed(r, 200) for r in results) and
+         queued("127.0.0.1:%d,2" % ccport) == 1,
+         "6 identical concurrent requests: all 200, one probe (%d)"
+         % queued("127.0.0.1:%d,2" % ccport))
+
+    # The key stays in the signer.  Under ASan the heap lives in reserved
+    # regions of terabytes that cannot be read whole: not checked there.
+    with open(os.environ.get("NOTARYD", os.path.abspath("notaryd")),
+              "rb") as f:
+        asan = b"__asan_init" in f.read()
+    needles = key_material(key) if not asan else {}
     workers = d.role_pids("http")
     signer = d.role_pids("signer")
     t.ok(len(workers) == 2 and len(signer) == 1, "2 workers, 1 signer")
-    sfound = scan_memory(signer[0], needles)
-    t.ok("prime1 (limbs)" in sfound or "prime1 (big-endian)" in sfound,
-         "control: the scan finds the key's prime in the signer (%s)"
-         % ", ".join(sorted(sfound)))
-    leaked = set()
-    for w in workers:
-        leaked |= scan_memory(w, needles)
-    t.eq(sorted(leaked), [], "no copy of the private key in any http "
-         "worker's memory")
+    if asan:
+        t.ok(True, "memory scan # SKIP ASan build")
+    else:
+        sfound = scan_memory(signer[0], needles)
+        t.ok("prime1 (limbs)" in sfound or "prime1 (big-endian)" in sfound,
+             "control: the scan finds the key's prime in the signer (%s)"
+             % ", ".join(sorted(sfound)))
+        leaked = set()
+        for w in workers:
+            leaked |= scan_memory(w, needles)
+        t.eq(sorted(leaked), [], "no copy of the private key in any http "
+             "worker's memory")
     files = set()
     for w in workers:
         for fd in os.listdir("/proc/%d/fd" % w):
