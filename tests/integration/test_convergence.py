@@ -25,7 +25,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ndtest import Daemon, Tap, free_port, wait_until  # noqa: E402
+from ndtest import Daemon, Tap, free_port, get, wait_until  # noqa: E402
 
 t = Tap()
 NOTARYCTL = os.path.join(os.path.dirname(os.environ.get(
@@ -264,6 +264,24 @@ try:
               b.stdout.count(b"\n") == 1)
     t.ok(ok, "notaryctl convergence-bundle: version 1, the served "
          "certificate", b.stderr)
+
+    # The plain listener: the bundle and the index page.
+    r = get(d.port, "/convergence.notary")
+    ok = r is not None and r[0] == 200
+    if ok:
+        bundle = json.loads(r[2])
+        h = bundle["hosts"][0]
+        ok = (bundle["version"] == 1 and h["host"] == "localhost" and
+              h["ssl_port"] == cport and bundle["bundle_location"] ==
+              "https://localhost/convergence.notary" and
+              colon_sha1(ssl.PEM_cert_to_DER_cert(h["certificate"])) == pin)
+    t.ok(ok, "GET /convergence.notary on the plain listener: the bundle "
+         "of the served certificate", r)
+    r = get(d.port, "/")
+    t.ok(r is not None and re.search(
+        rb"Convergence notary</td><td class='td-status-on'>On</td><td>[^<]*"
+        + pin.encode(), r[2]) is not None,
+        "the index page lists Convergence as On with the SHA-1", r)
 
     # Targets: RSA and ECDSA.  An unknown target is probed while the
     # request waits: 200 on the first POST, within scanner.timeout + 1 s.
