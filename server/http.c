@@ -38,6 +38,7 @@
 #include "common/buf.h"
 #include "common/conf.h"
 #include "server/conv_http.h"
+#include "server/conv_proxy.h"
 #include "server/http.h"
 #include "server/http_parser.h"
 #include "server/http_routes.h"
@@ -124,6 +125,7 @@ struct worker {
 	char			 date[64];
 	time_t			 date_at;
 	struct conv_http	*conv;		/* Convergence TLS ports */
+	struct conv_proxy	*relay;		/* Convergence CONNECT relay */
 };
 
 static void	conn_close(struct worker *, struct conn *);
@@ -137,7 +139,8 @@ static int	signer_ask(struct worker *, struct conn *,
 		    const struct http_response *, int, int);
 
 /* Tags for epoll data that are not connections. */
-static char	tag_signal, tag_chan, tag_signer, tag_listen[64], tag_conv;
+static char	tag_signal, tag_chan, tag_signer, tag_listen[64], tag_conv,
+		tag_relay;
 
 /* ---- timers -------------------------------------------------------------- */
 
@@ -929,6 +932,8 @@ begin_drain(struct worker *w)
 		stop_accepting(w);
 	if (w->conv != NULL)
 		conv_http_drain(w->conv);
+	if (w->relay != NULL)
+		conv_proxy_drain(w->relay);
 	log_debug("draining %d connections", w->nconns);
 }
 
@@ -982,6 +987,8 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	resume_accepting(w);
 	if ((w->conv = conv_http_new(ctx)) != NULL)
 		epoll_add_tag(w, conv_http_fd(w->conv), &tag_conv, EPOLLIN);
+	if ((w->relay = conv_proxy_new(ctx)) != NULL)
+		epoll_add_tag(w, conv_proxy_fd(w->relay), &tag_relay, EPOLLIN);
 }
 
 static int
@@ -1009,6 +1016,9 @@ wait_timeout(struct worker *w)
 	if (w->conv != NULL && conv_http_next_ms(w->conv) >= 0 &&
 	    now + conv_http_next_ms(w->conv) < next)
 		next = now + conv_http_next_ms(w->conv);
+	if (w->relay != NULL && conv_proxy_next_ms(w->relay) >= 0 &&
+	    now + conv_proxy_next_ms(w->relay) < next)
+		next = now + conv_proxy_next_ms(w->relay);
 	if (next == INT64_MAX)
 		return (-1);
 	return (next > now ? (int)(next - now) : 0);
@@ -1038,8 +1048,8 @@ http_worker_main(struct proc_ctx *ctx)
 					log_info("master is gone; exiting");
 					stop = 1;
 				}
-			} else if (p == &tag_conv) {
-				continue;	/* conv_http_run below */
+			} else if (p == &tag_conv || p == &tag_relay) {
+				continue;	/* conv_*_run below */
 			} else if (p == &tag_signer) {
 				if (w.sig_fd != -1)
 					signer_read(&w);
@@ -1065,12 +1075,15 @@ http_worker_main(struct proc_ctx *ctx)
 		}
 		if (w.conv != NULL)
 			conv_http_run(w.conv);
+		if (w.relay != NULL)
+			conv_proxy_run(w.relay);
 		expire_timers(&w);
 		expire_waiters(&w);
 		stream_tick(&w);
 		free_dead(&w);
 		if (w.draining && ((w.nconns == 0 && (w.conv == NULL ||
-		    conv_http_busy(w.conv) == 0)) ||
+		    conv_http_busy(w.conv) == 0) && (w.relay == NULL ||
+		    conv_proxy_busy(w.relay) == 0)) ||
 		    mono_ms() >= w.drain_deadline)) {
 			streams_going_away(&w);
 			stop = 1;
@@ -1078,6 +1091,8 @@ http_worker_main(struct proc_ctx *ctx)
 	}
 	if (w.conv != NULL)
 		conv_http_free(w.conv);
+	if (w.relay != NULL)
+		conv_proxy_free(w.relay);
 	http_site_free(&w.site);
 	_exit(0);
 }

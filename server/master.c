@@ -115,6 +115,8 @@ struct master {
 	size_t			 nlisten;
 	int			*conv_fds;	/* convergence.listen (TLS) */
 	size_t			 nconv;
+	int			*proxy_fds;	/* convergence.proxy_listen */
+	size_t			 nproxy;
 	int			 lock_fd;
 	int			 pid_fd;
 	int			 signer_fd;	/* listening; signers accept */
@@ -228,6 +230,14 @@ open_conv_listeners(struct master *m)
 			return (-1);
 		m->nconv++;
 		log_info("listening on %s (Convergence, TLS)", ll->v[i].text);
+	}
+	ll = &m->cf->convergence.proxy_listen;
+	m->proxy_fds = xcalloc(ll->n ? ll->n : 1, sizeof(int));
+	for (i = 0; i < ll->n; i++) {
+		if ((m->proxy_fds[i] = open_listener(&ll->v[i])) == -1)
+			return (-1);
+		m->nproxy++;
+		log_info("listening on %s (Convergence relay)", ll->v[i].text);
 	}
 	return (0);
 }
@@ -730,6 +740,10 @@ fork_role(struct master *m, enum role role, int index, int *chan)
 		ctx.nconv_listen = m->nconv;
 		for (i = 0; i < m->nconv && nkeep < NELEM(keep); i++)
 			keep[nkeep++] = m->conv_fds[i];
+		ctx.proxy_listen_fds = m->proxy_fds;
+		ctx.nproxy_listen = m->nproxy;
+		for (i = 0; i < m->nproxy && nkeep < NELEM(keep); i++)
+			keep[nkeep++] = m->proxy_fds[i];
 	}
 	proc_child_init(&ctx, keep, nkeep);
 	run_role(&ctx);
@@ -1371,6 +1385,9 @@ cleanup(struct master *m)
 	for (i = 0; i < m->nconv; i++)
 		close(m->conv_fds[i]);
 	free(m->conv_fds);
+	for (i = 0; i < m->nproxy; i++)
+		close(m->proxy_fds[i]);
+	free(m->proxy_fds);
 	cache_destroy(m->cache);
 	ring_destroy(m->ring);
 	status_destroy(m->status);

@@ -191,12 +191,29 @@ def handshakes(port, n):
     return n / (time.monotonic() - t0)
 
 
-cport, cport2 = free_port(), free_port()
+def port_free(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as notaryd
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+# The relay reaches only port 4242: the second TLS port is 4242 when free.
+cport = free_port()
+cport2 = 4242 if port_free(4242) else free_port()
+rport = free_port()
 d = Daemon(workers=2)
 d.write_conf(text=d.base_yaml() +
              "scanner:\n  allow: [127.0.0.0/8]\n  timeout: 3s\n"
              "convergence:\n  listen: [\"127.0.0.1:%d\", \"127.0.0.1:%d\"]\n"
-             % (cport, cport2))
+             "  proxy_listen: [\"127.0.0.1:%d\"]\n  proxy_max_tunnels: 4\n"
+             "  proxy_max_tunnels_per_ip: 2\n  proxy_idle_timeout: 1s\n"
+             % (cport, cport2, rport))
 servers = []
 try:
     d.start()
@@ -376,6 +393,100 @@ try:
          queued("127.0.0.1:%d,2" % ccport) == 1,
          "6 identical concurrent requests: all 200, one probe (%d)"
          % queued("127.0.0.1:%d,2" % ccport))
+
+    # The CONNECT relay (spec 5), with the reference client's bytes.
+    def relay(req, want_head=True):
+        s = socket.create_connection(("127.0.0.1", rport), timeout=5)
+        s.sendall(req)
+        data = b""
+        while want_head and b"\r\n\r\n" not in data:
+            try:
+                c = s.recv(1)
+            except OSError:     # a refused tunnel may be reset
+                break
+            if not c:
+                break
+            data += c
+        return s, data
+
+    def rest(s):
+        data = b""
+        while True:
+            try:
+                c = s.recv(4096)
+            except OSError:
+                break
+            if not c:
+                break
+            data += c
+        s.close()
+        return data
+    if cport2 != 4242:
+        t.ok(True, "relay tests # SKIP port 4242 is busy")
+    else:
+        s, head = relay(b"CONNECT localhost:4242 HTTP/1.1\r\nHost: localhost"
+                        b"\r\nX-Convergence-Notary: 127.0.0.1+4242\r\n\r\n")
+        t.eq(head, b"HTTP/1.0 200 Connection Established\r\nProxy-Agent: "
+             b"Convergence\r\nX-Convergence-Notary: localhost\r\n\r\n",
+             "relay: the exact three-line 200")
+        tls = client_ctx().wrap_socket(s)
+        rpin = colon_sha1(tls.getpeercert(True))
+        body = ("fingerprint=" + fc).encode()
+        tls.sendall(b"POST /target/127.0.0.1+%d HTTP/1.0\r\nContent-Type: "
+                    b"application/x-www-form-urlencoded\r\nContent-Length:"
+                    b" %d\r\n\r\n%s" % (ccport, len(body), body))
+        data = b""
+        while True:
+            try:
+                c = tls.recv(65536)
+            except (ssl.SSLZeroReturnError, OSError):
+                break
+            if not c:
+                break
+            data += c
+        tls.close()
+        t.ok(rpin == pin and framed(data, 200),
+             "relay: TLS through the tunnel to port 4242, same pin, 200")
+        refused = (b"HTTP/1.1 403 Access Denied\r\nConnection: close\r\n"
+                   b"\r\n<html>The request you issued is not an authorized "
+                   b"Convergence Notary request.\n")
+        for req, name in (
+                (b"CONNECT localhost:443 HTTP/1.1\r\n\r\n", "another port"),
+                (b"CONNECT localhost:4242 HTTP/1.1\r\nX-Convergence-"
+                 b"Notary: n2.example+443\r\n\r\n", "an alternative "
+                 "with another port"),
+                (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET"),
+                (b"CONNECT 10.1.2.3:4242 HTTP/1.1\r\n\r\n",
+                 "a private address (deny list)"),
+                (b"CONNECT 192.168.0.1+4242 HTTP/1.1\r\n\r\n",
+                 "a private address given with +")):
+            s, head = relay(req)
+            t.eq(head + rest(s), refused, "relay: 403 for " + name)
+        s, head = relay(b"CONNECT 127.0.0.2:4242 HTTP/1.0\r\n\r\n")
+        t.eq(head + rest(s), b"HTTP/1.0 404 Unable to connect\r\nConnection:"
+             b" close\r\n\r\n<html><body>Unable to connect to notary!"
+             b"</body></html>", "relay: nothing listening: the reference 404")
+        # Idle timeout (1s here) and the per-address cap (2 here).
+        s, head = relay(b"CONNECT localhost:4242 HTTP/1.1\r\n\r\n")
+        t0 = time.monotonic()
+        s.settimeout(5)
+        gone = rest(s) == b""
+        el = time.monotonic() - t0
+        t.ok(gone and 0.8 < el < 3.0, "relay: an idle tunnel is closed "
+             "after proxy_idle_timeout (%.1f s)" % el)
+        # The caps are per worker: with 2 workers, 5 tunnels from one
+        # address put 3 on one worker, so at least one is refused.
+        held = [relay(b"CONNECT localhost:4242 HTTP/1.1\r\n\r\n")
+                for _ in range(5)]
+        up = sum(1 for _, h in held if h.startswith(b"HTTP/1.0 200 "))
+        t.ok(1 <= up <= 4 and up + sum(1 for _, h in held if h == b"") == 5,
+             "relay: tunnels from one address beyond "
+             "proxy_max_tunnels_per_ip per worker are refused (%d of 5 up)"
+             % up)
+        for x, _ in held:
+            x.close()
+        t.ok("relay: tunnel closed" in d.logtext(),
+             "relay: byte counters logged when a tunnel ends")
 
     # The key stays in the signer.  Under ASan the heap lives in reserved
     # regions of terabytes that cannot be read whole: not checked there.
