@@ -168,6 +168,10 @@ static const struct conf_key conf_keys[] = {
 	    0, 0, "[default]" },
 	{ "scanner.allow", CT_CIDRS, O(scanner.allow), 0, 0, 0, "[]" },
 
+	SECTION("perspectives"),
+	{ "perspectives.hold", CT_DURATION, O(perspectives.hold_ms),
+	    KF_ZERO_OFF, 100, MS_MIN, "3s" },
+
 	SECTION("convergence"),
 	{ "convergence.listen", CT_LISTEN, O(convergence.listen), 0,
 	    0, 0, "[]" },

@@ -109,6 +109,10 @@ struct conf {
 	} scanner;
 
 	struct {
+		int64_t	 hold_ms;	/* wait for a first probe; 0 = off */
+	} perspectives;
+
+	struct {
 		struct conf_listen_list listen;
 		char	*certificate;	/* absolute or "" */
 		char	*key;		/* absolute or "" */

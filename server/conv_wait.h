@@ -1,6 +1,7 @@
 /*
  * conv_wait.h - Convergence requests parked in the signer until the probe
- * they need has been recorded (spec §2.3 with a synchronous probe).
+ * they need has been recorded (spec §2.3 with a synchronous probe), and
+ * Perspectives queries held for their first probe (perspectives.hold).
  *
  * A bounded table: each entry is one worker request (its connection and
  * sequence number), the service, the submitted fingerprint (POST) and a
@@ -26,6 +27,7 @@ struct conv_waiter {
 	char		svc[SVCID_MAX + 1];
 	size_t		svclen;
 	int		post;
+	int		persp;		/* a Perspectives query (hold) */
 	char		fp[CONV_FP_LEN + 1];
 	int64_t		since_s;	/* wall clock when parked */
 	int64_t		deadline;	/* mono ms */

@@ -640,7 +640,10 @@ signer_ask(struct worker *w, struct conn *c, const struct http_response *resp,
 	c->wait_fmt = req.fmt;
 	c->wait_head = head;
 	c->wait_keep_alive = keep_alive;
-	c->wait_deadline = mono_ms() + SIGNER_WAIT_MS;
+	/* A held Perspectives query may take perspectives.hold. */
+	c->wait_deadline = mono_ms() + (w->cf->perspectives.hold_ms + 1000 >
+	    SIGNER_WAIT_MS ? w->cf->perspectives.hold_ms + 1000 :
+	    SIGNER_WAIT_MS);
 	timer_set(w, c, TIMER_NONE);
 	TAILQ_INSERT_TAIL(&w->waiters, c, wq);
 	return (0);

@@ -174,7 +174,6 @@ signer_conv_keys(struct signer *s)
 		log_info("Convergence certificate %s, SHA-1 %s", cert, c.fp);
 	convkeys_cert_free(&c);
 	s->conv_rows = xcalloc(CONV_ROWS_MAX, sizeof(*s->conv_rows));
-	conv_waits_init(&s->waits);
 	return (0);
 }
 
@@ -327,6 +326,59 @@ conv_send_rows(struct signer *s, int fd, uint32_t seq, uint8_t status,
  * (every GET of an unknown target: spec §2.3); no probe result: 503.
  */
 static void
+persp_finish(struct signer *s, const struct conv_waiter *e)
+{
+	int64_t	began = mono_ms();
+	size_t	n;
+
+	if (obs_read(&s->obs, e->svc, e->svclen, s->spans, SIGNER_MAX_SPANS,
+	    &n) == -1) {
+		send_reply(e->fd, e->seq, SIG_UNAVAILABLE, NULL, 0);
+		return;
+	}
+	buf_reset(&s->reply);
+	if (n == 0 || persp_build_reply(e->svc, e->svclen, 2, s->spans, n,
+	    s->key, &s->reply) == -1) {
+		send_reply(e->fd, e->seq, SIG_UNKNOWN, NULL, 0);
+		return;
+	}
+	cache_put(s->ctx->cache, CACHE_FMT_PERSPECTIVES_XML, e->svc,
+	    e->svclen, s->reply.data, s->reply.len, s->cf->cache.ttl_ms, began,
+	    mono_ms());
+	send_reply(e->fd, e->seq, SIG_OK, s->reply.data, s->reply.len);
+}
+
+/*
+ * perspectives.hold: a query for a service without observations waits
+ * for the probe it causes (shared with identical queries) instead of a
+ * 404 at once.  1 when parked, 0 to answer 404 now.
+ */
+static int
+persp_hold(struct signer *s, int fd, const struct sigproto_req *rq)
+{
+	struct conv_waiter	e;
+	int			r;
+
+	if (s->cf->perspectives.hold_ms == 0 || rq->idlen > SVCID_MAX)
+		return (0);
+	memset(&e, 0, sizeof(e));
+	memcpy(e.svc, rq->id, rq->idlen);
+	e.svclen = rq->idlen;
+	e.persp = 1;
+	e.fd = fd;
+	e.seq = rq->seq;
+	e.since_s = wall_s();
+	e.deadline = mono_ms() + s->cf->perspectives.hold_ms;
+	if ((r = conv_waits_add(&s->waits, &e)) == -1)
+		return (0);
+	if (r == 1 && !queue_probe_id(s, e.svc, e.svclen)) {
+		(void)conv_waits_take(&s->waits, e.svc, e.svclen, &e, 1);
+		return (0);
+	}
+	return (1);
+}
+
+static void
 conv_finish(struct signer *s, const struct conv_waiter *e)
 {
 	struct obs_service	st;
@@ -334,6 +386,10 @@ conv_finish(struct signer *s, const struct conv_waiter *e)
 	size_t			n, i;
 	uint8_t			status = SIG_CONFLICT;
 
+	if (e->persp) {
+		persp_finish(s, e);
+		return;
+	}
 	if (conv_history_read(&s->obs, e->svc, e->svclen, s->spans,
 	    SIGNER_MAX_SPANS, s->conv_rows, CONV_ROWS_MAX, &n) == -1) {
 		send_reply(e->fd, e->seq, SIG_UNAVAILABLE, NULL, 0);
@@ -471,6 +527,9 @@ answer(struct signer *s, int fd, const struct sigproto_req *rq)
 		return;
 	}
 	if (n == 0) {
+		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == 2 &&
+		    persp_hold(s, fd, rq))
+			return;
 		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == 2)
 			queue_probe(s, rq);
 		send_reply(fd, rq->seq, SIG_UNKNOWN, NULL, 0);
@@ -620,6 +679,7 @@ signer_main(struct proc_ctx *ctx)
 	s.ctx = ctx;
 	s.cf = ctx->cf;
 	s.spans = xcalloc(SIGNER_MAX_SPANS, sizeof(*s.spans));
+	conv_waits_init(&s.waits);
 	buf_init(&s.reply, SIGPROTO_BODY_MAX);
 	s.od_tokens = ctx->cf->scanner.on_demand_limit;
 	s.od_refill = mono_ms();

@@ -51,6 +51,7 @@ static const char *const all_keys[] = {
 	"scanner.processes", "scanner.concurrency", "scanner.timeout",
 	"scanner.sni", "scanner.rescan_interval", "scanner.rescan_newer_than",
 	"scanner.on_demand_limit", "scanner.deny", "scanner.allow",
+	"perspectives.hold",
 	"convergence.listen", "convergence.certificate", "convergence.key",
 	"convergence.sni", "convergence.proxy_listen",
 	"convergence.proxy_max_tunnels", "convergence.proxy_max_tunnels_per_ip",
@@ -237,6 +238,7 @@ conf_diff(const struct conf *a, const struct conf *b)
 		return ("scanner.deny");
 	if (!cidr_list_same(&a->scanner.allow, &b->scanner.allow))
 		return ("scanner.allow");
+	SAME_NUM(perspectives.hold_ms);
 	if (!listen_list_same(&a->convergence.listen, &b->convergence.listen))
 		return ("convergence.listen");
 	SAME_STR(convergence.certificate);
@@ -364,6 +366,7 @@ START_TEST(test_defaults_no_file)
 	ck_assert_str_eq(cf->convergence.key, "");
 	ck_assert_uint_eq(cf->convergence.proxy_listen.n, 0);
 	ck_assert(!cf->convergence.sni);
+	ck_assert_int_eq(cf->perspectives.hold_ms, 3000);
 	ck_assert_int_eq(cf->convergence.proxy_max_tunnels, 1000);
 	ck_assert_int_eq(cf->convergence.proxy_max_tunnels_per_ip, 16);
 	ck_assert_int_eq(cf->convergence.proxy_idle_timeout_ms, 10 * 1000);

@@ -392,7 +392,8 @@ try:
     t.ok(len(results) == 6 and all(framed(r, 200) for r in results) and
          queued("127.0.0.1:%d,2" % ccport) == 1,
          "6 identical concurrent requests: all 200, one probe (%d)"
-         % queued("127.0.0.1:%d,2" % ccport))
+         % queued("127.0.0.1:%d,2" % ccport),
+         [r.split(b"\r\n")[0] for r in results])
 
     # The CONNECT relay (spec 5), with the reference client's bytes.
     def relay(req, want_head=True):
