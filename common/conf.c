@@ -179,7 +179,6 @@ static const struct conf_key conf_keys[] = {
 	    KF_EMPTY_OK, 0, 0, "\"\"" },
 	{ "convergence.key", CT_PATH, O(convergence.key), KF_EMPTY_OK,
 	    0, 0, "\"\"" },
-	{ "convergence.sni", CT_BOOL, O(convergence.sni), 0, 0, 0, "false" },
 	{ "convergence.proxy_listen", CT_LISTEN, O(convergence.proxy_listen),
 	    0, 0, 0, "[]" },
 	{ "convergence.proxy_max_tunnels", CT_INT,

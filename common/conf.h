@@ -116,8 +116,6 @@ struct conf {
 		struct conf_listen_list listen;
 		char	*certificate;	/* absolute or "" */
 		char	*key;		/* absolute or "" */
-		bool	 sni;		/* probe with SNI (else without, then
-					   with SNI when that does not match) */
 		struct conf_listen_list proxy_listen;
 		int	 proxy_max_tunnels;	/* per worker, in total */
 		int	 proxy_max_tunnels_per_ip;	/* per client address */

@@ -62,6 +62,7 @@ struct endpoint {
 
 struct dnsreq {
 	struct tunnel	*t;		/* NULL once the tunnel is gone */
+	size_t		 dest;		/* index into req.dest */
 };
 
 struct tunnel {
@@ -73,7 +74,9 @@ struct tunnel {
 	struct sockaddr_storage	 peer;
 	struct sockaddr_storage	 addrs[MAX_ADDRS];
 	socklen_t		 alens[MAX_ADDRS];
+	size_t			 adest[MAX_ADDRS];	/* index into req.dest */
 	size_t			 naddr;
+	size_t			 winner;		/* index into req.dest */
 	int			 denied;	/* addresses refused by deny */
 	struct dnsreq		*dns[CONV_CONNECT_DESTS];
 	int			 dns_pending;
@@ -162,7 +165,7 @@ t_reply(struct conv_proxy *p, struct tunnel *t, int ok, int status)
 
 	buf_init(&b, sizeof(t->down));
 	if (ok)
-		(void)conv_connect_ok(t->req.dest[0], &b);
+		(void)conv_connect_ok(t->req.dest[t->winner], &b);
 	else if (status == 404)
 		(void)conv_connect_failed(t->req.version_minor, &b);
 	else
@@ -228,6 +231,7 @@ t_connected(struct conv_proxy *p, struct tunnel *t, struct endpoint *e)
 			t_reply(p, t, 0, 404);
 		return;
 	}
+	t->winner = t->adest[e - t->pend];
 	t->s = *e;
 	t->s.kind = EP_SERVER;
 	epoll_ctl(p->ep, EPOLL_CTL_DEL, e->fd, NULL);
@@ -245,8 +249,8 @@ t_connected(struct conv_proxy *p, struct tunnel *t, struct endpoint *e)
 
 /* Keep a for the tunnel unless the deny list refuses it. */
 static void
-t_add_addr(struct conv_proxy *p, struct tunnel *t, const struct sockaddr *sa,
-    socklen_t len)
+t_add_addr(struct conv_proxy *p, struct tunnel *t, size_t dest,
+    const struct sockaddr *sa, socklen_t len)
 {
 	const struct conf	*cf = p->cf;
 	size_t			 i;
@@ -268,6 +272,7 @@ t_add_addr(struct conv_proxy *p, struct tunnel *t, const struct sockaddr *sa,
 	else
 		((struct sockaddr_in6 *)(void *)&t->addrs[t->naddr])->
 		    sin6_port = htons(CONV_RELAY_PORT);
+	t->adest[t->naddr] = dest;
 	t->alens[t->naddr++] = len;
 }
 
@@ -288,7 +293,7 @@ dns_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 		    NULL; n != NULL; n = n->ai_next)
 			if (n->ai_family == AF_INET ||
 			    n->ai_family == AF_INET6)
-				t_add_addr(t->p, t, n->ai_addr,
+				t_add_addr(t->p, t, rq->dest, n->ai_addr,
 				    n->ai_addrlen);
 		if (--t->dns_pending == 0)
 			t_connect_all(t->p, t);
@@ -315,11 +320,13 @@ t_resolve(struct conv_proxy *p, struct tunnel *t)
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;
 		if (inet_pton(AF_INET, t->req.dest[i], &sin.sin_addr) == 1) {
-			t_add_addr(p, t, (struct sockaddr *)&sin, sizeof(sin));
+			t_add_addr(p, t, i, (struct sockaddr *)&sin,
+			    sizeof(sin));
 			continue;
 		}
 		t->dns[i] = xcalloc(1, sizeof(*t->dns[i]));
 		t->dns[i]->t = t;
+		t->dns[i]->dest = i;
 		t->dns_pending++;
 		ares_getaddrinfo(p->ares, t->req.dest[i], NULL, &hints, dns_cb,
 		    t->dns[i]);

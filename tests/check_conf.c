@@ -53,7 +53,7 @@ static const char *const all_keys[] = {
 	"scanner.on_demand_limit", "scanner.deny", "scanner.allow",
 	"perspectives.hold",
 	"convergence.listen", "convergence.certificate", "convergence.key",
-	"convergence.sni", "convergence.proxy_listen",
+	"convergence.proxy_listen",
 	"convergence.proxy_max_tunnels", "convergence.proxy_max_tunnels_per_ip",
 	"convergence.proxy_idle_timeout",
 	"ctwatch.enabled", "ctwatch.log_list", "ctwatch.logs",
@@ -243,7 +243,6 @@ conf_diff(const struct conf *a, const struct conf *b)
 		return ("convergence.listen");
 	SAME_STR(convergence.certificate);
 	SAME_STR(convergence.key);
-	SAME_NUM(convergence.sni);
 	if (!listen_list_same(&a->convergence.proxy_listen,
 	    &b->convergence.proxy_listen))
 		return ("convergence.proxy_listen");
@@ -365,7 +364,6 @@ START_TEST(test_defaults_no_file)
 	ck_assert_str_eq(cf->convergence.certificate, "");
 	ck_assert_str_eq(cf->convergence.key, "");
 	ck_assert_uint_eq(cf->convergence.proxy_listen.n, 0);
-	ck_assert(!cf->convergence.sni);
 	ck_assert_int_eq(cf->perspectives.hold_ms, 3000);
 	ck_assert_int_eq(cf->convergence.proxy_max_tunnels, 1000);
 	ck_assert_int_eq(cf->convergence.proxy_max_tunnels_per_ip, 16);
@@ -473,7 +471,6 @@ static const char full_yaml[] =
 	"  listen: [\"0.0.0.0:443\", \"0.0.0.0:4242\"]\n"
 	"  certificate: tls/cert.pem\n"
 	"  key: /etc/notaryd/tls.key\n"
-	"  sni: yes\n"
 	"  proxy_listen: [\"0.0.0.0:8000\"]\n"
 	"  proxy_max_tunnels: 50\n"
 	"  proxy_max_tunnels_per_ip: 5\n"
@@ -569,7 +566,6 @@ START_TEST(test_full_file)
 	ck_assert_uint_eq(cf->convergence.proxy_listen.n, 1);
 	ck_assert_str_eq(cf->convergence.proxy_listen.v[0].text,
 	    "0.0.0.0:8000");
-	ck_assert(cf->convergence.sni);
 	ck_assert_int_eq(cf->convergence.proxy_max_tunnels, 50);
 	ck_assert_int_eq(cf->convergence.proxy_max_tunnels_per_ip, 5);
 	ck_assert_int_eq(cf->convergence.proxy_idle_timeout_ms, 30 * 1000);

@@ -427,9 +427,11 @@ try:
     else:
         s, head = relay(b"CONNECT localhost:4242 HTTP/1.1\r\nHost: localhost"
                         b"\r\nX-Convergence-Notary: 127.0.0.1+4242\r\n\r\n")
-        t.eq(head, b"HTTP/1.0 200 Connection Established\r\nProxy-Agent: "
-             b"Convergence\r\nX-Convergence-Notary: localhost\r\n\r\n",
-             "relay: the exact three-line 200")
+        t.ok(head in (b"HTTP/1.0 200 Connection Established\r\nProxy-Agent: "
+                      b"Convergence\r\nX-Convergence-Notary: " + h +
+                      b"\r\n\r\n" for h in (b"localhost", b"127.0.0.1")),
+             "relay: the exact three-line 200 naming the destination that "
+             "answered", head)
         tls = client_ctx().wrap_socket(s)
         rpin = colon_sha1(tls.getpeercert(True))
         body = ("fingerprint=" + fc).encode()
