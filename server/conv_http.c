@@ -682,6 +682,13 @@ conv_http_busy(const struct conv_http *ch)
 void
 conv_http_free(struct conv_http *ch)
 {
+	uint64_t	n, usec;
+
+	conv_tls_keyop_stats(&n, &usec);
+	if (n > 0)
+		log_info("convergence: %llu handshake key operations in the "
+		    "signer, %.0f us each on average", (unsigned long long)n,
+		    (double)usec / (double)n);
 	while (!TAILQ_EMPTY(&ch->conns))
 		cc_close(ch, TAILQ_FIRST(&ch->conns));
 	free_dead(ch);
