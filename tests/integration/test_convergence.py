@@ -376,6 +376,18 @@ try:
     t.ok(framed(raw, 503) and el < 4.0, "dead target: 503 (%.2f s)" % el,
          raw)
 
+    # The deny list applies to these probes (10/8 is denied by default).
+    t0 = time.monotonic()
+    raw = post(cport, "10.1.2.3+443", other)[1]
+    el = time.monotonic() - t0
+    t.ok(framed(raw, 503) and el < 4.0, "a denied address is not probed: "
+         "503 (%.2f s)" % el, raw)
+    # The plain listener's limits: a request head over http.max_request.
+    raw = query(cport, b"GET /target/a.example+443 HTTP/1.0\r\nX-Pad: " +
+                b"a" * 9000 + b"\r\n\r\n")[1]
+    t.ok(raw.startswith(b"HTTP/1.0 4") and b"Content-Length" in raw,
+         "a request head over http.max_request is refused", raw[:80])
+
     # Identical concurrent requests share one probe.
     kc, cc, fc = make_cert(d.dir, "cc", "rsa")
     ccport = free_port()
