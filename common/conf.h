@@ -119,10 +119,17 @@ struct conf {
 	} scanner;
 
 	struct {
+		int64_t	 hold_ms;	/* wait for a first probe; 0 = off */
+	} perspectives;
+
+	struct {
 		struct conf_listen_list listen;
 		char	*certificate;	/* absolute or "" */
 		char	*key;		/* absolute or "" */
 		struct conf_listen_list proxy_listen;
+		int	 proxy_max_tunnels;	/* per worker, in total */
+		int	 proxy_max_tunnels_per_ip;	/* per client address */
+		int64_t	 proxy_idle_timeout_ms;
 	} convergence;
 
 	struct {

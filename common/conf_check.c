@@ -139,7 +139,10 @@ check_stream_timers(struct loader *ld)
 	    "must be shorter than stream.idle_timeout (", ping);
 }
 
-/* The Convergence listeners speak TLS and sign with that key. */
+/*
+ * The Convergence listeners speak TLS and sign with that key.  With
+ * neither file set, the signer makes a self-signed pair in data_dir.
+ */
 static void
 check_convergence(struct loader *ld)
 {
@@ -152,9 +155,12 @@ check_convergence(struct loader *ld)
 		conf_key_error(ld, cert ? "convergence.certificate" :
 		    "convergence.key", "must be set together with %s",
 		    cert ? "convergence.key" : "convergence.certificate");
-	else if (cf->convergence.listen.n > 0 && !cert)
-		conf_key_error(ld, "convergence.listen", "needs "
-		    "convergence.certificate and convergence.key");
+	if (cf->convergence.proxy_max_tunnels_per_ip >
+	    cf->convergence.proxy_max_tunnels)
+		conf_key_error(ld, "convergence.proxy_max_tunnels_per_ip",
+		    "must not exceed convergence.proxy_max_tunnels (%d), "
+		    "got %d", cf->convergence.proxy_max_tunnels,
+		    cf->convergence.proxy_max_tunnels_per_ip);
 }
 
 /* One address in two listener lists would fail at bind time; say so now. */

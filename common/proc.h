@@ -26,6 +26,10 @@ struct proc_ctx {
 	int			 chan;		/* our end of the master channel */
 	const int		*listen_fds;
 	size_t			 nlisten;
+	const int		*conv_listen_fds;	/* convergence.listen */
+	size_t			 nconv_listen;
+	const int		*proxy_listen_fds;	/* ...proxy_listen */
+	size_t			 nproxy_listen;
 	int			 signer_fd;	/* signer role: listening socket */
 	struct cache		*cache;
 	struct ring		*ring;

@@ -85,6 +85,9 @@ static const struct command commands[] = {
 	{ "show", "SERVICE", cmd_show },
 	{ "scan", "[FILE | -]", cmd_scan },
 	{ "keygen", "", cmd_keygen },
+	{ "convergence-bundle", "--host H [--ssl-port P] [--http-port P] "
+	    "[--region CC] [--bundle-name N] [--bundle-location URL]",
+	    cmd_convergence_bundle },
 };
 
 static void

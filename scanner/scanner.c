@@ -22,10 +22,12 @@
 
 #include "common/cache.h"
 #include "common/conf.h"
+#include "store/paths.h"
 #include "store/session.h"
 #include "common/log.h"
 #include "store/obs.h"
 #include "scanner/probe.h"
+#include "common/probenote.h"
 #include "common/proc.h"
 #include "scanner/scanner.h"
 #include "store/schedule.h"
@@ -50,6 +52,7 @@ struct scanner {
 	int64_t			 next_checkpoint;
 	int			 checkpoints;	/* ctwatch disabled: we do it */
 	struct outcome_sink	 sink;
+	struct probenote_sender	 note;	/* to the signer: probe finished */
 };
 
 struct job {
@@ -77,6 +80,8 @@ probe_done(void *arg, const char *svc, size_t len,
 	if (outcome_record(&sc->sink, svc, len, &o, wall_s(), &what) == 0 &&
 	    out->result == PROBE_OK && what == OBS_CHANGED)
 		log_info("%.*s presents a new key", (int)len, svc);
+	/* A parked synchronous request may be waiting for this one. */
+	probenote_send(&sc->note, svc, len, out->result == PROBE_OK);
 	free(job);
 }
 
@@ -216,8 +221,9 @@ scanner_loop(struct scanner *sc, int sfd)
 static void *
 scanner_open(struct proc_ctx *ctx, int *code)
 {
-	struct scanner	*sc = xcalloc(1, sizeof(*sc));
-	int		 procs;
+	struct scanner		*sc = xcalloc(1, sizeof(*sc));
+	struct sockaddr_un	 sun;
+	int			 procs;
 
 	sc->ctx = ctx;
 	sc->cf = ctx->cf;
@@ -232,6 +238,10 @@ scanner_open(struct proc_ctx *ctx, int *code)
 	procs = ctx->cf->scanner.processes;
 	sc->od_max = (size_t)((ctx->cf->scanner.on_demand_limit + procs - 1) /
 	    procs);
+	/* The master made the signer socket: its path fits. */
+	if (store_sockaddr(ctx->cf, STORE_SIGNER_SOCK, &sun) == -1)
+		fatalx("signer socket path too long");
+	probenote_init(&sc->note, &sun);
 	if (scanner_open_store(sc) == -1) {
 		/* Half-open handles go with the process. */
 		log_warnx("cannot start the scanner; exiting");
@@ -260,6 +270,7 @@ scanner_close(void *state)
 	if (sc->checkpoints)
 		scanner_checkpoint(sc);
 	scanner_close_store(sc);
+	probenote_close(&sc->note);
 	free(sc);
 }
 

@@ -37,6 +37,8 @@
 
 #include "common/buf.h"
 #include "common/conf.h"
+#include "server/conv_http.h"
+#include "server/conv_proxy.h"
 #include "server/http.h"
 #include "server/http_parser.h"
 #include "server/http_routes.h"
@@ -123,6 +125,8 @@ struct worker {
 	int64_t			 timeouts[TIMER_KINDS];
 	char			 date[64];
 	time_t			 date_at;
+	struct conv_http	*conv;		/* Convergence TLS ports */
+	struct conv_proxy	*relay;		/* Convergence CONNECT relay */
 };
 
 static void	conn_close(struct worker *, struct conn *);
@@ -136,7 +140,8 @@ static int	signer_ask(struct worker *, struct conn *,
 		    const struct http_response *, int, int);
 
 /* Tags for epoll data that are not connections. */
-static char	tag_signal, tag_chan, tag_signer, tag_listen[CONF_LISTEN_MAX];
+static char	tag_signal, tag_chan, tag_signer, tag_listen[CONF_LISTEN_MAX],
+		tag_conv, tag_relay;
 
 /* The parser's header array is what http.max_headers may fill. */
 _Static_assert(HTTP_MAX_HEADERS_HARD == CONF_HEADERS_MAX,
@@ -637,7 +642,10 @@ signer_ask(struct worker *w, struct conn *c, const struct http_response *resp,
 	c->wait_fmt = req.fmt;
 	c->wait_head = head;
 	c->wait_keep_alive = keep_alive;
-	c->wait_deadline = mono_ms() + SIGNER_WAIT_MS;
+	/* A held Perspectives query may take perspectives.hold. */
+	c->wait_deadline = mono_ms() + (w->cf->perspectives.hold_ms + 1000 >
+	    SIGNER_WAIT_MS ? w->cf->perspectives.hold_ms + 1000 :
+	    SIGNER_WAIT_MS);
 	timer_set(w, c, TIMER_NONE);
 	TAILQ_INSERT_TAIL(&w->waiters, c, wq);
 	return (0);
@@ -927,6 +935,10 @@ begin_drain(struct worker *w)
 	w->drain_deadline = mono_ms() + grace;
 	if (w->accepting)
 		stop_accepting(w);
+	if (w->conv != NULL)
+		conv_http_drain(w->conv);
+	if (w->relay != NULL)
+		conv_proxy_drain(w->relay);
 	log_debug("draining %d connections", w->nconns);
 }
 
@@ -975,6 +987,10 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	if (ctx->nlisten > NELEM(tag_listen))
 		fatalx("too many listening sockets");
 	resume_accepting(w);
+	if ((w->conv = conv_http_new(ctx)) != NULL)
+		epoll_add_tag(w, conv_http_fd(w->conv), &tag_conv, EPOLLIN);
+	if ((w->relay = conv_proxy_new(ctx)) != NULL)
+		epoll_add_tag(w, conv_proxy_fd(w->relay), &tag_relay, EPOLLIN);
 }
 
 static int
@@ -999,6 +1015,12 @@ wait_timeout(struct worker *w)
 	if (!TAILQ_EMPTY(&w->waiters) &&
 	    TAILQ_FIRST(&w->waiters)->wait_deadline < next)
 		next = TAILQ_FIRST(&w->waiters)->wait_deadline;
+	if (w->conv != NULL && conv_http_next_ms(w->conv) >= 0 &&
+	    now + conv_http_next_ms(w->conv) < next)
+		next = now + conv_http_next_ms(w->conv);
+	if (w->relay != NULL && conv_proxy_next_ms(w->relay) >= 0 &&
+	    now + conv_proxy_next_ms(w->relay) < next)
+		next = now + conv_proxy_next_ms(w->relay);
 	if (next == INT64_MAX)
 		return (-1);
 	return (next > now ? (int)(next - now) : 0);
@@ -1037,6 +1059,8 @@ http_run(void *state, struct proc_ctx *ctx, int sfd)
 					log_info("master is gone; exiting");
 					stop = 1;
 				}
+			} else if (p == &tag_conv || p == &tag_relay) {
+				continue;	/* conv_*_run below */
 			} else if (p == &tag_signer) {
 				if (w->sig_fd != -1)
 					signer_read(w);
@@ -1060,11 +1084,17 @@ http_run(void *state, struct proc_ctx *ctx, int sfd)
 			w->accept_paused_until = 0;
 			resume_accepting(w);
 		}
+		if (w->conv != NULL)
+			conv_http_run(w->conv);
+		if (w->relay != NULL)
+			conv_proxy_run(w->relay);
 		expire_timers(w);
 		expire_waiters(w);
 		stream_tick(w);
 		free_dead(w);
-		if (w->draining && (w->nconns == 0 ||
+		if (w->draining && ((w->nconns == 0 && (w->conv == NULL ||
+		    conv_http_busy(w->conv) == 0) && (w->relay == NULL ||
+		    conv_proxy_busy(w->relay) == 0)) ||
 		    mono_ms() >= w->drain_deadline)) {
 			streams_going_away(w);
 			stop = 1;
@@ -1078,6 +1108,10 @@ http_close(void *state)
 {
 	struct worker	*w = state;
 
+	if (w->conv != NULL)
+		conv_http_free(w->conv);
+	if (w->relay != NULL)
+		conv_proxy_free(w->relay);
 	http_site_free(&w->site);
 	free(w);
 }

@@ -20,6 +20,7 @@
 
 #include "common/conf.h"
 #include "server/http_routes.h"
+#include "server/conv_routes.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/cache.h"
@@ -56,6 +57,7 @@ static const struct route routes[] = {
 	{ "/index",	M_READ | HTTP_MBIT(HTTP_M_POST),	route_index },
 	{ "/healthz",	M_READ,					route_healthz },
 	{ "/favicon.ico", M_READ,				route_favicon },
+	{ CONV_BUNDLE_PATH, M_READ,			conv_route_bundle },
 };
 
 void
@@ -248,7 +250,7 @@ static void
 index_page(struct http_site *site, struct buf *b)
 {
 	const struct conf	*cf = site->cf;
-	char			 text[256];
+	char			 text[512];
 
 	buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<title>notaryd network notary</title>\n"
@@ -271,7 +273,8 @@ index_page(struct http_site *site, struct buf *b)
 	 */
 	feature_row(b, "Perspectives notary", 1,
 	    "GET /?host=H&port=P&service_type=2 (signed rsa-md5 XML)");
-	feature_row(b, "Convergence notary", 0, "not served by this version");
+	feature_row(b, "Convergence notary", conv_index_feature(cf, text,
+	    sizeof(text)), text);
 	snprintf(text, sizeof(text), "websocket on %s, %s, %s (pings and "
 	    "heartbeats; no log entries yet)", cf->stream.lite_path,
 	    cf->stream.full_path, cf->stream.domains_path);

@@ -508,3 +508,32 @@ keys_ensure(const char *priv_path, const char *pub_path, uid_t uid,
 		return (-1);
 	return (r == 1 ? KEYS_EXISTED : state);
 }
+
+/* ---- file helpers shared with convkeys.c ------------------------------ */
+
+int
+keys_install_file(const char *path, const char *data, size_t len,
+    mode_t mode, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	return (install_file(path, data, len, mode, uid, gid, err, errlen));
+}
+
+char *
+keys_read_file(const char *path, int private, size_t *len, char *err,
+    size_t errlen)
+{
+	struct pem_text	t;
+
+	if (read_pem_file(path, private, &t, err, errlen) == -1)
+		return (NULL);
+	*len = t.len;
+	return (t.data);
+}
+
+void
+keys_wipe(char *data, size_t len)
+{
+	struct pem_text	t = { data, len };
+
+	pem_text_wipe(&t);
+}

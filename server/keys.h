@@ -85,4 +85,24 @@ int		 keys_check_rsa(EVP_PKEY *key, const char *what, char *err,
 /* The SPKI PEM text of key's public half (xmalloc'd), or NULL. */
 char		*keys_public_pem(EVP_PKEY *key);
 
+/* ---- file helpers, also used by convkeys.c (the Convergence pair) ---- */
+
+/*
+ * Create path with exactly these bytes and mode, never replacing a file
+ * (O_EXCL temporary, fsync, link(2)).  0 written, 1 path already existed,
+ * -1 with err set.
+ */
+int		 keys_install_file(const char *path, const char *data,
+		    size_t len, mode_t mode, uid_t uid, gid_t gid, char *err,
+		    size_t errlen);
+/*
+ * The whole file (NUL-terminated, at most KEYS_PEM_MAX bytes, a regular
+ * file; with private, refused when group or others may read or write
+ * it), or NULL with err set.  Free a private one with keys_wipe.
+ */
+char		*keys_read_file(const char *path, int private, size_t *len,
+		    char *err, size_t errlen);
+/* Wipe and free what keys_read_file returned. */
+void		 keys_wipe(char *data, size_t len);
+
 #endif

@@ -284,6 +284,12 @@ cleanup(struct master *m)
 	for (i = 0; i < m->nlisten; i++)
 		close(m->listen_fds[i]);
 	free(m->listen_fds);
+	for (i = 0; i < m->nconv; i++)
+		close(m->conv_fds[i]);
+	free(m->conv_fds);
+	for (i = 0; i < m->nproxy; i++)
+		close(m->proxy_fds[i]);
+	free(m->proxy_fds);
 	cache_destroy(m->cache);
 	ring_destroy(m->ring);
 	status_destroy(m->status);

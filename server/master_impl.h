@@ -76,6 +76,10 @@ struct master {
 	int			 sfd;
 	int			*listen_fds;
 	size_t			 nlisten;
+	int			*conv_fds;	/* convergence.listen (TLS) */
+	size_t			 nconv;
+	int			*proxy_fds;	/* convergence.proxy_listen */
+	size_t			 nproxy;
 	int			 lock_fd;
 	int			 pid_fd;
 	int			 signer_fd;	/* listening; signers accept */

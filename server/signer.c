@@ -8,7 +8,10 @@
  * and signs the Perspectives reply, stores it in the shared cache and
  * sends it back.  A service with no observation answers "unknown" (404)
  * and, for a probe-able id, queues one on-demand probe (one per service,
- * a bounded number per second) in the scanners' queue.
+ * a bounded number per second) in the scanners' queue, or, with
+ * perspectives.hold, waits for that probe.  The Convergence side (the
+ * TLS certificate and key, signed JSON, requests parked for a probe until
+ * a scanner's note, handshake key operations) is in signer_conv.c.
  *
  * Start-up: load the key pair, or create it on the first start (1369-bit
  * RSA, private key 0600), and log the public key.  A key that cannot be
@@ -23,6 +26,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,7 @@
 #include "common/buf.h"
 #include "common/cache.h"
 #include "common/conf.h"
+#include "common/probenote.h"
 #include "store/session.h"
 #include "server/keys.h"
 #include "common/log.h"
@@ -45,30 +50,12 @@
 #include "store/svcid.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
-
-#define SIGNER_MAX_CLIENTS	256	/* worker connections */
-#define SIGNER_MAX_SPANS	OBS_MAX_SPANS
-
-struct signer {
-	struct proc_ctx		*ctx;
-	const struct conf	*cf;
-	EVP_PKEY		*key;
-	DB_ENV			*env;
-	struct obs_db		 obs;
-	struct sched_db		 sched;
-	int			 clients[SIGNER_MAX_CLIENTS];
-	size_t			 nclients;
-	struct obs_span		*spans;
-	struct buf		 reply;
-	/* on-demand requests: a token bucket, on_demand_limit per second */
-	double			 od_tokens;
-	int64_t			 od_refill;
-};
+#include "server/signer_int.h"
 
 /* ---- start-up --------------------------------------------------------- */
 
 /* mkdir -p the directory that holds path (0700: it will hold a key). */
-static int
+int
 make_parent_dir(const char *path)
 {
 	char	*dir = xstrdup(path), *p;
@@ -153,13 +140,16 @@ signer_close_all(struct signer *s)
 	if (s->env != NULL)
 		db_env_close(s->env);
 	EVP_PKEY_free(s->key);
+	EVP_PKEY_free(s->conv_key);
+	free(s->conv_rows);
+	conv_waits_free(&s->waits);
 	free(s->spans);
 	buf_free(&s->reply);
 }
 
 /* ---- answering -------------------------------------------------------- */
 
-static void
+void
 send_reply(int fd, uint32_t seq, uint8_t status, const void *body,
     size_t len)
 {
@@ -196,19 +186,27 @@ on_demand_allowed(struct signer *s)
 	return (1);
 }
 
-static void
-queue_probe(struct signer *s, const struct sigproto_req *rq)
+/* 1 when a probe of id was queued, 0 when the limits refused it. */
+int
+queue_probe_id(struct signer *s, const char *id, size_t len)
 {
 	if (s->cf->scanner.on_demand_limit == 0)
-		return;
+		return (0);
 	if (!on_demand_allowed(s)) {
 		log_debug("on-demand probe refused: over %d per second",
 		    s->cf->scanner.on_demand_limit);
-		return;
+		return (0);
 	}
-	if (sched_request(&s->sched, rq->id, rq->idlen, wall_s() * 1000) == 0)
-		log_debug("on-demand probe queued for %.*s", (int)rq->idlen,
-		    rq->id);
+	if (sched_request(&s->sched, id, len, wall_s() * 1000) != 0)
+		return (0);
+	log_debug("on-demand probe queued for %.*s", (int)len, id);
+	return (1);
+}
+
+static void
+queue_probe(struct signer *s, const struct sigproto_req *rq)
+{
+	(void)queue_probe_id(s, rq->id, rq->idlen);
 }
 
 /* Build, sign, cache and return the reply: one request, one answer. */
@@ -220,6 +218,10 @@ answer(struct signer *s, int fd, const struct sigproto_req *rq)
 	size_t		n;
 	int64_t		began;
 
+	if (rq->fmt == CACHE_FMT_CONVERGENCE_JSON) {
+		answer_conv(s, fd, rq);
+		return;
+	}
 	if (rq->fmt != CACHE_FMT_PERSPECTIVES_XML ||
 	    svcid_parse(rq->id, rq->idlen, &t, err, sizeof(err)) == -1) {
 		send_reply(fd, rq->seq, SIG_BAD, NULL, 0);
@@ -232,6 +234,9 @@ answer(struct signer *s, int fd, const struct sigproto_req *rq)
 		return;
 	}
 	if (n == 0) {
+		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == 2 &&
+		    persp_hold(s, fd, rq))
+			return;
 		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == 2)
 			queue_probe(s, rq);
 		send_reply(fd, rq->seq, SIG_UNKNOWN, NULL, 0);
@@ -257,6 +262,7 @@ answer(struct signer *s, int fd, const struct sigproto_req *rq)
 static void
 drop_client(struct signer *s, size_t i)
 {
+	conv_waits_drop_fd(&s->waits, s->clients[i]);
 	close(s->clients[i]);
 	s->clients[i] = s->clients[--s->nclients];
 }
@@ -281,7 +287,7 @@ accept_clients(struct signer *s)
 static int
 serve_client(struct signer *s, int fd)
 {
-	uint8_t			msg[SIGPROTO_REQ_HDR + SIGPROTO_ID_MAX + 1];
+	uint8_t			msg[SIGPROTO_REQ_MAX + 1];
 	struct sigproto_req	rq;
 	ssize_t			n;
 
@@ -293,12 +299,44 @@ serve_client(struct signer *s, int fd)
 			return (0);
 		if (n <= 0)
 			return (-1);
+		if (n > 4 && msg[4] == PROBENOTE_FMT) {
+			char	svc[PROBENOTE_SVC_MAX + 1];
+			size_t	len;
+			int	ok;
+
+			if (probenote_decode(msg, (size_t)n, svc, sizeof(svc),
+			    &len, &ok) == -1) {
+				log_warnx("malformed probe note");
+				return (-1);
+			}
+			conv_note(s, svc, len);
+			continue;
+		}
+		if (n > 4 && msg[4] == SIGPROTO_FMT_KEYOP) {
+			if (sigproto_keyop_decode(msg, (size_t)n, &rq) == -1) {
+				log_warnx("malformed key operation");
+				return (-1);
+			}
+			answer_keyop(s, fd, &rq);
+			continue;
+		}
 		if (sigproto_req_decode(msg, (size_t)n, &rq) == -1) {
 			log_warnx("malformed request from a worker");
 			return (-1);
 		}
 		answer(s, fd, &rq);
 	}
+}
+
+/* Until the first parked request's deadline, or -1 (none). */
+static int
+wait_ms(const struct signer *s)
+{
+	int64_t	next = conv_waits_next(&s->waits), now = mono_ms();
+
+	if (next == INT64_MAX)
+		return (-1);
+	return (next > now ? (int)(next - now) : 0);
 }
 
 static int
@@ -316,8 +354,9 @@ signer_loop(struct signer *s, int sfd)
 		n = 3 + s->nclients;
 		for (i = 0; i < n; i++)
 			pfd[i].events = POLLIN;
-		if (poll(pfd, n, -1) == -1 && errno != EINTR)
+		if (poll(pfd, n, wait_ms(s)) == -1 && errno != EINTR)
 			fatal("poll");
+		conv_expire(s);
 		switch (proc_poll_events(s->ctx, sfd, pfd[0].revents,
 		    pfd[1].revents)) {
 		case PROC_GONE:
@@ -345,10 +384,11 @@ signer_open(struct proc_ctx *ctx, int *code)
 	s->ctx = ctx;
 	s->cf = ctx->cf;
 	s->spans = xcalloc(SIGNER_MAX_SPANS, sizeof(*s->spans));
+	conv_waits_init(&s->waits);
 	buf_init(&s->reply, SIGPROTO_BODY_MAX);
 	s->od_tokens = ctx->cf->scanner.on_demand_limit;
 	s->od_refill = mono_ms();
-	if (signer_keys(s) == -1) {
+	if (signer_keys(s) == -1 || signer_conv_keys(s) == -1) {
 		*code = PROC_EXIT_FATAL;	/* an operator must fix the key */
 		return (NULL);
 	}

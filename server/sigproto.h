@@ -23,12 +23,34 @@
 #define SIGPROTO_BODY_MAX	(256 * 1024)	/* largest signed reply */
 
 #define SIGPROTO_F_PROBE	0x01	/* queue an on-demand probe if unknown */
+/*
+ * Convergence only: decide as spec §2.3 and, when that needs a probe,
+ * hold the request until the probe's result is recorded (the scanner's
+ * note, common/probenote.h, format 0xc1 on this socket) or until
+ * scanner.timeout + 1 s.  The id is "svc" (GET) or "svc FP" (POST).
+ */
+#define SIGPROTO_F_WAIT		0x02
+
+/*
+ * Key operation for a TLS handshake on a Convergence port (the worker
+ * holds only the certificate): same header, fmt SIGPROTO_FMT_KEYOP, flags
+ * the RSA padding (RSA_PKCS1_PADDING for a TLS 1.2 DigestInfo,
+ * RSA_NO_PADDING for a TLS 1.3 PSS block padded by the worker), the
+ * u16 length and the raw input, which may contain NUL bytes.  The reply
+ * body is the private-key result, exactly the modulus size.
+ */
+#define SIGPROTO_FMT_KEYOP	0xc0
+#define SIGPROTO_KEYOP_MAX	1024	/* input bytes: an 8192-bit block */
+#define SIGPROTO_REQ_MAX	(SIGPROTO_REQ_HDR + SIGPROTO_KEYOP_MAX)
 
 enum sigproto_status {
 	SIG_OK = 0,		/* body = complete signed reply */
 	SIG_UNKNOWN = 1,	/* no observation: 404 (probe queued) */
 	SIG_UNAVAILABLE = 2,	/* database or key unavailable: 503 */
 	SIG_BAD = 3,		/* id refused: 400 */
+	SIG_CONFLICT = 4,	/* F_WAIT: body = signed list, answer 409 */
+	SIG_PROBE_FAILED = 5,	/* F_WAIT: the probe failed: 503 */
+	SIG_LAST = SIG_PROBE_FAILED	/* the decoder refuses any higher */
 };
 
 struct sigproto_req {
@@ -52,6 +74,11 @@ long	sigproto_req_encode(uint8_t *buf, size_t buflen,
 /* 0, or -1 for a malformed message. */
 int	sigproto_req_decode(const uint8_t *msg, size_t len,
 	    struct sigproto_req *r);
+/* A key operation request: 0, or -1 (not one, or malformed). */
+int	sigproto_keyop_decode(const uint8_t *msg, size_t len,
+	    struct sigproto_req *r);
+long	sigproto_keyop_encode(uint8_t *buf, size_t buflen, uint32_t seq,
+	    uint8_t padding, const uint8_t *in, size_t inlen);
 /* Header only: the body follows in the same message (writev). */
 void	sigproto_rep_header(uint8_t hdr[SIGPROTO_REP_HDR], uint32_t seq,
 	    uint8_t status, size_t len);

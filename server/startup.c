@@ -70,19 +70,37 @@ open_listener(const struct conf_listen *l)
 	return (fd);
 }
 
+/* Open every address of one listener list; what (for the log) or "". */
+static int
+open_listen_list(const struct conf_listen_list *ll, int **fds, size_t *n,
+    const char *what)
+{
+	size_t	i;
+
+	*fds = xcalloc(ll->n ? ll->n : 1, sizeof(int));
+	for (i = 0; i < ll->n; i++) {
+		if (((*fds)[i] = open_listener(&ll->v[i])) == -1)
+			return (-1);
+		(*n)++;
+		log_info("listening on %s%s", ll->v[i].text, what);
+	}
+	return (0);
+}
+
+/* The plain HTTP ports, the Convergence TLS ports and the relay ports,
+ * all served by the http workers. */
 int
 master_open_listeners(struct master *m)
 {
-	const struct conf_listen_list *ll = &m->cf->http.listen;
-	size_t	i;
+	const struct conf	*cf = m->cf;
 
-	m->listen_fds = xcalloc(ll->n ? ll->n : 1, sizeof(int));
-	for (i = 0; i < ll->n; i++) {
-		if ((m->listen_fds[i] = open_listener(&ll->v[i])) == -1)
-			return (-1);
-		m->nlisten++;
-		log_info("listening on %s", ll->v[i].text);
-	}
+	if (open_listen_list(&cf->http.listen, &m->listen_fds, &m->nlisten,
+	    "") == -1 ||
+	    open_listen_list(&cf->convergence.listen, &m->conv_fds, &m->nconv,
+	    " (Convergence, TLS)") == -1 ||
+	    open_listen_list(&cf->convergence.proxy_listen, &m->proxy_fds,
+	    &m->nproxy, " (Convergence relay)") == -1)
+		return (-1);
 	return (0);
 }
 

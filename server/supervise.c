@@ -88,7 +88,7 @@ static pid_t
 fork_role(struct master *m, enum role role, int index, int *chan)
 {
 	struct proc_ctx	ctx;
-	int		sv[2], keep[PROC_KEEP_FIXED + CONF_LISTEN_MAX];
+	int		sv[2], keep[PROC_KEEP_FIXED + 3 * CONF_LISTEN_MAX];
 	size_t		nkeep = 0, i;
 	pid_t		pid;
 
@@ -134,6 +134,14 @@ fork_role(struct master *m, enum role role, int index, int *chan)
 		ctx.nlisten = m->nlisten;
 		for (i = 0; i < m->nlisten; i++)
 			keep[nkeep++] = m->listen_fds[i];
+		ctx.conv_listen_fds = m->conv_fds;
+		ctx.nconv_listen = m->nconv;
+		for (i = 0; i < m->nconv; i++)
+			keep[nkeep++] = m->conv_fds[i];
+		ctx.proxy_listen_fds = m->proxy_fds;
+		ctx.nproxy_listen = m->nproxy;
+		for (i = 0; i < m->nproxy; i++)
+			keep[nkeep++] = m->proxy_fds[i];
 	}
 	proc_child_init(&ctx, keep, nkeep);
 	proc_child_run(&ctx, roles[role].ops);

@@ -50,8 +50,11 @@ static const char *const all_keys[] = {
 	"scanner.processes", "scanner.concurrency", "scanner.timeout",
 	"scanner.sni", "scanner.rescan_interval", "scanner.rescan_newer_than",
 	"scanner.on_demand_limit", "scanner.deny", "scanner.allow",
+	"perspectives.hold",
 	"convergence.listen", "convergence.certificate", "convergence.key",
 	"convergence.proxy_listen",
+	"convergence.proxy_max_tunnels", "convergence.proxy_max_tunnels_per_ip",
+	"convergence.proxy_idle_timeout",
 	"ctwatch.enabled", "ctwatch.log_list", "ctwatch.logs",
 	"ctwatch.poll_interval", "ctwatch.batch_size", "ctwatch.resume",
 	"stream.lite_path", "stream.full_path", "stream.domains_path",
@@ -223,6 +226,7 @@ conf_diff(const struct conf *a, const struct conf *b)
 		return ("scanner.deny");
 	if (!cidr_list_same(&a->scanner.allow, &b->scanner.allow))
 		return ("scanner.allow");
+	SAME_NUM(perspectives.hold_ms);
 	if (!listen_list_same(&a->convergence.listen, &b->convergence.listen))
 		return ("convergence.listen");
 	SAME_STR(convergence.certificate);
@@ -230,6 +234,9 @@ conf_diff(const struct conf *a, const struct conf *b)
 	if (!listen_list_same(&a->convergence.proxy_listen,
 	    &b->convergence.proxy_listen))
 		return ("convergence.proxy_listen");
+	SAME_NUM(convergence.proxy_max_tunnels);
+	SAME_NUM(convergence.proxy_max_tunnels_per_ip);
+	SAME_NUM(convergence.proxy_idle_timeout_ms);
 	SAME_NUM(ctwatch.enabled);
 	SAME_STR(ctwatch.log_list);
 	SAME_NUM(ctwatch.logs.n);
@@ -326,6 +333,10 @@ START_TEST(test_defaults_no_file)
 	ck_assert_str_eq(cf->convergence.certificate, "");
 	ck_assert_str_eq(cf->convergence.key, "");
 	ck_assert_uint_eq(cf->convergence.proxy_listen.n, 0);
+	ck_assert_int_eq(cf->perspectives.hold_ms, 3000);
+	ck_assert_int_eq(cf->convergence.proxy_max_tunnels, 1000);
+	ck_assert_int_eq(cf->convergence.proxy_max_tunnels_per_ip, 16);
+	ck_assert_int_eq(cf->convergence.proxy_idle_timeout_ms, 10 * 1000);
 
 	ck_assert(cf->ctwatch.enabled);
 	ck_assert_str_eq(cf->ctwatch.log_list, "");
@@ -430,6 +441,9 @@ static const char full_yaml[] =
 	"  certificate: tls/cert.pem\n"
 	"  key: /etc/notaryd/tls.key\n"
 	"  proxy_listen: [\"0.0.0.0:8000\"]\n"
+	"  proxy_max_tunnels: 50\n"
+	"  proxy_max_tunnels_per_ip: 5\n"
+	"  proxy_idle_timeout: 30s\n"
 	"ctwatch:\n"
 	"  enabled: no\n"
 	"  log_list: https://www.gstatic.com/ct/log_list/v3/log_list.json\n"
@@ -521,6 +535,9 @@ START_TEST(test_full_file)
 	ck_assert_uint_eq(cf->convergence.proxy_listen.n, 1);
 	ck_assert_str_eq(cf->convergence.proxy_listen.v[0].text,
 	    "0.0.0.0:8000");
+	ck_assert_int_eq(cf->convergence.proxy_max_tunnels, 50);
+	ck_assert_int_eq(cf->convergence.proxy_max_tunnels_per_ip, 5);
+	ck_assert_int_eq(cf->convergence.proxy_idle_timeout_ms, 30 * 1000);
 
 	ck_assert(!cf->ctwatch.enabled);
 	ck_assert_str_eq(cf->ctwatch.log_list,
@@ -574,6 +591,23 @@ START_TEST(test_partial_file)
 	ck_assert_ptr_null(conf_diff(def, cf));
 	conf_free(cf);
 	conf_free(def);
+}
+END_TEST
+
+/*
+ * Convergence listeners without certificate and key load: the signer
+ * makes a self-signed pair on its first start.
+ */
+START_TEST(test_convergence_no_cert)
+{
+	struct conf	*cf;
+
+	cf = must_load("convergence:\n  listen: [\"127.0.0.1:4242\"]\n",
+	    NULL, 0);
+	ck_assert_uint_eq(cf->convergence.listen.n, 1);
+	ck_assert_str_eq(cf->convergence.certificate, "");
+	ck_assert_str_eq(cf->convergence.key, "");
+	conf_free(cf);
 }
 END_TEST
 
@@ -771,9 +805,10 @@ static const struct {
 	{ "stream:\n  ping_interval: 2m\n",
 	  "t.yaml:2:18: stream.ping_interval: must be shorter than "
 	  "stream.idle_timeout (65s), got 2m" },
-	{ "convergence:\n  listen: [\"0.0.0.0:443\"]\n",
-	  "t.yaml:2:11: convergence.listen: needs convergence.certificate and "
-	  "convergence.key" },
+	{ "convergence:\n  proxy_max_tunnels: 10\n"
+	  "  proxy_max_tunnels_per_ip: 20\n",
+	  "t.yaml:3:29: convergence.proxy_max_tunnels_per_ip: must not exceed "
+	  "convergence.proxy_max_tunnels (10), got 20" },
 	{ "convergence:\n  certificate: c.pem\n",
 	  "t.yaml:2:16: convergence.certificate: must be set together with "
 	  "convergence.key" },
@@ -1449,8 +1484,9 @@ START_TEST(test_restart_keys)
 	    "convergence:\n  listen: [\"0.0.0.0:4242\"]\n"
 	    "  certificate: c\n  key: k\n", NULL, 0);
 	ck_assert_int_eq(conf_restart_keys_differ(a, b, what, sizeof(what)),
-	    1);
-	ck_assert_str_eq(what, "convergence.listen");
+	    3);
+	ck_assert_str_eq(what, "convergence.listen, convergence.certificate, "
+	    "convergence.key");
 	conf_free(b);
 	conf_free(a);
 }
@@ -1557,6 +1593,7 @@ tu_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_full_file);
 	tcase_add_test(tc, test_partial_file);
+	tcase_add_test(tc, test_convergence_no_cert);
 	tcase_add_test(tc, test_yaml_styles);
 	tcase_add_test(tc, test_workers_zero_is_ncpu);
 	tcase_add_test(tc, test_relative_paths);

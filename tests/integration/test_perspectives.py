@@ -1,6 +1,6 @@
-"""Perspectives end to end on the real daemon: a local TLS server, a query
-answered 404 and then 200 within 10 s with the MD5 of the served
-certificate and a signature that the openssl CLI verifies; a certificate
+"""Perspectives end to end on the real daemon: a local TLS server, a first
+query held for its probe (perspectives.hold) and answered 200 with the MD5
+of the served certificate, a dead service still 404 and a signature that the openssl CLI verifies; a certificate
 switch shows two keys with correct spans; the cached reply goes after the
 rescan; misses answer 503 while the signer is stopped (hits still 200);
 an http worker killed under load forces no database recovery."""
@@ -115,8 +115,18 @@ try:
 
     svc = "127.0.0.1:%d,2" % port
     q = "/?host=127.0.0.1&port=%d&service_type=2&" % port
-    r = get(d.port, q)
-    t.eq(r and r[0], 404, "unknown service: 404 and an on-demand probe")
+    t0 = time.monotonic()
+    r = get(d.port, q, timeout=10)
+    el = time.monotonic() - t0
+    t.ok(r is not None and r[0] == 200 and el < 3.5, "unknown live "
+         "service: the first query waits for its on-demand probe "
+         "(perspectives.hold 3s) and answers 200 (%.2f s)" % el)
+    dq = "/?host=127.0.0.1&port=%d&service_type=2" % free_port()
+    t0 = time.monotonic()
+    r = get(d.port, dq, timeout=10)
+    el = time.monotonic() - t0
+    t.ok(r is not None and r[0] == 404 and el < 4.5, "a service that "
+         "cannot be probed still answers 404 (%.2f s)" % el)
     t0 = time.monotonic()
     r = wait_until(lambda: (lambda x: x if x and x[0] == 200 else None)(
         get(d.port, q)), 10, 0.5)
