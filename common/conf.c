@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -65,7 +66,7 @@ enum conf_type {
 	CT_PATH,	/* a file path; relative means relative to data_dir */
 	CT_URLPATH,	/* an HTTP path, "/..." */
 	CT_LOGTARGET,	/* "stderr", "syslog" or a file path */
-	CT_LOGLIST,	/* "", an http(s) URL or a file path */
+	CT_LOGLIST,	/* one or a list of: "", an http(s) URL, a file path */
 	CT_BOOL,
 	CT_INT,		/* int, min..max */
 	CT_DURATION,	/* int64_t milliseconds, min..max */
@@ -74,6 +75,7 @@ enum conf_type {
 	CT_LISTEN,	/* struct conf_listen_list */
 	CT_CIDRS,	/* struct conf_cidr_list */
 	CT_CTLOGS,	/* ctwatch.logs, the only one of its kind */
+	CT_CTSTATES,	/* ctwatch.log_states: list of state names -> bits */
 };
 
 #define KF_EMPTY_OK	0x01	/* CT_PATH: "" allowed, means "none" */
@@ -182,12 +184,27 @@ static const struct conf_key conf_keys[] = {
 	{ "ctwatch.enabled", CT_BOOL, O(ctwatch.enabled), 0, 0, 0, "true" },
 	{ "ctwatch.log_list", CT_LOGLIST, O(ctwatch.log_list), 0, 0, 0,
 	    "\"\"" },
+	{ "ctwatch.log_list_refresh", CT_DURATION,
+	    O(ctwatch.log_list_refresh_ms), 0, 100, 7 * MS_DAY, "1h" },
+	{ "ctwatch.log_states", CT_CTSTATES, O(ctwatch.log_states), 0, 0, 0,
+	    "[usable, qualified, readonly]" },
 	{ "ctwatch.logs", CT_CTLOGS, O(ctwatch.logs), 0, 0, 0, "[]" },
 	{ "ctwatch.poll_interval", CT_DURATION, O(ctwatch.poll_interval_ms),
 	    0, 100, MS_HOUR, "10s" },
 	{ "ctwatch.batch_size", CT_INT, O(ctwatch.batch_size), 0,
 	    1, 4096, "256" },
 	{ "ctwatch.resume", CT_BOOL, O(ctwatch.resume), 0, 0, 0, "true" },
+	{ "ctwatch.parallel_fetches", CT_INT, O(ctwatch.parallel_fetches), 0,
+	    1, 64, "2" },
+	{ "ctwatch.max_fetches", CT_INT, O(ctwatch.max_fetches), 0,
+	    1, 4096, "64" },
+	{ "ctwatch.max_backfill", CT_INT, O(ctwatch.max_backfill), 0,
+	    0, 1000000000, "100000" },
+	{ "ctwatch.dedup", CT_BOOL, O(ctwatch.dedup), 0, 0, 0, "false" },
+	{ "ctwatch.fetch_timeout", CT_DURATION, O(ctwatch.fetch_timeout_ms),
+	    0, 100, 10 * MS_MIN, "30s" },
+	{ "ctwatch.max_response", CT_SIZE, O(ctwatch.max_response), 0,
+	    64 * KIB, GIB, "16M" },
 
 	SECTION("stream"),
 	{ "stream.lite_path", CT_URLPATH, O(stream.lite_path), 0, 0, 0, "/" },
@@ -230,7 +247,14 @@ static const char *const default_deny[] = {
 };
 
 /* The sub-keys of one ctwatch.logs entry. */
-static const char *const ctlog_keys[] = { "url", "name", "operator", "type" };
+static const char *const ctlog_keys[] = {
+	"url", "name", "operator", "type", "key",
+};
+
+/* The state names of ctwatch.log_states, bit i = 1 << i (CONF_CTS_*). */
+static const char *const ct_state_names[] = {
+	"pending", "qualified", "usable", "readonly", "retired", "rejected",
+};
 
 /* Routes the HTTP workers serve themselves: no key may hide them. */
 static const char *const reserved_paths[] = {
@@ -325,6 +349,14 @@ static void	set_cidr_list(struct loader *, const struct conf_key *,
 static void	cidr_list_add(struct conf_cidr_list *, size_t *,
 		    const struct conf_cidr *);
 static void	set_ctlogs(struct loader *, yaml_node_t *, const char *);
+static void	set_loglist(struct loader *, const struct conf_key *,
+		    yaml_node_t *, const char *);
+static void	set_ctstates(struct loader *, const struct conf_key *,
+		    yaml_node_t *, const char *);
+static void	strlist_free(struct conf_strlist *);
+static void	loglist_absolute(const struct conf_key *,
+		    struct conf_strlist *, const char *);
+static int	is_base64(const char *);
 static int	ctlog_parse(struct loader *, yaml_node_t *, const char *,
 		    struct conf_ctlog *);
 static int	ctlog_set(struct loader *, struct conf_ctlog *, const char *,
@@ -744,6 +776,12 @@ set_value(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	case CT_CTLOGS:
 		set_ctlogs(ld, node, path);
 		break;
+	case CT_LOGLIST:
+		set_loglist(ld, k, node, path);
+		break;
+	case CT_CTSTATES:
+		set_ctstates(ld, k, node, path);
+		break;
 	default:
 		set_scalar(ld, k, node, path);
 		break;
@@ -767,7 +805,6 @@ set_scalar(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	case CT_PATH:
 	case CT_URLPATH:
 	case CT_LOGTARGET:
-	case CT_LOGLIST:
 		if (is_null(node))
 			s = "";
 		if (check_string(k, s) == -1) {
@@ -1086,7 +1123,7 @@ ctlog_parse(struct loader *ld, yaml_node_t *node, const char *path,
 			sug = suggest(scalar_of(key), ctlog_keys,
 			    NELEM(ctlog_keys));
 			node_error(ld, key, kpath, "unknown key%s%s%s (a log "
-			    "has url, name, operator and type)",
+			    "has url, name, operator, type and key)",
 			    sug ? "; did you mean " : "", sug ? sug : "",
 			    sug ? "?" : "");
 		}
@@ -1108,6 +1145,8 @@ ctlog_parse(struct loader *ld, yaml_node_t *node, const char *path,
 	}
 	if (out->operator == NULL)
 		out->operator = xstrdup("");
+	if (out->key == NULL)
+		out->key = xstrdup("");
 	return (0);
 }
 
@@ -1131,6 +1170,8 @@ ctlog_set(struct loader *ld, struct conf_ctlog *out, const char *name,
 		dst = &out->operator;
 	else if (strcmp(name, "type") == 0)
 		dst = NULL;
+	else if (strcmp(name, "key") == 0)
+		dst = &out->key;
 	else
 		return (1);
 
@@ -1153,6 +1194,11 @@ ctlog_set(struct loader *ld, struct conf_ctlog *out, const char *name,
 		}
 		return (0);
 	}
+	if (dst == &out->key && !is_base64(s)) {
+		node_error(ld, value, path, "expected the log's public key "
+		    "in base64 (DER SubjectPublicKeyInfo), got %s", got);
+		return (-1);
+	}
 	if (dst == &out->url && (!is_http_url(s) ||
 	    strpbrk(s, " \t\r\n") != NULL)) {
 		node_error(ld, value, path, "expected an http:// or https:// "
@@ -1169,6 +1215,7 @@ ctlog_clear(struct conf_ctlog *l)
 	free(l->url);
 	free(l->name);
 	free(l->operator);
+	free(l->key);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -1180,6 +1227,150 @@ ctlogs_free(struct conf_ctlog *v, size_t n)
 	for (i = 0; i < n; i++)
 		ctlog_clear(&v[i]);
 	free(v);
+}
+
+/*
+ * ctwatch.log_list: one scalar or a sequence of scalars, each "", an
+ * http(s) URL or a file path.  [] is allowed: no list, only ctwatch.logs.
+ */
+static void
+set_loglist(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
+    const char *path)
+{
+	struct conf_strlist	 tmp = { 0, NULL };
+	yaml_node_item_t	*item;
+	yaml_node_t		*in;
+	const char		*s;
+	char			 ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
+	size_t			 n, i;
+
+	n = node->type == YAML_SEQUENCE_NODE ? sequence_length(node) : 1;
+	if (n > 0)
+		tmp.v = xcalloc(n, sizeof(*tmp.v));
+	for (i = 0; i < n; i++) {
+		if (node->type == YAML_SEQUENCE_NODE) {
+			item = node->data.sequence.items.start + i;
+			in = get_node(ld, *item);
+			(void)xsnprintf(ipath, sizeof(ipath), "%s[%zu]", path,
+			    i);
+		} else {
+			in = node;
+			(void)xsnprintf(ipath, sizeof(ipath), "%s", path);
+		}
+		if (scalar_value(ld, k, in, ipath, &s) == -1)
+			break;
+		if (is_null(in))
+			s = "";
+		if (check_string(k, s) == -1) {
+			describe(got, sizeof(got), in);
+			node_error(ld, in, ipath, "expected %s, got %s",
+			    expectation(k), got);
+			break;
+		}
+		tmp.v[tmp.n++] = xstrdup(s);
+	}
+	if (tmp.n != n) {
+		strlist_free(&tmp);
+		return;
+	}
+	strlist_free(field(ld->cf, k));
+	*(struct conf_strlist *)field(ld->cf, k) = tmp;
+}
+
+/* ctwatch.log_states: a sequence of state names, kept as CONF_CTS_ bits. */
+static void
+set_ctstates(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
+    const char *path)
+{
+	yaml_node_item_t	*item;
+	const char		*s, *sug;
+	char			 ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
+	uint32_t		 bits = 0;
+	size_t			 i;
+	int			 bad = 0;
+
+	if (node->type != YAML_SEQUENCE_NODE) {
+		describe(got, sizeof(got), node);
+		node_error(ld, node, path, "expected %s, got %s",
+		    expectation(k), got);
+		return;
+	}
+	for (item = node->data.sequence.items.start;
+	    item < node->data.sequence.items.top; item++) {
+		yaml_node_t *in = get_node(ld, *item);
+
+		(void)xsnprintf(ipath, sizeof(ipath), "%s[%zu]", path,
+		    (size_t)(item - node->data.sequence.items.start));
+		if (scalar_value(ld, k, in, ipath, &s) == -1) {
+			bad = 1;
+			continue;
+		}
+		for (i = 0; i < NELEM(ct_state_names); i++)
+			if (strcmp(s, ct_state_names[i]) == 0)
+				break;
+		if (i == NELEM(ct_state_names)) {
+			sug = suggest(s, ct_state_names,
+			    NELEM(ct_state_names));
+			node_error(ld, in, ipath, "unknown log state%s%s%s "
+			    "(pending, qualified, usable, readonly, retired, "
+			    "rejected)", sug ? "; did you mean " : "",
+			    sug ? sug : "", sug ? "?" : "");
+			bad = 1;
+			continue;
+		}
+		bits |= 1u << i;
+	}
+	if (!bad)
+		*(uint32_t *)field(ld->cf, k) = bits;
+}
+
+static void
+strlist_free(struct conf_strlist *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Make the relative file names of a log_list absolute against dir. */
+static void
+loglist_absolute(const struct conf_key *k, struct conf_strlist *l,
+    const char *dir)
+{
+	char	*abs;
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++) {
+		if (!is_relative_file(k, l->v[i]))
+			continue;
+		abs = path_absolute(dir, l->v[i]);
+		free(l->v[i]);
+		l->v[i] = abs;
+	}
+}
+
+/* Plain base64 (RFC 4648 §4, padded), at most 16K characters. */
+static int
+is_base64(const char *s)
+{
+	size_t	n = strlen(s), i, pad = 0;
+
+	if (n == 0 || n % 4 != 0 || n > 16384)
+		return (0);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '=') {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || !(isalnum((unsigned char)s[i]) ||
+		    s[i] == '+' || s[i] == '/'))
+			return (0);
+	}
+	return (pad <= 2);
 }
 
 static void
@@ -1197,8 +1388,10 @@ free_field(struct conf *cf, const struct conf_key *k)
 	case CT_PATH:
 	case CT_URLPATH:
 	case CT_LOGTARGET:
-	case CT_LOGLIST:
 		free(*(char **)field(cf, k));
+		break;
+	case CT_LOGLIST:
+		strlist_free(field(cf, k));
 		break;
 	case CT_LISTEN:
 		free(((struct conf_listen_list *)field(cf, k))->v);
@@ -1542,7 +1735,11 @@ expectation(const struct conf_key *k)
 	case CT_LOGTARGET:
 		return ("stderr, syslog or a file path");
 	case CT_LOGLIST:
-		return ("\"\", an http:// or https:// URL or a file path");
+		return ("\"\", an http:// or https:// URL, a file path, or a "
+		    "list of them");
+	case CT_CTSTATES:
+		return ("a list of log states like [usable, qualified, "
+		    "readonly]");
 	case CT_BOOL:
 		return ("true or false");
 	case CT_INT:
@@ -2228,8 +2425,12 @@ resolve_paths(struct loader *ld)
 	dir = ld->cf->daemon.data_dir;
 
 	for (k = conf_keys; k < conf_keys + CONF_NKEYS; k++) {
-		if ((k->type != CT_PATH && k->type != CT_LOGTARGET &&
-		    k->type != CT_LOGLIST) || (k->flags & KF_DATA_DIR))
+		if (k->type == CT_LOGLIST) {
+			loglist_absolute(k, field(ld->cf, k), dir);
+			continue;
+		}
+		if ((k->type != CT_PATH && k->type != CT_LOGTARGET) ||
+		    (k->flags & KF_DATA_DIR))
 			continue;
 		p = field(ld->cf, k);
 		if (!is_relative_file(k, *p))
