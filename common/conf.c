@@ -38,10 +38,10 @@
 
 #include <yaml.h>
 
-#include "conf.h"
-#include "log.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define CONF_MAX_ERRORS	20	/* more would only bury the first one */
 #define CONF_PATH_MAX	160	/* longest dotted key path we print */

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 
 #define LOG_LINE_MAX	2048
 #define LOG_RL_SLOTS	64

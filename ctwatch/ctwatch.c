@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "ctwatch.h"
-#include "dbenv.h"
-#include "log.h"
-#include "proc.h"
+#include "common/conf.h"
+#include "ctwatch/ctwatch.h"
+#include "store/dbenv.h"
+#include "common/log.h"
+#include "common/proc.h"
 
 #define CTWATCH_CHECKPOINT_MS	60000
 

@@ -20,17 +20,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "conf.h"
-#include "dbenv.h"
-#include "log.h"
-#include "obs.h"
-#include "probe.h"
-#include "proc.h"
-#include "scanner.h"
-#include "schedule.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/cache.h"
+#include "common/conf.h"
+#include "store/dbenv.h"
+#include "common/log.h"
+#include "store/obs.h"
+#include "scanner/probe.h"
+#include "common/proc.h"
+#include "scanner/scanner.h"
+#include "store/schedule.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define CLAIM_EVERY_MS		250
 #define LEASE_GRACE_MS		30000	/* beyond the probe timeout */

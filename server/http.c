@@ -35,17 +35,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "conf.h"
-#include "http.h"
-#include "http_parser.h"
-#include "http_routes.h"
-#include "log.h"
-#include "proc.h"
-#include "sigproto.h"
-#include "util.h"
-#include "ws.h"
-#include "xmalloc.h"
+#include "common/buf.h"
+#include "common/conf.h"
+#include "server/http.h"
+#include "server/http_parser.h"
+#include "server/http_routes.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "server/sigproto.h"
+#include "common/util.h"
+#include "server/ws.h"
+#include "common/xmalloc.h"
 
 #define OUT_HIGH_WATER	(256 * 1024)	/* stop parsing more pipelined */
 #define OUT_MAX		(HTTP_BODY_MAX + 64 * 1024)

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
-#include "master.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "server/master.h"
+#include "common/xmalloc.h"
 
 #define MAX_OVERRIDES	64
 

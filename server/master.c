@@ -45,21 +45,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "conf.h"
-#include "ctwatch.h"
-#include "http.h"
-#include "log.h"
-#include "master.h"
-#include "proc.h"
-#include "recover.h"
-#include "ring.h"
-#include "scanner.h"
-#include "sigproto.h"
-#include "signer.h"
-#include "status.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/cache.h"
+#include "common/conf.h"
+#include "ctwatch/ctwatch.h"
+#include "server/http.h"
+#include "common/log.h"
+#include "server/master.h"
+#include "common/proc.h"
+#include "server/recover.h"
+#include "common/ring.h"
+#include "scanner/scanner.h"
+#include "server/sigproto.h"
+#include "server/signer.h"
+#include "common/status.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define BACKOFF_MIN_MS		250
 #define BACKOFF_MAX_MS		60000

@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "dbenv.h"
-#include "log.h"
-#include "proc.h"
-#include "recover.h"
-#include "util.h"
+#include "common/conf.h"
+#include "store/dbenv.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "server/recover.h"
+#include "common/util.h"
 
 void
 recover_main(struct proc_ctx *ctx)

@@ -30,21 +30,21 @@
 
 #include <openssl/evp.h>
 
-#include "buf.h"
-#include "cache.h"
-#include "conf.h"
-#include "dbenv.h"
-#include "keys.h"
-#include "log.h"
-#include "obs.h"
-#include "perspectives.h"
-#include "proc.h"
-#include "schedule.h"
-#include "sigproto.h"
-#include "signer.h"
-#include "svcid.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/buf.h"
+#include "common/cache.h"
+#include "common/conf.h"
+#include "store/dbenv.h"
+#include "server/keys.h"
+#include "common/log.h"
+#include "store/obs.h"
+#include "server/perspectives.h"
+#include "common/proc.h"
+#include "store/schedule.h"
+#include "server/sigproto.h"
+#include "server/signer.h"
+#include "store/svcid.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define SIGNER_MAX_CLIENTS	256	/* worker connections */
 #define SIGNER_MAX_SPANS	OBS_MAX_SPANS

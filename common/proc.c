@@ -24,11 +24,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
-#include "proc.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 static const int handled_signals[] = {
 	SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD,

@@ -46,16 +46,16 @@
 
 #include <pwd.h>
 
-#include "conf.h"
-#include "dbenv.h"
-#include "log.h"
-#include "keys.h"
-#include "obs.h"
-#include "probe.h"
-#include "schedule.h"
-#include "svcid.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "store/dbenv.h"
+#include "common/log.h"
+#include "server/keys.h"
+#include "store/obs.h"
+#include "scanner/probe.h"
+#include "store/schedule.h"
+#include "store/svcid.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define EXIT_OK			0
 #define EXIT_RUNTIME		1
