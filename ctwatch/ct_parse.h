@@ -36,7 +36,8 @@ struct ct_source {
 
 /*
  * Normalise a log URL as certstream-server-go does for source.url: strip
- * trailing '/' characters, prepend "https://" when there is no "://".
+ * trailing '/' characters, prepend "https://" unless it starts with
+ * "https://" or "http://".
  * Returns 0, or -1 when dst is too small or url is empty.
  */
 int	ct_source_url(char *dst, size_t dstlen, const char *url);
