@@ -8,7 +8,7 @@ set -eu
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
 libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl
 libjansson-dev"
-TEST_PKGS="check python3 curl openssl procps"
+TEST_PKGS="check python3 python3-cryptography curl openssl procps"
 
 BENCH_PKGS="wrk nginx-light"
 
