@@ -9,7 +9,8 @@
  * and DigitallySigned is hash(u8, 4 = SHA-256) signature(u8, 1 = RSA,
  * 3 = ECDSA) u16 length, bytes.  A static-CT note signature (C2SP
  * static-ct-api) is keyid[4] || timestamp(u64) || DigitallySigned, the
- * key id being SHA-256(origin || "\n" || 0x05 || SPKI)[0:4].
+ * key id being SHA-256(origin || "\n" || 0x05 || LogID)[0:4], LogID being
+ * SHA-256(SPKI).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -210,7 +211,7 @@ note_sig(const char *line, size_t len, const char *origin, EVP_PKEY *key,
 	    &rawlen, CT_SIG_MAX + 12) == -1 || rawlen < 4 + 8 + 4) {
 		return (-1);
 	}
-	msg = malloc(nlen + 2 + spkilen);
+	msg = malloc(nlen + 2 + SHA256_DIGEST_LENGTH);
 	if (msg == NULL) {
 		free(raw);
 		return (-1);
@@ -218,8 +219,8 @@ note_sig(const char *line, size_t len, const char *origin, EVP_PKEY *key,
 	memcpy(msg, origin, nlen);
 	msg[nlen] = '\n';
 	msg[nlen + 1] = NOTE_SIG_RFC6962;
-	memcpy(msg + nlen + 2, spki, spkilen);
-	SHA256(msg, nlen + 2 + spkilen, id);
+	SHA256(spki, spkilen, msg + nlen + 2);	/* the LogID */
+	SHA256(msg, nlen + 2 + SHA256_DIGEST_LENGTH, id);
 	free(msg);
 	if (memcmp(id, raw, 4) != 0) {
 		free(raw);

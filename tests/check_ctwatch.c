@@ -305,7 +305,8 @@ START_TEST(test_sth_malformed)
 }
 END_TEST
 
-/* A checkpoint signed the static-ct-api way by k for origin. */
+/* A checkpoint signed the static-ct-api way by k for origin (key id from
+ * the LogID, SHA-256 of the SPKI). */
 static char *
 make_checkpoint(EVP_PKEY *k, const char *origin, uint64_t size,
     const uint8_t root[32], uint8_t **spki, size_t *spkilen)
@@ -318,12 +319,12 @@ make_checkpoint(EVP_PKEY *k, const char *origin, uint64_t size,
 
 	dlen = i2d_PUBKEY(k, &der);
 	ck_assert_int_gt(dlen, 0);
-	msg = xmalloc(olen + 2 + (size_t)dlen);
+	msg = xmalloc(olen + 2 + 32);
 	memcpy(msg, origin, olen);
 	msg[olen] = '\n';
 	msg[olen + 1] = 5;
-	memcpy(msg + olen + 2, der, (size_t)dlen);
-	SHA256(msg, olen + 2 + (size_t)dlen, id);
+	SHA256(der, (size_t)dlen, msg + olen + 2);	/* LogID */
+	SHA256(msg, olen + 2 + 32, id);
 	free(msg);
 	memcpy(raw, id, 4);
 	be64enc(raw + 4, 1700000000999ULL);
