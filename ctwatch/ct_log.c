@@ -155,11 +155,43 @@ ct_log_new(struct ct_watch *w, const struct ct_logdesc *d)
 	return (l);
 }
 
+/* One line with the log's counters (at stop, and when a log is dropped). */
+static void
+log_summary(const struct ct_log *l)
+{
+	const struct status_ctlog	*c = l->st;
+	char				 fe[STATUS_CTFE_MAX * 24];
+	size_t				 k, off = 0;
+	int				 n;
+
+	fe[0] = '\0';
+	for (k = 0; k < STATUS_CTFE_MAX; k++) {
+		n = snprintf(fe + off, sizeof(fe) - off, "%s%s=%llu",
+		    k ? "," : "", status_ctfe_name((enum status_ctfe)k),
+		    (unsigned long long)atomic_load(&c->fetch_errors[k]));
+		if (n < 0 || (size_t)n >= sizeof(fe) - off)
+			break;
+		off += (size_t)n;
+	}
+	log_info("ctwatch: %s: next %llu of %llu; published %llu (precerts "
+	    "%llu), malformed %llu, duplicates %llu, backfill skipped %llu, "
+	    "bad signatures %llu, shrunk %llu; fetch errors %s", l->d.url,
+	    (unsigned long long)l->next, (unsigned long long)l->size,
+	    (unsigned long long)atomic_load(&c->published),
+	    (unsigned long long)atomic_load(&c->precerts),
+	    (unsigned long long)atomic_load(&c->parse_errors),
+	    (unsigned long long)atomic_load(&c->duplicates),
+	    (unsigned long long)atomic_load(&c->backfill_skipped),
+	    (unsigned long long)atomic_load(&c->sth_bad_signature),
+	    (unsigned long long)atomic_load(&c->sth_shrunk), fe);
+}
+
 void
 ct_log_free(struct ct_log *l)
 {
 	if (l == NULL)
 		return;
+	log_summary(l);
 	if (l->r != NULL)
 		ct_rfc6962_free(l->r);
 	if (l->t != NULL)
