@@ -46,7 +46,7 @@
 #define CTWATCH_COMMIT_MS	2000
 #define CTWATCH_STATUS_MS	500
 #define CTWATCH_MAX_WAIT_MS	1000
-#define CTWATCH_LIST_RETRY_MS	5000	/* first retry of a failed list */
+#define CTWATCH_LIST_RETRY_MS	1000	/* first retry of a failed list */
 #define CTWATCH_UA		"notaryd/" PACKAGE_VERSION " (CT watcher)"
 
 /* One ctwatch.log_list entry. */

@@ -183,6 +183,8 @@ e = srv.add_log("e", kind="rfc6962", size=100, cap=32, error_rate=0.1,
                 garbage_rate=0.03, truncate_rate=0.03, fault_seed=7)
 s_ = srv.add_log("s", kind="rfc6962", size=200, cap=256)
 g = srv.add_log("g", kind="rfc6962", size=50, bad_sth_sig=True)
+h = srv.add_log("h", kind="rfc6962", size=60, cap=32,
+                fault_on=["get-entries"], fail_next=["huge", "drip"])
 dead = srv.add_log("dead", kind="rfc6962", size=50)
 for lg in (a, b, tl):
     lg.set(listed=False)
@@ -194,10 +196,11 @@ t.ok(wait_until(lambda: key(e) in positions(d) and key(s_) in positions(d),
 dead.set(dead="hang")
 e.set(grow_n=5, grow_every=0.2)
 s_.grow(50)
+h.grow(40)
 time.sleep(2)
 e.set(grow_n=0)
-t.ok(caught_up(d, (e, s_), 40), "a log under 10 % errors, garbage and "
-     "truncated bodies catches up", (positions(d), e.size))
+t.ok(caught_up(d, (e, s_, h), 40), "logs under 10 % errors, garbage, "
+     "truncated, 50 MB and dripping bodies catch up", (positions(d), e.size))
 s_.set(shrink_to=150)
 time.sleep(1.5)
 s_.set(shrink_to=None)
@@ -236,10 +239,38 @@ ss = sm.get(key(s_), [[0] * 9])[-1]
 t.ok(ss[7] > 0, "a tree size that went back is counted", ss)
 t.ok(ss[2] == s_.size - 200, "the shrinking log still published each "
      "entry once", (ss, s_.size))
+sh = sm.get(key(h), [[0] * 9])[-1]
+fh = sh[8] if isinstance(sh[8], dict) else {}
+t.ok(fh.get("toobig", 0) == 1 and fh.get("timeout", 0) == 1 and
+     sh[2] == h.size - 60, "a 50 MB reply is cut off (max_response), a "
+     "dripping one times out, both counted; every entry still published "
+     "once", sh)
 sg = sm.get(key(g), [[0] * 9])[-1]
 t.ok(sg[6] > 0 and sg[2] == 0, "bad signatures counted, nothing "
      "published from that log", sg)
 
+d.cleanup()
+
+# ---- 5. lists by URL; an unreachable list is retried with back-off -----
+for lg in (e, s_, g, h, dead):
+    lg.set(listed=False)
+a.set(listed=True)
+d = Daemon(ctwatch=ctwatch_yaml("[\"http://127.0.0.1:1/list.json\", "
+                                "\"%s\"]" % srv.loglist_url).replace(
+    "log_list_refresh: 1s", "log_list_refresh: 20s"))
+d.start()
+t.ok(wait_until(lambda: key(a) in positions(d), 15, step=0.3),
+     "a log list fetched by URL is followed")
+t.ok(wait_until(lambda: len(re.findall(
+    r"cannot read the log list http://127.0.0.1:1/list.json: connect.*"
+    r"retrying in \d+ s", d.logtext())) >= 3, 15),
+    "an unreachable list: one line per retry", d.logtext()[-2000:])
+waits = [int(x) for x in re.findall(r"list.json: connect.*retrying in "
+                                    r"(\d+) s", d.logtext())]
+t.ok(waits == sorted(waits) and waits[-1] > waits[0], "... with back-off",
+     waits)
+t.eq(d.health()[0], 200, "the daemon stays healthy meanwhile")
+d.stop()
 d.cleanup()
 srv.stop()
 shutil.rmtree(top, ignore_errors=True)
