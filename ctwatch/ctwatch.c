@@ -41,6 +41,7 @@
 #include "store/ctpos.h"
 #include "store/dbenv.h"
 #include "store/issuers.h"
+#include "store/session.h"
 
 #define CTWATCH_CHECKPOINT_MS	60000
 #define CTWATCH_COMMIT_MS	2000
@@ -81,16 +82,7 @@ struct ctwatch {
 static int
 ctwatch_open_db(struct ctwatch *cw)
 {
-	struct db_env_opts	o;
-	char			*home = proc_db_home(cw->cf);
-	int			 r;
-
-	o.home = home;
-	o.cache_bytes = cw->cf->database.cache_size;
-	o.recover = 0;
-	r = db_env_open(&cw->env, &o);
-	free(home);
-	if (r != 0)
+	if (store_env_open(cw->cf, &cw->env) == -1)
 		return (-1);
 	if (ctpos_open(cw->env, &cw->ct, 0) != 0)
 		return (-1);
@@ -416,10 +408,49 @@ ctwatch_loop(struct ctwatch *cw, int sfd)
 	}
 }
 
-static void
-ctwatch_stop(struct ctwatch *cw)
+static void *
+ctwatch_open(struct proc_ctx *ctx, int *code)
 {
-	size_t	i;
+	struct ctwatch	*cw = xcalloc(1, sizeof(*cw));
+
+	*code = PROC_EXIT_FAIL;
+	cw->ctx = ctx;
+	cw->cf = ctx->cf;
+	if (ctwatch_open_db(cw) == -1) {
+		log_warnx("cannot open the database; exiting");
+		if (cw->ct != NULL)
+			cw->ct->close(cw->ct, 0);
+		if (cw->env != NULL)
+			db_env_close(cw->env);
+		free(cw);
+		return (NULL);
+	}
+	if (ctwatch_init(cw) == -1) {
+		log_warnx("ctwatch: start-up failed; exiting");
+		cw->ct->close(cw->ct, 0);
+		cw->issuers_db->close(cw->issuers_db, 0);
+		db_env_close(cw->env);
+		free(cw);
+		return (NULL);
+	}
+	return (cw);
+}
+
+static int
+ctwatch_run(void *state, struct proc_ctx *ctx, int sfd)
+{
+	struct ctwatch	*cw = state;
+
+	(void)ctx;
+	return (ctwatch_loop(cw, sfd) ? PROC_EXIT_FAIL : PROC_EXIT_OK);
+}
+
+/* Positions first, then a final checkpoint keeps the next recovery short. */
+static void
+ctwatch_close(void *state)
+{
+	struct ctwatch	*cw = state;
+	size_t		 i;
 
 	commit_positions(cw, NULL);
 	for (i = 0; i < cw->nlogs; i++)
@@ -435,30 +466,9 @@ ctwatch_stop(struct ctwatch *cw)
 	cw->ct->close(cw->ct, 0);
 	cw->issuers_db->close(cw->issuers_db, 0);
 	db_env_close(cw->env);
+	free(cw);
 }
 
-void
-ctwatch_main(struct proc_ctx *ctx)
-{
-	struct ctwatch	cw;
-	int		sfd, gone;
-
-	memset(&cw, 0, sizeof(cw));
-	cw.ctx = ctx;
-	cw.cf = ctx->cf;
-	if ((sfd = proc_signalfd()) == -1)
-		_exit(1);
-	if (ctwatch_open_db(&cw) == -1) {
-		log_warnx("cannot open the database; exiting");
-		_exit(1);
-	}
-	if (ctwatch_init(&cw) == -1) {
-		log_warnx("ctwatch: start-up failed; exiting");
-		_exit(1);
-	}
-	if (proc_report_ready(ctx) == -1)
-		_exit(1);
-	gone = ctwatch_loop(&cw, sfd);
-	ctwatch_stop(&cw);
-	_exit(gone ? 1 : 0);
-}
+const struct role_ops ctwatch_role = {
+	ctwatch_open, ctwatch_run, ctwatch_close, 0
+};

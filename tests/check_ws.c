@@ -10,6 +10,7 @@
 #include "common/buf.h"
 #include "server/http_parser.h"
 #include "server/ws.h"
+#include "tests/testutil.h"
 
 static size_t
 mask_frame(uint8_t *out, int fin, int op, const uint8_t *p, size_t len)
@@ -174,23 +175,16 @@ START_TEST(test_put_frames)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("ws");
-	TCase	*tc = tcase_create("ws");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc = tu_tcase(s, "ws", 0);
 
 	tcase_add_test(tc, test_accept_key);
 	tcase_add_test(tc, test_upgrade_checks);
 	tcase_add_test(tc, test_parse_masked_ping_split);
 	tcase_add_test(tc, test_parse_rejects);
 	tcase_add_test(tc, test_put_frames);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed ? 1 : 0);
+	return (s);
 }
