@@ -174,6 +174,18 @@ s = sm.get(key(a), [])
 t.ok(s and s[-1][5] == 400 and s[-1][2] == 100,
      "500 behind with max_backfill 100: 400 skipped and counted, 100 "
      "published", s)
+
+
+def set_latest(d):
+    return subprocess.run([NOTARYCTL, "-c", d.conf, "ct-positions",
+                           "--set-latest"], capture_output=True, text=True,
+                          timeout=60)
+
+
+r = set_latest(d)
+t.ok(r.returncode == 0 and r.stdout.count(" latest\n") == 3 and
+     positions(d) == {}, "ct-positions --set-latest forgets every position "
+     "when the daemon is stopped", (r.returncode, r.stdout, r.stderr))
 d.cleanup()
 
 # ---- 4. faults: errors, garbage, truncation; shrink; bad signature;
@@ -193,6 +205,10 @@ d = Daemon(ctwatch=ctwatch_yaml(listfile))
 d.start()
 t.ok(wait_until(lambda: key(e) in positions(d) and key(s_) in positions(d),
                 20, step=0.3), "faulty and shrinking logs start")
+r = set_latest(d)
+t.ok(r.returncode == 1 and "stopped" in r.stderr and len(positions(d)) >= 2,
+     "ct-positions --set-latest refuses while the daemon runs",
+     (r.returncode, r.stderr))
 dead.set(dead="hang")
 e.set(grow_n=5, grow_every=0.2)
 s_.grow(50)
