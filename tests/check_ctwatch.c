@@ -43,6 +43,7 @@ fixture_path(void)
 START_TEST(test_list_fixture)
 {
 	struct ct_logset	 set;
+	EVP_PKEY		*pk;
 	char			*path = fixture_path(), *text;
 	size_t			 len;
 	ssize_t			 i;
@@ -63,7 +64,9 @@ START_TEST(test_list_fixture)
 	ck_assert_str_eq(set.v[0].operator, "Google");
 	ck_assert_int_eq(set.v[0].type, CT_LOG_RFC6962);
 	ck_assert_uint_eq(set.v[0].keylen, 91);	/* P-256 SPKI */
-	ck_assert_ptr_nonnull(ct_key_parse(set.v[0].key, set.v[0].keylen));
+	pk = ct_key_parse(set.v[0].key, set.v[0].keylen);
+	ck_assert_ptr_nonnull(pk);
+	EVP_PKEY_free(pk);
 	ck_assert_uint_eq(set.v[0].state, CONF_CTS_USABLE);
 	ck_assert_str_eq(set.v[1].url,
 	    "https://ct.googleapis.com/logs/eu1/xenon2026h2");

@@ -288,6 +288,28 @@ t.ok(waits == sorted(waits) and waits[-1] > waits[0], "... with back-off",
 t.eq(d.health()[0], 200, "the daemon stays healthy meanwhile")
 d.stop()
 d.cleanup()
+
+# ---- 6. ctwatch.dedup: one certificate, two logs, precert and final ----
+a.set(listed=False)
+x = srv.add_log("x", kind="rfc6962", size=100, seed="dup", cap=32)
+y = srv.add_log("y", kind="tiled", size=100, seed="dup")
+d = Daemon(ctwatch=ctwatch_yaml(listfile, "  dedup: true\n"))
+d.start()
+t.ok(wait_until(lambda: len(positions(d)) == 2, 15, step=0.3),
+     "two logs with the same certificates start")
+x.grow(20)
+y.grow(20)
+t.ok(caught_up(d, (x, y), 20), "both caught up under dedup")
+d.stop()
+sm = summaries(d.logtext())
+pub = sum(sm[key(lg)][-1][2] for lg in (x, y) if sm.get(key(lg)))
+dup = sum(sm[key(lg)][-1][4] for lg in (x, y) if sm.get(key(lg)))
+# 20 entries = 4 blocks of (precert, final, plain, precert, final): 12
+# distinct certificates; the other 8 of one log and all 20 of the other
+# are duplicates
+t.ok(pub == 12 and dup == 28, "dedup publishes each certificate once and "
+     "counts the rest (12 published, 28 duplicates)", (pub, dup))
+d.cleanup()
 srv.stop()
 shutil.rmtree(top, ignore_errors=True)
 t.done()
