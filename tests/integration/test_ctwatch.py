@@ -8,7 +8,8 @@ per-log counters that ctwatch writes to its log when a log stops
 ("published N" must equal the entries between the start and the final
 position: no gap, no duplicate).  Cases: start at the current size (never
 0), growth followed on cap-32 and cap-1024 RFC 6962 logs and a static-CT
-log (partial tiles never fetched twice for the same size), SIGKILL of
+log (gzip data tiles; partial tiles never fetched twice for the same
+size), SIGKILL of
 ctwatch and SIGTERM of the daemon with exact resume, injected 429/500/503,
 garbage and truncated bodies, a shrinking tree and a bad STH signature
 counted and not trusted, a log added to the list file followed after a
@@ -94,7 +95,7 @@ listfile = os.path.join(top, "log_list.json")
 srv = ctlog.CTLogServer(hub_port=0, loglist_file=listfile)
 a = srv.add_log("a", kind="rfc6962", size=300, cap=32)
 b = srv.add_log("b", kind="rfc6962", size=500, cap=1024, key_type="rsa")
-tl = srv.add_log("t", kind="tiled", size=600)
+tl = srv.add_log("t", kind="tiled", size=600, gzip_tiles=True)
 srv.start()
 srv.write_loglist(listfile)
 
