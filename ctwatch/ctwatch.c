@@ -16,11 +16,21 @@
  * logs it gave before and is retried with back-off, one log line each
  * time; the rest of the daemon never waits for any of this.
  *
+ * One ctwatch at a time: on a reload the master starts the new ctwatch
+ * while the old one is still finishing, so a ctwatch follows no log until
+ * it holds an exclusive lock on db/ctwatch.lock (the old one's lock goes
+ * with its process, even on SIGKILL).  Two writers would publish the same
+ * entries twice and start from a position that is about to move.
+ *
  * Runs as a database user: any DB_RUNRECOVERY ends it with exit 3 and the
  * master recovers the environment and restarts every database user.  It
  * exits 0 on TERM/QUIT (positions committed first), 1 when the master is
  * gone or start-up fails.
  */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,12 +51,14 @@
 #include "store/ctpos.h"
 #include "store/dbenv.h"
 #include "store/issuers.h"
+#include "store/paths.h"
 #include "store/session.h"
 
 #define CTWATCH_CHECKPOINT_MS	60000
 #define CTWATCH_COMMIT_MS	2000
 #define CTWATCH_STATUS_MS	500
 #define CTWATCH_MAX_WAIT_MS	1000
+#define CTWATCH_LOCK_RETRY_MS	50
 #define CTWATCH_LIST_RETRY_MS	1000	/* first retry of a failed list */
 #define CTWATCH_UA		"notaryd/" PACKAGE_VERSION " (CT watcher)"
 
@@ -74,6 +86,9 @@ struct ctwatch {
 	struct ct_log	**logs;
 	size_t		 nlogs;
 	int		 dirty;		/* the lists changed: reconcile */
+	int		 lockfd;	/* db/ctwatch.lock */
+	int		 locked;	/* we are the one ctwatch */
+	int64_t		 lock_since_ms;
 	int64_t		 next_ckp_ms;
 	int64_t		 next_commit_ms;
 	int64_t		 next_status_ms;
@@ -315,7 +330,16 @@ static int
 ctwatch_init(struct ctwatch *cw)
 {
 	struct ct_fetch_opts	o;
+	char			*path;
 
+	path = store_path(cw->cf, STORE_CTWATCH_LOCK);
+	cw->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (cw->lockfd == -1) {
+		log_warn("ctwatch: %s", path);
+		free(path);
+		return (-1);
+	}
+	free(path);
 	cw->w.cf = cw->cf;
 	cw->w.ring = cw->ctx->ring;
 	cw->w.status = cw->ctx->status;
@@ -344,12 +368,42 @@ ctwatch_init(struct ctwatch *cw)
 	return (0);
 }
 
+/* 1 once this process holds db/ctwatch.lock (see the top comment). */
+static int
+ctwatch_lock(struct ctwatch *cw)
+{
+	if (cw->locked)
+		return (1);
+	if (flock(cw->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK)
+			log_warn("ctwatch: lock");
+		if (cw->lock_since_ms == 0) {
+			cw->lock_since_ms = cw->w.now_ms;
+			log_info("ctwatch: waiting for the previous ctwatch to "
+			    "finish");
+		}
+		return (0);
+	}
+	cw->locked = 1;
+	if (cw->lock_since_ms != 0)
+		log_info("ctwatch: the previous ctwatch finished after %lld ms",
+		    (long long)(cw->w.now_ms - cw->lock_since_ms));
+	return (1);
+}
+
 /* One turn's work; returns how long the loop may sleep. */
 static int
 ctwatch_turn(struct ctwatch *cw)
 {
 	int64_t	wait = CTWATCH_MAX_WAIT_MS, now = cw->w.now_ms;
 	size_t	i;
+
+	if (now >= cw->next_ckp_ms) {
+		ctwatch_checkpoint(cw);
+		cw->next_ckp_ms = now + CTWATCH_CHECKPOINT_MS;
+	}
+	if (!ctwatch_lock(cw))
+		return (CTWATCH_LOCK_RETRY_MS);
 
 	for (i = 0; i < cw->nsrc; i++) {
 		list_step(&cw->src[i]);
@@ -370,10 +424,6 @@ ctwatch_turn(struct ctwatch *cw)
 	if (now >= cw->next_commit_ms) {
 		commit_positions(cw, NULL);
 		cw->next_commit_ms = now + CTWATCH_COMMIT_MS;
-	}
-	if (now >= cw->next_ckp_ms) {
-		ctwatch_checkpoint(cw);
-		cw->next_ckp_ms = now + CTWATCH_CHECKPOINT_MS;
 	}
 	return (wait < 0 ? 0 : (int)wait);
 }
@@ -466,6 +516,7 @@ ctwatch_close(void *state)
 	cw->ct->close(cw->ct, 0);
 	cw->issuers_db->close(cw->issuers_db, 0);
 	db_env_close(cw->env);
+	close(cw->lockfd);	/* after the last position is committed */
 	free(cw);
 }
 

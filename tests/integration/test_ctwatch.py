@@ -10,7 +10,8 @@ position: no gap, no duplicate).  Cases: start at the current size (never
 0), growth followed on cap-32 and cap-1024 RFC 6962 logs and a static-CT
 log (gzip data tiles; partial tiles never fetched twice for the same
 size), SIGKILL of
-ctwatch and SIGTERM of the daemon with exact resume, injected 429/500/503,
+ctwatch, a reload (old and new ctwatch overlap) and SIGTERM of the daemon
+with exact resume, injected 429/500/503,
 garbage and truncated bodies, a shrinking tree and a bad STH signature
 counted and not trusted, a log added to the list file followed after a
 refresh, max_backfill, and a dead (hanging) log that does not slow the
@@ -117,7 +118,12 @@ old = ctwatch_pid(d)
 os.kill(old, signal.SIGKILL)
 t.ok(wait_until(lambda: ctwatch_pid(d) not in (None, old), 15),
      "ctwatch is restarted after SIGKILL")
-time.sleep(2)
+time.sleep(1.5)
+old = ctwatch_pid(d)
+d.signal(signal.SIGHUP)
+t.ok(wait_until(lambda: ctwatch_pid(d) not in (None, old), 15),
+     "a reload replaces ctwatch")
+time.sleep(1.5)
 for lg in (a, b, tl):
     lg.set(grow_n=0)
 t.ok(caught_up(d, (a, b, tl), 30), "caught up with every log after "
@@ -129,10 +135,11 @@ sm = summaries(text)
 base = {key(a): 300, key(b): 500, key(tl): 600}
 for lg in (a, b, tl):
     s = sm.get(key(lg), [])
-    t.ok(len(s) == 1 and s[-1][0] == final1[key(lg)] and
+    t.ok(len(s) == 2 and s[-1][0] == final1[key(lg)] and
          s[-1][2] == final1[key(lg)] - base[key(lg)] and s[-1][3] == 0,
-         "%s: every entry published exactly once across the SIGKILL "
-         "(%d..%d)" % (lg.name, base[key(lg)], final1[key(lg)]), s)
+         "%s: every entry published exactly once across the SIGKILL and "
+         "the reload (%d..%d)" % (lg.name, base[key(lg)],
+                                  final1[key(lg)]), s)
 t.eq(positions(d), final1, "positions saved at SIGTERM")
 ge = [r["path"] for r in a.requests("get-entries")]
 low = min(int(re.search(r"start=(\d+)", p).group(1)) for p in ge)
