@@ -8,7 +8,10 @@ set -eu
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
 libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl
 libjansson-dev"
-TEST_PKGS="check python3 python3-cryptography curl openssl procps"
+# sysvinit-utils (/lib/lsb/init-functions) for test_install.py, which
+# runs the SysV script; it checks the unit with systemd-analyze only where
+# systemd is installed.  python3-cryptography for the test CT log server.
+TEST_PKGS="check python3 python3-cryptography curl openssl procps sysvinit-utils"
 
 BENCH_PKGS="wrk nginx-light"
 
@@ -34,6 +37,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# Wait up to 5 min for another apt/dpkg (unattended-upgrades on a fresh
+# machine) to release the lock instead of failing at once.
+APT_LOCK="-o DPkg::Lock::Timeout=300"
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing
+apt-get $APT_LOCK update -qq
+# shellcheck disable=SC2086
+apt-get $APT_LOCK install -y -qq --no-install-recommends $missing

@@ -145,12 +145,19 @@ def checkpoint_body(origin, size, root):
     return "%s\n%d\n%s\n" % (origin, size, base64.b64encode(root).decode())
 
 
-def checkpoint(origin, size, root, ts_ms, tree_head_sig, lid):
-    """Signed note: body, blank line, one signature line
-    "— <origin> base64(keyid || u64 timestamp || DigitallySigned)"."""
+def sig_line(name, raw):
+    return "\u2014 %s %s\n" % (name, base64.b64encode(raw).decode())
+
+
+def checkpoint(origin, size, root, ts_ms, tree_head_sig, lid, before=(),
+               after=()):
+    """Signed note: body, blank line, the log's signature line
+    "— <origin> base64(keyid || u64 timestamp || DigitallySigned)", with
+    other signature lines (name, raw) before and after it."""
     sig = note_key_id(origin, lid) + u64(ts_ms) + tree_head_sig
-    return (checkpoint_body(origin, size, root) + "\n\u2014 %s %s\n" %
-            (origin, base64.b64encode(sig).decode())).encode()
+    lines = [sig_line(n, r) for n, r in before] + [sig_line(origin, sig)] + \
+        [sig_line(n, r) for n, r in after]
+    return (checkpoint_body(origin, size, root) + "\n" + "".join(lines)).encode()
 
 
 # ---- tiles ------------------------------------------------------------------

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import certgen
 import ctformat as cf
-from logstate import KNOBS, FIXED, Log, iso
+from logstate import Log, iso
 
 VERBOSE = False
 MAX_CTL_BODY = 1 << 20
@@ -164,12 +164,26 @@ class LogHandler(BaseHTTPRequestHandler):
             sys.stderr.write("ctlog %s: %s\n" % (self.server.log.name,
                                                  fmt % args))
 
+    def setup(self):
+        super().setup()
+        with self.server.log.lock:
+            self.server.log.conns.add(self.connection)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            with self.server.log.lock:
+                self.server.log.conns.discard(self.connection)
+
     def do_POST(self):
+        self.close_connection = True       # the body is never read
         self._reply_plain(405, "read API only")
 
     def _reply_plain(self, status, msg):
         r = text(status, msg)
-        self.server.log.record(self.path, "other", status, len(r.body), None)
+        self.server.log.record(self.path, "other", status, len(r.body), None,
+                               self.headers)
         self._send_whole(r)
 
     def do_GET(self):
@@ -185,12 +199,15 @@ class LogHandler(BaseHTTPRequestHandler):
         once = self._pop_fail_next(log) if faultable else None
         if cfg["dead"] == "hang" or once == "hang":
             return self._hang(log, kind, once == "hang")
-        if cfg["dead"] == "reset" or once == "reset":
+        if cfg["dead"] in ("reset", "refused") or once == "reset":
+            # refused: a request on a connection opened before the log died
             return self._reset(log, kind)
         if cfg["latency"]:
             time.sleep(min(float(cfg["latency"]), 60.0))
         if isinstance(once, int):
             return self._injected(log, kind, once)
+        if faultable and log.rate_limited():
+            return self._injected(log, kind, 429, "rate")
         if faultable and cfg["error_rate"] and \
                 self._chance(log, cfg["error_rate"]):
             with log.lock:
@@ -202,7 +219,7 @@ class LogHandler(BaseHTTPRequestHandler):
             fault = once or self._body_fault(log)
         # recorded before sending: a client holding the reply finds it
         log.record(self.path, kind, r.status, self._planned(log, r, fault),
-                   fault)
+                   fault, self.headers)
         self._deliver(log, r, fault)
 
     # -- fault helpers --
@@ -231,19 +248,19 @@ class LogHandler(BaseHTTPRequestHandler):
                 return name
         return None
 
-    def _injected(self, log, kind, code):
+    def _injected(self, log, kind, code, fault="status"):
         headers = []
         if code in (429, 503):
             headers.append(("Retry-After", str(log.cfg["retry_after"])))
         r = text(code, "injected %d" % code)
         r.headers = headers
-        log.record(self.path, kind, code, len(r.body), "status")
+        log.record(self.path, kind, code, len(r.body), fault, self.headers)
         self._send_whole(r)
 
     def _hang(self, log, kind, once):
         """Read the request, answer nothing until the knob is cleared
         (or, for a one-shot hang, until hang_max), then close."""
-        log.record(self.path, kind, 0, 0, "hang")
+        log.record(self.path, kind, 0, 0, "hang", self.headers)
         end = time.monotonic() + float(log.cfg["hang_max"])
         while time.monotonic() < end and not log.server.stopping.wait(0.05):
             if not once and log.cfg["dead"] != "hang":
@@ -251,7 +268,7 @@ class LogHandler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _reset(self, log, kind):
-        log.record(self.path, kind, 0, 0, "reset")
+        log.record(self.path, kind, 0, 0, "reset", self.headers)
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                    struct.pack("ii", 1, 0))
         self.close_connection = True
@@ -371,12 +388,25 @@ class HubHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _raw(self, status, body):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_GET(self):
         srv = self.server.ctlog
         u = urlsplit(self.path)
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
         try:
             if u.path in ("/log_list.json", "/all_logs_list.json"):
+                srv.list_requests += 1
+                fault = srv.list_fault
+                if fault == "garbage":
+                    return self._raw(200, b"{\"operators\":[{\"name\":")
+                if isinstance(fault, int):
+                    return self._raw(fault, b"injected\n")
                 return self._json(200, srv.loglist())
             if u.path == "/_ctl/logs":
                 return self._json(200, {n: lg.info()
@@ -438,6 +468,8 @@ class CTLogServer:
         self.loglist_file = loglist_file
         self.started = False
         self._list_lock = threading.Lock()
+        self.list_fault = None          # None, an HTTP status, or "garbage"
+        self.list_requests = 0
 
     def add_log(self, name, **kw):
         if not NAME_RE.match(name) or name in self.logs:
@@ -458,7 +490,7 @@ class CTLogServer:
         hub.ctlog = self
         self.hub = hub
         self.hub_port = hub.server_address[1]
-        threading.Thread(target=hub.serve_forever, kwargs={"poll_interval": 0.1},
+        threading.Thread(target=hub.serve_forever, kwargs={"poll_interval": 0.5},
                          name="ctlog-hub", daemon=True).start()
         for lg in self.logs.values():
             lg.start()
@@ -540,7 +572,14 @@ class CTLogServer:
             self.write_loglist()
 
     def control(self, req):
-        """One control request (dict): add_log, set, grow, clear."""
+        """One control request (dict): add_log, set, grow, clear,
+        list_fault."""
+        if "list_fault" in req:
+            f = req["list_fault"]
+            if f is not None and f != "garbage" and not isinstance(f, int):
+                raise ValueError("list_fault: null, a status or garbage")
+            self.list_fault = f
+            return {"list_fault": f, "list_requests": self.list_requests}
         if "add_log" in req:
             spec = dict(req["add_log"])
             return self.add_log(spec.pop("name"), **spec).info()

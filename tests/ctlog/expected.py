@@ -33,9 +33,12 @@ def serial_hex(n):
 
 
 def go_float(x):
-    """Go's shortest float text for values with at most 3 decimals."""
-    s = "%.3f" % x
-    return s.rstrip("0").rstrip(".")
+    """Go's encoding/json text for a float64 of ordinary size: the
+    shortest round-trip digits, no exponent, no ".0" when integral."""
+    s = repr(float(x))
+    if "e" in s or "E" in s:
+        s = ("%.17f" % x).rstrip("0").rstrip(".")
+    return s[:-2] if s.endswith(".0") else s
 
 
 _SUBJ = [("C", NameOID.COUNTRY_NAME), ("CN", NameOID.COMMON_NAME),
@@ -222,4 +225,85 @@ def regenerate(seed, index, log_kind, url, description, unique=0):
 def domains(index_data):
     """The domains-only payload for a data object."""
     return list(index_data["leaf_cert"]["all_domains"])
+
+
+# ---- frames as certstream-server-go writes them (spec §2.1) -------------
+
+
+def _go_str(s, escape_html):
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\b":
+            out.append("\\b")                # Go >= 1.22
+        elif ch == "\f":
+            out.append("\\f")
+        elif o < 0x20 or o in (0x2028, 0x2029) or (
+                escape_html and ch in "<>&"):
+            out.append("\\u%04x" % o)
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def go_json(v, escape_html=False):
+    """Compact JSON the way Go's encoder writes these values: keys in the
+    dict's order, floats by go_float, UTF-8 unescaped, U+2028/2029 and
+    control characters escaped (\\b and \\f as Go >= 1.22 does), <>&
+    escaped only when escape_html (json.Marshal; the full and lite frames
+    use SetEscapeHTML(false))."""
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return go_float(v)
+    if isinstance(v, str):
+        return _go_str(v, escape_html)
+    if isinstance(v, list):
+        return "[" + ",".join(go_json(x, escape_html) for x in v) + "]"
+    return "{" + ",".join(_go_str(k, escape_html) + ":" + go_json(x, escape_html)
+                          for k, x in v.items()) + "}"
+
+
+def with_seen(d, seen):
+    """The data object with "seen" in its place (after leaf_cert)."""
+    out = {}
+    for k, v in d.items():
+        out[k] = v
+        if k == "leaf_cert":
+            out["seen"] = float(seen)
+    return out
+
+
+def frame(d, seen, shape="full"):
+    """The websocket text frame for data object d: shape "full", "lite"
+    (no chain, no leaf_cert.as_der) or "domains" (dns_entries)."""
+    if shape == "domains":
+        return go_json({"data": domains(d), "message_type": "dns_entries"},
+                       True).encode()
+    dd = with_seen(d, seen)
+    if shape == "lite":
+        dd = {k: v for k, v in dd.items() if k != "chain"}
+        dd["leaf_cert"] = {k: v for k, v in dd["leaf_cert"].items()
+                           if k != "as_der"}
+    elif shape != "full":
+        raise ValueError(shape)
+    return (go_json({"data": dd, "message_type": "certificate_update"}) +
+            "\n").encode()
 

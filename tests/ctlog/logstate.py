@@ -27,11 +27,13 @@ KNOBS = {
     "cap": 256, "cap_align": False,
     "grow_n": 0, "grow_every": 0.0, "grow_max": 1000000,
     "error_rate": 0.0, "error_codes": [429, 500, 503], "retry_after": 1,
+    "rate_limit": 0.0,
     "fail_next": [], "fault_on": None, "fault_seed": 0,
     "garbage_rate": 0.0, "truncate_rate": 0.0, "short_body_rate": 0.0,
     "huge_bytes": 0, "huge_chunked": False,
     "drip_bytes": 0, "drip_interval": 0.1, "latency": 0.0,
     "shrink_to": None, "bad_sth_sig": False, "bad_checkpoint_sig": False,
+    "checkpoint_extra_sigs": False,
     "dead": None, "hang_max": 300.0,
     "gzip_tiles": False, "omit_stale_partials": False,
 }
@@ -94,6 +96,10 @@ class Log:
         self._tile_cache = {}
         self.httpd = None
         self.port = None
+        self._reserved = None
+        self.conns = set()                # open client connections
+        self._wake = threading.Event()
+        self._tokens, self._tok_t = 0.0, time.monotonic()
         self.set(**{k: v for k, v in kw.items() if k in KNOBS})
         self.grow(int(fixed["size"]))
 
@@ -112,12 +118,18 @@ class Log:
             if not isinstance(f, int) and f not in ONE_SHOT:
                 raise ValueError("fail_next items are statuses or one of %s"
                                  % ", ".join(ONE_SHOT))
+        for k in ("fail_next", "error_codes", "fault_on"):
+            if kw.get(k) is not None:
+                kw[k] = list(kw[k])        # ours to consume, not the caller's
         with self.lock:
             was_dead = self.cfg["dead"]
             self.cfg.update(kw)
+            if "rate_limit" in kw:
+                self._tokens = float(kw["rate_limit"] or 0)
             if "fault_seed" in kw:
                 self.rng = random.Random("faults:%s:%s" % (self.name,
                                                           kw["fault_seed"]))
+        self._wake.set()
         if "dead" in kw and self.port is not None:
             if kw["dead"] == "refused" and was_dead != "refused":
                 self._stop_listener()
@@ -196,7 +208,19 @@ class Log:
         size, ts, root, sig, badsig = self.head()
         if self.cfg["bad_checkpoint_sig"]:
             sig = badsig
-        return cf.checkpoint(self.origin, size, root, ts, sig, self.log_id)
+        before, after = [], []
+        if self.cfg["checkpoint_extra_sigs"]:
+            # what real logs add: a GREASE line under another name, one
+            # under the log's own name with a foreign key ID, and a
+            # witness cosignature (key ID, u64 time, Ed25519-sized sig)
+            rng = random.Random("grease:%s:%d" % (self.name, size))
+            kid = cf.note_key_id(self.origin, self.log_id)
+            other = bytes((b ^ 0x5a) for b in kid)
+            before = [("grease.invalid", rng.randbytes(4 + rng.randrange(8, 90))),
+                      (self.origin, other + rng.randbytes(rng.randrange(40, 80)))]
+            after = [("witness.ctlog.test/w1", rng.randbytes(4 + 8 + 64))]
+        return cf.checkpoint(self.origin, size, root, ts, sig, self.log_id,
+                             before, after)
 
     # ---- tiles ----
 
@@ -228,12 +252,15 @@ class Log:
 
     # ---- records ----
 
-    def record(self, path, kind, status, nbytes, fault):
+    def record(self, path, kind, status, nbytes, fault, headers=None):
+        h = headers or {}
         with self.lock:
             self.records.append({"t": round(time.time(), 3), "path": path,
                                  "kind": kind, "status": status,
                                  "bytes": nbytes, "fault": fault,
-                                 "size": self.published[0]})
+                                 "size": self.published[0],
+                                 "ua": h.get("User-Agent"),
+                                 "accept_encoding": h.get("Accept-Encoding")})
             self.counters["requests"] += 1
             self.counters["kind:" + kind] += 1
             self.counters["status:%d" % status] += 1
@@ -243,6 +270,14 @@ class Log:
     def requests(self, kind=None):
         with self.lock:
             return [r for r in self.records if kind is None or r["kind"] == kind]
+
+    def repeated(self, kind="tile-data-partial"):
+        """{(path, size): count} for requests of kind made more than once
+        while the published size was the same (e.g. a partial tile fetched
+        twice although the log did not grow)."""
+        seen = collections.Counter((r["path"], r["size"])
+                                   for r in self.requests(kind))
+        return {k: n for k, n in seen.items() if n > 1}
 
     def clear_records(self):
         with self.lock:
@@ -262,43 +297,86 @@ class Log:
     # ---- listener ----
 
     def _start_listener(self, port=0):
+        self._unreserve()
         httpd = ThreadingHTTPServer(("127.0.0.1", port or 0),
                                     self.server.log_handler)
         httpd.daemon_threads = True
         httpd.log = self
         self.port = httpd.server_address[1]
         self.httpd = httpd
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.5},
                          name="ctlog-" + self.name, daemon=True).start()
 
-    def _stop_listener(self):
+    def _reserve(self, port=0):
+        """Hold the port with a bound socket that never listens: connects
+        are refused and nobody else can take the port meanwhile."""
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        self.port = s.getsockname()[1]
+        self._reserved = s
+
+    def _unreserve(self):
+        s, self._reserved = self._reserved, None
+        if s is not None:
+            s.close()
+
+    def _stop_listener(self, reserve=True):
         httpd, self.httpd = self.httpd, None
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
+            with self.lock:
+                conns = list(self.conns)
+            for c in conns:                # kept-alive connections die too
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            if reserve:
+                self._reserve(self.port)
 
     def start(self):
         if self.cfg["dead"] == "refused":
-            # reserve a port number that refuses: bind, never listen
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-            s.close()
+            self._reserve()
         else:
             self._start_listener()
         threading.Thread(target=self._grower, name="grow-" + self.name,
                          daemon=True).start()
 
     def _grower(self):
+        """Growth thread: idle on the knob-change event while growth is
+        off, otherwise add grow_n entries every grow_every seconds."""
         last = time.monotonic()
-        while not self.server.stopping.wait(0.05):
+        while not self.server.stopping.is_set():
             every, n = self.cfg["grow_every"], self.cfg["grow_n"]
             if not every or not n or self.size >= self.cfg["grow_max"]:
+                self._wake.wait(1.0)
+                self._wake.clear()
                 last = time.monotonic()
                 continue
-            if time.monotonic() - last >= every:
-                last = time.monotonic()
-                self.grow(min(int(n), self.cfg["grow_max"] - self.size))
+            left = float(every) - (time.monotonic() - last)
+            if left > 0:
+                self.server.stopping.wait(min(left, 0.25))
+                continue
+            last = time.monotonic()
+            self.grow(min(int(n), self.cfg["grow_max"] - self.size))
+
+    def rate_limited(self):
+        """True when this request exceeds rate_limit requests/s (a token
+        bucket of one second's worth)."""
+        rate = float(self.cfg["rate_limit"])
+        if rate <= 0:
+            return False
+        with self.lock:
+            now = time.monotonic()
+            self._tokens = min(rate, self._tokens + (now - self._tok_t) * rate)
+            self._tok_t = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return False
+            return True
 
     def stop(self):
-        self._stop_listener()
+        self._stop_listener(reserve=False)
+        self._unreserve()

@@ -7,14 +7,16 @@ recursive definition; STH and checkpoint signatures verified with
 python3-cryptography against the key published in the v3 log list; the
 signed-note key ID recomputed; certificates, chains, precert TBS and SCTs
 checked; expected.py compared with the openssl CLI; and every fault knob
-exercised.  TAP output."""
+exercised.  The decoders live in ctref.py.  TAP output."""
 import base64
+import datetime
 import gzip
 import hashlib
 import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,222 +27,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ctlog"))
 from ndtest import Tap  # noqa: E402
+from ctref import (cert_alg_der, der_len, fetch, fetch_json, mth,  # noqa: E402
+                   parse_exts, parse_extra_data, parse_leaf_input, parse_tile,
+                   post_ctl, raw_get, tree_head_msg, ts_entry_bytes,
+                   verify_checkpoint, verify_ds, verify_issued)
 import ctlog  # noqa: E402
 import expected  # noqa: E402
 
 from cryptography import x509  # noqa: E402
 from cryptography.exceptions import InvalidSignature  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec, padding  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 t = Tap()
-
-
-# ---- independent decoders -----------------------------------------------
-
-
-class Rd:
-    """Big-endian TLS reader that raises on overrun."""
-
-    def __init__(self, b):
-        self.b, self.p = b, 0
-
-    def take(self, n):
-        if self.p + n > len(self.b):
-            raise ValueError("overrun at %d+%d of %d" % (self.p, n, len(self.b)))
-        v = self.b[self.p:self.p + n]
-        self.p += n
-        return v
-
-    def uint(self, n):
-        return int.from_bytes(self.take(n), "big")
-
-    def vec(self, lenbytes):
-        return self.take(self.uint(lenbytes))
-
-    def done(self):
-        return self.p == len(self.b)
-
-
-def parse_ts_entry(r):
-    e = {"timestamp": r.uint(8), "entry_type": r.uint(2)}
-    if e["entry_type"] == 0:
-        e["cert"] = r.vec(3)
-    elif e["entry_type"] == 1:
-        e["issuer_key_hash"] = r.take(32)
-        e["tbs"] = r.vec(3)
-    else:
-        raise ValueError("entry_type %d" % e["entry_type"])
-    e["extensions"] = r.vec(2)
-    return e
-
-
-def parse_leaf_input(b):
-    r = Rd(b)
-    if r.uint(1) != 0 or r.uint(1) != 0:
-        raise ValueError("version/leaf_type")
-    e = parse_ts_entry(r)
-    if not r.done():
-        raise ValueError("trailing bytes in leaf_input")
-    return e
-
-
-def parse_chain(r):
-    inner = Rd(r.vec(3))
-    out = []
-    while not inner.done():
-        out.append(inner.vec(3))
-    return out
-
-
-def parse_extra_data(b, entry_type):
-    r = Rd(b)
-    pre = r.vec(3) if entry_type == 1 else None
-    chain = parse_chain(r)
-    if not r.done():
-        raise ValueError("trailing bytes in extra_data")
-    return pre, chain
-
-
-def parse_tile(b):
-    r = Rd(b)
-    out = []
-    while not r.done():
-        e = parse_ts_entry(r)
-        if e["entry_type"] == 1:
-            e["pre_certificate"] = r.vec(3)
-        fps = r.vec(2)
-        if len(fps) % 32:
-            raise ValueError("fingerprints length")
-        e["fingerprints"] = [fps[i:i + 32] for i in range(0, len(fps), 32)]
-        out.append(e)
-    return out
-
-
-def parse_exts(b):
-    r = Rd(b)
-    out = {}
-    while not r.done():
-        typ = r.uint(1)
-        out[typ] = r.vec(2)
-    return out
-
-
-def ts_entry_bytes(e):
-    """Re-encode a parsed TimestampedEntry (for the leaf hash)."""
-    out = e["timestamp"].to_bytes(8, "big") + e["entry_type"].to_bytes(2, "big")
-    if e["entry_type"] == 0:
-        out += len(e["cert"]).to_bytes(3, "big") + e["cert"]
-    else:
-        out += e["issuer_key_hash"] + len(e["tbs"]).to_bytes(3, "big") + e["tbs"]
-    return out + len(e["extensions"]).to_bytes(2, "big") + e["extensions"]
-
-
-def mth(leaves):
-    """RFC 6962 §2.1, by its recursive definition."""
-    n = len(leaves)
-    if n == 0:
-        return hashlib.sha256(b"").digest()
-    if n == 1:
-        return hashlib.sha256(b"\x00" + leaves[0]).digest()
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
-
-
-def verify_ds(pub, ds, msg):
-    """Verify an RFC 5246 DigitallySigned over msg; True/False."""
-    r = Rd(ds)
-    h, s = r.uint(1), r.uint(1)
-    sig = r.vec(2)
-    if not r.done() or h != 4:
-        return False
-    try:
-        if s == 3:
-            pub.verify(sig, msg, ec.ECDSA(hashes.SHA256()))
-        elif s == 1:
-            pub.verify(sig, msg, padding.PKCS1v15(), hashes.SHA256())
-        else:
-            return False
-        return True
-    except InvalidSignature:
-        return False
-
-
-def tree_head_msg(ts, size, root):
-    return b"\x00\x01" + ts.to_bytes(8, "big") + size.to_bytes(8, "big") + root
-
-
-def verify_issued(child_der, issuer_der):
-    child = x509.load_der_x509_certificate(child_der)
-    pub = x509.load_der_x509_certificate(issuer_der).public_key()
-    try:
-        if isinstance(pub, ec.EllipticCurvePublicKey):
-            pub.verify(child.signature, child.tbs_certificate_bytes,
-                       ec.ECDSA(child.signature_hash_algorithm))
-        else:
-            pub.verify(child.signature, child.tbs_certificate_bytes,
-                       padding.PKCS1v15(), child.signature_hash_algorithm)
-        return True
-    except InvalidSignature:
-        return False
-
-
-# ---- HTTP helpers -----------------------------------------------------------
-
-
-def fetch(url, timeout=5.0, headers=None):
-    """(status, headers dict, body) with http.client; no decoding."""
-    u = url.split("://", 1)[1]
-    hostport, _, path = u.partition("/")
-    host, port = hostport.split(":")
-    c = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        c.request("GET", "/" + path, headers=headers or {})
-        r = c.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        c.close()
-
-
-def fetch_json(url):
-    st, _, b = fetch(url)
-    return st, json.loads(b) if st == 200 else None
-
-
-def raw_get(port, path, timeout=3.0):
-    """Raw request: (head bytes, body bytes, closed_by_peer)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
-    buf = b""
-    closed = False
-    end = time.monotonic() + timeout
-    try:
-        while time.monotonic() < end:
-            try:
-                b = s.recv(65536)
-            except socket.timeout:
-                break
-            if not b:
-                closed = True
-                break
-            buf += b
-    except ConnectionResetError:
-        closed = True
-    s.close()
-    head, _, body = buf.partition(b"\r\n\r\n")
-    return head, body, closed
-
-
-def post_ctl(srv, obj):
-    body = json.dumps(obj).encode()
-    c = http.client.HTTPConnection("127.0.0.1", srv.hub_port, timeout=10)
-    c.request("POST", "/_ctl", body, {"Content-Type": "application/json"})
-    r = c.getresponse()
-    out = (r.status, json.loads(r.read()))
-    c.close()
-    return out
 
 
 # ---- checks -------------------------------------------------------------
@@ -356,7 +155,7 @@ def check_entries(parsed, lg, name):
                 p = parsed[i - 1]
                 sct = list(scts[0].value)[0]
                 ts = int(sct.timestamp.replace(
-                    tzinfo=__import__("datetime").timezone.utc)
+                    tzinfo=datetime.timezone.utc)
                     .timestamp() * 1000)
                 msg = (b"\x00\x00" + ts.to_bytes(8, "big") + b"\x00\x01" +
                        p["issuer_key_hash"] + len(p["tbs"]).to_bytes(3, "big") +
@@ -381,53 +180,14 @@ def check_entries(parsed, lg, name):
          % (name, sct_ok))
 
 
-def der_len(n):
-    if n < 0x80:
-        return bytes([n])
-    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(b)]) + b
-
-
-def der_tlv_at(b, off):
-    ln = b[off + 1]
-    p = off + 2
-    if ln & 0x80:
-        k = ln & 0x7f
-        ln = int.from_bytes(b[p:p + k], "big")
-        p += k
-    return p, p + ln
-
-
-def cert_alg_der(cert_der):
-    """The signatureAlgorithm element of a Certificate."""
-    cs, _ = der_tlv_at(cert_der, 0)
-    _, te = der_tlv_at(cert_der, cs)
-    _, ae = der_tlv_at(cert_der, te)
-    return cert_der[te:ae]
-
-
 def check_checkpoint(lg, pub, body=None):
-    """Parse and verify a checkpoint; returns (size, root, sig_ok)."""
+    """Fetch (unless given) and verify a checkpoint: (size, root, ok)."""
     if body is None:
         st, hd, body = fetch(lg.url + "checkpoint")
         t.eq(hd.get("content-type"), "text/plain; charset=utf-8",
              "%s: checkpoint content type" % lg.name)
-    txt = body.decode()
-    note, sep, sigs = txt.rpartition("\n\n")
-    lines = (note + "\n").split("\n")
-    origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2])
-    m = re.match("^\u2014 (\\S+) (\\S+)\n$", sigs)
-    if not m or m.group(1) != origin:
-        return size, root, False
-    raw = base64.b64decode(m.group(2))
-    lid = hashlib.sha256(pub.public_bytes(
-        serialization.Encoding.DER,
-        serialization.PublicFormat.SubjectPublicKeyInfo)).digest()
-    kid = hashlib.sha256(origin.encode() + b"\n\x05" + lid).digest()[:4]
-    if raw[:4] != kid or len(lines) != 4 or sep != "\n\n":
-        return size, root, False
-    ts = int.from_bytes(raw[4:12], "big")
-    return size, root, verify_ds(pub, raw[12:], tree_head_msg(ts, size, root))
+    origin, size, root, ok = verify_checkpoint(body, pub)
+    return size, root, ok and origin == lg.origin
 
 
 def check_tiled(srv, lg, pub, rfc_parsed):
@@ -605,6 +365,20 @@ def check_errors(lg):
     nerr = sum(1 for s in sts if s != 200)
     t.ok(25 <= nerr <= 80 and set(sts) <= {200, 429, 500, 503},
          "error_rate 0.25: %d of 200 requests failed" % nerr)
+    lg.set(rate_limit=20.0, retry_after=1)
+    t0 = time.monotonic()
+    res = [fetch(sth)[:2] for _ in range(60)]
+    dt = time.monotonic() - t0
+    n_ok = sum(1 for s, _ in res if s == 200)
+    limited = [h.get("retry-after") for s, h in res if s == 429]
+    time.sleep(0.3)
+    after = fetch(sth)[0]
+    lg.set(rate_limit=0.0)
+    t.ok(20 <= n_ok <= 20 + 20 * dt + 1 and len(limited) == 60 - n_ok and
+         all(r == "1" for r in limited) and after == 200 and
+         lg.counters["fault:rate"] == len(limited),
+         "rate_limit 20/s: %d of 60 requests in %.2f s passed, the rest 429"
+         % (n_ok, dt))
     lg.set(fault_on=["get-entries"], error_rate=1.0, error_codes=[429])
     a = fetch(sth)[0]
     b = fetch(lg.url + "ct/v1/get-entries?start=0&end=0")[0]
@@ -695,7 +469,14 @@ def check_heads(lg, pub, tl, tpub):
          "bad_sth_sig: well-formed STH whose signature fails")
     tl.set(bad_checkpoint_sig=True)
     size, root, ok = check_checkpoint(tl, tpub, fetch(tl.url + "checkpoint")[2])
-    tl.set(bad_checkpoint_sig=False, shrink_to=10)
+    tl.set(bad_checkpoint_sig=False, checkpoint_extra_sigs=True)
+    body = fetch(tl.url + "checkpoint")[2]
+    _, _, ok3 = check_checkpoint(tl, tpub, body)
+    tl.set(checkpoint_extra_sigs=False)
+    t.ok(ok3 and body.count("\u2014 ".encode()) == 4 and
+         "\n\u2014 grease.invalid ".encode() in body,
+         "checkpoint_extra_sigs: 4 signature lines, the log's still verifies")
+    tl.set(shrink_to=10)
     size2, _, ok2 = check_checkpoint(tl, tpub, fetch(tl.url + "checkpoint")[2])
     tl.set(shrink_to=None)
     t.ok(not ok and ok2 and size2 == 10,
@@ -704,13 +485,24 @@ def check_heads(lg, pub, tl, tpub):
 
 def check_dead(lg):
     sth = lg.url + "ct/v1/get-sth"
+    keep = http.client.HTTPConnection("127.0.0.1", lg.port, timeout=3)
+    keep.request("GET", lg.prefix + "ct/v1/get-sth")
+    first = keep.getresponse().read()
     lg.set(dead="refused")
     try:
         fetch(sth, timeout=2)
         refused = False
     except ConnectionRefusedError:
         refused = True
+    try:
+        keep.request("GET", lg.prefix + "ct/v1/get-sth")
+        keep.getresponse().read()
+        kept = True
+    except (OSError, http.client.HTTPException):
+        kept = False
+    keep.close()
     lg.set(dead=None)
+    t.ok(first and not kept, "dead=refused also cuts kept-alive connections")
     t.ok(refused and fetch(sth)[0] == 200,
          "dead=refused refuses connections; revived on the same port")
     lg.set(dead="hang", hang_max=30)
@@ -745,14 +537,21 @@ def check_tile_knobs(tl):
     t.ok(hd.get("content-encoding") == "gzip" and gzip.decompress(gz) == plain,
          "gzip_tiles: data tile gzip-encoded without negotiation")
     tl.clear_records()
-    fetch(tl.url + part)
+    fetch(tl.url + part, headers={"User-Agent": "probe/1",
+                                  "Accept-Encoding": "gzip, identity"})
+    no_repeat = tl.repeated("tile-data-partial") == {}
     fetch(tl.url + part)
     recs = tl.requests("tile-data-partial")
     t.ok(len(recs) == 2 and all(r["path"].endswith(part) and
                                 r["size"] == size and r["status"] == 200
                                 for r in recs) and
+         recs[0]["ua"] == "probe/1" and
+         recs[0]["accept_encoding"] == "gzip, identity" and
          tl.counters["kind:tile-data-partial"] == 2,
-         "records: path, status and tree size of each partial-tile fetch")
+         "records: path, status, tree size, User-Agent, Accept-Encoding")
+    t.ok(no_repeat and tl.repeated("tile-data-partial") ==
+         {(tl.prefix + part, size): 2},
+         "repeated(): a partial tile fetched twice at the same size shows up")
     tl.grow(256 - w)
     st_full = fetch(tl.url + "tile/data/%03d" % n)[0]
     st_old = fetch(tl.url + part)[0]
@@ -784,6 +583,17 @@ def check_control(srv):
          lg.entries[3].cert and ex == json.loads(json.dumps(
              expected.for_log(lg, 3))),
          "GET /_ctl/entry and /_ctl/expected")
+    n0 = srv.list_requests
+    st1, _ = post_ctl(srv, {"list_fault": 503})
+    a = fetch(srv.loglist_url)[0]
+    post_ctl(srv, {"list_fault": "garbage"})
+    g = fetch(srv.loglist_url)
+    post_ctl(srv, {"list_fault": None})
+    b = fetch(srv.loglist_url)[0]
+    t.ok(st1 == 200 and a == 503 and g[0] == 200 and
+         not g[2].endswith(b"}") and b == 200 and
+         srv.list_requests == n0 + 3,
+         "list_fault: log list answers 503, then broken JSON, then normally")
     recs = json.loads(fetch(srv.hub_url + "_ctl/requests?log=rfc-b")[2])
     t.ok(isinstance(recs, list), "GET /_ctl/requests")
 
@@ -863,6 +673,27 @@ def check_expected(lg, tl):
          "tiled: empty cert_link, type tiled, same leaf as the RFC 6962 log")
     t.eq(expected.go_float(1767225609.0), "1767225609",
          "go_float drops an integral fraction")
+    # an entry whose issuer is the ECDSA intermediate (O has "<&>")
+    i = next(k for k in range(60) if lg.entries[k].chain[0].label == "int-ec")
+    d = expected.for_log(lg, i)
+    full = expected.frame(d, 1767225700.25, "full")
+    lite = expected.frame(d, 1767225700.25, "lite")
+    dom = expected.frame(d, 1767225700.25, "domains")
+    pf, pl = json.loads(full), json.loads(lite)
+    t.ok(full.endswith(b"}\n") and b"PKI <&>" in full and
+         full.startswith(b'{"data":{"cert_index":%d,"cert_link":' % i) and
+         b',"seen":1767225700.25,"source":{"name":' in full and
+         pf["data"]["chain"][0]["subject"]["O"] == "ctlog Test PKI <&>" and
+         "chain" not in pl["data"] and "as_der" not in pl["data"]["leaf_cert"]
+         and pl["data"]["leaf_cert"]["fingerprint"] ==
+         d["leaf_cert"]["fingerprint"] and lite.endswith(b"\n") and
+         json.loads(dom) == {"data": d["leaf_cert"]["all_domains"],
+                             "message_type": "dns_entries"} and
+         not dom.endswith(b"\n"),
+         "expected.frame: full/lite/domains frames in GO's shape")
+    t.eq(expected.go_json({"a": "x<y>\u2028\b", "b": [1.5, 2.0, None]}, True),
+         '{"a":"x\\u003cy\\u003e\\u2028\\b","b":[1.5,2,null]}',
+         "go_json escaping and float text")
     sub = ex["chain"][0]["subject"]
     t.ok(sub["aggregated"].startswith("/C=") and "/CN=" in sub["aggregated"]
          and sub["email_address"] is None,
@@ -948,6 +779,7 @@ def main():
         check_growth(srv, fl, keys[fl.url])
         check_control(srv)
         check_expected(lg, tl)
+    shutil.rmtree(tmp, ignore_errors=True)
     check_determinism()
     check_script()
     t0 = time.monotonic()
