@@ -3,16 +3,18 @@
  * process), in certstream-server-go's formats: all_domains (SAN dNSNames
  * in order, then the subject CN when non-empty, not already present and
  * the certificate is not a CA), SHA-1/SHA-256 as uppercase colon-hex,
- * serial as even-length uppercase hex, GO's signature algorithm strings,
- * the GO extension strings (spec §2.5), subject/issuer with aggregated.
+ * GO's signature algorithm strings, the GO extension strings (spec §2.5).
+ * The TBS is split by hand (ct_der.c) and the scalar fields and names
+ * are formatted in ct_fields.c; OpenSSL decodes only the extension values
+ * and the signature AlgorithmIdentifier (its full d2i_X509 spends most of
+ * its time decoding the public key, which certstream never shows).
  * One deliberate difference from GO (spec §11 #7): ST is the
  * stateOrProvinceName, not the street address.
- * Pure; a certificate whose extensions OpenSSL cannot decode is reported
- * malformed (-1, err filled), as GO fails to parse it too.
+ * Pure; a certificate whose structure or reported extensions cannot be
+ * decoded is malformed (-1, err filled), as GO fails to parse it too.
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -99,69 +101,6 @@ ct_base64(struct buf *b, const uint8_t *p, size_t len)
 	return (0);
 }
 
-/* big.Int "%X" (sign, no leading zeros), then "0"-padded to even length. */
-static int
-put_serial(struct buf *b, const ASN1_INTEGER *ai)
-{
-	char		 hx[2 * 64 + 1], out[2 * 64 + 4];
-	const uint8_t	*d = ASN1_STRING_get0_data(ai);
-	int		 n = ASN1_STRING_length(ai), i = 0, h = 0, o = 0;
-
-	hx[0] = '0';
-	while (i < n && d[i] == 0)
-		i++;
-	if (n - i > 64)
-		return (-1);
-	if (i == n)
-		h = 1;
-	for (; i < n; i++) {
-		if (h > 0 || d[i] >= 0x10)
-			hx[h++] = HEXU[d[i] >> 4];
-		hx[h++] = HEXU[d[i] & 0xf];
-	}
-	out[o++] = '"';
-	if (ASN1_STRING_type(ai) == V_ASN1_NEG_INTEGER && hx[0] != '0') {
-		if ((h + 1) % 2 == 1)
-			out[o++] = '0';
-		out[o++] = '-';
-	} else if (h % 2 == 1)
-		out[o++] = '0';
-	memcpy(out + o, hx, (size_t)h);
-	o += h;
-	out[o++] = '"';
-	return (buf_append(b, out, (size_t)o));
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t		era;
-	unsigned	yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + (int64_t)doe - 719468);
-}
-
-static int
-put_time(struct buf *b, const ASN1_TIME *t)
-{
-	struct tm	tm;
-	int64_t		s;
-
-	memset(&tm, 0, sizeof(tm));
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return (-1);
-	s = days_from_civil((int64_t)tm.tm_year + 1900,
-	    (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) * 86400 +
-	    tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-	return (json_i64(b, s));
-}
-
 /* The MGF1 hash of a PSS maskGenAlgorithm, or NID_undef. */
 static int
 mgf1_hash(const X509_ALGOR *mgf)
@@ -220,194 +159,61 @@ out:
 	return (name);
 }
 
-static const char *
-sigalg_name(const X509 *x)
-{
-	const X509_ALGOR	*alg;
-	const ASN1_BIT_STRING	*sig;
-	const ASN1_OBJECT	*o;
-	int			 pt;
-	const void		*pv;
+/* The common algorithms by OID (Go ignores their parameters). */
+static const struct {
+	const char	*oid;
+	size_t		 len;
+	const char	*name;
+} sig_fast[] = {
+	{ "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", 9, "sha256, rsa" },
+	{ "\x2a\x86\x48\xce\x3d\x04\x03\x02", 8, "ecdsa, sha256" },
+	{ "\x2a\x86\x48\xce\x3d\x04\x03\x03", 8, "ecdsa, sha384" },
+	{ "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0c", 9, "sha384, rsa" },
+	{ "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0d", 9, "sha512, rsa" },
+};
 
-	X509_get0_signature(&sig, &alg, x);
+static const char *
+sigalg_name(const struct ct_der *der)
+{
+	const unsigned char	*q = der->start;
+	X509_ALGOR		*alg;
+	const ASN1_OBJECT	*o;
+	const void		*pv;
+	const char		*name;
+	struct ct_der		 oid;
+	size_t			 i;
+	int			 pt;
+
+	if (ct_der_next(der->val, der->len, &oid) == 0 && oid.tag == 0x06)
+		for (i = 0; i < sizeof(sig_fast) / sizeof(sig_fast[0]); i++)
+			if (oid.len == sig_fast[i].len &&
+			    memcmp(oid.val, sig_fast[i].oid, oid.len) == 0)
+				return (sig_fast[i].name);
+	if ((alg = d2i_X509_ALGOR(NULL, &q, (long)der->total)) == NULL)
+		return ("unknown");
 	X509_ALGOR_get0(&o, &pt, &pv, alg);
 	switch (OBJ_obj2nid(o)) {
-	case NID_md2WithRSAEncryption:	return ("md2, rsa");
-	case NID_md5WithRSAEncryption:	return ("md5, rsa");
+	case NID_md2WithRSAEncryption:	name = "md2, rsa"; break;
+	case NID_md5WithRSAEncryption:	name = "md5, rsa"; break;
 	case NID_sha1WithRSAEncryption:
-	case NID_sha1WithRSA:		return ("sha1, rsa");
-	case NID_sha256WithRSAEncryption: return ("sha256, rsa");
-	case NID_sha384WithRSAEncryption: return ("sha384, rsa");
-	case NID_sha512WithRSAEncryption: return ("sha512, rsa");
-	case NID_rsassaPss:		return (pss_name(alg));
-	case NID_dsaWithSHA1:		return ("dsa, sha1");
-	case NID_dsa_with_SHA256:	return ("dsa, sha256");
-	case NID_ecdsa_with_SHA1:	return ("ecdsa, sha1");
-	case NID_ecdsa_with_SHA256:	return ("ecdsa, sha256");
-	case NID_ecdsa_with_SHA384:	return ("ecdsa, sha384");
-	case NID_ecdsa_with_SHA512:	return ("ecdsa, sha512");
+	case NID_sha1WithRSA:		name = "sha1, rsa"; break;
+	case NID_sha256WithRSAEncryption: name = "sha256, rsa"; break;
+	case NID_sha384WithRSAEncryption: name = "sha384, rsa"; break;
+	case NID_sha512WithRSAEncryption: name = "sha512, rsa"; break;
+	case NID_rsassaPss:		name = pss_name(alg); break;
+	case NID_dsaWithSHA1:		name = "dsa, sha1"; break;
+	case NID_dsa_with_SHA256:	name = "dsa, sha256"; break;
+	case NID_ecdsa_with_SHA1:	name = "ecdsa, sha1"; break;
+	case NID_ecdsa_with_SHA256:	name = "ecdsa, sha256"; break;
+	case NID_ecdsa_with_SHA384:	name = "ecdsa, sha384"; break;
+	case NID_ecdsa_with_SHA512:	name = "ecdsa, sha512"; break;
 	case NID_ED25519:
-		return (pt == V_ASN1_UNDEF ? "ed25519" : "unknown");
-	default:			return ("unknown");
+		name = pt == V_ASN1_UNDEF ? "ed25519" : "unknown";
+		break;
+	default:			name = "unknown"; break;
 	}
-}
-
-/*
- * The string value of a name attribute as Go's asn1 decodes it: the
- * string types only (others are skipped: 0 with *s NULL).  T61 (Latin-1)
- * and BMP are converted to UTF-8 into tmp (caller frees).
- */
-static void
-attr_string(const ASN1_STRING *v, const char **s, size_t *len,
-    unsigned char **tmp)
-{
-	int	n;
-
-	*s = NULL;
-	*len = 0;
-	*tmp = NULL;
-	switch (ASN1_STRING_type(v)) {
-	case V_ASN1_UTF8STRING:
-	case V_ASN1_PRINTABLESTRING:
-	case V_ASN1_IA5STRING:
-	case V_ASN1_NUMERICSTRING:
-		*s = (const char *)ASN1_STRING_get0_data(v);
-		*len = (size_t)ASN1_STRING_length(v);
-		return;
-	case V_ASN1_T61STRING:
-	case V_ASN1_BMPSTRING:
-		n = ASN1_STRING_to_UTF8(tmp, v);
-		if (n >= 0) {
-			*s = (const char *)*tmp;
-			*len = (size_t)n;
-		}
-		return;
-	}
-}
-
-/*
- * Append the values of attribute nid joined with ',' (escaped, no quotes)
- * to b; *found = number of values.  With last_only, only the last value
- * (Go's CommonName).
- */
-static int
-name_field(struct buf *b, const X509_NAME *nm, int nid, int last_only,
-    int *found)
-{
-	int		 i, cnt = X509_NAME_entry_count(nm), last = -1, rc = 0;
-	const char	*s;
-	size_t		 len;
-	unsigned char	*tmp;
-	X509_NAME_ENTRY	*e;
-
-	*found = 0;
-	for (i = 0; i < cnt; i++) {
-		e = X509_NAME_get_entry(nm, i);
-		if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) != nid)
-			continue;
-		attr_string(X509_NAME_ENTRY_get_data(e), &s, &len, &tmp);
-		if (s != NULL && last_only)
-			last = i;
-		else if (s != NULL) {
-			if (*found > 0 && buf_append(b, ",", 1) == -1)
-				rc = -1;
-			else
-				rc = json_strbody(b, s, len, 0);
-			(*found)++;
-		}
-		OPENSSL_free(tmp);
-		if (rc == -1)
-			return (-1);
-	}
-	if (last_only && last >= 0) {
-		e = X509_NAME_get_entry(nm, last);
-		attr_string(X509_NAME_ENTRY_get_data(e), &s, &len, &tmp);
-		rc = json_strbody(b, s, len, 0);
-		OPENSSL_free(tmp);
-		*found = 1;
-	}
-	return (rc);
-}
-
-static const struct {
-	const char	*key;
-	int		 nid;
-} subj_fields[] = {
-	{ "C", NID_countryName },
-	{ "CN", NID_commonName },
-	{ "L", NID_localityName },
-	{ "O", NID_organizationName },
-	{ "OU", NID_organizationalUnitName },
-	{ "ST", NID_stateOrProvinceName },
-};
-#define NSUBJ	(sizeof(subj_fields) / sizeof(subj_fields[0]))
-
-/* {"C":..,"CN":..,"L":..,"O":..,"OU":..,"ST":..,"aggregated":..,
- *  "email_address":null} */
-static int
-put_subject(struct buf *b, const X509_NAME *nm)
-{
-	size_t	off[NSUBJ], len[NSUBJ], i, save;
-	int	found;
-
-	if (buf_append(b, "{", 1) == -1)
-		return (-1);
-	for (i = 0; i < NSUBJ; i++) {
-		if (buf_printf(b, "%s\"%s\":\"", i ? "," : "",
-		    subj_fields[i].key) == -1)
-			return (-1);
-		save = b->len - 1;
-		off[i] = b->len;
-		if (name_field(b, nm, subj_fields[i].nid,
-		    subj_fields[i].nid == NID_commonName, &found) == -1)
-			return (-1);
-		len[i] = b->len - off[i];
-		if (found == 0 && subj_fields[i].nid != NID_commonName) {
-			b->len = save;
-			off[i] = len[i] = (size_t)-1;
-			if (buf_append(b, "null", 4) == -1)
-				return (-1);
-		} else if (buf_append(b, "\"", 1) == -1)
-			return (-1);
-	}
-	if (buf_append(b, ",\"aggregated\":\"", 15) == -1)
-		return (-1);
-	for (i = 0; i < NSUBJ; i++) {
-		if (off[i] == (size_t)-1)
-			continue;
-		if (buf_printf(b, "/%s=", subj_fields[i].key) == -1 ||
-		    buf_reserve(b, len[i]) == -1)
-			return (-1);
-		memcpy(b->data + b->len, b->data + off[i], len[i]);
-		b->len += len[i];
-	}
-	return (buf_puts(b, "\",\"email_address\":null}"));
-}
-
-/* The raw (unescaped) CommonName Go would keep: the last string CN. */
-static void
-subject_cn(const X509_NAME *nm, struct buf *out)
-{
-	int		 i, cnt = X509_NAME_entry_count(nm);
-	const char	*s;
-	size_t		 len;
-	unsigned char	*tmp;
-	X509_NAME_ENTRY	*e;
-
-	buf_reset(out);
-	for (i = cnt - 1; i >= 0; i--) {
-		e = X509_NAME_get_entry(nm, i);
-		if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) !=
-		    NID_commonName)
-			continue;
-		attr_string(X509_NAME_ENTRY_get_data(e), &s, &len, &tmp);
-		if (s != NULL) {
-			(void)buf_append(out, s, len);
-			OPENSSL_free(tmp);
-			return;
-		}
-		OPENSSL_free(tmp);
-	}
+	X509_ALGOR_free(alg);
+	return (name);
 }
 
 /* Go's net.IP.String(): dotted IPv4 (also for v4-mapped IPv6), else
@@ -570,18 +376,23 @@ put_keyid(struct buf *b, const ASN1_OCTET_STRING *id)
 
 enum { E_AIA, E_AKI, E_BC, E_CP, E_KU, E_SAN, E_SKI, E_N };
 
+/* JSON key and OID contents (DER, after tag and length) per extension. */
 static const struct {
 	const char	*key;
-	int		 nid;
+	const uint8_t	*oid;
+	size_t		 oidlen;
 } ext_keys[E_N] = {
-	{ "authorityInfoAccess", NID_info_access },
-	{ "authorityKeyIdentifier", NID_authority_key_identifier },
-	{ "basicConstraints", NID_basic_constraints },
-	{ "certificatePolicies", NID_certificate_policies },
-	{ "keyUsage", NID_key_usage },
-	{ "subjectAltName", NID_subject_alt_name },
-	{ "subjectKeyIdentifier", NID_subject_key_identifier },
+	{ "authorityInfoAccess",
+	    (const uint8_t *)"\x2b\x06\x01\x05\x05\x07\x01\x01", 8 },
+	{ "authorityKeyIdentifier", (const uint8_t *)"\x55\x1d\x23", 3 },
+	{ "basicConstraints", (const uint8_t *)"\x55\x1d\x13", 3 },
+	{ "certificatePolicies", (const uint8_t *)"\x55\x1d\x20", 3 },
+	{ "keyUsage", (const uint8_t *)"\x55\x1d\x0f", 3 },
+	{ "subjectAltName", (const uint8_t *)"\x55\x1d\x11", 3 },
+	{ "subjectKeyIdentifier", (const uint8_t *)"\x55\x1d\x0e", 3 },
 };
+static const uint8_t oid_poison[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6,
+    0x79, 0x02, 0x04, 0x03 };
 
 struct certext {
 	void	*val[E_N];	/* decoded extension, or NULL if absent */
@@ -602,30 +413,81 @@ certext_free(struct certext *ce)
 	memset(ce, 0, sizeof(*ce));
 }
 
+/* Decode extension k's extnValue (the OCTET STRING contents). */
+static void *
+ext_decode(int k, const uint8_t *v, size_t len)
+{
+	const unsigned char	*q = v;
+	long			 n = (long)len;
+
+	switch (k) {
+	case E_AIA:	return (d2i_AUTHORITY_INFO_ACCESS(NULL, &q, n));
+	case E_AKI:	return (d2i_AUTHORITY_KEYID(NULL, &q, n));
+	case E_BC:	return (d2i_BASIC_CONSTRAINTS(NULL, &q, n));
+	case E_CP:	return (d2i_CERTIFICATEPOLICIES(NULL, &q, n));
+	case E_KU:	return (d2i_ASN1_BIT_STRING(NULL, &q, n));
+	case E_SAN:	return (d2i_GENERAL_NAMES(NULL, &q, n));
+	case E_SKI:	return (d2i_ASN1_OCTET_STRING(NULL, &q, n));
+	}
+	return (NULL);
+}
+
+/* One Extension: SEQUENCE { OID, [BOOLEAN], OCTET STRING }. */
+static int
+ext_one(const struct ct_der *e, struct certext *ce)
+{
+	struct ct_der	 oid, t;
+	const uint8_t	*p = e->val;
+	size_t		 left = e->len;
+	int		 k;
+
+	if (e->tag != 0x30 || ct_der_next(p, left, &oid) == -1 ||
+	    oid.tag != 0x06)
+		return (-1);
+	p += oid.total;
+	left -= oid.total;
+	if (ct_der_next(p, left, &t) == -1)
+		return (-1);
+	if (t.tag == 0x01) {
+		p += t.total;
+		left -= t.total;
+		if (ct_der_next(p, left, &t) == -1)
+			return (-1);
+	}
+	if (t.tag != 0x04 || t.total != left)
+		return (-1);
+	if (oid.len == sizeof(oid_poison) &&
+	    memcmp(oid.val, oid_poison, oid.len) == 0) {
+		ce->poison = 1;
+		return (0);
+	}
+	for (k = 0; k < E_N; k++)
+		if (oid.len == ext_keys[k].oidlen &&
+		    memcmp(oid.val, ext_keys[k].oid, oid.len) == 0)
+			break;
+	if (k == E_N || ce->val[k] != NULL)
+		return (0);
+	if ((ce->val[k] = ext_decode(k, t.val, t.len)) == NULL)
+		return (-1);
+	return (0);
+}
+
 /* Decode the extensions GO reports (the first of each kind). */
 static int
-certext_scan(const X509 *x, struct certext *ce)
+certext_scan(const struct ct_tbs *tbs, struct certext *ce)
 {
-	X509_EXTENSION	*ext;
-	int		 i, k, nid, n = X509_get_ext_count(x);
+	const uint8_t	*p = tbs->exts.val;
+	size_t		 left = tbs->has_exts ? tbs->exts.len : 0;
+	struct ct_der	 e;
 
 	memset(ce, 0, sizeof(*ce));
-	for (i = 0; i < n; i++) {
-		ext = X509_get_ext(x, i);
-		nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
-		if (nid == NID_ct_precert_poison) {
-			ce->poison = 1;
-			continue;
-		}
-		for (k = 0; k < E_N; k++)
-			if (ext_keys[k].nid == nid)
-				break;
-		if (k == E_N || ce->val[k] != NULL)
-			continue;
-		if ((ce->val[k] = X509V3_EXT_d2i(ext)) == NULL) {
+	while (left > 0) {
+		if (ct_der_next(p, left, &e) == -1 || ext_one(&e, ce) == -1) {
 			certext_free(ce);
 			return (-1);
 		}
+		p += e.total;
+		left -= e.total;
 	}
 	if (ce->val[E_BC] != NULL)
 		ce->is_ca = ((BASIC_CONSTRAINTS *)ce->val[E_BC])->ca != 0;
@@ -681,12 +543,12 @@ put_extensions(struct buf *b, const struct certext *ce, int poison)
 
 /* all_domains: SAN dNSNames in order, then the CN (GO's rule). */
 static int
-collect_names(const X509 *x, const struct certext *ce, struct ct_names *nm)
+collect_names(const struct ct_tbs *tbs, const struct certext *ce,
+    struct ct_names *nm, struct buf *cn)
 {
 	const GENERAL_NAMES	*gn = ce->val[E_SAN];
 	const GENERAL_NAME	*g;
-	struct buf		 cn;
-	int			 i, rc = 0;
+	int			 i;
 
 	buf_reset(&nm->bytes);
 	nm->n = 0;
@@ -699,12 +561,11 @@ collect_names(const X509 *x, const struct certext *ce, struct ct_names *nm)
 	}
 	if (ce->is_ca)
 		return (0);
-	buf_init(&cn, CT_MAX_CERT);
-	subject_cn(X509_get_subject_name(x), &cn);
-	if (cn.len > 0 && !names_has(nm, cn.data, cn.len))
-		rc = names_add(nm, cn.data, cn.len);
-	buf_free(&cn);
-	return (rc);
+	if (ct_subject_cn(&tbs->subject, cn) == -1)
+		return (-1);
+	if (cn->len > 0 && !names_has(nm, cn->data, cn->len))
+		return (names_add(nm, cn->data, cn->len));
+	return (0);
 }
 
 static int
@@ -731,42 +592,49 @@ put_hashes(struct buf *b, const uint8_t *der, size_t len)
 }
 
 static int
-put_body(struct buf *b, X509 *x, const struct certext *ce, int poison,
-    const uint8_t *der, size_t len)
+put_body(struct buf *b, const struct ct_tbs *tbs, const struct certext *ce,
+    int poison, const uint8_t *der, size_t len)
 {
 	if (put_extensions(b, ce, poison) == -1 ||
 	    put_hashes(b, der, len) == -1 ||
 	    buf_puts(b, ",\"not_after\":") == -1 ||
-	    put_time(b, X509_get0_notAfter(x)) == -1 ||
+	    ct_put_time(b, &tbs->not_after) == -1 ||
 	    buf_puts(b, ",\"not_before\":") == -1 ||
-	    put_time(b, X509_get0_notBefore(x)) == -1 ||
+	    ct_put_time(b, &tbs->not_before) == -1 ||
 	    buf_puts(b, ",\"serial_number\":") == -1 ||
-	    put_serial(b, X509_get0_serialNumber(x)) == -1 ||
+	    ct_put_serial(b, &tbs->serial) == -1 ||
 	    buf_printf(b, ",\"signature_algorithm\":\"%s\",\"subject\":",
-	    sigalg_name(x)) == -1 ||
-	    put_subject(b, X509_get_subject_name(x)) == -1 ||
+	    sigalg_name(&tbs->sigalg)) == -1 ||
+	    ct_put_subject(b, &tbs->subject) == -1 ||
 	    buf_puts(b, ",\"issuer\":") == -1 ||
-	    put_subject(b, X509_get_issuer_name(x)) == -1)
+	    ct_put_subject(b, &tbs->issuer) == -1)
 		return (-1);
 	return (buf_puts(b, ce->is_ca ? ",\"is_ca\":true}" :
 	    ",\"is_ca\":false}"));
 }
 
 int
-ct_cert_json(X509 *x, const uint8_t *hash_der, size_t hash_len, int poison,
-    struct buf *a, struct buf *b, struct ct_names *names, char *err,
-    size_t errlen)
+ct_cert_json(const uint8_t *der, size_t len, int tbs_only,
+    const uint8_t *hash_der, size_t hash_len, int poison, struct buf *a,
+    struct buf *b, struct ct_names *names, char *err, size_t errlen)
 {
+	struct ct_tbs	tbs;
 	struct certext	ce;
+	struct buf	cn;
 	size_t		i;
 	int		rc = -1;
 
-	if (certext_scan(x, &ce) == -1) {
+	if (len > CT_MAX_CERT || ct_tbs_parse(der, len, tbs_only, &tbs) == -1) {
+		snprintf(err, errlen, "undecodable certificate");
+		return (-1);
+	}
+	if (certext_scan(&tbs, &ce) == -1) {
 		snprintf(err, errlen, "undecodable certificate extension");
 		return (-1);
 	}
-	if (collect_names(x, &ce, names) == -1) {
-		snprintf(err, errlen, "too many names");
+	buf_init(&cn, CT_MAX_CERT);
+	if (collect_names(&tbs, &ce, names, &cn) == -1) {
+		snprintf(err, errlen, "bad subject or too many names");
 		goto out;
 	}
 	if (buf_puts(a, "{\"all_domains\":[") == -1)
@@ -778,8 +646,8 @@ ct_cert_json(X509 *x, const uint8_t *hash_der, size_t hash_len, int poison,
 			goto toolarge;
 	if (buf_append(a, "]", 1) == -1)
 		goto toolarge;
-	if (put_body(b, x, &ce, poison, hash_der, hash_len) == -1) {
-		snprintf(err, errlen, "unrepresentable certificate field");
+	if (put_body(b, &tbs, &ce, poison, hash_der, hash_len) == -1) {
+		snprintf(err, errlen, "malformed or oversized certificate field");
 		goto out;
 	}
 	rc = 0;
@@ -787,6 +655,7 @@ ct_cert_json(X509 *x, const uint8_t *hash_der, size_t hash_len, int poison,
 toolarge:
 	snprintf(err, errlen, "certificate JSON too large");
 out:
+	buf_free(&cn);
 	certext_free(&ce);
 	return (rc);
 }

@@ -11,8 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/x509.h>
-
 #include "common/buf.h"
 #include "ctwatch/ct_parse.h"
 
@@ -29,27 +27,61 @@ struct ct_names {
 void	ct_names_init(struct ct_names *nm);
 void	ct_names_free(struct ct_names *nm);
 
-/*
- * Decode a certificate.  With tbs set, der is a bare TBSCertificate (a
- * precert_entry) and is wrapped into a Certificate with the TBS's own
- * signature algorithm and an empty signature, using scratch.  Returns the
- * X509 (caller frees), or NULL (err filled).
- */
-X509	*ct_cert_decode(const uint8_t *der, size_t len, int tbs,
-	    struct buf *scratch, char *err, size_t errlen);
+/* One DER TLV (single-byte tags, definite lengths up to 4 bytes). */
+struct ct_der {
+	unsigned	 tag;
+	const uint8_t	*start;		/* the tag byte */
+	size_t		 hdr;		/* tag + length bytes */
+	const uint8_t	*val;
+	size_t		 len;		/* content length */
+	size_t		 total;		/* hdr + len */
+};
+
+/* The TLV at p[0..len), every length checked.  0, or -1. */
+int	ct_der_next(const uint8_t *p, size_t len, struct ct_der *t);
+
+/* The fields of a TBSCertificate the LEAF object needs. */
+struct ct_tbs {
+	struct ct_der	 serial;	/* INTEGER */
+	struct ct_der	 sigalg;	/* AlgorithmIdentifier (see below) */
+	struct ct_der	 issuer;	/* Name */
+	struct ct_der	 not_before;	/* UTCTime or GeneralizedTime */
+	struct ct_der	 not_after;
+	struct ct_der	 subject;	/* Name */
+	int		 has_exts;
+	struct ct_der	 exts;		/* SEQUENCE OF Extension */
+};
 
 /*
- * Write x as a certstream LEAF object split around as_der:
+ * Split a Certificate (tbs 0) or a bare TBSCertificate (tbs 1; a
+ * precert_entry) without OpenSSL's full decoder (whose public-key decoding
+ * dominates its cost and is not needed here).  sigalg is the outer
+ * signatureAlgorithm for a Certificate, as GO reports it, and the TBS's
+ * signature field for a bare TBS.  No trailing bytes.  0, or -1.
+ */
+int	ct_tbs_parse(const uint8_t *der, size_t len, int tbs, struct ct_tbs *t);
+
+/* ct_fields.c: the scalar fields, as JSON values. */
+int	ct_put_serial(struct buf *b, const struct ct_der *serial);
+int	ct_put_time(struct buf *b, const struct ct_der *t);
+/* GO's SUBJ object: {"C":..,"CN":..,...,"aggregated":..,"email_address":null} */
+int	ct_put_subject(struct buf *b, const struct ct_der *name);
+/* The last string CommonName (raw UTF-8) into out; 0, or -1 if malformed. */
+int	ct_subject_cn(const struct ct_der *name, struct buf *out);
+
+/*
+ * Write a certificate (tbs 0) or a bare TBS (tbs 1) as a certstream LEAF
+ * object split around as_der:
  *   a <- {"all_domains":[...]
  *   b <- ,"extensions":{...},"fingerprint":...,"subject":{...},
  *        "issuer":{...},"is_ca":B}
  * (both appended).  The hashes are of hash_der (the certificate, or the
- * pre_certificate for a precert).  poison forces ctlPoisonByte.  names,
- * when not NULL, is reset and receives all_domains.  0, or -1 (err filled).
+ * pre_certificate for a precert).  poison forces ctlPoisonByte.  names is
+ * reset and receives all_domains.  0, or -1 (err filled).
  */
-int	ct_cert_json(X509 *x, const uint8_t *hash_der, size_t hash_len,
-	    int poison, struct buf *a, struct buf *b, struct ct_names *names,
-	    char *err, size_t errlen);
+int	ct_cert_json(const uint8_t *der, size_t len, int tbs,
+	    const uint8_t *hash_der, size_t hash_len, int poison, struct buf *a,
+	    struct buf *b, struct ct_names *names, char *err, size_t errlen);
 
 /* Standard base64 (with padding) of p, as a JSON string body (no quotes). */
 int	ct_base64(struct buf *b, const uint8_t *p, size_t len);

@@ -24,7 +24,7 @@
 #include "ctwatch/ct_parse.h"
 
 #define CACHE_SLOTS	256
-#define CACHE_MAXJSON	(256u * 1024)	/* larger chain certs: not cached */
+#define CACHE_MAXJSON	(64u * 1024)	/* larger chain certs: not cached */
 #define MSG_MAX		(64u * 1024 * 1024)
 
 struct chain_slot {
@@ -132,8 +132,6 @@ chain_cert(struct ct_parser *p, const uint8_t *der, size_t len,
 {
 	uint8_t			 k[32];
 	struct chain_slot	*s;
-	X509			*x;
-	int			 rc;
 
 	if (key == NULL) {
 		SHA256(der, len, k);
@@ -148,13 +146,10 @@ chain_cert(struct ct_parser *p, const uint8_t *der, size_t len,
 		return (-1);
 	}
 	p->st.chain_misses++;
-	if ((x = ct_cert_decode(der, len, 0, &p->scratch, err, errlen)) == NULL)
-		return (-1);
 	buf_reset(&p->ca);
 	buf_reset(&p->cb);
-	rc = ct_cert_json(x, der, len, 0, &p->ca, &p->cb, &p->cnm, err, errlen);
-	X509_free(x);
-	if (rc == -1)
+	if (ct_cert_json(der, len, 0, der, len, 0, &p->ca, &p->cb, &p->cnm, err,
+	    errlen) == -1)
 		return (-1);
 	if (buf_puts(&p->ca, ",\"as_der\":\"") == -1 ||
 	    ct_base64(&p->ca, der, len) == -1 ||
@@ -321,20 +316,14 @@ build(struct ct_parser *p, struct buf *out, const struct ct_source *src,
     size_t errlen)
 {
 	struct streamrec_part	 parts[4];
-	X509			*x;
 	size_t			 nchain;
-	int			 rc;
 	uint32_t		 flags = 0;
 
-	if ((x = ct_cert_decode(in->cert, in->cert_len, in->precert,
-	    &p->scratch, err, errlen)) == NULL)
-		return (-1);
 	buf_reset(&p->a);
 	buf_reset(&p->b);
-	rc = ct_cert_json(x, in->hash_der, in->hash_len, in->precert, &p->a,
-	    &p->b, &p->nm, err, errlen);
-	X509_free(x);
-	if (rc == -1 || build_chain(p, in, &nchain, err, errlen) == -1)
+	if (ct_cert_json(in->cert, in->cert_len, in->precert, in->hash_der,
+	    in->hash_len, in->precert, &p->a, &p->b, &p->nm, err,
+	    errlen) == -1 || build_chain(p, in, &nchain, err, errlen) == -1)
 		return (-1);
 	if (dh != NULL && dedup(p, in, dh) == -1) {
 		snprintf(err, errlen, "malformed TBSCertificate");

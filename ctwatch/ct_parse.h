@@ -12,6 +12,21 @@
  * in err (nothing is logged here: the caller counts it, logs it rate-
  * limited, and still advances past the index).  Allocation failure aborts
  * (common/xmalloc.h).
+ *
+ * Typical use (RFC 6962):
+ *	p = ct_parser_new();
+ *	ct_source_url(url, sizeof(url), list_url);  src.url = url; ...
+ *	buf_init(&rec, ring_max_record(ring));
+ *	for each entry i of a get-entries reply:
+ *		buf_reset(&rec);
+ *		if (ct_entry_rfc6962(p, &rec, &src, start + i, leaf, leaflen,
+ *		    extra, extralen, now_ms / 1000.0, NULL, err, sizeof(err)) == 0)
+ *			ring_publish(ring, STREAMREC_TYPE_ENTRY, rec.data, rec.len);
+ *		else
+ *			count a parse error (the index still advances);
+ * Static-CT: for (off = 0; off < tile_len; off += n) { n =
+ * ct_tile_leaf_next(tile + off, tile_len - off, &leaf, ...); resolve
+ * leaf.fp[] into a struct ct_chain; ct_entry_tiled(...); }
  */
 #ifndef NOTARYD_CT_PARSE_H
 #define NOTARYD_CT_PARSE_H
@@ -64,7 +79,9 @@ struct ct_tile_leaf {
  * Split the next TileLeaf off p[0..len).  Returns the number of bytes
  * consumed (> 0), or -1 when the leaf is malformed or truncated (err
  * filled).  A tile whose leaves do not consume it exactly is malformed.
- * A chain of more than CT_MAX_CHAIN fingerprints is malformed.
+ * A chain of more than CT_MAX_CHAIN fingerprints is malformed.  After a
+ * -1 the rest of the tile cannot be split (leaves have no outer length):
+ * the caller counts the remaining indexes of the tile as malformed.
  */
 long	ct_tile_leaf_next(const uint8_t *p, size_t len, struct ct_tile_leaf *out,
 	    char *err, size_t errlen);
@@ -113,8 +130,13 @@ int	ct_entry_rfc6962(struct ct_parser *p, struct buf *out,
 	    const uint8_t *extra_data, size_t extra_len, double seen,
 	    uint8_t dedup_hash[32], char *err, size_t errlen);
 
-/* The same for a static-CT leaf; chain holds the resolved issuers in
- * leaf->fp order (cert_link is "" for tiled logs). */
+/*
+ * The same for a static-CT leaf; chain (may be NULL) holds the resolved
+ * issuers in leaf->fp order (cert_link is "" for tiled logs).  When
+ * chain->n == leaf->nfp the fingerprints key the chain cache, so the
+ * caller must have checked SHA-256(der[i]) == fp[i] when it resolved them
+ * (the /issuer/ cache does this once per issuer).
+ */
 int	ct_entry_tiled(struct ct_parser *p, struct buf *out,
 	    const struct ct_source *src, uint64_t index,
 	    const struct ct_tile_leaf *leaf, const struct ct_chain *chain,

@@ -1,6 +1,7 @@
 /*
  * check_ct_parse.c - CT entry parsing and certstream serialisation
- * (ctwatch/ct_leaf.c, ct_der.c, ct_cert.c, ct_entry.c, common/json.c).
+ * (ctwatch/ct_leaf.c, ct_der.c, ct_entry.c; the field formatters are
+ * in check_ct_fields.c).
  * Entries are built here from the DER fixtures in tests/fixtures/ct (see
  * its README): the three messages must equal the expected files byte for
  * byte; every truncation and many bit flips of a valid entry must give -1
@@ -8,23 +9,21 @@
  * fixtures/ct or ./tests/fixtures/ct.
  */
 #include <check.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "common/buf.h"
-#include "common/json.h"
 #include "common/streamrec.h"
 #include "ctwatch/ct_cert.h"
 #include "ctwatch/ct_leaf.h"
 #include "ctwatch/ct_parse.h"
+#include "tests/ct_testutil.h"
 
 #define TS_MS	1700000000456ULL
 #define SEEN	1700000000.123
@@ -33,69 +32,6 @@ static const struct ct_source src_rfc = { "Test Log 'Alpha' <&>",
     "https://ct.example.net/logs/alpha", "Test Operator", 0, 3 };
 static const struct ct_source src_tiled = { "Tiled Log",
     "https://tiles.example.net/2026h1", "Test Operator", 1, 4 };
-
-/* ---- fixtures ------------------------------------------------------- */
-
-static const char *
-fixdir(void)
-{
-	static char	 dir[PATH_MAX];
-	const char	*src = getenv("NOTARYD_SRCDIR");
-	struct stat	 st;
-
-	if (src != NULL && *src != '\0') {
-		snprintf(dir, sizeof(dir), "%s/tests/fixtures/ct", src);
-		if (stat(dir, &st) == 0)
-			return (dir);
-	}
-	snprintf(dir, sizeof(dir), "tests/fixtures/ct");
-	if (stat(dir, &st) == 0)
-		return (dir);
-	ck_abort_msg("tests/fixtures/ct not found: set NOTARYD_SRCDIR");
-	return (NULL);
-}
-
-static uint8_t *
-load(const char *name, size_t *len)
-{
-	char	 path[PATH_MAX + 64];
-	FILE	*f;
-	uint8_t	*p;
-	long	 n;
-
-	snprintf(path, sizeof(path), "%s/%s", fixdir(), name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	p = malloc((size_t)n + 1);
-	ck_assert(fread(p, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
-	p[n] = 0;
-	*len = (size_t)n;
-	return (p);
-}
-
-/* ---- building CT structures by hand (RFC 6962 §3.4, static-ct-api) --- */
-
-static void
-put_n(struct buf *b, uint64_t v, int n)
-{
-	uint8_t	x[8];
-	int	i;
-
-	for (i = 0; i < n; i++)
-		x[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-	ck_assert_int_eq(buf_append(b, x, (size_t)n), 0);
-}
-
-static void
-put_vec(struct buf *b, const void *p, size_t len, int n)
-{
-	put_n(b, len, n);
-	ck_assert_int_eq(buf_append(b, p, len), 0);
-}
 
 /* The precert TBS as a log puts it in leaf_input: poison removed, with
  * OpenSSL's own re-encoding (independent of ct_der.c). */
@@ -122,7 +58,7 @@ static void
 issuer_key_hash(const char *issuer, uint8_t out[32])
 {
 	size_t			 len;
-	uint8_t			*der = load(issuer, &len);
+	uint8_t			*der = ct_load(issuer, &len);
 	const unsigned char	*p = der;
 	unsigned char		*spki = NULL;
 	X509			*x = d2i_X509(NULL, &p, (long)len);
@@ -146,7 +82,7 @@ make_entry(struct entry *e, const char *leafname, const char *const *chain,
     int precert, const char *issuer)
 {
 	size_t		 len, tbslen, i, clen;
-	uint8_t		*der = load(leafname, &len), *tbs, ikh[32], *c;
+	uint8_t		*der = ct_load(leafname, &len), *tbs, ikh[32], *c;
 	struct buf	 ch;
 
 	buf_init(&e->leaf, 1 << 22);
@@ -167,7 +103,7 @@ make_entry(struct entry *e, const char *leafname, const char *const *chain,
 		put_vec(&e->leaf, der, len, 3);
 	put_n(&e->leaf, 0, 2);
 	for (i = 0; chain != NULL && chain[i] != NULL; i++) {
-		c = load(chain[i], &clen);
+		c = ct_load(chain[i], &clen);
 		put_vec(&ch, c, clen, 3);
 		free(c);
 	}
@@ -205,7 +141,7 @@ check_expected(const struct buf *rec, const char *stem)
 	for (i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "expected/%s.%s.json", stem,
 		    shapes[i].shape);
-		want = load(name, &wlen);
+		want = ct_load(name, &wlen);
 		s = streamrec_section(&v, shapes[i].kind, &len);
 		ck_assert_ptr_nonnull(s);
 		for (k = 0; k < len && k < wlen && s[k] == want[k]; k++)
@@ -217,103 +153,6 @@ check_expected(const struct buf *rec, const char *stem)
 	}
 }
 
-/* ---- JSON writer ---------------------------------------------------- */
-
-static void
-str_is(const char *in, size_t n, int html, const char *want)
-{
-	struct buf	b;
-
-	buf_init(&b, 1 << 16);
-	ck_assert_int_eq(json_str(&b, in, n, html), 0);
-	ck_assert_msg(b.len == strlen(want) && memcmp(b.data, want, b.len) == 0,
-	    "got %.*s want %s", (int)b.len, b.data, want);
-	buf_free(&b);
-}
-
-START_TEST(test_json_str)
-{
-	str_is("plain", 5, 0, "\"plain\"");
-	str_is("q\"b\\", 4, 0, "\"q\\\"b\\\\\"");
-	str_is("\b\f\n\r\t\x01\x1f\x7f", 8, 0,
-	    "\"\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\"");
-	str_is("<a&b>", 5, 0, "\"<a&b>\"");
-	str_is("<a&b>", 5, 1, "\"\\u003ca\\u0026b\\u003e\"");
-	str_is("B\xc3\xbc" "cher", 7, 1, "\"B\xc3\xbc" "cher\"");
-	str_is("\xe2\x80\xa8|\xe2\x80\xa9", 7, 0, "\"\\u2028|\\u2029\"");
-	str_is("\xf0\x9f\x98\x80", 4, 0, "\"\xf0\x9f\x98\x80\"");
-	/* invalid UTF-8: each bad byte becomes \ufffd (Go's DecodeRune) */
-	str_is("a\x80z", 3, 0, "\"a\\ufffdz\"");
-	str_is("\xe2\x82", 2, 0, "\"\\ufffd\\ufffd\"");
-	str_is("\xc0\xaf", 2, 0, "\"\\ufffd\\ufffd\"");
-	str_is("\xed\xa0\x80", 3, 0, "\"\\ufffd\\ufffd\\ufffd\"");
-	str_is("\xf4\x90\x80\x80", 4, 0,
-	    "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
-	str_is("\xf5", 1, 0, "\"\\ufffd\"");
-	str_is("x\0y", 3, 0, "\"x\\u0000y\"");
-}
-END_TEST
-
-static void
-f64_is(double v, const char *want)
-{
-	struct buf	b;
-
-	buf_init(&b, 1 << 10);
-	ck_assert_int_eq(json_f64(&b, v), 0);
-	ck_assert_msg(b.len == strlen(want) && memcmp(b.data, want, b.len) == 0,
-	    "got %.*s want %s", (int)b.len, b.data, want);
-	buf_free(&b);
-}
-
-/* Expected strings are what Go's encoding/json prints for these values. */
-START_TEST(test_json_f64)
-{
-	struct buf	b;
-
-	f64_is(1700000000.123, "1700000000.123");
-	f64_is(1700000000.1, "1700000000.1");
-	f64_is(1700000000.12, "1700000000.12");
-	f64_is(1700000000.0, "1700000000");
-	f64_is(1700000000456.0 / 1000, "1700000000.456");
-	f64_is(0, "0");
-	f64_is(0.5, "0.5");
-	f64_is(-1.5, "-1.5");
-	f64_is(0.1 + 0.2, "0.30000000000000004");
-	f64_is(1e21, "1e+21");
-	f64_is(1e20, "100000000000000000000");
-	f64_is(1e-7, "1e-7");
-	f64_is(0.000001, "0.000001");
-	f64_is(123456.789e-3, "123.456789");
-	/* shortest round trip: 1.844674407370955e16 reads back the same */
-	f64_is(18446744073709551615.0 / 1000, "18446744073709550");
-	f64_is(1.5e300, "1.5e+300");
-	buf_init(&b, 64);
-	ck_assert_int_eq(json_f64(&b, 0.0 / 0.0), -1);
-	ck_assert_int_eq(json_u64(&b, UINT64_MAX), 0);
-	ck_assert_int_eq(json_i64(&b, INT64_MIN), 0);
-	ck_assert(b.len == 40 && memcmp(b.data,
-	    "18446744073709551615-9223372036854775808", 40) == 0);
-	buf_free(&b);
-}
-END_TEST
-
-START_TEST(test_source_url)
-{
-	char	u[64];
-
-	ck_assert_int_eq(ct_source_url(u, sizeof(u),
-	    "https://ct.googleapis.com/logs/us1/argon2025h2/"), 0);
-	ck_assert_str_eq(u, "https://ct.googleapis.com/logs/us1/argon2025h2");
-	ck_assert_int_eq(ct_source_url(u, sizeof(u), "ct.example.net//"), 0);
-	ck_assert_str_eq(u, "https://ct.example.net");
-	ck_assert_int_eq(ct_source_url(u, sizeof(u), "http://x.example/"), 0);
-	ck_assert_str_eq(u, "http://x.example");
-	ck_assert_int_eq(ct_source_url(u, sizeof(u), "///"), -1);
-	ck_assert_int_eq(ct_source_url(u, 10, "ct.example.net"), -1);
-}
-END_TEST
-
 /* ---- leaf splitting -------------------------------------------------- */
 
 START_TEST(test_leaf_parse)
@@ -322,7 +161,7 @@ START_TEST(test_leaf_parse)
 	struct ct_leaf	l;
 	char		err[CT_ERRLEN];
 	size_t		len;
-	uint8_t		*der = load("leaf1.der", &len);
+	uint8_t		*der = ct_load("leaf1.der", &len);
 
 	make_entry(&e, "leaf1.der", chain_rsa, 0, NULL);
 	ck_assert_int_eq(ct_leaf_parse((uint8_t *)e.leaf.data, e.leaf.len, &l,
@@ -335,7 +174,7 @@ START_TEST(test_leaf_parse)
 	    &l, err, sizeof(err)), 0);
 	ck_assert_uint_eq(l.chain.n, 2);
 	free(der);
-	der = load("root-rsa.der", &len);
+	der = ct_load("root-rsa.der", &len);
 	ck_assert(l.chain.len[1] == len && memcmp(l.chain.der[1], der, len) == 0);
 	free(der);
 	/* trailing byte, bad version, bad leaf type, bad entry type */
@@ -364,7 +203,7 @@ START_TEST(test_leaf_parse)
 	ck_assert_int_eq(l.is_precert, 1);
 	ck_assert_int_eq(ct_extra_parse((uint8_t *)e.extra.data, e.extra.len,
 	    &l, err, sizeof(err)), 0);
-	der = load("pre.der", &len);
+	der = ct_load("pre.der", &len);
 	ck_assert(l.precert_len == len && memcmp(l.precert, der, len) == 0);
 	ck_assert_uint_eq(l.chain.n, 1);
 	free(der);
@@ -531,7 +370,7 @@ tile_leaf(struct buf *t, const char *leafname, int pre, const char *issuer,
     const char *const *chain)
 {
 	size_t		 len, tbslen, clen, i;
-	uint8_t		*der = load(leafname, &len), *tbs, ikh[32], *c;
+	uint8_t		*der = ct_load(leafname, &len), *tbs, ikh[32], *c;
 	uint8_t		 fp[32];
 	struct buf	 fps;
 
@@ -550,7 +389,7 @@ tile_leaf(struct buf *t, const char *leafname, int pre, const char *issuer,
 	if (pre)
 		put_vec(t, der, len, 3);
 	for (i = 0; chain != NULL && chain[i] != NULL; i++) {
-		c = load(chain[i], &clen);
+		c = ct_load(chain[i], &clen);
 		SHA256(c, clen, fp);
 		ck_assert_int_eq(buf_append(&fps, fp, 32), 0);
 		free(c);
@@ -593,8 +432,8 @@ START_TEST(test_tile)
 	ck_assert_uint_eq(tl[0].timestamp, TS_MS);
 	ck_assert_uint_eq(tl[0].entry_len, 8 + 2 + 3 + tl[0].cert_len + 2 + 8);
 	/* resolve the fingerprints as the fetcher does */
-	der[0] = load("int-rsa.der", &len[0]);
-	der[1] = load("root-rsa.der", &len[1]);
+	der[0] = ct_load("int-rsa.der", &len[0]);
+	der[1] = ct_load("root-rsa.der", &len[1]);
 	memset(&ch, 0, sizeof(ch));
 	for (i = 0; i < 2; i++) {
 		ch.der[i] = der[i];
@@ -611,10 +450,16 @@ START_TEST(test_tile)
 	buf_reset(&out);
 	ck_assert_int_eq(ct_entry_tiled(p, &out, &src_tiled, 300, &tl[0], &ch,
 	    SEEN, NULL, err, sizeof(err)), 0);
-	/* the precert leaf serialises with the pre_certificate's hashes */
+	/* the precert leaf: TBS fields, pre_certificate hashes and as_der */
+	free(der[0]);
+	der[0] = ct_load("root-ec.der", &len[0]);
+	ch.der[0] = der[0];
+	ch.len[0] = len[0];
+	ch.n = 1;
 	buf_reset(&out);
-	ck_assert_int_eq(ct_entry_tiled(p, &out, &src_tiled, 301, &tl[1], NULL,
-	    SEEN, NULL, err, sizeof(err)), 0);
+	ck_assert_msg(ct_entry_tiled(p, &out, &src_tiled, 301, &tl[1], &ch,
+	    SEEN, NULL, err, sizeof(err)) == 0, "%s", err);
+	check_expected(&out, "tiledpre");
 	/* every truncation of the first leaf is rejected */
 	for (i = 0; i < first; i++)
 		ck_assert_msg(ct_tile_leaf_next((uint8_t *)t.data, i, &tl[0],
@@ -623,6 +468,52 @@ START_TEST(test_tile)
 	free(der[1]);
 	buf_free(&out);
 	buf_free(&t);
+	ct_parser_free(p);
+}
+END_TEST
+
+/* Random flips in a three-leaf tile: splitting and building never crash. */
+START_TEST(test_tile_bitflips)
+{
+	struct buf		 t, out;
+	struct ct_tile_leaf	 tl;
+	struct ct_parser	*p = ct_parser_new();
+	char			 err[CT_ERRLEN];
+	unsigned		 seed = 7, f;
+	size_t			 i, off, pos, nleaves = 0;
+	long			 r;
+	char			*orig;
+
+	buf_init(&t, 1 << 22);
+	buf_init(&out, 1 << 24);
+	tile_leaf(&t, "leaf1.der", 0, NULL, chain_rsa);
+	tile_leaf(&t, "pre.der", 1, "root-ec.der", chain_ec);
+	tile_leaf(&t, "nocn.der", 0, NULL, NULL);
+	orig = malloc(t.len);
+	memcpy(orig, t.data, t.len);
+	for (i = 0; i < 1500; i++) {
+		memcpy(t.data, orig, t.len);
+		for (f = 0; f < 1 + (unsigned)rand_r(&seed) % 3; f++) {
+			pos = (size_t)rand_r(&seed) % t.len;
+			t.data[pos] ^= (char)(1 << (rand_r(&seed) % 8));
+		}
+		for (off = 0; off < t.len; off += (size_t)r) {
+			r = ct_tile_leaf_next((uint8_t *)t.data + off,
+			    t.len - off, &tl, err, sizeof(err));
+			if (r == -1)
+				break;
+			ck_assert(r > 0 && (size_t)r <= t.len - off);
+			nleaves++;
+			buf_reset(&out);
+			if (ct_entry_tiled(p, &out, &src_tiled, off, &tl, NULL,
+			    SEEN, NULL, err, sizeof(err)) == -1)
+				ck_assert_uint_eq(out.len, 0);
+		}
+	}
+	ck_assert_uint_gt(nleaves, 1500);
+	free(orig);
+	buf_free(&t);
+	buf_free(&out);
 	ct_parser_free(p);
 }
 END_TEST
@@ -783,9 +674,6 @@ ct_suite(void)
 	Suite	*s = suite_create("ct_parse");
 	TCase	*tc = tcase_create("core"), *fz = tcase_create("fuzz");
 
-	tcase_add_test(tc, test_json_str);
-	tcase_add_test(tc, test_json_f64);
-	tcase_add_test(tc, test_source_url);
 	tcase_add_test(tc, test_leaf_parse);
 	tcase_add_test(tc, test_entry_x509);
 	tcase_add_test(tc, test_entry_precert);
@@ -799,6 +687,7 @@ ct_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(fz, test_truncations);
 	tcase_add_test(fz, test_bitflips);
+	tcase_add_test(fz, test_tile_bitflips);
 	tcase_set_timeout(fz, 600);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, fz);
