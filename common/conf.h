@@ -59,7 +59,25 @@ struct conf_ctlog {
 	char		*url;
 	char		*name;
 	char		*operator;
+	char		*key;		/* base64 DER SubjectPublicKeyInfo or "" */
 	enum conf_ct_type type;
+};
+
+/* ctwatch.log_states: the v3 log list states that are followed. */
+#define CONF_CTS_PENDING	0x01u
+#define CONF_CTS_QUALIFIED	0x02u
+#define CONF_CTS_USABLE		0x04u
+#define CONF_CTS_READONLY	0x08u
+#define CONF_CTS_RETIRED	0x10u
+#define CONF_CTS_REJECTED	0x20u
+
+/* The built-in ctwatch.log_list, used for the value "". */
+#define CONF_CT_DEFAULT_LIST \
+	"https://www.gstatic.com/ct/log_list/v3/log_list.json"
+
+struct conf_strlist {
+	size_t		 n;
+	char		**v;
 };
 
 struct conf {
@@ -134,7 +152,10 @@ struct conf {
 
 	struct {
 		bool	 enabled;
-		char	*log_list;	/* URL, absolute file path, or "" */
+		/* URLs and absolute file paths; "" = CONF_CT_DEFAULT_LIST */
+		struct conf_strlist log_list;
+		int64_t	 log_list_refresh_ms;
+		uint32_t log_states;		/* CONF_CTS_* bits */
 		struct {
 			size_t			 n;
 			struct conf_ctlog	*v;
@@ -142,6 +163,12 @@ struct conf {
 		int64_t	 poll_interval_ms;
 		int	 batch_size;
 		bool	 resume;
+		int	 parallel_fetches;	/* per log */
+		int	 max_fetches;		/* all logs together */
+		int	 max_backfill;		/* entries */
+		bool	 dedup;
+		int64_t	 fetch_timeout_ms;
+		uint64_t max_response;		/* bytes of one reply */
 	} ctwatch;
 
 	struct {

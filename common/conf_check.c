@@ -42,6 +42,8 @@ static void	check_convergence(struct loader *);
 static void	check_listen_overlap(struct loader *);
 static const char *blame(struct loader *, const char *, const char *);
 static int	is_relative_file(const struct conf_key *, const char *);
+static void	loglist_absolute(const struct conf_key *,
+		    struct conf_strlist *, const char *);
 static void	path_normalise(char *);
 
 void
@@ -229,8 +231,12 @@ conf_resolve_paths(struct loader *ld)
 	dir = ld->cf->daemon.data_dir;
 
 	for (k = conf_keys; k < conf_keys + conf_nkeys; k++) {
-		if ((k->type != CT_PATH && k->type != CT_LOGTARGET &&
-		    k->type != CT_LOGLIST) || (k->flags & KF_DATA_DIR))
+		if (k->type == CT_LOGLIST) {
+			loglist_absolute(k, conf_field(ld->cf, k), dir);
+			continue;
+		}
+		if ((k->type != CT_PATH && k->type != CT_LOGTARGET) ||
+		    (k->flags & KF_DATA_DIR))
 			continue;
 		p = conf_field(ld->cf, k);
 		if (!is_relative_file(k, *p))
@@ -243,6 +249,23 @@ conf_resolve_paths(struct loader *ld)
 		conf_key_error(ld, blame(ld, "keys.public", "keys.private"),
 		    "keys.private and keys.public are the same file, %s",
 		    ld->cf->keys.private_key);
+}
+
+/* Make the relative file names of a log_list absolute against dir. */
+static void
+loglist_absolute(const struct conf_key *k, struct conf_strlist *l,
+    const char *dir)
+{
+	char	*abs;
+	size_t	 i;
+
+	for (i = 0; i < l->n; i++) {
+		if (!is_relative_file(k, l->v[i]))
+			continue;
+		abs = conf_path_absolute(dir, l->v[i]);
+		free(l->v[i]);
+		l->v[i] = abs;
+	}
 }
 
 /* Is s, the value of the string key k, a file name to make absolute? */

@@ -41,7 +41,7 @@ enum conf_type {
 	CT_PATH,	/* a file path; relative means relative to data_dir */
 	CT_URLPATH,	/* an HTTP path, "/..." */
 	CT_LOGTARGET,	/* "stderr", "syslog" or a file path */
-	CT_LOGLIST,	/* "", an http(s) URL or a file path */
+	CT_LOGLIST,	/* one or a list of: "", an http(s) URL, a file path */
 	CT_BOOL,
 	CT_INT,		/* int, min..max */
 	CT_DURATION,	/* int64_t milliseconds, min..max */
@@ -50,6 +50,7 @@ enum conf_type {
 	CT_LISTEN,	/* struct conf_listen_list */
 	CT_CIDRS,	/* struct conf_cidr_list */
 	CT_CTLOGS,	/* ctwatch.logs, the only one of its kind */
+	CT_CTSTATES,	/* ctwatch.log_states: list of state names -> bits */
 };
 
 #define KF_EMPTY_OK	0x01	/* CT_PATH: "" allowed, means "none" */
@@ -153,5 +154,13 @@ void	conf_resolve_workers(struct conf *);
 void	conf_resolve_paths(struct loader *);
 char	*conf_path_absolute(const char *, const char *);
 void	conf_note_diff(char *, size_t, int *, const char *);
+
+/* conf_ctwatch.c: ctwatch.log_list, ctwatch.log_states, log keys. */
+void	conf_set_loglist(struct loader *, const struct conf_key *,
+	    yaml_node_t *, const char *);
+void	conf_set_ctstates(struct loader *, const struct conf_key *,
+	    yaml_node_t *, const char *);
+void	conf_strlist_free(struct conf_strlist *);
+int	conf_is_base64(const char *);
 
 #endif

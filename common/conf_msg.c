@@ -329,7 +329,8 @@ conf_expectation(const struct conf_key *k)
 		[CT_PATH] = "a file path",
 		[CT_URLPATH] = "an HTTP path like /metrics",
 		[CT_LOGTARGET] = "stderr, syslog or a file path",
-		[CT_LOGLIST] = "\"\", an http:// or https:// URL or a file path",
+		[CT_LOGLIST] = "\"\", an http:// or https:// URL, a file path, "
+		    "or a list of them",
 		[CT_BOOL] = "true or false",
 		[CT_INT] = "an integer",
 		[CT_DURATION] = "a duration like 10s",
@@ -338,6 +339,8 @@ conf_expectation(const struct conf_key *k)
 		[CT_LISTEN] = "a list of addresses like [\"127.0.0.1:8080\"]",
 		[CT_CIDRS] = "a list of networks like [10.0.0.0/8, \"::1/128\"]",
 		[CT_CTLOGS] = "a list of logs like [{url: https://ct.example/log/}]",
+		[CT_CTSTATES] = "a list of log states like [usable, qualified, "
+		    "readonly]",
 	};
 
 	if (k->type == CT_PATH && (k->flags & KF_EMPTY_OK))

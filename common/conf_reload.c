@@ -52,7 +52,10 @@ type_size(enum conf_type t)
 		return (sizeof(struct conf_listen_list));
 	case CT_CIDRS:
 		return (sizeof(struct conf_cidr_list));
+	case CT_CTSTATES:
+		return (sizeof(uint32_t));
 	case CT_CTLOGS:		/* two members; never restart-only */
+	case CT_LOGLIST:	/* a list; never restart-only */
 	case CT_SECTION:
 		return (0);
 	default:
@@ -72,7 +75,9 @@ value_equal(const struct conf_key *k, const void *a, const void *b)
 		return (ca->n == cb->n && (ca->n == 0 ||
 		    memcmp(ca->v, cb->v, ca->n * sizeof(*ca->v)) == 0));
 	case CT_CTLOGS:
+	case CT_LOGLIST:
 		return (0);	/* never KF_RESTART; assume a change */
+	case CT_CTSTATES:
 	case CT_BOOL:
 	case CT_INT:
 	case CT_LOGLEVEL:

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -30,7 +31,10 @@
 #include "common/xmalloc.h"
 
 /* The sub-keys of one ctwatch.logs entry. */
-static const char *const ctlog_keys[] = { "url", "name", "operator", "type" };
+static const char *const ctlog_keys[] = {
+	"url", "name", "operator", "type", "key",
+};
+
 
 static void	set_scalar(struct loader *, const struct conf_key *,
 		    yaml_node_t *, const char *);
@@ -58,7 +62,8 @@ static int
 is_list(const struct conf_key *k)
 {
 	return (k->type == CT_LISTEN || k->type == CT_CIDRS ||
-	    k->type == CT_CTLOGS);
+	    k->type == CT_CTLOGS || k->type == CT_LOGLIST ||
+	    k->type == CT_CTSTATES);
 }
 
 void
@@ -90,6 +95,12 @@ conf_set_value(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	case CT_CTLOGS:
 		set_ctlogs(ld, node, path);
 		break;
+	case CT_LOGLIST:
+		conf_set_loglist(ld, k, node, path);
+		break;
+	case CT_CTSTATES:
+		conf_set_ctstates(ld, k, node, path);
+		break;
 	default:
 		set_scalar(ld, k, node, path);
 		break;
@@ -113,7 +124,6 @@ set_scalar(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	case CT_PATH:
 	case CT_URLPATH:
 	case CT_LOGTARGET:
-	case CT_LOGLIST:
 		if (conf_is_null(node))
 			s = "";
 		if (check_string(k, s) == -1) {
@@ -441,7 +451,7 @@ ctlog_parse(struct loader *ld, yaml_node_t *node, const char *path,
 			sug = conf_suggest(conf_scalar_of(key), ctlog_keys,
 			    NELEM(ctlog_keys));
 			conf_node_error(ld, key, kpath, "unknown key%s%s%s (a log "
-			    "has url, name, operator and type)",
+			    "has url, name, operator, type and key)",
 			    sug ? "; did you mean " : "", sug ? sug : "",
 			    sug ? "?" : "");
 		}
@@ -463,6 +473,8 @@ ctlog_parse(struct loader *ld, yaml_node_t *node, const char *path,
 	}
 	if (out->operator == NULL)
 		out->operator = xstrdup("");
+	if (out->key == NULL)
+		out->key = xstrdup("");
 	return (0);
 }
 
@@ -486,6 +498,8 @@ ctlog_set(struct loader *ld, struct conf_ctlog *out, const char *name,
 		dst = &out->operator;
 	else if (strcmp(name, "type") == 0)
 		dst = NULL;
+	else if (strcmp(name, "key") == 0)
+		dst = &out->key;
 	else
 		return (1);
 
@@ -508,6 +522,11 @@ ctlog_set(struct loader *ld, struct conf_ctlog *out, const char *name,
 		}
 		return (0);
 	}
+	if (dst == &out->key && !conf_is_base64(s)) {
+		conf_node_error(ld, value, path, "expected the log's public key "
+		    "in base64 (DER SubjectPublicKeyInfo), got %s", got);
+		return (-1);
+	}
 	if (dst == &out->url && (!conf_is_http_url(s) ||
 	    strpbrk(s, " \t\r\n") != NULL)) {
 		conf_node_error(ld, value, path, "expected an http:// or https:// "
@@ -524,6 +543,7 @@ ctlog_clear(struct conf_ctlog *l)
 	free(l->url);
 	free(l->name);
 	free(l->operator);
+	free(l->key);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -552,8 +572,10 @@ conf_free_field(struct conf *cf, const struct conf_key *k)
 	case CT_PATH:
 	case CT_URLPATH:
 	case CT_LOGTARGET:
-	case CT_LOGLIST:
 		free(*(char **)conf_field(cf, k));
+		break;
+	case CT_LOGLIST:
+		conf_strlist_free(conf_field(cf, k));
 		break;
 	case CT_LISTEN:
 		free(((struct conf_listen_list *)conf_field(cf, k))->v);

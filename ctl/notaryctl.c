@@ -88,6 +88,7 @@ static const struct command commands[] = {
 	{ "convergence-bundle", "--host H [--ssl-port P] [--http-port P] "
 	    "[--region CC] [--bundle-name N] [--bundle-location URL]",
 	    cmd_convergence_bundle },
+	{ "ct-positions", "[--set-latest]", cmd_ct_positions },
 };
 
 static void

@@ -89,6 +89,7 @@ const char *const db_tables[] = {
 	DB_TABLE_CERTS,
 	DB_TABLE_CT,
 	DB_TABLE_META,
+	DB_TABLE_ISSUERS,
 	NULL,
 };
 

@@ -32,6 +32,7 @@
 #define DB_TABLE_CERTS		"certs.db"
 #define DB_TABLE_CT		"ct.db"
 #define DB_TABLE_META		"meta.db"
+#define DB_TABLE_ISSUERS	"issuers.db"	/* static-CT issuer certificates */
 
 /* NULL-terminated list of the names above. */
 extern const char *const db_tables[];

@@ -14,6 +14,7 @@ static const char *const store_names[STORE_NFILES] = {
 	[STORE_DB_HOME] = "db",
 	[STORE_LOCK] = "notaryd.lock",
 	[STORE_SIGNER_SOCK] = "signer.sock",
+	[STORE_CTWATCH_LOCK] = "db/ctwatch.lock",
 };
 
 char *

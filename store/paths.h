@@ -14,6 +14,7 @@ enum store_file {
 	STORE_DB_HOME,		/* db/: the Berkeley DB environment */
 	STORE_LOCK,		/* notaryd.lock: one daemon per data_dir */
 	STORE_SIGNER_SOCK,	/* signer.sock: worker <-> signer channel */
+	STORE_CTWATCH_LOCK,	/* db/ctwatch.lock: one ctwatch at a time */
 	STORE_NFILES
 };
 

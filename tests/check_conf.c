@@ -57,6 +57,10 @@ static const char *const all_keys[] = {
 	"convergence.proxy_idle_timeout",
 	"ctwatch.enabled", "ctwatch.log_list", "ctwatch.logs",
 	"ctwatch.poll_interval", "ctwatch.batch_size", "ctwatch.resume",
+	"ctwatch.log_list_refresh", "ctwatch.log_states",
+	"ctwatch.parallel_fetches", "ctwatch.max_fetches",
+	"ctwatch.max_backfill", "ctwatch.dedup", "ctwatch.fetch_timeout",
+	"ctwatch.max_response",
 	"stream.lite_path", "stream.full_path", "stream.domains_path",
 	"stream.latest", "stream.client_queue", "stream.ping_interval",
 	"stream.idle_timeout", "stream.json_heartbeat", "stream.ring_size",
@@ -238,17 +242,28 @@ conf_diff(const struct conf *a, const struct conf *b)
 	SAME_NUM(convergence.proxy_max_tunnels_per_ip);
 	SAME_NUM(convergence.proxy_idle_timeout_ms);
 	SAME_NUM(ctwatch.enabled);
-	SAME_STR(ctwatch.log_list);
+	SAME_NUM(ctwatch.log_list.n);
+	for (i = 0; i < a->ctwatch.log_list.n; i++)
+		SAME_STR(ctwatch.log_list.v[i]);
+	SAME_NUM(ctwatch.log_list_refresh_ms);
+	SAME_NUM(ctwatch.log_states);
 	SAME_NUM(ctwatch.logs.n);
 	for (i = 0; i < a->ctwatch.logs.n; i++) {
 		SAME_STR(ctwatch.logs.v[i].url);
 		SAME_STR(ctwatch.logs.v[i].name);
 		SAME_STR(ctwatch.logs.v[i].operator);
+		SAME_STR(ctwatch.logs.v[i].key);
 		SAME_NUM(ctwatch.logs.v[i].type);
 	}
 	SAME_NUM(ctwatch.poll_interval_ms);
 	SAME_NUM(ctwatch.batch_size);
 	SAME_NUM(ctwatch.resume);
+	SAME_NUM(ctwatch.parallel_fetches);
+	SAME_NUM(ctwatch.max_fetches);
+	SAME_NUM(ctwatch.max_backfill);
+	SAME_NUM(ctwatch.dedup);
+	SAME_NUM(ctwatch.fetch_timeout_ms);
+	SAME_NUM(ctwatch.max_response);
 	SAME_STR(stream.lite_path);
 	SAME_STR(stream.full_path);
 	SAME_STR(stream.domains_path);
@@ -339,11 +354,21 @@ START_TEST(test_defaults_no_file)
 	ck_assert_int_eq(cf->convergence.proxy_idle_timeout_ms, 10 * 1000);
 
 	ck_assert(cf->ctwatch.enabled);
-	ck_assert_str_eq(cf->ctwatch.log_list, "");
+	ck_assert_uint_eq(cf->ctwatch.log_list.n, 1);
+	ck_assert_str_eq(cf->ctwatch.log_list.v[0], "");
+	ck_assert_int_eq(cf->ctwatch.log_list_refresh_ms, 3600 * SEC);
+	ck_assert_uint_eq(cf->ctwatch.log_states, CONF_CTS_USABLE |
+	    CONF_CTS_QUALIFIED | CONF_CTS_READONLY);
 	ck_assert_uint_eq(cf->ctwatch.logs.n, 0);
 	ck_assert_int_eq(cf->ctwatch.poll_interval_ms, 10 * SEC);
 	ck_assert_int_eq(cf->ctwatch.batch_size, 256);
 	ck_assert(cf->ctwatch.resume);
+	ck_assert_int_eq(cf->ctwatch.parallel_fetches, 2);
+	ck_assert_int_eq(cf->ctwatch.max_fetches, 64);
+	ck_assert_int_eq(cf->ctwatch.max_backfill, 100000);
+	ck_assert(!cf->ctwatch.dedup);
+	ck_assert_int_eq(cf->ctwatch.fetch_timeout_ms, 30 * SEC);
+	ck_assert_uint_eq(cf->ctwatch.max_response, 16 << 20);
 
 	ck_assert_str_eq(cf->stream.lite_path, "/");
 	ck_assert_str_eq(cf->stream.full_path, "/full-stream");
@@ -446,16 +471,26 @@ static const char full_yaml[] =
 	"  proxy_idle_timeout: 30s\n"
 	"ctwatch:\n"
 	"  enabled: no\n"
-	"  log_list: https://www.gstatic.com/ct/log_list/v3/log_list.json\n"
+	"  log_list: [https://www.gstatic.com/ct/log_list/v3/log_list.json,"
+	" lists/extra.json]\n"
+	"  log_list_refresh: 5m\n"
+	"  log_states: [usable, retired]\n"
 	"  logs:\n"
 	"    - url: https://ct.example/2025h1/\n"
 	"      name: Example 2025h1\n"
 	"      operator: Example\n"
 	"      type: static\n"
+	"      key: MFkwEw==\n"
 	"    - {url: \"http://127.0.0.1:9000/log\"}\n"
 	"  poll_interval: 500ms\n"
 	"  batch_size: 32\n"
 	"  resume: False\n"
+	"  parallel_fetches: 4\n"
+	"  max_fetches: 100\n"
+	"  max_backfill: 0\n"
+	"  dedup: true\n"
+	"  fetch_timeout: 5s\n"
+	"  max_response: 1M\n"
 	"stream:\n"
 	"  lite_path: /lite\n"
 	"  full_path: /full\n"
@@ -540,14 +575,27 @@ START_TEST(test_full_file)
 	ck_assert_int_eq(cf->convergence.proxy_idle_timeout_ms, 30 * 1000);
 
 	ck_assert(!cf->ctwatch.enabled);
-	ck_assert_str_eq(cf->ctwatch.log_list,
+	ck_assert_uint_eq(cf->ctwatch.log_list.n, 2);
+	ck_assert_str_eq(cf->ctwatch.log_list.v[0],
 	    "https://www.gstatic.com/ct/log_list/v3/log_list.json");
+	ck_assert_str_eq(cf->ctwatch.log_list.v[1],
+	    "/srv/notary/lists/extra.json");
+	ck_assert_int_eq(cf->ctwatch.log_list_refresh_ms, 300 * SEC);
+	ck_assert_uint_eq(cf->ctwatch.log_states,
+	    CONF_CTS_USABLE | CONF_CTS_RETIRED);
+	ck_assert_int_eq(cf->ctwatch.parallel_fetches, 4);
+	ck_assert_int_eq(cf->ctwatch.max_fetches, 100);
+	ck_assert_int_eq(cf->ctwatch.max_backfill, 0);
+	ck_assert(cf->ctwatch.dedup);
+	ck_assert_int_eq(cf->ctwatch.fetch_timeout_ms, 5 * SEC);
+	ck_assert_uint_eq(cf->ctwatch.max_response, 1 << 20);
 	ck_assert_uint_eq(cf->ctwatch.logs.n, 2);
 	l = &cf->ctwatch.logs.v[0];
 	ck_assert_str_eq(l->url, "https://ct.example/2025h1/");
 	ck_assert_str_eq(l->name, "Example 2025h1");
 	ck_assert_str_eq(l->operator, "Example");
 	ck_assert_int_eq(l->type, CONF_CT_STATIC);
+	ck_assert_str_eq(l->key, "MFkwEw==");
 	l = &cf->ctwatch.logs.v[1];
 	ck_assert_str_eq(l->url, "http://127.0.0.1:9000/log");
 	ck_assert_str_eq(l->name, "127.0.0.1:9000/log");
@@ -720,7 +768,25 @@ static const struct {
 	  "/metrics, got \"/a b\"" },
 	{ "ctwatch:\n  log_list: ftp://example.org/list.json\n",
 	  "t.yaml:2:13: ctwatch.log_list: expected \"\", an http:// or "
-	  "https:// URL or a file path, got \"ftp://example.org/list.json\"" },
+	  "https:// URL, a file path, or a list of them, got "
+	  "\"ftp://example.org/list.json\"" },
+	{ "ctwatch:\n  log_list: [a.json, ftp://x/l.json]\n",
+	  "t.yaml:2:22: ctwatch.log_list[1]: expected \"\", an http:// or "
+	  "https:// URL, a file path, or a list of them, got "
+	  "\"ftp://x/l.json\"" },
+	{ "ctwatch:\n  log_states: [usable, retierd]\n",
+	  "t.yaml:2:24: ctwatch.log_states[1]: unknown log state; did you "
+	  "mean retired? (pending, qualified, usable, readonly, retired, "
+	  "rejected)" },
+	{ "ctwatch:\n  log_states: usable\n",
+	  "t.yaml:2:15: ctwatch.log_states: expected a list of log states "
+	  "like [usable, qualified, readonly], got \"usable\"" },
+	{ "ctwatch:\n  logs: [{url: \"https://a/\", key: \"not base64!\"}]\n",
+	  "t.yaml:2:35: ctwatch.logs[0].key: expected the log's public key "
+	  "in base64 (DER SubjectPublicKeyInfo), got \"not base64!\"" },
+	{ "ctwatch:\n  parallel_fetches: 0\n",
+	  "t.yaml:2:21: ctwatch.parallel_fetches: must be between 1 and 64, "
+	  "got 0" },
 	{ "daemon:\n  user: \"a\\0b\"\n",
 	  "t.yaml:2:9: daemon.user: contains a NUL character" },
 	/* listen addresses */
@@ -775,7 +841,7 @@ static const struct {
 	{ "ctwatch:\n  logs:\n    - url: https://ct.example/\n"
 	  "      nmae: x\n",
 	  "t.yaml:4:7: ctwatch.logs[0].nmae: unknown key; did you mean name? "
-	  "(a log has url, name, operator and type)" },
+	  "(a log has url, name, operator, type and key)" },
 	{ "ctwatch:\n  logs:\n    - {url: \"https://a/\", type: tiles}\n",
 	  "t.yaml:3:33: ctwatch.logs[0].type: expected rfc6962 or static, "
 	  "got \"tiles\"" },
@@ -1414,7 +1480,7 @@ START_TEST(test_relative_paths)
 	ck_assert_str_eq(cf->log.target, in_cwd("state/db/logs/../n.log"));
 	ck_assert_str_eq(cf->keys.private_key, "/etc/k/priv");
 	ck_assert_str_eq(cf->keys.public_key, in_cwd("state/db/pub"));
-	ck_assert_str_eq(cf->ctwatch.log_list,
+	ck_assert_str_eq(cf->ctwatch.log_list.v[0],
 	    in_cwd("state/db/lists/v3.json"));
 	ck_assert_str_eq(cf->convergence.certificate, "");
 	conf_free(cf);
@@ -1425,7 +1491,8 @@ START_TEST(test_relative_paths)
 	ck_assert_str_eq(cf->daemon.data_dir, "/");
 	ck_assert_str_eq(cf->keys.private_key, "/keys/notary.priv");
 	ck_assert_str_eq(cf->log.target, "/stderr");
-	ck_assert_str_eq(cf->ctwatch.log_list, "http://list.example/v3.json");
+	ck_assert_str_eq(cf->ctwatch.log_list.v[0],
+	    "http://list.example/v3.json");
 	conf_free(cf);
 
 	cf = must_load("daemon:\n  data_dir: /nonexistent/x/.\n"

@@ -163,8 +163,8 @@ START_TEST(test_recover_creates_tables)
 		    db_tables[i]) == 0);
 		ck_assert_msg(access(path, F_OK) == 0, "%s missing", path);
 	}
-	/* services, spans, sched, schedidx, certs, ct, meta */
-	ck_assert_int_eq(i, 7);
+	/* services, spans, sched, schedidx, certs, ct, meta, issuers */
+	ck_assert_int_eq(i, 8);
 
 	ck_assert_int_eq(db_env_open(&env, &o), 0);
 	for (i = 0; db_tables[i] != NULL; i++) {

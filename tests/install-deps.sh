@@ -6,7 +6,8 @@
 set -eu
 
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
-libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl"
+libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl
+libjansson-dev"
 # sysvinit-utils (/lib/lsb/init-functions) for test_install.py, which
 # runs the SysV script; it checks the unit with systemd-analyze only where
 # systemd is installed.  python3-cryptography for the test CT log server.

@@ -164,13 +164,17 @@ def pid_alive(pid):
 class Daemon:
     """A notaryd under test: temp dir, config file, log file, port."""
 
-    def __init__(self, extra_yaml="", workers=2, args=None, env=None):
+    def __init__(self, extra_yaml="", workers=2, args=None, env=None,
+                 ctwatch=None):
         self.dir = tempfile.mkdtemp(prefix="notaryd-test-")
         self.port = free_port()
         self.log = os.path.join(self.dir, "notaryd.log")
         self.conf = os.path.join(self.dir, "notaryd.yaml")
         self.data_dir = os.path.join(self.dir, "var")
         self.workers = workers
+        # The ctwatch section: by default no log list at all, so that no
+        # test ever asks the network for the built-in (Google) list.
+        self.ctwatch = ctwatch if ctwatch is not None else "  log_list: []\n"
         self.args = args or []
         self.env = dict(os.environ)
         self.env.update(env or {})
@@ -184,7 +188,9 @@ class Daemon:
                 "cache:\n  size: 4M\n"
                 "stream:\n  ring_size: 1M\n"
                 "database:\n  cache_size: 4M\n"
-                % (self.data_dir, self.log, self.port, self.workers))
+                "ctwatch:\n%s"
+                % (self.data_dir, self.log, self.port, self.workers,
+                   self.ctwatch))
 
     def write_conf(self, extra_yaml="", text=None):
         with open(self.conf, "w") as f:
