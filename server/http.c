@@ -18,6 +18,16 @@
  * lists ordered by deadline (one per timeout kind, each timeout constant),
  * so arming and expiring are O(1).
  *
+ * A connection sits on up to four lists at once, each through its own
+ * link: a timer list (tq), the stream list (sq), the signer waiters (wq)
+ * and, once closed, the dead list (dq).  Sharing a link between two
+ * lists corrupts both (issue 13: a stream whose output backed up was put
+ * on a timer list through its stream link and freed while still listed).
+ *
+ * A stream (websocket) connection whose client does not read: the worker
+ * stops reading its frames once OUT_HIGH_WATER bytes wait to be sent, and
+ * closes it when request_timeout passes without the socket taking a byte.
+ *
  * Signals: TERM/INT exit at once; QUIT (graceful, sent on reload) stops
  * accepting, lets every request in progress finish, closes idle
  * connections and exits when none is left or daemon.stop_timeout passed.
@@ -83,7 +93,9 @@ struct conn {
 	uint32_t		 events;	/* registered with epoll */
 	enum timer_kind		 timer;
 	int64_t			 deadline;
-	TAILQ_ENTRY(conn)	 tq;	/* a timer list, or streams */
+	TAILQ_ENTRY(conn)	 tq;	/* timers[timer] */
+	TAILQ_ENTRY(conn)	 sq;	/* w->streams, while CONN_STREAM */
+	TAILQ_ENTRY(conn)	 dq;	/* w->dead, once closed */
 	/* Waiting for the signer (one request at a time per connection). */
 	int			 waiting;
 	uint32_t		 wait_seq;
@@ -91,7 +103,7 @@ struct conn {
 	int			 wait_head;	/* HEAD: no body */
 	int			 wait_keep_alive;
 	int64_t			 wait_deadline;
-	TAILQ_ENTRY(conn)	 wq;
+	TAILQ_ENTRY(conn)	 wq;	/* w->waiters, while waiting */
 	/* CONN_STREAM only: */
 	enum http_stream	 stream;
 	int64_t			 last_rx;	/* last frame from the client */
@@ -255,7 +267,7 @@ conn_update_events(struct worker *w, struct conn *c)
 	if (c->out.len > c->out_off)
 		want |= EPOLLOUT;
 	if (c->state == CONN_LINGER || (c->state == CONN_STREAM &&
-	    !c->close_after) ||
+	    !c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER) ||
 	    (!c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER &&
 	    !(c->waiting && c->in.len >= c->in.max)))
 		want |= EPOLLIN | EPOLLRDHUP;
@@ -278,7 +290,7 @@ conn_close(struct worker *w, struct conn *c)
 	if (c->fd == -1)
 		return;
 	if (c->state == CONN_STREAM) {
-		TAILQ_REMOVE(&w->streams, c, tq);
+		TAILQ_REMOVE(&w->streams, c, sq);
 		c->state = CONN_READ;
 	}
 	if (c->waiting) {
@@ -292,7 +304,7 @@ conn_close(struct worker *w, struct conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	w->nconns--;
-	TAILQ_INSERT_TAIL(&w->dead, c, tq);
+	TAILQ_INSERT_TAIL(&w->dead, c, dq);
 }
 
 static void
@@ -301,7 +313,7 @@ free_dead(struct worker *w)
 	struct conn	*c;
 
 	while ((c = TAILQ_FIRST(&w->dead)) != NULL) {
-		TAILQ_REMOVE(&w->dead, c, tq);
+		TAILQ_REMOVE(&w->dead, c, dq);
 		free(c);
 	}
 }
@@ -311,7 +323,7 @@ static void
 conn_linger(struct worker *w, struct conn *c)
 {
 	if (c->state == CONN_STREAM)
-		TAILQ_REMOVE(&w->streams, c, tq);
+		TAILQ_REMOVE(&w->streams, c, sq);
 	c->state = CONN_READ;
 	if (shutdown(c->fd, SHUT_WR) == -1) {
 		conn_close(w, c);
@@ -445,7 +457,7 @@ conn_process(struct worker *w, struct conn *c)
 static void
 conn_flush(struct worker *w, struct conn *c)
 {
-	int	had_output = c->out.len > c->out_off;
+	int	had_output = c->out.len > c->out_off, progress = 0;
 	ssize_t	n;
 
 	while (c->out.len > c->out_off) {
@@ -460,15 +472,23 @@ conn_flush(struct worker *w, struct conn *c)
 			return;
 		}
 		c->out_off += (size_t)n;
+		progress = 1;
 	}
 	if (c->out.len > c->out_off) {
-		if (c->timer != TIMER_REQUEST)
+		/*
+		 * A response must be taken within request_timeout; a stream
+		 * never ends, so its clock restarts whenever a byte goes out.
+		 */
+		if (c->timer != TIMER_REQUEST ||
+		    (progress && c->state == CONN_STREAM))
 			timer_set(w, c, TIMER_REQUEST);
 		conn_update_events(w, c);
 		return;
 	}
 	buf_reset(&c->out);
 	c->out_off = 0;
+	if (c->state == CONN_STREAM && c->timer != TIMER_NONE)
+		timer_set(w, c, TIMER_NONE);
 	if (c->close_after) {
 		conn_linger(w, c);
 		return;
@@ -729,7 +749,7 @@ stream_begin(struct worker *w, struct conn *c, enum http_stream st)
 	c->next_ping = now + w->cf->stream.ping_interval_ms;
 	c->next_heartbeat = w->cf->stream.json_heartbeat_ms > 0 ?
 	    now + w->cf->stream.json_heartbeat_ms : INT64_MAX;
-	TAILQ_INSERT_TAIL(&w->streams, c, tq);
+	TAILQ_INSERT_TAIL(&w->streams, c, sq);
 	if (c->in.len > 0)
 		stream_input(w, c);
 	else
@@ -772,10 +792,12 @@ stream_input(struct worker *w, struct conn *c)
 				return;
 			}
 		} else if (f.opcode == WS_OP_CLOSE) {
-			/* Echo the code (RFC 6455 §5.5.1), then close. */
-			unsigned code = f.len >= 2 ? (unsigned)(f.payload[0] << 8 |
-			    f.payload[1]) : WS_CLOSE_NORMAL;
-			stream_close(w, c, code, "");
+			/*
+			 * Echo a valid code (RFC 6455 §5.5.1), answer an
+			 * invalid one with 1002 (§7.4), then close.
+			 */
+			stream_close(w, c, ws_close_reply(f.payload, f.len),
+			    "");
 			return;
 		}
 		/* Pongs and data frames only count as signs of life. */
@@ -809,7 +831,7 @@ stream_tick(struct worker *w)
 		return;
 	w->next_stream_tick = now + STREAM_TICK_MS;
 	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, tq);
+		next = TAILQ_NEXT(c, sq);
 		if (c->close_after)
 			continue;
 		if (now - c->last_rx > w->cf->stream.idle_timeout_ms) {
@@ -837,7 +859,7 @@ streams_going_away(struct worker *w)
 	struct conn	*c, *next;
 
 	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, tq);
+		next = TAILQ_NEXT(c, sq);
 		if (!c->close_after)
 			stream_close(w, c, 1001, "Server restarting");
 	}
@@ -855,8 +877,9 @@ expire_timers(struct worker *w)
 	for (k = 0; k < TIMER_KINDS; k++) {
 		while ((c = TAILQ_FIRST(&w->timers[k])) != NULL &&
 		    c->deadline <= now) {
-			if (k == TIMER_REQUEST && c->in.len > 0 &&
-			    c->out.len == c->out_off && !c->close_after) {
+			if (k == TIMER_REQUEST && c->state == CONN_READ &&
+			    c->in.len > 0 && c->out.len == c->out_off &&
+			    !c->close_after) {
 				/* A request started but never finished. */
 				buf_reset(&c->in);
 				conn_respond_error(w, c, 408);
