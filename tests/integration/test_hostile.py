@@ -2,7 +2,8 @@
 """Hostile clients (issue 13) against the real daemon: websocket clients
 that flood pings and never read (a use-after-free once), what becomes of a
 stream client whose output backs up, close-handshake codes (RFC 6455
-§7.4), and Upgrade headers the server does not speak (RFC 9110 §7.8)."""
+§7.4), Upgrade headers the server does not speak (RFC 9110 §7.8), and
+IPv6 spellings of 127.0.0.1 in Perspectives queries (scanner deny list)."""
 import base64
 import os
 import socket
@@ -134,6 +135,25 @@ def ended_by_server(s):
     return st in (7, 8)	 # TCP_CLOSE (reset), TCP_CLOSE_WAIT (FIN)
 
 
+def keep_pinging(socks, secs):
+    """Go on pinging without reading until the server has closed every
+    client (a client that joined late may not have backed up yet).
+    Returns how many it closed within secs."""
+    frame = masked(0x9, b"q" * 125) * 64
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        open_ = [s for s in socks if not ended_by_server(s)]
+        if not open_:
+            break
+        for s in open_:
+            try:
+                s.send(frame)
+            except OSError:
+                pass
+        time.sleep(0.05)
+    return sum(ended_by_server(s) for s in socks)
+
+
 d = Daemon(workers=1)
 d.write_conf(text=d.base_yaml().replace(
     "  workers: 1\n", "  workers: 1\n  request_timeout: 2s\n"))
@@ -162,8 +182,7 @@ try:
          "there (other clients are served)", h)
 
     # A stream client whose output backs up is closed, not kept.
-    wait_until(lambda: all(ended_by_server(s) for s in socks), 10)
-    closed = sum(ended_by_server(s) for s in socks)
+    closed = keep_pinging(socks, 12)
     t.eq(closed, FLOOD_CONNS, "the server closed every client that never "
          "read its output (request_timeout without progress)")
     for s in socks:
@@ -236,6 +255,17 @@ try:
     t.ok(r is not None and r[0] in (400, 426),
          "Upgrade: h2c, websocket is still a websocket attempt (refused "
          "here: no version, no key)", r)
+
+    # 2. IPv6 spellings of 127.0.0.1: the scanner denies them, no connect.
+    for host in ("::127.0.0.1", "0:0:0:0:0:0:7f00:1", "::ffff:0:7f00:1",
+                 "64:ff9b:1::7f00:1", "2002:7f00:1::"):
+        r = get(d.port, "/?host=[%s]&port=443&service_type=2" % host)
+        svc = "[%s]:443,2" % host
+        line = wait_until(lambda: [ln for ln in d.logtext().splitlines()
+                                   if ("probe %s: " % svc) in ln], 10)
+        t.ok(r is not None and line and ": denied (" in line[0],
+             "GET /?host=[%s]: the scanner logs denied, not a connect "
+             "error" % host, (r and r[0], line))
 
     t.eq(d.role_pids("http"), http0, "no http worker restarted in this test")
     t.eq(d.stop(), 0, "clean stop")
