@@ -39,6 +39,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,8 @@
 #define STREAM_IN_MAX	(2 * (WS_CLIENT_FRAME_MAX + 14))
 #define SIGNER_WAIT_MS	2000		/* then 503: relayd waits 1 s */
 #define SIGNER_RETRY_MS	100		/* reconnect back-off */
+#define TRIM_MIN_DROP	256		/* connections gone since the peak */
+#define TRIM_INTERVAL_MS 5000		/* at most one malloc_trim per ... */
 
 enum conn_state {
 	CONN_READ,		/* waiting for or receiving a request */
@@ -124,6 +127,8 @@ struct worker {
 	int			 draining;
 	int64_t			 drain_deadline;
 	int			 nconns;
+	int			 peak_conns;	/* since the last trim */
+	int64_t			 last_trim;
 	struct connq		 timers[TIMER_KINDS];
 	struct connq		 dead;		/* closed, freed after the batch */
 	struct connq		 streams;	/* CONN_STREAM connections */
@@ -318,6 +323,31 @@ free_dead(struct worker *w)
 	}
 }
 
+/*
+ * After a flood (slowloris, a burst of clients), the freed connection
+ * buffers stay in the heap's free lists and the worker's RSS stays at the
+ * peak.  Once at least half of the peak and TRIM_MIN_DROP connections are
+ * gone, give the free memory back to the kernel: malloc_trim walks the
+ * heap, so at most once per TRIM_INTERVAL_MS.
+ */
+static void
+trim_after_drop(struct worker *w)
+{
+	int64_t	now;
+
+	if (w->peak_conns - w->nconns < TRIM_MIN_DROP ||
+	    w->nconns > w->peak_conns / 2)
+		return;
+	now = mono_ms();
+	if (now - w->last_trim < TRIM_INTERVAL_MS)
+		return;
+	w->last_trim = now;
+	(void)malloc_trim(0);
+	log_debug("connections %d (peak %d): memory trimmed", w->nconns,
+	    w->peak_conns);
+	w->peak_conns = w->nconns;
+}
+
 /* After the last response: half-close and drain briefly (lingering close). */
 static void
 conn_linger(struct worker *w, struct conn *c)
@@ -357,7 +387,8 @@ conn_new(struct worker *w, int fd)
 		free(c);
 		return;
 	}
-	w->nconns++;
+	if (++w->nconns > w->peak_conns)
+		w->peak_conns = w->nconns;
 	timer_set(w, c, TIMER_IDLE);
 }
 
@@ -1019,6 +1050,10 @@ wait_timeout(struct worker *w)
 		next = w->accept_paused_until;
 	if (!TAILQ_EMPTY(&w->streams) && w->next_stream_tick < next)
 		next = w->next_stream_tick;
+	if (w->peak_conns - w->nconns >= TRIM_MIN_DROP &&
+	    w->nconns <= w->peak_conns / 2 &&
+	    w->last_trim + TRIM_INTERVAL_MS < next)
+		next = w->last_trim + TRIM_INTERVAL_MS;	/* a trim is due */
 	if (!TAILQ_EMPTY(&w->waiters) &&
 	    TAILQ_FIRST(&w->waiters)->wait_deadline < next)
 		next = TAILQ_FIRST(&w->waiters)->wait_deadline;
@@ -1087,6 +1122,7 @@ http_run(void *state, struct proc_ctx *ctx, int sfd)
 		expire_waiters(w);
 		stream_tick(w);
 		free_dead(w);
+		trim_after_drop(w);
 		if (w->draining && (w->nconns == 0 ||
 		    mono_ms() >= w->drain_deadline)) {
 			streams_going_away(w);
