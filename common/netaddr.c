@@ -24,8 +24,8 @@ netaddr_embedded_v4(const uint8_t a6[16], uint8_t v4[4])
 				    0xff, 0xff };
 	static const uint8_t	translated[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
 				    0xff, 0xff, 0, 0 };
-	static const uint8_t	nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0,
-				    0, 0, 0, 0 };
+	static const uint8_t	nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0,
+				    0, 0, 0, 0, 0 };
 
 	if (memcmp(a6, zero, 12) == 0 || memcmp(a6, mapped, 12) == 0 ||
 	    memcmp(a6, translated, 12) == 0 || memcmp(a6, nat64, 12) == 0) {

@@ -69,8 +69,8 @@
 #define STREAM_IN_MAX	(2 * (WS_CLIENT_FRAME_MAX + 14))
 #define SIGNER_WAIT_MS	2000		/* then 503: relayd waits 1 s */
 #define SIGNER_RETRY_MS	100		/* reconnect back-off */
-#define TRIM_MIN_DROP	256		/* connections gone since the peak */
-#define TRIM_INTERVAL_MS 5000		/* at most one malloc_trim per ... */
+#define TRIM_MIN_DROP	256		/* connections gone since peak */
+#define TRIM_INTERVAL_MS 5000		/* between two malloc_trims */
 
 enum conn_state {
 	CONN_READ,		/* waiting for or receiving a request */
@@ -1053,7 +1053,7 @@ wait_timeout(struct worker *w)
 	if (w->peak_conns - w->nconns >= TRIM_MIN_DROP &&
 	    w->nconns <= w->peak_conns / 2 &&
 	    w->last_trim + TRIM_INTERVAL_MS < next)
-		next = w->last_trim + TRIM_INTERVAL_MS;	/* a trim is due */
+		next = w->last_trim + TRIM_INTERVAL_MS;	/* trim due */
 	if (!TAILQ_EMPTY(&w->waiters) &&
 	    TAILQ_FIRST(&w->waiters)->wait_deadline < next)
 		next = TAILQ_FIRST(&w->waiters)->wait_deadline;

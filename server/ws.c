@@ -219,15 +219,17 @@ ws_utf8_valid(const uint8_t *p, size_t len)
 			i++;
 			continue;
 		}
-		if ((p[i] & 0xe0) == 0xc0) {
-			n = 1; cp = p[i] & 0x1f; min = 0x80;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 2; cp = p[i] & 0x0f; min = 0x800;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 3; cp = p[i] & 0x07; min = 0x10000;
-		} else {
+		/* n continuation bytes; the smallest code point for n */
+		if ((p[i] & 0xe0) == 0xc0)
+			n = 1;
+		else if ((p[i] & 0xf0) == 0xe0)
+			n = 2;
+		else if ((p[i] & 0xf8) == 0xf0)
+			n = 3;
+		else
 			return (0);
-		}
+		cp = p[i] & (0x3f >> n);
+		min = n == 1 ? 0x80 : n == 2 ? 0x800 : 0x10000;
 		if (len - i - 1 < n)
 			return (0);
 		for (k = 1; k <= n; k++) {

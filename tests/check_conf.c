@@ -1324,7 +1324,7 @@ START_TEST(test_netaddr_denied)
 	static const struct {
 		const char	*addr;
 		int		 denied;	/* default deny, no allow */
-		int		 denied_allow;	/* ... with the allow list below */
+		int		 denied_allow;	/* ... with allow below */
 	} t[] = {
 		/* the forms of the issue, all 127.0.0.1 */
 		{ "::127.0.0.1", 1, 0 }, { "0:0:0:0:0:0:7f00:1", 1, 0 },
@@ -1339,7 +1339,7 @@ START_TEST(test_netaddr_denied)
 		/* public IPv4 inside: judged as that address, allowed */
 		{ "::8.8.8.8", 0, 0 }, { "::ffff:0:808:808", 0, 0 },
 		{ "64:ff9b::8.8.8.8", 0, 0 }, { "2002:808:808::1", 0, 0 },
-		/* Teredo and NAT64 local-use: no fixed embedding, denied whole */
+		/* Teredo, NAT64 local-use: no fixed embedding, denied */
 		{ "2001:0:4136:e378:8000:63bf:3fff:fdd2", 1, 1 },
 		{ "2001::1", 1, 1 }, { "64:ff9b:1:ffff::8.8.8.8", 1, 1 },
 		/* ordinary addresses */
@@ -1363,9 +1363,10 @@ START_TEST(test_netaddr_denied)
 		ck_assert_msg(DENIED(&d, NULL, t[i].addr) == t[i].denied,
 		    "%s: denied %d, want %d", t[i].addr,
 		    DENIED(&d, NULL, t[i].addr), t[i].denied);
-		ck_assert_msg(DENIED(&d, &allow, t[i].addr) == t[i].denied_allow,
-		    "%s with allow 127.0.0.0/8: denied %d, want %d",
-		    t[i].addr, DENIED(&d, &allow, t[i].addr), t[i].denied_allow);
+		ck_assert_msg(DENIED(&d, &allow, t[i].addr) ==
+		    t[i].denied_allow, "%s with allow 127.0.0.0/8: denied %d, "
+		    "want %d", t[i].addr, DENIED(&d, &allow, t[i].addr),
+		    t[i].denied_allow);
 	}
 	/* An allowed IPv6 network wins over the deny list. */
 	ck_assert_int_eq(DENIED(&d, &allow, "2001:db8:7::1"), 0);
