@@ -82,13 +82,14 @@ try:
     probes.start()
     time.sleep(2)	# the import has parsed its file and is writing
     hot = os.path.join(d.dir, "hot")
-    rc, out, err = ctl(d.conf, ["backup", hot])
     busy = imp.poll() is None
+    rc, out, err = ctl(d.conf, ["backup", hot])
+    still = imp.poll() is None
     probes.join(30)
     iout, ierr = imp.communicate(timeout=300)
     t.ok(rc == 0 and "backed up" in out, "backup during an import", err)
-    t.ok(busy, "the import was still running when the backup ended "
-         "(the backup was hot)")
+    t.ok(busy, "the import was running when the backup started (the "
+         "backup was hot; still running at its end: %s)" % still)
     t.eq(imp.returncode, 0, "the import finished normally")
     t.ok(not glob.glob(os.path.join(hot, "db", "__db.*")),
          "the copy holds no region files")
