@@ -61,6 +61,7 @@ int	ctl_collect_service(const char *, size_t, const struct obs_service *,
 /* The commands (the table is in notaryctl.c). */
 int	cmd_convergence_bundle(struct ctl *, int, char **);
 int	cmd_ct_positions(struct ctl *, int, char **);
+int	cmd_backup(struct ctl *, int, char **);
 int	cmd_export(struct ctl *, int, char **);
 int	cmd_import(struct ctl *, int, char **);
 int	cmd_keygen(struct ctl *, int, char **);

@@ -18,6 +18,16 @@
  * lists ordered by deadline (one per timeout kind, each timeout constant),
  * so arming and expiring are O(1).
  *
+ * A connection sits on up to four lists at once, each through its own
+ * link: a timer list (tq), the stream list (sq), the signer waiters (wq)
+ * and, once closed, the dead list (dq).  Sharing a link between two
+ * lists corrupts both (issue 13: a stream whose output backed up was put
+ * on a timer list through its stream link and freed while still listed).
+ *
+ * A stream (websocket) connection whose client does not read: the worker
+ * stops reading its frames once OUT_HIGH_WATER bytes wait to be sent, and
+ * closes it when request_timeout passes without the socket taking a byte.
+ *
  * Signals: TERM/INT exit at once; QUIT (graceful, sent on reload) stops
  * accepting, lets every request in progress finish, closes idle
  * connections and exits when none is left or daemon.stop_timeout passed.
@@ -29,6 +39,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +71,8 @@
 #define STREAM_IN_MAX	(2 * (WS_CLIENT_FRAME_MAX + 14))
 #define SIGNER_WAIT_MS	2000		/* then 503: relayd waits 1 s */
 #define SIGNER_RETRY_MS	100		/* reconnect back-off */
+#define TRIM_MIN_DROP	256		/* connections gone since peak */
+#define TRIM_INTERVAL_MS 5000		/* between two malloc_trims */
 
 enum conn_state {
 	CONN_READ,		/* waiting for or receiving a request */
@@ -85,7 +98,9 @@ struct conn {
 	uint32_t		 events;	/* registered with epoll */
 	enum timer_kind		 timer;
 	int64_t			 deadline;
-	TAILQ_ENTRY(conn)	 tq;	/* a timer list, or streams */
+	TAILQ_ENTRY(conn)	 tq;	/* timers[timer] */
+	TAILQ_ENTRY(conn)	 sq;	/* w->streams, while CONN_STREAM */
+	TAILQ_ENTRY(conn)	 dq;	/* w->dead, once closed */
 	/* Waiting for the signer (one request at a time per connection). */
 	int			 waiting;
 	uint32_t		 wait_seq;
@@ -93,7 +108,7 @@ struct conn {
 	int			 wait_head;	/* HEAD: no body */
 	int			 wait_keep_alive;
 	int64_t			 wait_deadline;
-	TAILQ_ENTRY(conn)	 wq;
+	TAILQ_ENTRY(conn)	 wq;	/* w->waiters, while waiting */
 	/* CONN_STREAM only: */
 	enum http_stream	 stream;
 	int64_t			 last_rx;	/* last frame from the client */
@@ -114,6 +129,8 @@ struct worker {
 	int			 draining;
 	int64_t			 drain_deadline;
 	int			 nconns;
+	int			 peak_conns;	/* since the last trim */
+	int64_t			 last_trim;
 	struct connq		 timers[TIMER_KINDS];
 	struct connq		 dead;		/* closed, freed after the batch */
 	struct connq		 streams;	/* CONN_STREAM connections */
@@ -260,7 +277,7 @@ conn_update_events(struct worker *w, struct conn *c)
 	if (c->out.len > c->out_off)
 		want |= EPOLLOUT;
 	if (c->state == CONN_LINGER || (c->state == CONN_STREAM &&
-	    !c->close_after) ||
+	    !c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER) ||
 	    (!c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER &&
 	    !(c->waiting && c->in.len >= c->in.max)))
 		want |= EPOLLIN | EPOLLRDHUP;
@@ -283,7 +300,7 @@ conn_close(struct worker *w, struct conn *c)
 	if (c->fd == -1)
 		return;
 	if (c->state == CONN_STREAM) {
-		TAILQ_REMOVE(&w->streams, c, tq);
+		TAILQ_REMOVE(&w->streams, c, sq);
 		c->state = CONN_READ;
 	}
 	if (c->waiting) {
@@ -297,7 +314,7 @@ conn_close(struct worker *w, struct conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	w->nconns--;
-	TAILQ_INSERT_TAIL(&w->dead, c, tq);
+	TAILQ_INSERT_TAIL(&w->dead, c, dq);
 }
 
 static void
@@ -306,9 +323,34 @@ free_dead(struct worker *w)
 	struct conn	*c;
 
 	while ((c = TAILQ_FIRST(&w->dead)) != NULL) {
-		TAILQ_REMOVE(&w->dead, c, tq);
+		TAILQ_REMOVE(&w->dead, c, dq);
 		free(c);
 	}
+}
+
+/*
+ * After a flood (slowloris, a burst of clients), the freed connection
+ * buffers stay in the heap's free lists and the worker's RSS stays at the
+ * peak.  Once at least half of the peak and TRIM_MIN_DROP connections are
+ * gone, give the free memory back to the kernel: malloc_trim walks the
+ * heap, so at most once per TRIM_INTERVAL_MS.
+ */
+static void
+trim_after_drop(struct worker *w)
+{
+	int64_t	now;
+
+	if (w->peak_conns - w->nconns < TRIM_MIN_DROP ||
+	    w->nconns > w->peak_conns / 2)
+		return;
+	now = mono_ms();
+	if (now - w->last_trim < TRIM_INTERVAL_MS)
+		return;
+	w->last_trim = now;
+	(void)malloc_trim(0);
+	log_debug("connections %d (peak %d): memory trimmed", w->nconns,
+	    w->peak_conns);
+	w->peak_conns = w->nconns;
 }
 
 /* After the last response: half-close and drain briefly (lingering close). */
@@ -316,7 +358,7 @@ static void
 conn_linger(struct worker *w, struct conn *c)
 {
 	if (c->state == CONN_STREAM)
-		TAILQ_REMOVE(&w->streams, c, tq);
+		TAILQ_REMOVE(&w->streams, c, sq);
 	c->state = CONN_READ;
 	if (shutdown(c->fd, SHUT_WR) == -1) {
 		conn_close(w, c);
@@ -350,7 +392,8 @@ conn_new(struct worker *w, int fd)
 		free(c);
 		return;
 	}
-	w->nconns++;
+	if (++w->nconns > w->peak_conns)
+		w->peak_conns = w->nconns;
 	timer_set(w, c, TIMER_IDLE);
 }
 
@@ -450,7 +493,7 @@ conn_process(struct worker *w, struct conn *c)
 static void
 conn_flush(struct worker *w, struct conn *c)
 {
-	int	had_output = c->out.len > c->out_off;
+	int	had_output = c->out.len > c->out_off, progress = 0;
 	ssize_t	n;
 
 	while (c->out.len > c->out_off) {
@@ -465,15 +508,23 @@ conn_flush(struct worker *w, struct conn *c)
 			return;
 		}
 		c->out_off += (size_t)n;
+		progress = 1;
 	}
 	if (c->out.len > c->out_off) {
-		if (c->timer != TIMER_REQUEST)
+		/*
+		 * A response must be taken within request_timeout; a stream
+		 * never ends, so its clock restarts whenever a byte goes out.
+		 */
+		if (c->timer != TIMER_REQUEST ||
+		    (progress && c->state == CONN_STREAM))
 			timer_set(w, c, TIMER_REQUEST);
 		conn_update_events(w, c);
 		return;
 	}
 	buf_reset(&c->out);
 	c->out_off = 0;
+	if (c->state == CONN_STREAM && c->timer != TIMER_NONE)
+		timer_set(w, c, TIMER_NONE);
 	if (c->close_after) {
 		conn_linger(w, c);
 		return;
@@ -737,7 +788,7 @@ stream_begin(struct worker *w, struct conn *c, enum http_stream st)
 	c->next_ping = now + w->cf->stream.ping_interval_ms;
 	c->next_heartbeat = w->cf->stream.json_heartbeat_ms > 0 ?
 	    now + w->cf->stream.json_heartbeat_ms : INT64_MAX;
-	TAILQ_INSERT_TAIL(&w->streams, c, tq);
+	TAILQ_INSERT_TAIL(&w->streams, c, sq);
 	if (c->in.len > 0)
 		stream_input(w, c);
 	else
@@ -780,10 +831,12 @@ stream_input(struct worker *w, struct conn *c)
 				return;
 			}
 		} else if (f.opcode == WS_OP_CLOSE) {
-			/* Echo the code (RFC 6455 §5.5.1), then close. */
-			unsigned code = f.len >= 2 ? (unsigned)(f.payload[0] << 8 |
-			    f.payload[1]) : WS_CLOSE_NORMAL;
-			stream_close(w, c, code, "");
+			/*
+			 * Echo a valid code (RFC 6455 §5.5.1), answer an
+			 * invalid one with 1002 (§7.4), then close.
+			 */
+			stream_close(w, c, ws_close_reply(f.payload, f.len),
+			    "");
 			return;
 		}
 		/* Pongs and data frames only count as signs of life. */
@@ -817,7 +870,7 @@ stream_tick(struct worker *w)
 		return;
 	w->next_stream_tick = now + STREAM_TICK_MS;
 	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, tq);
+		next = TAILQ_NEXT(c, sq);
 		if (c->close_after)
 			continue;
 		if (now - c->last_rx > w->cf->stream.idle_timeout_ms) {
@@ -845,7 +898,7 @@ streams_going_away(struct worker *w)
 	struct conn	*c, *next;
 
 	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, tq);
+		next = TAILQ_NEXT(c, sq);
 		if (!c->close_after)
 			stream_close(w, c, 1001, "Server restarting");
 	}
@@ -863,8 +916,9 @@ expire_timers(struct worker *w)
 	for (k = 0; k < TIMER_KINDS; k++) {
 		while ((c = TAILQ_FIRST(&w->timers[k])) != NULL &&
 		    c->deadline <= now) {
-			if (k == TIMER_REQUEST && c->in.len > 0 &&
-			    c->out.len == c->out_off && !c->close_after) {
+			if (k == TIMER_REQUEST && c->state == CONN_READ &&
+			    c->in.len > 0 && c->out.len == c->out_off &&
+			    !c->close_after) {
 				/* A request started but never finished. */
 				buf_reset(&c->in);
 				conn_respond_error(w, c, 408);
@@ -1012,6 +1066,10 @@ wait_timeout(struct worker *w)
 		next = w->accept_paused_until;
 	if (!TAILQ_EMPTY(&w->streams) && w->next_stream_tick < next)
 		next = w->next_stream_tick;
+	if (w->peak_conns - w->nconns >= TRIM_MIN_DROP &&
+	    w->nconns <= w->peak_conns / 2 &&
+	    w->last_trim + TRIM_INTERVAL_MS < next)
+		next = w->last_trim + TRIM_INTERVAL_MS;	/* trim due */
 	if (!TAILQ_EMPTY(&w->waiters) &&
 	    TAILQ_FIRST(&w->waiters)->wait_deadline < next)
 		next = TAILQ_FIRST(&w->waiters)->wait_deadline;
@@ -1092,6 +1150,7 @@ http_run(void *state, struct proc_ctx *ctx, int sfd)
 		expire_waiters(w);
 		stream_tick(w);
 		free_dead(w);
+		trim_after_drop(w);
 		if (w->draining && ((w->nconns == 0 && (w->conv == NULL ||
 		    conv_http_busy(w->conv) == 0) && (w->relay == NULL ||
 		    conv_proxy_busy(w->relay) == 0)) ||

@@ -164,6 +164,8 @@ stream_of(const struct conf *cf, const struct http_request *req)
 /*
  * A websocket upgrade on a stream path.  A plain GET there gets 400 (the
  * Go server's answer), except on the lite path when it is also the index.
+ * A request to upgrade to anything but websocket is a plain request: the
+ * server ignores an Upgrade it does not support (RFC 9110 §7.8).
  */
 static int
 route_stream(struct http_site *site, const struct http_request *req,
@@ -175,7 +177,7 @@ route_stream(struct http_site *site, const struct http_request *req,
 
 	if (st == HTTP_STREAM_NONE || !site->cf->ctwatch.enabled)
 		return (0);
-	if (!req->upgrade) {
+	if (!ws_is_upgrade(req)) {
 		if (st == HTTP_STREAM_LITE && (path_is(req, "/") ||
 		    path_is(req, "/index")))
 			return (0);
