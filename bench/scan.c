@@ -491,9 +491,9 @@ static void
 engine_process(const struct params *pa, struct job *jobs, int first,
     struct run *run)
 {
-	struct conf_cidr_list	 deny;
-	struct conf_cidr	 loop;
-	struct conf_cidr_list	 allow = { 1, &loop };
+	struct netaddr_cidr_list	 deny;
+	struct netaddr_cidr	 loop;
+	struct netaddr_cidr_list	 allow = { 1, &loop };
 	struct probe_opts	 po;
 	struct probe_engine	*e;
 	struct pollfd		 pfd;
@@ -501,8 +501,8 @@ engine_process(const struct params *pa, struct job *jobs, int first,
 	char			 err[256];
 	int			 next = first, t;
 
-	conf_default_deny(&deny);
-	if (conf_parse_cidr("127.0.0.0/8", &loop) != 0)
+	netaddr_default_deny(&deny);
+	if (netaddr_parse_cidr("127.0.0.0/8", &loop) != 0)
 		fatalx("cidr");
 	memset(&po, 0, sizeof(po));
 	po.concurrency = pa->concurrency;

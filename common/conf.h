@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/netaddr.h"
+
 #define CONF_ERR_MAX	4096	/* a good size for the err buffer */
 
 /*
@@ -27,28 +29,6 @@
 #define CONF_CIDRS_MAX		1024	/* deny, allow, trusted_proxies, ... */
 #define CONF_CTLOGS_MAX		1024	/* ctwatch.logs */
 #define CONF_HEADERS_MAX	128	/* http.max_headers */
-
-struct conf_listen {
-	struct sockaddr_storage	addr;
-	socklen_t		addrlen;
-	char			text[64];	/* as written, normalised */
-};
-
-struct conf_listen_list {
-	size_t			 n;
-	struct conf_listen	*v;
-};
-
-struct conf_cidr {
-	int		family;		/* AF_INET or AF_INET6 */
-	uint8_t		addr[16];	/* network byte order; v4 uses 4 */
-	unsigned	prefix;		/* 0..32 or 0..128 */
-};
-
-struct conf_cidr_list {
-	size_t			 n;
-	struct conf_cidr	*v;
-};
 
 enum conf_ct_type {
 	CONF_CT_RFC6962 = 0,
@@ -97,7 +77,7 @@ struct conf {
 	} log;
 
 	struct {
-		struct conf_listen_list listen;
+		struct netaddr_listen_list listen;
 		int	 workers;		/* 0 in the file = one per CPU;
 						   resolved to >= 1 by conf_load */
 		int	 max_connections;	/* per worker */
@@ -106,7 +86,7 @@ struct conf {
 		uint64_t max_request;		/* request line + headers, bytes */
 		int	 max_headers;		/* header lines, default 64 */
 		uint64_t max_body;		/* request body, default 16K */
-		struct conf_cidr_list trusted_proxies;
+		struct netaddr_cidr_list trusted_proxies;
 	} http;
 
 	struct {
@@ -132,8 +112,8 @@ struct conf {
 		int64_t	 rescan_interval_ms;	/* 0 = no built-in schedule */
 		int64_t	 rescan_newer_than_ms;
 		int	 on_demand_limit;
-		struct conf_cidr_list deny;	/* "default" already expanded */
-		struct conf_cidr_list allow;
+		struct netaddr_cidr_list deny;	/* "default" already expanded */
+		struct netaddr_cidr_list allow;
 	} scanner;
 
 	struct {
@@ -141,10 +121,10 @@ struct conf {
 	} perspectives;
 
 	struct {
-		struct conf_listen_list listen;
+		struct netaddr_listen_list listen;
 		char	*certificate;	/* absolute or "" */
 		char	*key;		/* absolute or "" */
-		struct conf_listen_list proxy_listen;
+		struct netaddr_listen_list proxy_listen;
 		int	 proxy_max_tunnels;	/* per worker, in total */
 		int	 proxy_max_tunnels_per_ip;	/* per client address */
 		int64_t	 proxy_idle_timeout_ms;
@@ -185,7 +165,7 @@ struct conf {
 
 	struct {
 		char	*path;
-		struct conf_cidr_list allow;
+		struct netaddr_cidr_list allow;
 	} metrics;
 
 	struct {
@@ -239,12 +219,5 @@ int		 conf_count(const struct conf *cf, const char *path);
 /* Value parsers, exposed for tests and for notaryctl.  0 ok, -1 bad. */
 int	conf_parse_duration(const char *s, int64_t *ms);
 int	conf_parse_size(const char *s, uint64_t *bytes);
-int	conf_parse_cidr(const char *s, struct conf_cidr *out);
-int	conf_parse_listen(const char *s, struct conf_listen *out);
-/* The "default" deny list: loopback, RFC 1918, link-local, CGNAT, ... */
-void	conf_default_deny(struct conf_cidr_list *out);
-/* 1 when sa (AF_INET or AF_INET6, v4-mapped v6 treated as v4) is in l. */
-int	conf_cidr_match(const struct conf_cidr_list *l,
-	    const struct sockaddr *sa);
 
 #endif

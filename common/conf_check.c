@@ -171,7 +171,7 @@ check_listen_overlap(struct loader *ld)
 {
 	static const char *const keys[] = { "http.listen",
 	    "convergence.listen", "convergence.proxy_listen" };
-	const struct conf_listen_list	*a, *b;
+	const struct netaddr_listen_list	*a, *b;
 	const char			*who;
 	size_t				 i, j, x, y;
 

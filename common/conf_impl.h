@@ -23,7 +23,6 @@
 #define CONF_MAX_ERRORS	20	/* more would only bury the first one */
 #define CONF_PATH_MAX	160	/* longest dotted key path we print */
 #define CONF_MSG_MAX	512	/* one error message */
-#define CONF_SHOW_MAX	60	/* longest value quoted back in a message */
 #define CONF_SUGGEST_MAX 2	/* edit distance for "did you mean" */
 
 
@@ -47,8 +46,8 @@ enum conf_type {
 	CT_DURATION,	/* int64_t milliseconds, min..max */
 	CT_SIZE,	/* uint64_t bytes, min..max */
 	CT_LOGLEVEL,	/* int holding an enum log_level */
-	CT_LISTEN,	/* struct conf_listen_list */
-	CT_CIDRS,	/* struct conf_cidr_list */
+	CT_LISTEN,	/* struct netaddr_listen_list */
+	CT_CIDRS,	/* struct netaddr_cidr_list */
 	CT_CTLOGS,	/* ctwatch.logs, the only one of its kind */
 	CT_CTSTATES,	/* ctwatch.log_states: list of state names -> bits */
 };
@@ -120,7 +119,6 @@ void	conf_plain_error(struct loader *, const char *, ...)
 void	conf_err_finish(struct loader *);
 void	conf_syntax_error(struct loader *, const yaml_parser_t *);
 void	conf_yaml_problem(const yaml_parser_t *, char *, size_t);
-void	conf_quote(char *, size_t, const char *);
 void	conf_describe(char *, size_t, const yaml_node_t *);
 const char *conf_expectation(const struct conf_key *);
 void	conf_fmt_duration(char *, size_t, int64_t);
@@ -144,11 +142,7 @@ size_t	conf_sequence_length(const yaml_node_t *);
 void	conf_set_value(struct loader *, const struct conf_key *,
 		    yaml_node_t *, const char *);
 void	conf_free_field(struct conf *, const struct conf_key *);
-int	conf_parse_uint(const char *, uint64_t *, const char **);
 int	conf_is_http_url(const char *);
-int	conf_listen_parse(const char *, struct conf_listen *, char *,
-		    size_t);
-int	conf_cidr_parse(const char *, struct conf_cidr *, char *, size_t);
 void	conf_check_cross(struct loader *);
 void	conf_resolve_workers(struct conf *);
 void	conf_resolve_paths(struct loader *);

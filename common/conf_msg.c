@@ -264,38 +264,6 @@ conf_yaml_problem(const yaml_parser_t *p, char *buf, size_t len)
 	}
 }
 
-/* s in double quotes, escaped, shortened: the value as the user wrote it. */
-void
-conf_quote(char *buf, size_t len, const char *s)
-{
-	size_t	o = 0, shown = 0;
-	char	esc[8];
-
-	if (len < CONF_SHOW_MAX + 16)
-		panicx("conf: quote buffer too small");
-	buf[o++] = '"';
-	for (; *s != '\0' && shown < CONF_SHOW_MAX; s++, shown++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			snprintf(esc, sizeof(esc), "\\%c", c);
-		else if (c < ' ' || c == 0x7f)
-			snprintf(esc, sizeof(esc), "\\x%02x", c);
-		else
-			snprintf(esc, sizeof(esc), "%c", c);
-		if (o + strlen(esc) + 6 >= len)
-			break;
-		memcpy(buf + o, esc, strlen(esc));
-		o += strlen(esc);
-	}
-	if (*s != '\0') {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-}
-
 void
 conf_describe(char *buf, size_t len, const yaml_node_t *n)
 {
@@ -305,7 +273,7 @@ conf_describe(char *buf, size_t len, const yaml_node_t *n)
 		    n->data.scalar.length == 0)
 			snprintf(buf, len, "nothing");
 		else
-			conf_quote(buf, len, conf_scalar_of(n));
+			util_quote(buf, len, conf_scalar_of(n));
 		break;
 	case YAML_SEQUENCE_NODE:
 		snprintf(buf, len, "a list");

@@ -31,7 +31,7 @@
 
 static size_t	type_size(enum conf_type t);
 static int	value_equal(const struct conf_key *k, const void *a, const void *b);
-static int	listen_equal(const struct conf_listen_list *a,     const struct conf_listen_list *b);
+static int	listen_equal(const struct netaddr_listen_list *a,     const struct netaddr_listen_list *b);
 static int	str_differ(const char *a, const char *b);
 
 /* Bytes of the struct conf member a key of this type fills. */
@@ -49,9 +49,9 @@ type_size(enum conf_type t)
 	case CT_SIZE:
 		return (sizeof(uint64_t));
 	case CT_LISTEN:
-		return (sizeof(struct conf_listen_list));
+		return (sizeof(struct netaddr_listen_list));
 	case CT_CIDRS:
-		return (sizeof(struct conf_cidr_list));
+		return (sizeof(struct netaddr_cidr_list));
 	case CT_CTSTATES:
 		return (sizeof(uint32_t));
 	case CT_CTLOGS:		/* two members; never restart-only */
@@ -66,7 +66,7 @@ type_size(enum conf_type t)
 static int
 value_equal(const struct conf_key *k, const void *a, const void *b)
 {
-	const struct conf_cidr_list *ca = a, *cb = b;
+	const struct netaddr_cidr_list *ca = a, *cb = b;
 
 	switch (k->type) {
 	case CT_LISTEN:
@@ -140,8 +140,8 @@ conf_keep_restart_keys(struct conf *nw, struct conf *old)
 
 /* Same set of addresses, in any order (the sockets are the same). */
 static int
-listen_equal(const struct conf_listen_list *a,
-    const struct conf_listen_list *b)
+listen_equal(const struct netaddr_listen_list *a,
+    const struct netaddr_listen_list *b)
 {
 	size_t	i, j;
 

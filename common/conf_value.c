@@ -45,8 +45,8 @@ static void	set_listen_list(struct loader *, const struct conf_key *,
 		    yaml_node_t *, const char *);
 static void	set_cidr_list(struct loader *, const struct conf_key *,
 		    yaml_node_t *, const char *);
-static void	cidr_list_add(struct conf_cidr_list *, size_t *,
-		    const struct conf_cidr *);
+static void	cidr_list_add(struct netaddr_cidr_list *, size_t *,
+		    const struct netaddr_cidr *);
 static void	set_ctlogs(struct loader *, yaml_node_t *, const char *);
 static int	ctlog_parse(struct loader *, yaml_node_t *, const char *,
 		    struct conf_ctlog *);
@@ -256,8 +256,8 @@ static void
 set_listen_list(struct loader *ld, const struct conf_key *k,
     yaml_node_t *node, const char *path)
 {
-	struct conf_listen_list	*dst = conf_field(ld->cf, k);
-	struct conf_listen	*v = NULL;
+	struct netaddr_listen_list	*dst = conf_field(ld->cf, k);
+	struct netaddr_listen	*v = NULL;
 	yaml_node_item_t	*item;
 	const char		*s;
 	char			 ipath[CONF_PATH_MAX], why[CONF_MSG_MAX];
@@ -277,7 +277,7 @@ set_listen_list(struct loader *ld, const struct conf_key *k,
 			bad = 1;
 			continue;
 		}
-		if (conf_listen_parse(s, &v[n], why, sizeof(why)) == -1) {
+		if (netaddr_listen_parse(s, &v[n], why, sizeof(why)) == -1) {
 			conf_node_error(ld, in, ipath, "%s", why);
 			bad = 1;
 			continue;
@@ -306,9 +306,9 @@ static void
 set_cidr_list(struct loader *ld, const struct conf_key *k,
     yaml_node_t *node, const char *path)
 {
-	struct conf_cidr_list	*dst = conf_field(ld->cf, k), tmp = { 0, NULL };
-	struct conf_cidr_list	 deny;
-	struct conf_cidr	 c;
+	struct netaddr_cidr_list	*dst = conf_field(ld->cf, k), tmp = { 0, NULL };
+	struct netaddr_cidr_list	 deny;
+	struct netaddr_cidr	 c;
 	yaml_node_item_t	*item;
 	const char		*s;
 	char			 ipath[CONF_PATH_MAX], why[CONF_MSG_MAX];
@@ -333,13 +333,13 @@ set_cidr_list(struct loader *ld, const struct conf_key *k,
 				bad = 1;
 				continue;
 			}
-			conf_default_deny(&deny);
+			netaddr_default_deny(&deny);
 			for (i = 0; i < deny.n; i++)
 				cidr_list_add(&tmp, &cap, &deny.v[i]);
 			free(deny.v);
 			continue;
 		}
-		if (conf_cidr_parse(s, &c, why, sizeof(why)) == -1) {
+		if (netaddr_cidr_parse(s, &c, why, sizeof(why)) == -1) {
 			conf_node_error(ld, in, ipath, "%s", why);
 			bad = 1;
 			continue;
@@ -355,7 +355,7 @@ set_cidr_list(struct loader *ld, const struct conf_key *k,
 }
 
 static void
-cidr_list_add(struct conf_cidr_list *l, size_t *cap, const struct conf_cidr *c)
+cidr_list_add(struct netaddr_cidr_list *l, size_t *cap, const struct netaddr_cidr *c)
 {
 	if (l->n == *cap) {
 		*cap = *cap == 0 ? 8 : *cap * 2;
@@ -578,10 +578,10 @@ conf_free_field(struct conf *cf, const struct conf_key *k)
 		conf_strlist_free(conf_field(cf, k));
 		break;
 	case CT_LISTEN:
-		free(((struct conf_listen_list *)conf_field(cf, k))->v);
+		free(((struct netaddr_listen_list *)conf_field(cf, k))->v);
 		break;
 	case CT_CIDRS:
-		free(((struct conf_cidr_list *)conf_field(cf, k))->v);
+		free(((struct netaddr_cidr_list *)conf_field(cf, k))->v);
 		break;
 	case CT_CTLOGS:
 		ctlogs_free(cf->ctwatch.logs.v, cf->ctwatch.logs.n);
@@ -591,26 +591,6 @@ conf_free_field(struct conf *cf, const struct conf_key *k)
 	}
 }
 
-/* Decimal digits at s (at least one); *end is set past them. */
-int
-conf_parse_uint(const char *s, uint64_t *v, const char **end)
-{
-	uint64_t	n = 0;
-	unsigned	d;
-
-	if (*s < '0' || *s > '9')
-		return (-1);
-	for (; *s >= '0' && *s <= '9'; s++) {
-		d = (unsigned)(*s - '0');
-		if (n > (UINT64_MAX - d) / 10)
-			return (-1);
-		n = n * 10 + d;
-	}
-	*v = n;
-	*end = s;
-	return (0);
-}
-
 static int
 parse_int(const char *s, int64_t *v)
 {
@@ -618,7 +598,7 @@ parse_int(const char *s, int64_t *v)
 	uint64_t	 u;
 	int		 neg = (*s == '-');
 
-	if (conf_parse_uint(s + neg, &u, &end) == -1 || *end != '\0')
+	if (util_parse_u64(s + neg, &u, &end) == -1 || *end != '\0')
 		return (-1);
 	if (u > (uint64_t)INT64_MAX)
 		return (-1);
@@ -676,7 +656,7 @@ conf_parse_duration(const char *s, int64_t *ms)
 	uint64_t	 n;
 	size_t		 i;
 
-	if (s == NULL || conf_parse_uint(s, &n, &end) == -1)
+	if (s == NULL || util_parse_u64(s, &n, &end) == -1)
 		return (-1);
 	if (*end == '\0') {
 		if (n != 0)
@@ -704,7 +684,7 @@ conf_parse_size(const char *s, uint64_t *bytes)
 	uint64_t		 n;
 	unsigned		 shift = 0;
 
-	if (s == NULL || conf_parse_uint(s, &n, &end) == -1)
+	if (s == NULL || util_parse_u64(s, &n, &end) == -1)
 		return (-1);
 	if (end[0] != '\0' && (p = strchr(units, end[0] & ~0x20)) != NULL) {
 		shift = 10 * (unsigned)(p - units + 1);

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/util.h"
@@ -89,5 +91,59 @@ xsnprintf(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 	if (r < 0 || (size_t)r >= len)
 		return (-1);
+	return (0);
+}
+
+/* See util.h. */
+/* s in double quotes, escaped, shortened: the value as the user wrote it. */
+void
+util_quote(char *buf, size_t len, const char *s)
+{
+	size_t	o = 0, shown = 0;
+	char	esc[8];
+
+	if (len < UTIL_QUOTE_SHOW + 16)
+		abort();	/* a programming error: see util.h */
+	buf[o++] = '"';
+	for (; *s != '\0' && shown < UTIL_QUOTE_SHOW; s++, shown++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", c);
+		else if (c < ' ' || c == 0x7f)
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+		else
+			snprintf(esc, sizeof(esc), "%c", c);
+		if (o + strlen(esc) + 6 >= len)
+			break;
+		memcpy(buf + o, esc, strlen(esc));
+		o += strlen(esc);
+	}
+	if (*s != '\0') {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+}
+
+/* See util.h. */
+/* Decimal digits at s (at least one); *end is set past them. */
+int
+util_parse_u64(const char *s, uint64_t *v, const char **end)
+{
+	uint64_t	n = 0;
+	unsigned	d;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	for (; *s >= '0' && *s <= '9'; s++) {
+		d = (unsigned)(*s - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return (-1);
+		n = n * 10 + d;
+	}
+	*v = n;
+	*end = s;
 	return (0);
 }

@@ -33,4 +33,18 @@ int	fd_set_cloexec(int fd);
 int	xsnprintf(char *buf, size_t len, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/*
+ * Write s into buf as a message quotes a user's value: in double quotes,
+ * '"' and '\\' escaped, control bytes as \xNN, at most UTIL_QUOTE_SHOW
+ * characters then "...".  len must be at least UTIL_QUOTE_SHOW + 16.
+ */
+#define UTIL_QUOTE_SHOW	60
+void	util_quote(char *buf, size_t len, const char *s);
+
+/*
+ * Decimal digits at s (at least one) as a uint64_t; *end is the first
+ * byte after them.  0, or -1 on no digit or overflow.
+ */
+int	util_parse_u64(const char *s, uint64_t *v, const char **end);
+
 #endif

@@ -42,6 +42,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "common/conf.h"
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "scanner/probe.h"

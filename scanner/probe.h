@@ -62,9 +62,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/conf.h"
+#include "common/netaddr.h"
 #include "store/obs.h"
 #include "store/outcome.h"
+
+struct conf;
 
 #define PROBE_MAX_CERT_LIST	(256 * 1024)	/* Certificate message */
 #define PROBE_MAX_INPUT		(1024 * 1024)	/* all handshake bytes read */
@@ -75,8 +77,8 @@ struct probe_opts {
 	int		 concurrency;	/* probes in flight, >= 1 */
 	int64_t		 timeout_ms;	/* whole probe, >= 1 */
 	int		 sni;		/* send SNI for DNS names */
-	const struct conf_cidr_list *deny;	/* NULL = deny nothing */
-	const struct conf_cidr_list *allow;	/* NULL = no exception */
+	const struct netaddr_cidr_list *deny;	/* NULL = deny nothing */
+	const struct netaddr_cidr_list *allow;	/* NULL = no exception */
 	/*
 	 * Resolver override, "ip:port,ip:port" (ares_set_servers_ports_csv
 	 * syntax), or NULL for /etc/resolv.conf.  For tests and tools.

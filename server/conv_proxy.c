@@ -257,8 +257,8 @@ t_add_addr(struct conv_proxy *p, struct tunnel *t, size_t dest,
 
 	if (t->naddr == MAX_ADDRS || len > sizeof(t->addrs[0]))
 		return;
-	if (conf_cidr_match(&cf->scanner.deny, sa) &&
-	    !conf_cidr_match(&cf->scanner.allow, sa)) {
+	if (netaddr_cidr_match(&cf->scanner.deny, sa) &&
+	    !netaddr_cidr_match(&cf->scanner.allow, sa)) {
 		t->denied++;
 		return;
 	}

@@ -51,7 +51,7 @@ served_cert(const struct conf *cf)
 }
 
 static int
-listen_port(const struct conf_listen *l)
+listen_port(const struct netaddr_listen *l)
 {
 	const struct sockaddr_in *s4 = (const void *)&l->addr;
 	const struct sockaddr_in6 *s6 = (const void *)&l->addr;

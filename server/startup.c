@@ -44,7 +44,7 @@
 
 
 static int
-open_listener(const struct conf_listen *l)
+open_listener(const struct netaddr_listen *l)
 {
 	int	fd, one = 1;
 
@@ -72,7 +72,7 @@ open_listener(const struct conf_listen *l)
 
 /* Open every address of one listener list; what (for the log) or "". */
 static int
-open_listen_list(const struct conf_listen_list *ll, int **fds, size_t *n,
+open_listen_list(const struct netaddr_listen_list *ll, int **fds, size_t *n,
     const char *what)
 {
 	size_t	i;

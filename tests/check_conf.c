@@ -140,7 +140,7 @@ in_cwd(const char *rel)
 }
 
 static unsigned
-listen_port(const struct conf_listen *l)
+listen_port(const struct netaddr_listen *l)
 {
 	if (l->addr.ss_family == AF_INET)
 		return (ntohs(((const struct sockaddr_in *)&l->addr)->sin_port));
@@ -148,7 +148,7 @@ listen_port(const struct conf_listen *l)
 }
 
 static void
-cidr_text(const struct conf_cidr *c, char *buf, size_t len)
+cidr_text(const struct netaddr_cidr *c, char *buf, size_t len)
 {
 	char	a[INET6_ADDRSTRLEN];
 
@@ -157,8 +157,8 @@ cidr_text(const struct conf_cidr *c, char *buf, size_t len)
 }
 
 static int
-listen_list_same(const struct conf_listen_list *a,
-    const struct conf_listen_list *b)
+listen_list_same(const struct netaddr_listen_list *a,
+    const struct netaddr_listen_list *b)
 {
 	size_t	i;
 
@@ -173,7 +173,7 @@ listen_list_same(const struct conf_listen_list *a,
 }
 
 static int
-cidr_list_same(const struct conf_cidr_list *a, const struct conf_cidr_list *b)
+cidr_list_same(const struct netaddr_cidr_list *a, const struct netaddr_cidr_list *b)
 {
 	size_t	i;
 
@@ -1281,16 +1281,16 @@ START_TEST(test_parse_listen)
 		{ "", NULL, 0, 0 }, { " 127.0.0.1:80", NULL, 0, 0 },
 		{ "127.0.0.1:-80", NULL, 0, 0 },
 	};
-	struct conf_listen	l;
+	struct netaddr_listen	l;
 	size_t			i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (t[i].text == NULL) {
-			ck_assert_msg(conf_parse_listen(t[i].s, &l) == -1,
+			ck_assert_msg(netaddr_parse_listen(t[i].s, &l) == -1,
 			    "accepted \"%s\"", t[i].s);
 			continue;
 		}
-		ck_assert_msg(conf_parse_listen(t[i].s, &l) == 0,
+		ck_assert_msg(netaddr_parse_listen(t[i].s, &l) == 0,
 		    "refused \"%s\"", t[i].s);
 		ck_assert_str_eq(l.text, t[i].text);
 		ck_assert_int_eq(l.addr.ss_family, t[i].family);
@@ -1298,7 +1298,7 @@ START_TEST(test_parse_listen)
 		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
 		ck_assert_uint_eq(listen_port(&l), t[i].port);
 	}
-	ck_assert_int_eq(conf_parse_listen(NULL, &l), -1);
+	ck_assert_int_eq(netaddr_parse_listen(NULL, &l), -1);
 }
 END_TEST
 
@@ -1323,22 +1323,22 @@ START_TEST(test_parse_cidr)
 		{ "default", NULL }, { "10.0.0/8", NULL }, { "[::1]/128", NULL },
 		{ "example.org/8", NULL }, { "10.0.0.0/8 ", NULL },
 	};
-	struct conf_cidr	c;
+	struct netaddr_cidr	c;
 	char			buf[64];
 	size_t			i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		if (t[i].norm == NULL) {
-			ck_assert_msg(conf_parse_cidr(t[i].s, &c) == -1,
+			ck_assert_msg(netaddr_parse_cidr(t[i].s, &c) == -1,
 			    "accepted \"%s\"", t[i].s);
 			continue;
 		}
-		ck_assert_msg(conf_parse_cidr(t[i].s, &c) == 0,
+		ck_assert_msg(netaddr_parse_cidr(t[i].s, &c) == 0,
 		    "refused \"%s\"", t[i].s);
 		cidr_text(&c, buf, sizeof(buf));
 		ck_assert_str_eq(buf, t[i].norm);
 	}
-	ck_assert_int_eq(conf_parse_cidr(NULL, &c), -1);
+	ck_assert_int_eq(netaddr_parse_cidr(NULL, &c), -1);
 }
 END_TEST
 
@@ -1362,18 +1362,18 @@ sa_of(const char *addr)
 	return (&ss);
 }
 
-#define MATCH(l, a)	conf_cidr_match((l), (struct sockaddr *)sa_of(a))
+#define MATCH(l, a)	netaddr_cidr_match((l), (struct sockaddr *)sa_of(a))
 
 START_TEST(test_cidr_match)
 {
-	struct conf_cidr	 v[4];
-	struct conf_cidr_list	 l = { 4, v }, empty = { 0, NULL };
+	struct netaddr_cidr	 v[4];
+	struct netaddr_cidr_list	 l = { 4, v }, empty = { 0, NULL };
 	struct sockaddr_un	 sun;
 
-	ck_assert_int_eq(conf_parse_cidr("10.0.0.0/8", &v[0]), 0);
-	ck_assert_int_eq(conf_parse_cidr("192.168.1.128/25", &v[1]), 0);
-	ck_assert_int_eq(conf_parse_cidr("2001:db8::/32", &v[2]), 0);
-	ck_assert_int_eq(conf_parse_cidr("::1", &v[3]), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("10.0.0.0/8", &v[0]), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("192.168.1.128/25", &v[1]), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("2001:db8::/32", &v[2]), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("::1", &v[3]), 0);
 
 	ck_assert_int_eq(MATCH(&l, "10.0.0.0"), 1);
 	ck_assert_int_eq(MATCH(&l, "10.255.255.255"), 1);
@@ -1395,20 +1395,20 @@ START_TEST(test_cidr_match)
 
 	ck_assert_int_eq(MATCH(&empty, "10.0.0.1"), 0);
 	ck_assert_int_eq(MATCH(NULL, "10.0.0.1"), 0);
-	ck_assert_int_eq(conf_cidr_match(&l, NULL), 0);
+	ck_assert_int_eq(netaddr_cidr_match(&l, NULL), 0);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	ck_assert_int_eq(conf_cidr_match(&l, (struct sockaddr *)&sun), 0);
+	ck_assert_int_eq(netaddr_cidr_match(&l, (struct sockaddr *)&sun), 0);
 
 	/* /0 matches its whole family only. */
-	ck_assert_int_eq(conf_parse_cidr("0.0.0.0/0", &v[0]), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("0.0.0.0/0", &v[0]), 0);
 	l.n = 1;
 	ck_assert_int_eq(MATCH(&l, "203.0.113.9"), 1);
 	ck_assert_int_eq(MATCH(&l, "::ffff:203.0.113.9"), 1);
 	ck_assert_int_eq(MATCH(&l, "2001:db8::1"), 0);
 
 	/* A v4-mapped network in the config matches plain v4 too. */
-	ck_assert_int_eq(conf_parse_cidr("::ffff:198.51.100.0/120", &v[0]), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("::ffff:198.51.100.0/120", &v[0]), 0);
 	ck_assert_int_eq(MATCH(&l, "198.51.100.7"), 1);
 	ck_assert_int_eq(MATCH(&l, "::ffff:198.51.100.7"), 1);
 }
@@ -1450,14 +1450,14 @@ START_TEST(test_netaddr_denied)
 		{ "::1:0:0:7f00:1", 0, 0 }, { "64:ff9c::7f00:1", 0, 0 },
 		{ "2003:7f00:1::", 0, 0 },
 	};
-	struct conf_cidr_list	 d, allow;
-	struct conf_cidr	 a[2];
+	struct netaddr_cidr_list	 d, allow;
+	struct netaddr_cidr	 a[2];
 	size_t			 i;
 
-	conf_default_deny(&d);
+	netaddr_default_deny(&d);
 	/* An exception for 127.0.0.0/8 covers every spelling of it. */
-	ck_assert_int_eq(conf_parse_cidr("127.0.0.0/8", &a[0]), 0);
-	ck_assert_int_eq(conf_parse_cidr("2001:db8:7::/48", &a[1]), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("127.0.0.0/8", &a[0]), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("2001:db8:7::/48", &a[1]), 0);
 	allow.n = 2;
 	allow.v = a;
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -1474,7 +1474,7 @@ START_TEST(test_netaddr_denied)
 	ck_assert_int_eq(DENIED(&d, &allow, "2001:db8:8::1"), 1);
 	/* A deny list of one IPv4 network covers its IPv6 spellings. */
 	allow.n = 1;
-	ck_assert_int_eq(conf_parse_cidr("203.0.113.0/24", &a[0]), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("203.0.113.0/24", &a[0]), 0);
 	ck_assert_int_eq(DENIED(&allow, NULL, "::203.0.113.9"), 1);
 	ck_assert_int_eq(DENIED(&allow, NULL, "2002:cb00:7109::"), 1);
 	ck_assert_int_eq(DENIED(&allow, NULL, "::127.0.0.1"), 0);
@@ -1496,12 +1496,12 @@ START_TEST(test_default_deny)
 		"64:ff9b:1::/48", "100::/64", "2001::/32", "2001:db8::/32",
 		"fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
 	};
-	struct conf_cidr_list	 d;
+	struct netaddr_cidr_list	 d;
 	struct conf		*cf;
 	char			 buf[64];
 	size_t			 i;
 
-	conf_default_deny(&d);
+	netaddr_default_deny(&d);
 	ck_assert_uint_eq(d.n, sizeof(want) / sizeof(want[0]));
 	for (i = 0; i < d.n; i++) {
 		cidr_text(&d.v[i], buf, sizeof(buf));

@@ -598,16 +598,16 @@ struct res {
 	int			wrong;	/* callback for a freed engine */
 };
 
-static struct conf_cidr_list	deny_default, allow_loop, allow_none;
+static struct netaddr_cidr_list	deny_default, allow_loop, allow_none;
 
 static void
 lists_setup(void)
 {
-	static struct conf_cidr	loop[2];
+	static struct netaddr_cidr	loop[2];
 
-	conf_default_deny(&deny_default);
-	ck_assert_int_eq(conf_parse_cidr("127.0.0.0/8", &loop[0]), 0);
-	ck_assert_int_eq(conf_parse_cidr("::1/128", &loop[1]), 0);
+	netaddr_default_deny(&deny_default);
+	ck_assert_int_eq(netaddr_parse_cidr("127.0.0.0/8", &loop[0]), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("::1/128", &loop[1]), 0);
 	allow_loop.n = 2;
 	allow_loop.v = loop;
 	allow_none.n = 0;
@@ -1114,8 +1114,8 @@ START_TEST(test_deny_embedded)
 		"2001:0:4136:e378:8000:63bf:80ff:fffe",	/* Teredo */
 	};
 	struct probe_opts	 o = opts(3000);
-	struct conf_cidr	 one;
-	struct conf_cidr_list	 l = { 1, &one };
+	struct netaddr_cidr	 one;
+	struct netaddr_cidr_list	 l = { 1, &one };
 	struct res		*r;
 	size_t			 i;
 
@@ -1127,7 +1127,7 @@ START_TEST(test_deny_embedded)
 		    forms[i], r->out.attempts);
 	}
 	/* Allowing 127.0.0.0/8 allows its embedded spellings too ... */
-	ck_assert_int_eq(conf_parse_cidr("127.0.0.0/8", &one), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("127.0.0.0/8", &one), 0);
 	o.allow = &l;
 	r = probe_with(&o, "[::127.0.0.1]:443,2");
 	ck_assert_int_ne(r->out.result, PROBE_DENIED);
@@ -1160,12 +1160,12 @@ START_TEST(test_allow)
 	int			 port = s_server(AF_INET, "-cert", c_ec.pem,
 				    "-key", c_ec.key, (const char *)NULL);
 	struct probe_opts	 o = opts(10000);
-	struct conf_cidr	 one;
-	struct conf_cidr_list	 l = { 1, &one };
+	struct netaddr_cidr	 one;
+	struct netaddr_cidr_list	 l = { 1, &one };
 	struct res		*r;
 
 	/* Only 127.0.0.0/8 allowed out of the default deny list. */
-	ck_assert_int_eq(conf_parse_cidr("127.0.0.0/8", &one), 0);
+	ck_assert_int_eq(netaddr_parse_cidr("127.0.0.0/8", &one), 0);
 	o.allow = &l;
 	r = probe_with(&o, "127.0.0.1:%d,2", port);
 	ck_cert(r, &c_ec);
