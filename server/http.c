@@ -37,6 +37,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "fanout.h"
 #include "http.h"
 #include "http_parser.h"
 #include "http_routes.h"
@@ -55,6 +56,8 @@
 #define READ_CHUNK	16384
 #define STREAM_TICK_MS	100		/* pings, heartbeats, idle checks */
 #define STREAM_IN_MAX	(2 * (WS_CLIENT_FRAME_MAX + 14))
+#define STREAM_PULL_MS	10		/* look for new ring records */
+#define STREAM_PULLS	16		/* batches per look, at most */
 #define SIGNER_WAIT_MS	2000		/* then 503: relayd waits 1 s */
 #define SIGNER_RETRY_MS	100		/* reconnect back-off */
 
@@ -82,7 +85,7 @@ struct conn {
 	uint32_t		 events;	/* registered with epoll */
 	enum timer_kind		 timer;
 	int64_t			 deadline;
-	TAILQ_ENTRY(conn)	 tq;	/* a timer list, or streams */
+	TAILQ_ENTRY(conn)	 tq;	/* a timer list, or dead */
 	/* Waiting for the signer (one request at a time per connection). */
 	int			 waiting;
 	uint32_t		 wait_seq;
@@ -92,6 +95,10 @@ struct conn {
 	int64_t			 wait_deadline;
 	TAILQ_ENTRY(conn)	 wq;
 	/* CONN_STREAM only: */
+	TAILQ_ENTRY(conn)	 sq;	/* streams (apart from tq: a stream
+					   connection may also be on a timer) */
+	struct fanout_client	 fc;
+	int			 blocked;	/* waiting for EPOLLOUT */
 	enum http_stream	 stream;
 	int64_t			 last_rx;	/* last frame from the client */
 	int64_t			 next_ping;
@@ -119,6 +126,8 @@ struct worker {
 	int64_t			 sig_retry_at;
 	uint32_t		 sig_seq;
 	int64_t			 next_stream_tick;
+	int64_t			 next_pull;
+	struct fanout		*fo;		/* NULL: no stream ring */
 	int64_t			 timeouts[TIMER_KINDS];
 	char			 date[64];
 	time_t			 date_at;
@@ -131,6 +140,8 @@ static void	stop_accepting(struct worker *);
 static void	stream_begin(struct worker *, struct conn *,
 		    enum http_stream);
 static void	stream_input(struct worker *, struct conn *);
+static void	stream_flush(struct worker *, struct conn *);
+static void	stream_end(struct worker *, struct conn *);
 static int	signer_ask(struct worker *, struct conn *,
 		    const struct http_response *, int, int);
 
@@ -247,7 +258,7 @@ conn_update_events(struct worker *w, struct conn *c)
 	struct epoll_event	ev;
 	uint32_t		want = 0;
 
-	if (c->out.len > c->out_off)
+	if (c->out.len > c->out_off || (c->state == CONN_STREAM && c->blocked))
 		want |= EPOLLOUT;
 	if (c->state == CONN_LINGER || (c->state == CONN_STREAM &&
 	    !c->close_after) ||
@@ -272,10 +283,8 @@ conn_close(struct worker *w, struct conn *c)
 {
 	if (c->fd == -1)
 		return;
-	if (c->state == CONN_STREAM) {
-		TAILQ_REMOVE(&w->streams, c, tq);
-		c->state = CONN_READ;
-	}
+	if (c->state == CONN_STREAM)
+		stream_end(w, c);
 	if (c->waiting) {
 		TAILQ_REMOVE(&w->waiters, c, wq);
 		c->waiting = 0;
@@ -306,7 +315,7 @@ static void
 conn_linger(struct worker *w, struct conn *c)
 {
 	if (c->state == CONN_STREAM)
-		TAILQ_REMOVE(&w->streams, c, tq);
+		stream_end(w, c);
 	c->state = CONN_READ;
 	if (shutdown(c->fd, SHUT_WR) == -1) {
 		conn_close(w, c);
@@ -443,6 +452,10 @@ conn_flush(struct worker *w, struct conn *c)
 	int	had_output = c->out.len > c->out_off;
 	ssize_t	n;
 
+	if (c->state == CONN_STREAM) {
+		stream_flush(w, c);
+		return;
+	}
 	while (c->out.len > c->out_off) {
 		n = send(c->fd, c->out.data + c->out_off,
 		    c->out.len - c->out_off, MSG_NOSIGNAL);
@@ -469,10 +482,6 @@ conn_flush(struct worker *w, struct conn *c)
 		return;
 	}
 	if (c->waiting) {
-		conn_update_events(w, c);
-		return;
-	}
-	if (c->state == CONN_STREAM) {
 		conn_update_events(w, c);
 		return;
 	}
@@ -708,12 +717,24 @@ expire_waiters(struct worker *w)
 /* ---- websocket streams -------------------------------------------------- */
 
 /*
- * The connection now speaks websocket.  The CT-stream issue feeds it
- * frames from the shared ring; the liveness rules live here already:
- * a ping every stream.ping_interval, a JSON heartbeat every
- * stream.json_heartbeat, and close 1008 after stream.idle_timeout
- * without any frame from the client (its pongs to our pings count).
+ * The connection now speaks websocket: it gets the frames of its shape
+ * from the fan-out (fanout.c), a ping every stream.ping_interval, a JSON
+ * heartbeat every stream.json_heartbeat, and close 1008 after
+ * stream.idle_timeout without any frame from the client (its pongs to
+ * our pings count).  A stream connection is on w->streams (sq) and on no
+ * timer list; its output is written only by stream_flush(), which puts
+ * control frames between data frames.
  */
+static enum fanout_shape
+shape_of(enum http_stream st)
+{
+	if (st == HTTP_STREAM_FULL)
+		return (FANOUT_FULL);
+	if (st == HTTP_STREAM_DOMAINS)
+		return (FANOUT_DOMAINS);
+	return (FANOUT_LITE);
+}
+
 static void
 stream_begin(struct worker *w, struct conn *c, enum http_stream st)
 {
@@ -722,16 +743,84 @@ stream_begin(struct worker *w, struct conn *c, enum http_stream st)
 	timer_set(w, c, TIMER_NONE);
 	c->state = CONN_STREAM;
 	c->stream = st;
+	c->blocked = 0;
+	memset(&c->fc, 0, sizeof(c->fc));
+	if (w->fo != NULL)
+		fanout_client_init(w->fo, &c->fc, shape_of(st));
 	c->in.max = STREAM_IN_MAX;
 	c->last_rx = now;
 	c->next_ping = now + w->cf->stream.ping_interval_ms;
 	c->next_heartbeat = w->cf->stream.json_heartbeat_ms > 0 ?
 	    now + w->cf->stream.json_heartbeat_ms : INT64_MAX;
-	TAILQ_INSERT_TAIL(&w->streams, c, tq);
+	TAILQ_INSERT_TAIL(&w->streams, c, sq);
 	if (c->in.len > 0)
 		stream_input(w, c);
 	else
 		conn_flush(w, c);
+}
+
+/* Leaving the stream state (closing or lingering). */
+static void
+stream_end(struct worker *w, struct conn *c)
+{
+	TAILQ_REMOVE(&w->streams, c, sq);
+	fanout_client_free(&c->fc);
+	c->state = CONN_READ;
+	c->blocked = 0;
+}
+
+/*
+ * Write what the client is owed: the rest of a frame, control frames,
+ * new frames (none once our close frame is queued).  A full socket waits
+ * for EPOLLOUT and meanwhile the client falls behind, never the others.
+ */
+static void
+stream_flush(struct worker *w, struct conn *c)
+{
+	int	r;
+
+	r = fanout_client_write(w->fo, &c->fc, c->fd, &c->out, &c->out_off,
+	    c->close_after);
+	if (r == -1) {
+		conn_close(w, c);
+		return;
+	}
+	c->blocked = r == 0;
+	if (r == 1 && c->close_after) {
+		conn_linger(w, c);
+		return;
+	}
+	conn_update_events(w, c);
+}
+
+/* New ring records: enforce every queue bound, then write to the idle. */
+static void
+stream_pump(struct worker *w)
+{
+	struct conn	*c, *next;
+	int64_t		 now = mono_ms();
+	int		 i;
+
+	if (w->fo == NULL || now < w->next_pull)
+		return;
+	w->next_pull = now + STREAM_PULL_MS;
+	if (TAILQ_EMPTY(&w->streams)) {
+		fanout_idle(w->fo);
+		return;
+	}
+	for (i = 0; i < STREAM_PULLS; i++) {
+		if (fanout_pull(w->fo) == 0)
+			break;
+		TAILQ_FOREACH(c, &w->streams, sq)
+			fanout_client_check(w->fo, &c->fc);
+	}
+	if (i == 0)
+		return;
+	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, sq);
+		if (!c->blocked && !c->close_after)
+			stream_flush(w, c);
+	}
 }
 
 static void
@@ -807,7 +896,7 @@ stream_tick(struct worker *w)
 		return;
 	w->next_stream_tick = now + STREAM_TICK_MS;
 	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, tq);
+		next = TAILQ_NEXT(c, sq);
 		if (c->close_after)
 			continue;
 		if (now - c->last_rx > w->cf->stream.idle_timeout_ms) {
@@ -823,8 +912,8 @@ stream_tick(struct worker *w)
 			c->next_heartbeat = now +
 			    w->cf->stream.json_heartbeat_ms;
 		}
-		if (c->out.len > c->out_off)
-			conn_flush(w, c);
+		if (c->out.len > c->out_off && !c->blocked)
+			stream_flush(w, c);
 	}
 }
 
@@ -835,7 +924,7 @@ streams_going_away(struct worker *w)
 	struct conn	*c, *next;
 
 	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, tq);
+		next = TAILQ_NEXT(c, sq);
 		if (!c->close_after)
 			stream_close(w, c, 1001, "Server restarting");
 	}
@@ -967,6 +1056,8 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	TAILQ_INIT(&w->waiters);
 	w->sig_fd = -1;
 	http_site_init(&w->site, cf, ctx->status, ctx->cache);
+	if (cf->ctwatch.enabled && ctx->ring != NULL)
+		w->fo = fanout_new(ctx->ring, (size_t)cf->stream.client_queue);
 	if ((w->sfd = proc_signalfd()) == -1)
 		_exit(1);
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
@@ -997,6 +1088,8 @@ wait_timeout(struct worker *w)
 		next = w->accept_paused_until;
 	if (!TAILQ_EMPTY(&w->streams) && w->next_stream_tick < next)
 		next = w->next_stream_tick;
+	if (!TAILQ_EMPTY(&w->streams) && w->fo != NULL && w->next_pull < next)
+		next = w->next_pull;
 	if (!TAILQ_EMPTY(&w->waiters) &&
 	    TAILQ_FIRST(&w->waiters)->wait_deadline < next)
 		next = TAILQ_FIRST(&w->waiters)->wait_deadline;
@@ -1054,6 +1147,7 @@ http_worker_main(struct proc_ctx *ctx)
 		}
 		expire_timers(&w);
 		expire_waiters(&w);
+		stream_pump(&w);
 		stream_tick(&w);
 		free_dead(&w);
 		if (w.draining && (w.nconns == 0 ||
@@ -1063,5 +1157,6 @@ http_worker_main(struct proc_ctx *ctx)
 		}
 	}
 	http_site_free(&w.site);
+	fanout_free(w.fo);
 	_exit(0);
 }

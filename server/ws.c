@@ -148,13 +148,12 @@ ws_parse_frame(uint8_t *buf, size_t len, struct ws_frame *f)
 	return ((long)(hdr + 4 + plen));
 }
 
-int
-ws_put_frame(struct buf *out, int opcode, const void *p, size_t len)
+size_t
+ws_frame_header(uint8_t hdr[10], unsigned opcode, size_t len)
 {
-	uint8_t	hdr[10];
 	size_t	n = 2, i;
 
-	hdr[0] = 0x80 | (opcode & 0x0f);
+	hdr[0] = (uint8_t)(0x80 | (opcode & 0x7f));
 	if (len < 126) {
 		hdr[1] = (uint8_t)len;
 	} else if (len <= 0xffff) {
@@ -168,6 +167,16 @@ ws_put_frame(struct buf *out, int opcode, const void *p, size_t len)
 			hdr[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
 		n = 10;
 	}
+	return (n);
+}
+
+int
+ws_put_frame(struct buf *out, int opcode, const void *p, size_t len)
+{
+	uint8_t	hdr[10];
+	size_t	n;
+
+	n = ws_frame_header(hdr, (unsigned)opcode & 0x0f, len);
 	if (buf_reserve(out, n + len) == -1)
 		return (-1);
 	buf_append(out, hdr, n);

@@ -25,7 +25,8 @@
 #define WS_CLOSE_POLICY		1008
 #define WS_CLOSE_TOO_BIG	1009
 
-#define WS_CLIENT_FRAME_MAX	4096	/* clients only send control frames */
+#define WS_CLIENT_FRAME_MAX	512	/* spec: clients only send control frames;
+					   larger frames close (GO SetReadLimit) */
 
 struct ws_frame {
 	int		 fin;
@@ -52,6 +53,11 @@ void	ws_accept_key(const char *key, size_t keylen, char accept[29]);
  */
 long	ws_parse_frame(uint8_t *buf, size_t len, struct ws_frame *f);
 
+/*
+ * The header of an unmasked server frame (FIN set) with the given first
+ * byte bits (opcode, RSV1) and payload length; returns its size (2..10).
+ */
+size_t	ws_frame_header(uint8_t hdr[10], unsigned opcode, size_t len);
 /* Append one unmasked server frame.  0, or -1 when out is full. */
 int	ws_put_frame(struct buf *out, int opcode, const void *p, size_t len);
 /* Append a close frame with a code and a short reason. */

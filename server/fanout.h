@@ -1,0 +1,106 @@
+/*
+ * fanout.h - CT stream fan-out in an HTTP worker: follow the shared ring,
+ * turn each record into ready-to-send websocket frames once (one per
+ * stream shape), and write them to every stream client with non-blocking
+ * batched writev.  Each client is a position in the worker's window of
+ * recent frames; a client that lags more than the queue length skips to
+ * the newest frame, and the skip is counted.  Nothing here waits.
+ */
+#ifndef NOTARYD_FANOUT_H
+#define NOTARYD_FANOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "ring.h"
+
+enum fanout_shape {
+	FANOUT_LITE = 0,
+	FANOUT_FULL,
+	FANOUT_DOMAINS,
+	FANOUT_SHAPES,
+};
+
+#define FANOUT_BATCH	64	/* records taken from the ring per pull */
+#define FANOUT_IOV	64	/* segments per writev */
+
+struct fanout_frame {
+	uint64_t	 lseq;		/* this worker's frame number */
+	uint32_t	 flags;		/* STREAMREC_F_* */
+	uint32_t	 log_id;
+	uint64_t	 cert_index;
+	unsigned char	*mem;		/* one allocation for all below */
+	const unsigned char *ws[FANOUT_SHAPES];	/* header + JSON */
+	size_t		 wslen[FANOUT_SHAPES];	/* 0: no such shape */
+	const char	*names;		/* NUL-separated all_domains */
+	size_t		 names_len;
+};
+
+struct fanout {
+	struct ring		*ring;
+	struct ring_cursor	 cur;
+	unsigned char		*rec;		/* one ring record */
+	size_t			 rec_max;
+	struct fanout_frame	*win;		/* win[lseq % cap] */
+	size_t			 cap;
+	size_t			 queue;		/* lag allowed before a skip */
+	uint64_t		 head;		/* lseq of the next frame */
+	/* Totals of this worker (the caller publishes them). */
+	uint64_t		 frames_in;	/* records turned into frames */
+	uint64_t		 ring_lost;	/* records the worker missed */
+	uint64_t		 bad;		/* records that did not parse */
+	uint64_t		 sent;		/* frames written to clients */
+	uint64_t		 skipped;	/* frames clients skipped */
+	uint64_t		 bytes;		/* frame bytes written */
+};
+
+struct fanout_client {
+	enum fanout_shape	 shape;
+	uint64_t		 seq;		/* next frame to send */
+	size_t			 off;		/* bytes of it already sent */
+	unsigned char		*carry;		/* rest of a frame cut by */
+	size_t			 carry_len;	/* a skip, sent first */
+	size_t			 carry_off;
+	uint64_t		 sent;
+	uint64_t		 skipped;
+};
+
+/*
+ * A fan-out following ring r from its head, allowing clients to lag
+ * queue frames (>= 1).  NULL (logged) if ring is unusable.
+ */
+struct fanout	*fanout_new(struct ring *r, size_t queue);
+void		 fanout_free(struct fanout *f);
+/* Take up to FANOUT_BATCH new records from the ring; how many became frames. */
+size_t		 fanout_pull(struct fanout *f);
+/* No clients: keep the cursor at the head instead of reading. */
+void		 fanout_idle(struct fanout *f);
+/* Does the frame go to this client (its shape is present)? */
+int		 fanout_wants(const struct fanout_client *fc,
+		    const struct fanout_frame *fr);
+
+/* A new client starts with the next frame. */
+void		 fanout_client_init(struct fanout *f, struct fanout_client *fc,
+		    enum fanout_shape shape);
+void		 fanout_client_free(struct fanout_client *fc);
+/*
+ * Enforce the queue bound after a pull: a client more than queue frames
+ * behind skips to the newest frame (a frame it was half-way through is
+ * finished first).  Must run for every client after every pull.
+ */
+void		 fanout_client_check(struct fanout *f, struct fanout_client *fc);
+/* Frames (or a cut frame) waiting for this client. */
+int		 fanout_client_pending(const struct fanout *f,
+		    const struct fanout_client *fc);
+/*
+ * Write what is pending to fd: the rest of a frame in progress, then the
+ * control bytes ctl[*ctl_off..] (only ever between frames), then new
+ * frames (none when ctl_only).  Returns 1 when everything was written, 0
+ * when the socket is full (wait for EPOLLOUT), -1 on a write error.
+ * f may be NULL (no ring): control bytes only.
+ */
+int		 fanout_client_write(struct fanout *f, struct fanout_client *fc,
+		    int fd, struct buf *ctl, size_t *ctl_off, int ctl_only);
+
+#endif
