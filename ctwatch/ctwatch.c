@@ -17,6 +17,7 @@
 #include "dbenv.h"
 #include "log.h"
 #include "proc.h"
+#include "testfeed.h"
 
 #define CTWATCH_CHECKPOINT_MS	60000
 
@@ -70,7 +71,10 @@ ctwatch_main(struct proc_ctx *ctx)
 	}
 	if (proc_report_ready(ctx) == -1)
 		_exit(1);
-	gone = proc_run_loop(ctx, sfd, &loop);
+	if (testfeed_path() != NULL)	/* test hook, off by default */
+		gone = testfeed_run(ctx, sfd, testfeed_path());
+	else
+		gone = proc_run_loop(ctx, sfd, &loop);
 	ctwatch_checkpoint(&w);
 	w.ct->close(w.ct, 0);
 	db_env_close(w.env);

@@ -10,8 +10,11 @@
  *
  * Window invariant: after every pull the caller runs fanout_client_check()
  * on every client, which leaves each client at most queue frames behind;
- * a pull adds at most FANOUT_BATCH frames and cap = queue + FANOUT_BATCH
- * + 1, so the frame a client is on is always still in the window.  A
+ * a pull adds at most min(queue, FANOUT_BATCH) frames and cap = queue +
+ * FANOUT_BATCH + 1, so the frame a client is on is always still in the
+ * window.  The caller writes to every client between pulls, so only a
+ * client whose socket is full falls behind, never one that was merely
+ * handed a burst.  A
  * client that is skipped half-way through a frame gets the rest of that
  * frame copied (its "carry"), so the websocket stream is never cut
  * mid-frame.
@@ -141,10 +144,11 @@ fanout_pull(struct fanout *f)
 	enum ring_result	 rr;
 	uint64_t		 lost;
 	uint32_t		 type;
-	size_t			 len, n = 0, tries;
+	size_t			 len, n = 0, tries, max;
 
-	for (tries = 0; n < FANOUT_BATCH && tries < 4 * FANOUT_BATCH;
-	    tries++) {
+	/* At most queue frames per pull: a burst must not look like lag. */
+	max = f->queue < FANOUT_BATCH ? f->queue : FANOUT_BATCH;
+	for (tries = 0; n < max && tries < 4 * FANOUT_BATCH; tries++) {
 		rr = ring_read(f->ring, &f->cur, &type, f->rec, f->rec_max,
 		    &len, &lost);
 		if (rr == RING_EMPTY)

@@ -72,7 +72,10 @@ struct fanout_client {
  */
 struct fanout	*fanout_new(struct ring *r, size_t queue);
 void		 fanout_free(struct fanout *f);
-/* Take up to FANOUT_BATCH new records from the ring; how many became frames. */
+/*
+ * Take up to min(queue, FANOUT_BATCH) new records from the ring; returns
+ * how many became frames.
+ */
 size_t		 fanout_pull(struct fanout *f);
 /* No clients: keep the cursor at the head instead of reading. */
 void		 fanout_idle(struct fanout *f);

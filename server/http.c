@@ -793,7 +793,10 @@ stream_flush(struct worker *w, struct conn *c)
 	conn_update_events(w, c);
 }
 
-/* New ring records: enforce every queue bound, then write to the idle. */
+/*
+ * New ring records, a batch at a time: enforce every client's queue
+ * bound, and write to every client whose socket has room.
+ */
 static void
 stream_pump(struct worker *w)
 {
@@ -811,15 +814,12 @@ stream_pump(struct worker *w)
 	for (i = 0; i < STREAM_PULLS; i++) {
 		if (fanout_pull(w->fo) == 0)
 			break;
-		TAILQ_FOREACH(c, &w->streams, sq)
+		for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, sq);
 			fanout_client_check(w->fo, &c->fc);
-	}
-	if (i == 0)
-		return;
-	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, sq);
-		if (!c->blocked && !c->close_after)
-			stream_flush(w, c);
+			if (!c->blocked && !c->close_after)
+				stream_flush(w, c);
+		}
 	}
 }
 
