@@ -54,11 +54,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "conf.h"
-#include "log.h"
-#include "probe.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "scanner/probe.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 struct params {
 	int	services;

@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "keys.h"
-#include "obs.h"
-#include "perspectives.h"
-#include "util.h"
+#include "common/buf.h"
+#include "server/keys.h"
+#include "store/obs.h"
+#include "server/perspectives.h"
+#include "common/util.h"
 
 int	main(int, char *[]);
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "xmalloc.h"
+#include "common/buf.h"
+#include "common/xmalloc.h"
 
 void
 buf_init(struct buf *b, size_t max)

@@ -59,9 +59,9 @@
 
 #include <openssl/rand.h>
 
-#include "cache.h"
-#include "log.h"
-#include "siphash.h"
+#include "common/cache.h"
+#include "common/log.h"
+#include "common/siphash.h"
 
 #define CACHE_MAGIC		0x6e434143U	/* "nCAC" */
 #define CACHE_VERSION		1

@@ -37,10 +37,10 @@
 
 #include <yaml.h>
 
-#include "conf.h"
-#include "log.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define CONF_MAX_ERRORS	20	/* more would only bury the first one */
 #define CONF_PATH_MAX	160	/* longest dotted key path we print */
@@ -48,8 +48,6 @@
 #define CONF_SHOW_MAX	60	/* longest value quoted back in a message */
 #define CONF_SUGGEST_MAX 2	/* edit distance for "did you mean" */
 
-/* Must equal HTTP_MAX_HEADERS_HARD (server/http_parser.h, array size). */
-#define CONF_MAX_HEADERS_HARD	128
 
 #define KIB	(INT64_C(1) << 10)
 #define MIB	(INT64_C(1) << 20)
@@ -80,6 +78,18 @@ enum conf_type {
 #define KF_ZERO_OFF	0x02	/* CT_DURATION: 0 allowed, means "off" */
 #define KF_DEFAULT_DENY	0x04	/* CT_CIDRS: "default" expands */
 #define KF_DATA_DIR	0x08	/* CT_PATH: relative to the cwd, not data_dir */
+/*
+ * Restart-only keys: a reload cannot change them (the old value stays,
+ * with a warning).  The flag says what the master would have to make
+ * anew, in the order it sets things up, which is the order a reload
+ * reports them in.
+ */
+#define KF_RESTART_SOCK	0x10	/* listening sockets */
+#define KF_RESTART_SHM	0x20	/* shared memory sizes */
+#define KF_RESTART_DIR	0x40	/* data_dir, identity, pidfile */
+#define KF_RESTART_DB	0x80	/* database environment */
+#define KF_RESTART	(KF_RESTART_SOCK | KF_RESTART_SHM | KF_RESTART_DIR | \
+			    KF_RESTART_DB)
 
 struct conf_key {
 	const char	*path;		/* dotted, e.g. "scanner.timeout" */
@@ -87,7 +97,7 @@ struct conf_key {
 	size_t		 off;		/* offsetof(struct conf, ...) */
 	int		 flags;
 	int64_t		 min;		/* CT_INT, CT_DURATION, CT_SIZE */
-	int64_t		 max;
+	int64_t		 max;		/* ... and lists: most entries */
 	const char	*def;		/* the default, YAML flow syntax */
 };
 
@@ -102,12 +112,15 @@ struct conf_key {
  */
 static const struct conf_key conf_keys[] = {
 	SECTION("daemon"),
-	{ "daemon.data_dir", CT_PATH, O(daemon.data_dir), KF_DATA_DIR,
+	{ "daemon.data_dir", CT_PATH, O(daemon.data_dir),
+	    KF_DATA_DIR | KF_RESTART_DIR,
 	    0, 0, "./var" },
-	{ "daemon.user", CT_STRING, O(daemon.user), 0, 0, 0, "\"\"" },
-	{ "daemon.group", CT_STRING, O(daemon.group), 0, 0, 0, "\"\"" },
-	{ "daemon.pidfile", CT_PATH, O(daemon.pidfile), KF_EMPTY_OK,
-	    0, 0, "\"\"" },
+	{ "daemon.user", CT_STRING, O(daemon.user), KF_RESTART_DIR, 0, 0,
+	    "\"\"" },
+	{ "daemon.group", CT_STRING, O(daemon.group), KF_RESTART_DIR, 0, 0,
+	    "\"\"" },
+	{ "daemon.pidfile", CT_PATH, O(daemon.pidfile),
+	    KF_EMPTY_OK | KF_RESTART_DIR, 0, 0, "\"\"" },
 	{ "daemon.stop_timeout", CT_DURATION, O(daemon.stop_timeout_ms), 0,
 	    100, MS_HOUR, "10s" },
 
@@ -116,8 +129,8 @@ static const struct conf_key conf_keys[] = {
 	{ "log.target", CT_LOGTARGET, O(log.target), 0, 0, 0, "stderr" },
 
 	SECTION("http"),
-	{ "http.listen", CT_LISTEN, O(http.listen), 0, 0, 0,
-	    "[\"127.0.0.1:8080\"]" },
+	{ "http.listen", CT_LISTEN, O(http.listen), KF_RESTART_SOCK,
+	    0, CONF_LISTEN_MAX, "[\"127.0.0.1:8080\"]" },
 	{ "http.workers", CT_INT, O(http.workers), 0, 0, 256, "2" },
 	{ "http.max_connections", CT_INT, O(http.max_connections), 0,
 	    1, 1000000, "10000" },
@@ -128,10 +141,10 @@ static const struct conf_key conf_keys[] = {
 	{ "http.max_request", CT_SIZE, O(http.max_request), 0,
 	    KIB, MIB, "8K" },
 	{ "http.max_headers", CT_INT, O(http.max_headers), 0,
-	    1, CONF_MAX_HEADERS_HARD, "64" },
+	    1, CONF_HEADERS_MAX, "64" },
 	{ "http.max_body", CT_SIZE, O(http.max_body), 0, KIB, MIB, "16K" },
 	{ "http.trusted_proxies", CT_CIDRS, O(http.trusted_proxies), 0,
-	    0, 0, "[]" },
+	    0, CONF_CIDRS_MAX, "[]" },
 
 	SECTION("keys"),
 	{ "keys.private", CT_PATH, O(keys.private_key), 0, 0, 0,
@@ -140,8 +153,9 @@ static const struct conf_key conf_keys[] = {
 	    "keys/notary.pub" },
 
 	SECTION("cache"),
-	{ "cache.size", CT_SIZE, O(cache.size), 0, MIB, 64 * GIB, "64M" },
-	{ "cache.max_response", CT_SIZE, O(cache.max_response), 0,
+	{ "cache.size", CT_SIZE, O(cache.size), KF_RESTART_SHM,
+	    MIB, 64 * GIB, "64M" },
+	{ "cache.max_response", CT_SIZE, O(cache.max_response), KF_RESTART_SHM,
 	    KIB, MIB, "8K" },
 	{ "cache.ttl", CT_DURATION, O(cache.ttl_ms), 0,
 	    MS_SEC, 30 * MS_DAY, "12h" },
@@ -165,24 +179,26 @@ static const struct conf_key conf_keys[] = {
 	{ "scanner.on_demand_limit", CT_INT, O(scanner.on_demand_limit), 0,
 	    0, 65536, "10" },
 	{ "scanner.deny", CT_CIDRS, O(scanner.deny), KF_DEFAULT_DENY,
-	    0, 0, "[default]" },
-	{ "scanner.allow", CT_CIDRS, O(scanner.allow), 0, 0, 0, "[]" },
+	    0, CONF_CIDRS_MAX, "[default]" },
+	{ "scanner.allow", CT_CIDRS, O(scanner.allow), 0,
+	    0, CONF_CIDRS_MAX, "[]" },
 
 	SECTION("convergence"),
-	{ "convergence.listen", CT_LISTEN, O(convergence.listen), 0,
-	    0, 0, "[]" },
+	{ "convergence.listen", CT_LISTEN, O(convergence.listen), KF_RESTART_SOCK,
+	    0, CONF_LISTEN_MAX, "[]" },
 	{ "convergence.certificate", CT_PATH, O(convergence.certificate),
 	    KF_EMPTY_OK, 0, 0, "\"\"" },
 	{ "convergence.key", CT_PATH, O(convergence.key), KF_EMPTY_OK,
 	    0, 0, "\"\"" },
 	{ "convergence.proxy_listen", CT_LISTEN, O(convergence.proxy_listen),
-	    0, 0, 0, "[]" },
+	    KF_RESTART_SOCK, 0, CONF_LISTEN_MAX, "[]" },
 
 	SECTION("ctwatch"),
 	{ "ctwatch.enabled", CT_BOOL, O(ctwatch.enabled), 0, 0, 0, "true" },
 	{ "ctwatch.log_list", CT_LOGLIST, O(ctwatch.log_list), 0, 0, 0,
 	    "\"\"" },
-	{ "ctwatch.logs", CT_CTLOGS, O(ctwatch.logs), 0, 0, 0, "[]" },
+	{ "ctwatch.logs", CT_CTLOGS, O(ctwatch.logs), 0,
+	    0, CONF_CTLOGS_MAX, "[]" },
 	{ "ctwatch.poll_interval", CT_DURATION, O(ctwatch.poll_interval_ms),
 	    0, 100, MS_HOUR, "10s" },
 	{ "ctwatch.batch_size", CT_INT, O(ctwatch.batch_size), 0,
@@ -204,16 +220,16 @@ static const struct conf_key conf_keys[] = {
 	    100, MS_HOUR, "65s" },
 	{ "stream.json_heartbeat", CT_DURATION, O(stream.json_heartbeat_ms),
 	    KF_ZERO_OFF, 100, MS_HOUR, "30s" },
-	{ "stream.ring_size", CT_SIZE, O(stream.ring_size), 0,
+	{ "stream.ring_size", CT_SIZE, O(stream.ring_size), KF_RESTART_SHM,
 	    64 * KIB, GIB, "16M" },
 
 	SECTION("metrics"),
 	{ "metrics.path", CT_URLPATH, O(metrics.path), 0, 0, 0, "/metrics" },
-	{ "metrics.allow", CT_CIDRS, O(metrics.allow), 0, 0, 0,
+	{ "metrics.allow", CT_CIDRS, O(metrics.allow), 0, 0, CONF_CIDRS_MAX,
 	    "[\"127.0.0.0/8\", \"::1/128\"]" },
 
 	SECTION("database"),
-	{ "database.cache_size", CT_SIZE, O(database.cache_size), 0,
+	{ "database.cache_size", CT_SIZE, O(database.cache_size), KF_RESTART_DB,
 	    MIB, 64 * GIB, "32M" },
 };
 
@@ -721,6 +737,13 @@ sequence_length(const yaml_node_t *n)
 
 /* ---- setters ---------------------------------------------------------- */
 
+static int
+is_list(const struct conf_key *k)
+{
+	return (k->type == CT_LISTEN || k->type == CT_CIDRS ||
+	    k->type == CT_CTLOGS);
+}
+
 static void
 set_value(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
     const char *path)
@@ -731,6 +754,12 @@ set_value(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	w->line = node->start_mark.line + 1;
 	w->column = node->start_mark.column + 1;
 
+	if (is_list(k) && node->type == YAML_SEQUENCE_NODE &&
+	    sequence_length(node) > (size_t)k->max) {
+		node_error(ld, node, path, "at most %lld entries, got %zu",
+		    (long long)k->max, sequence_length(node));
+		return;
+	}
 	switch (k->type) {
 	case CT_SECTION:
 		apply_mapping(ld, path, node);
@@ -2310,38 +2339,119 @@ path_normalise(char *p)
 
 /* ---- reload ----------------------------------------------------------- */
 
+/* Bytes of the struct conf member a key of this type fills. */
+static size_t
+type_size(enum conf_type t)
+{
+	switch (t) {
+	case CT_BOOL:
+		return (sizeof(bool));
+	case CT_INT:
+	case CT_LOGLEVEL:
+		return (sizeof(int));
+	case CT_DURATION:
+		return (sizeof(int64_t));
+	case CT_SIZE:
+		return (sizeof(uint64_t));
+	case CT_LISTEN:
+		return (sizeof(struct conf_listen_list));
+	case CT_CIDRS:
+		return (sizeof(struct conf_cidr_list));
+	case CT_CTLOGS:		/* two members; never restart-only */
+	case CT_SECTION:
+		return (0);
+	default:
+		return (sizeof(char *));
+	}
+}
+
+static int
+value_equal(const struct conf_key *k, const void *a, const void *b)
+{
+	const struct conf_cidr_list *ca = a, *cb = b;
+
+	switch (k->type) {
+	case CT_LISTEN:
+		return (listen_equal(a, b));
+	case CT_CIDRS:
+		return (ca->n == cb->n && (ca->n == 0 ||
+		    memcmp(ca->v, cb->v, ca->n * sizeof(*ca->v)) == 0));
+	case CT_CTLOGS:
+		return (0);	/* never KF_RESTART; assume a change */
+	case CT_BOOL:
+	case CT_INT:
+	case CT_LOGLEVEL:
+	case CT_DURATION:
+	case CT_SIZE:
+		return (memcmp(a, b, type_size(k->type)) == 0);
+	case CT_SECTION:
+		return (1);
+	default:
+		return (!str_differ(*(char *const *)a, *(char *const *)b));
+	}
+}
+
 int
 conf_restart_keys_differ(const struct conf *old, const struct conf *new,
     char *what, size_t len)
 {
+	static const int stages[] = { KF_RESTART_SOCK, KF_RESTART_SHM,
+	    KF_RESTART_DIR, KF_RESTART_DB };
+	size_t	i, st;
 	int	n = 0;
 
 	if (what != NULL && len > 0)
 		what[0] = '\0';
-	if (!listen_equal(&old->http.listen, &new->http.listen))
-		note_diff(what, len, &n, "http.listen");
-	if (!listen_equal(&old->convergence.listen, &new->convergence.listen))
-		note_diff(what, len, &n, "convergence.listen");
-	if (!listen_equal(&old->convergence.proxy_listen,
-	    &new->convergence.proxy_listen))
-		note_diff(what, len, &n, "convergence.proxy_listen");
-	if (old->cache.size != new->cache.size)
-		note_diff(what, len, &n, "cache.size");
-	if (old->cache.max_response != new->cache.max_response)
-		note_diff(what, len, &n, "cache.max_response");
-	if (old->stream.ring_size != new->stream.ring_size)
-		note_diff(what, len, &n, "stream.ring_size");
-	if (str_differ(old->daemon.data_dir, new->daemon.data_dir))
-		note_diff(what, len, &n, "daemon.data_dir");
-	if (str_differ(old->daemon.user, new->daemon.user))
-		note_diff(what, len, &n, "daemon.user");
-	if (str_differ(old->daemon.group, new->daemon.group))
-		note_diff(what, len, &n, "daemon.group");
-	if (str_differ(old->daemon.pidfile, new->daemon.pidfile))
-		note_diff(what, len, &n, "daemon.pidfile");
-	if (old->database.cache_size != new->database.cache_size)
-		note_diff(what, len, &n, "database.cache_size");
+	for (st = 0; st < NELEM(stages); st++)
+		for (i = 0; i < CONF_NKEYS; i++) {
+			const struct conf_key *k = &conf_keys[i];
+
+			if ((k->flags & stages[st]) &&
+			    !value_equal(k, (const char *)old + k->off,
+			    (const char *)new + k->off))
+				note_diff(what, len, &n, k->path);
+		}
 	return (n);
+}
+
+/*
+ * The new config takes the old values of the restart-only keys, by
+ * swapping, so that each struct still owns (and frees) what it holds.
+ */
+void
+conf_keep_restart_keys(struct conf *nw, struct conf *old)
+{
+	unsigned char	tmp[64];
+	size_t		i, sz;
+
+	for (i = 0; i < CONF_NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		if (!(k->flags & KF_RESTART))
+			continue;
+		sz = type_size(k->type);
+		if (sz > sizeof(tmp))
+			fatalx("conf: %s is too large to swap", k->path);
+		memcpy(tmp, (char *)nw + k->off, sz);
+		memcpy((char *)nw + k->off, (char *)old + k->off, sz);
+		memcpy((char *)old + k->off, tmp, sz);
+	}
+}
+
+int
+conf_count(const struct conf *cf, const char *path)
+{
+	const struct conf_key	*k = key_lookup(path);
+	const char		*p;
+
+	if (k == NULL)
+		fatalx("conf_count: no key %s", path);
+	p = (const char *)cf + k->off;
+	if (k->type == CT_BOOL)
+		return (*(const bool *)(const void *)p ? 1 : 0);
+	if (k->type != CT_INT)
+		fatalx("conf_count: %s is not a number", path);
+	return (*(const int *)(const void *)p);
 }
 
 /* Same set of addresses, in any order (the sockets are the same). */

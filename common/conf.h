@@ -18,6 +18,16 @@
 
 #define CONF_ERR_MAX	4096	/* a good size for the err buffer */
 
+/*
+ * Most entries of each list key.  Arrays sized by a list (the fds a
+ * worker keeps, its epoll tags) are sized from these, so that a list
+ * notaryd -t accepts is a list the daemon can run with.
+ */
+#define CONF_LISTEN_MAX		64	/* each of the *.listen lists */
+#define CONF_CIDRS_MAX		1024	/* deny, allow, trusted_proxies, ... */
+#define CONF_CTLOGS_MAX		1024	/* ctwatch.logs */
+#define CONF_HEADERS_MAX	128	/* http.max_headers */
+
 struct conf_listen {
 	struct sockaddr_storage	addr;
 	socklen_t		addrlen;
@@ -184,6 +194,13 @@ const char	*conf_default_path(void);
  */
 int		 conf_restart_keys_differ(const struct conf *old,
 		    const struct conf *new, char *what, size_t len);
+/* After a reload: nw takes old's values of every restart-only key. */
+void		 conf_keep_restart_keys(struct conf *nw, struct conf *old);
+/*
+ * The value of an int key, or 0/1 of a bool key (e.g. how many processes
+ * of a role to run).  A path that is neither is a programming error.
+ */
+int		 conf_count(const struct conf *cf, const char *path);
 
 /* Value parsers, exposed for tests and for notaryctl.  0 ok, -1 bad. */
 int	conf_parse_duration(const char *s, int64_t *ms);

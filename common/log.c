@@ -20,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
+#include "common/proc.h"
 
 #define LOG_LINE_MAX	2048
 #define LOG_RL_SLOTS	64
@@ -308,7 +309,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_ERROR, 1, fmt, ap);
 	va_end(ap);
-	exit(1);
+	exit(PROC_EXIT_FAIL);
 }
 
 void
@@ -319,7 +320,7 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_ERROR, 0, fmt, ap);
 	va_end(ap);
-	exit(1);
+	exit(PROC_EXIT_FAIL);
 }
 
 void

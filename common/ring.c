@@ -64,8 +64,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "ring.h"
+#include "common/log.h"
+#include "common/ring.h"
 
 #define RING_MAGIC	0x6e52494eU	/* "nRIN" */
 #define RING_VERSION	1

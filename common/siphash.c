@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "siphash.h"
+#include "common/siphash.h"
 
 #define SIP_C_ROUNDS	2	/* rounds per message word */
 #define SIP_D_ROUNDS	4	/* finalisation rounds */

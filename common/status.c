@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-#include "log.h"
-#include "status.h"
+#include "common/log.h"
+#include "common/status.h"
 
 static const char *const role_names[ROLE_MAX] = {
 	[ROLE_MASTER] = "master",

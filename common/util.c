@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "util.h"
+#include "common/util.h"
 
 int64_t
 mono_ns(void)

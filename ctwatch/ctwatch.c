@@ -12,12 +12,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "ctwatch.h"
-#include "dbenv.h"
-#include "log.h"
-#include "proc.h"
-#include "testfeed.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "common/xmalloc.h"
+#include "ctwatch/ctwatch.h"
+#include "ctwatch/testfeed.h"
+#include "store/session.h"
 
 #define CTWATCH_CHECKPOINT_MS	60000
 
@@ -25,25 +26,6 @@ struct ctwatch {
 	DB_ENV	*env;
 	DB	*ct;
 };
-
-static int
-ctwatch_open(struct ctwatch *w, const struct conf *cf)
-{
-	struct db_env_opts	o;
-	char			*home = proc_db_home(cf);
-	int			 r;
-
-	o.home = home;
-	o.cache_bytes = cf->database.cache_size;
-	o.recover = 0;
-	r = db_env_open(&w->env, &o);
-	free(home);
-	if (r != 0)
-		return (-1);
-	if (db_table_open(w->env, &w->ct, DB_TABLE_CT, 0) != 0)
-		return (-1);
-	return (0);
-}
 
 static void
 ctwatch_checkpoint(void *arg)
@@ -55,28 +37,47 @@ ctwatch_checkpoint(void *arg)
 		log_warnx("checkpoint failed: %s", db_strerror(r));
 }
 
-void
-ctwatch_main(struct proc_ctx *ctx)
+static void *
+ctwatch_open(struct proc_ctx *ctx, int *code)
 {
-	struct ctwatch		w = { NULL, NULL };
-	struct proc_loop	loop = { CTWATCH_CHECKPOINT_MS,
-				    ctwatch_checkpoint, &w };
-	int			sfd, gone;
+	struct ctwatch	*w = xcalloc(1, sizeof(*w));
 
-	if ((sfd = proc_signalfd()) == -1)
-		_exit(1);
-	if (ctwatch_open(&w, ctx->cf) == -1) {
-		log_warnx("cannot open the database; exiting");
-		_exit(1);
+	*code = PROC_EXIT_FAIL;
+	if (store_env_open(ctx->cf, &w->env) == -1) {
+		free(w);
+		return (NULL);
 	}
-	if (proc_report_ready(ctx) == -1)
-		_exit(1);
-	if (testfeed_path() != NULL)	/* test hook, off by default */
-		gone = testfeed_run(ctx, sfd, testfeed_path());
-	else
-		gone = proc_run_loop(ctx, sfd, &loop);
-	ctwatch_checkpoint(&w);
-	w.ct->close(w.ct, 0);
-	db_env_close(w.env);
-	_exit(gone ? 1 : 0);
+	if (db_table_open(w->env, &w->ct, DB_TABLE_CT, 0) != 0) {
+		db_env_close(w->env);
+		free(w);
+		return (NULL);
+	}
+	return (w);
 }
+
+static int
+ctwatch_run(void *state, struct proc_ctx *ctx, int sfd)
+{
+	struct proc_loop	loop = { CTWATCH_CHECKPOINT_MS,
+				    ctwatch_checkpoint, state };
+
+	if (testfeed_path() != NULL)	/* test hook, off by default */
+		return (testfeed_run(ctx, sfd, testfeed_path()));
+	return (proc_run_loop(ctx, sfd, &loop));
+}
+
+/* A final checkpoint keeps the next recovery short. */
+static void
+ctwatch_close(void *state)
+{
+	struct ctwatch	*w = state;
+
+	ctwatch_checkpoint(w);
+	w->ct->close(w->ct, 0);
+	db_env_close(w->env);
+	free(w);
+}
+
+const struct role_ops ctwatch_role = {
+	ctwatch_open, ctwatch_run, ctwatch_close, 0
+};

@@ -2,8 +2,8 @@
 #ifndef NOTARYD_CTWATCH_H
 #define NOTARYD_CTWATCH_H
 
-struct proc_ctx;
+#include "common/proc.h"
 
-void	ctwatch_main(struct proc_ctx *ctx) __attribute__((noreturn));
+extern const struct role_ops ctwatch_role;
 
 #endif

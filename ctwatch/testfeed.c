@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "log.h"
-#include "proc.h"
-#include "ring.h"
-#include "streamrec.h"
-#include "testfeed.h"
-#include "xmalloc.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "common/ring.h"
+#include "common/streamrec.h"
+#include "ctwatch/testfeed.h"
+#include "common/xmalloc.h"
 
 #define TF_TICK_MS	10
 #define TF_LINES	5000

@@ -42,11 +42,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "log.h"
-#include "probe.h"
-#include "svcid.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/log.h"
+#include "scanner/probe.h"
+#include "store/svcid.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define ARES_TAG	(UINT64_C(1) << 63)
 #define GEN_MASK	0x7fffffffu
@@ -139,31 +139,12 @@ struct probe_engine {
 	struct probe_stats	 st;
 };
 
-static const char *const result_names[PROBE_NRESULTS] = {
-	[PROBE_OK] = "ok",
-	[PROBE_DNS] = "dns",
-	[PROBE_REFUSED] = "refused",
-	[PROBE_UNREACHABLE] = "unreachable",
-	[PROBE_TIMEOUT] = "timeout",
-	[PROBE_TLS_ALERT] = "tls-alert",
-	[PROBE_PROTOCOL] = "protocol",
-	[PROBE_DENIED] = "denied",
-	[PROBE_RESET] = "reset",
-	[PROBE_OTHER] = "other",
-};
 
 static void	probe_finish(struct probe *, enum probe_result, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
 static void	probe_try_connect(struct probe *);
 static void	probe_handshake(struct probe *);
 
-const char *
-probe_result_name(enum probe_result r)
-{
-	if ((unsigned)r >= PROBE_NRESULTS)
-		return ("?");
-	return (result_names[r]);
-}
 
 /* ---- helpers ------------------------------------------------------------ */
 

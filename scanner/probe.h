@@ -61,34 +61,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
-#include "obs.h"
+#include "common/conf.h"
+#include "store/obs.h"
+#include "store/outcome.h"
 
 #define PROBE_MAX_CERT_LIST	(256 * 1024)	/* Certificate message */
 #define PROBE_MAX_INPUT		(1024 * 1024)	/* all handshake bytes read */
 #define PROBE_MAX_ADDRS		16		/* addresses kept from DNS */
 
-/*
- * Result classes.  The numbers are stored (obs_service.last_result): only
- * append.  Names (probe_result_name) are stable for logs and summaries.
- */
-enum probe_result {
-	PROBE_OK = 0,		/* "ok": certificate obtained */
-	PROBE_DNS,		/* "dns": NXDOMAIN, no address, resolver
-				   failure */
-	PROBE_REFUSED,		/* "refused": connection refused */
-	PROBE_UNREACHABLE,	/* "unreachable": no route, net down ... */
-	PROBE_TIMEOUT,		/* "timeout": the deadline passed (in DNS,
-				   connect or handshake) */
-	PROBE_TLS_ALERT,	/* "tls-alert": the server sent an alert
-				   (tls_alert = its description number) */
-	PROBE_PROTOCOL,		/* "protocol": garbage, bad handshake, EOF in
-				   the handshake, no or oversized certificate */
-	PROBE_DENIED,		/* "denied": every address in deny - allow */
-	PROBE_RESET,		/* "reset": connection reset by the peer */
-	PROBE_OTHER,		/* "other": local errors (sockets, memory) */
-	PROBE_NRESULTS
-};
 
 struct probe_opts {
 	int		 concurrency;	/* probes in flight, >= 1 */
@@ -170,6 +150,5 @@ void	probe_engine_stats(const struct probe_engine *e,
 
 /* "ok", "dns", "refused", "unreachable", "timeout", "tls-alert",
    "protocol", "denied", "reset", "other"; "?" when out of range. */
-const char *probe_result_name(enum probe_result r);
 
 #endif

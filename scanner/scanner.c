@@ -20,17 +20,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "conf.h"
-#include "dbenv.h"
-#include "log.h"
-#include "obs.h"
-#include "probe.h"
-#include "proc.h"
-#include "scanner.h"
-#include "schedule.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/cache.h"
+#include "common/conf.h"
+#include "store/session.h"
+#include "common/log.h"
+#include "store/obs.h"
+#include "scanner/probe.h"
+#include "common/proc.h"
+#include "scanner/scanner.h"
+#include "store/schedule.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define CLAIM_EVERY_MS		250
 #define LEASE_GRACE_MS		30000	/* beyond the probe timeout */
@@ -49,7 +49,7 @@ struct scanner {
 	int64_t			 next_claim;
 	int64_t			 next_checkpoint;
 	int			 checkpoints;	/* ctwatch disabled: we do it */
-	struct obs_span		*spans;
+	struct outcome_sink	 sink;
 };
 
 struct job {
@@ -59,77 +59,24 @@ struct job {
 
 /* ---- after a probe ------------------------------------------------------ */
 
-/* The newest sighting of the service (unix s), or -1 when never seen. */
-static int64_t
-newest_end(struct scanner *sc, const char *svc, size_t len)
-{
-	size_t	n, i;
-	int64_t	end = -1;
-
-	if (obs_read(&sc->obs, svc, len, sc->spans, OBS_MAX_SPANS, &n) == -1)
-		return (-1);
-	for (i = 0; i < n; i++)
-		if (sc->spans[i].end > end)
-			end = sc->spans[i].end;
-	return (end);
-}
-
-/*
- * Services seen within rescan_newer_than stay in the schedule, one
- * rescan_interval after this probe; the others leave it (an unknown
- * service that fails its on-demand probe is not retried forever).
- */
-static void
-reschedule(struct scanner *sc, const char *svc, size_t len, int ok)
-{
-	const struct conf	*cf = sc->cf;
-	int64_t			 now = wall_s(), end;
-
-	end = ok ? now : newest_end(sc, svc, len);
-	if (cf->scanner.rescan_interval_ms > 0 && end >= 0 &&
-	    (now - end) * 1000 <= cf->scanner.rescan_newer_than_ms)
-		sched_set(&sc->sched, svc, len,
-		    now * 1000 + cf->scanner.rescan_interval_ms);
-	else
-		sched_remove(&sc->sched, svc, len);
-}
-
 static void
 probe_done(void *arg, const char *svc, size_t len,
     const struct probe_outcome *out)
 {
 	struct job		*job = arg;
 	struct scanner		*sc = job->sc;
-	enum obs_outcome	 what;
-	int64_t			 now = wall_s();
+	struct outcome		 o = { out->result, &out->fp, out->der,
+				    out->derlen, 0 };
+	enum obs_outcome	 what = OBS_FIRST;
 
 	if (job->on_demand)
 		sc->od_inflight--;
-	if (out->result == PROBE_OK) {
-		if (obs_record(&sc->obs, svc, len, &out->fp, out->der,
-		    out->derlen, now, &what) == 0) {
-			/* The cached replies no longer show the newest data. */
-			cache_invalidate_service(sc->ctx->cache, svc, len,
-			    mono_ms());
-			if (what == OBS_CHANGED)
-				log_info("%.*s presents a new key", (int)len,
-				    svc);
-		}
-	} else {
-		struct obs_service	st;
-
+	if (out->result != PROBE_OK)
 		log_debug("probe %.*s: %s (%s)", (int)len, svc,
 		    probe_result_name(out->result), out->detail);
-		/*
-		 * Only services already known keep a failure record: an
-		 * on-demand probe of a name nobody can reach must not leave
-		 * a row behind, or clients could grow the database at will.
-		 */
-		if (obs_service_get(&sc->obs, svc, len, &st) == 0)
-			obs_record_failure(&sc->obs, svc, len, out->result,
-			    now);
-	}
-	reschedule(sc, svc, len, out->result == PROBE_OK);
+	if (outcome_record(&sc->sink, svc, len, &o, wall_s(), &what) == 0 &&
+	    out->result == PROBE_OK && what == OBS_CHANGED)
+		log_info("%.*s presents a new key", (int)len, svc);
 	free(job);
 }
 
@@ -181,20 +128,12 @@ claim_jobs(struct scanner *sc)
 /* ---- process life -------------------------------------------------------- */
 
 static int
-scanner_open(struct scanner *sc)
+scanner_open_store(struct scanner *sc)
 {
 	const struct conf	*cf = sc->cf;
-	struct db_env_opts	 o;
 	struct probe_opts	 po;
-	char			*home = proc_db_home(cf);
-	int			 r;
 
-	o.home = home;
-	o.cache_bytes = cf->database.cache_size;
-	o.recover = 0;
-	r = db_env_open(&sc->env, &o);
-	free(home);
-	if (r != 0)
+	if (store_env_open(cf, &sc->env) == -1)
 		return (-1);
 	if (obs_open(&sc->obs, sc->env, 0) == -1 ||
 	    sched_open(&sc->sched, sc->env) == -1)
@@ -211,7 +150,7 @@ scanner_open(struct scanner *sc)
 }
 
 static void
-scanner_close(struct scanner *sc)
+scanner_close_store(struct scanner *sc)
 {
 	if (sc->pe != NULL)
 		probe_engine_free(sc->pe);
@@ -219,7 +158,7 @@ scanner_close(struct scanner *sc)
 	obs_close(&sc->obs);
 	if (sc->env != NULL)
 		db_env_close(sc->env);
-	free(sc->spans);
+	free(sc->sink.spans);
 }
 
 /* ctwatch checkpoints; with ctwatch disabled scanner#0 does it. */
@@ -262,9 +201,9 @@ scanner_loop(struct scanner *sc, int sfd)
 		switch (proc_poll_events(sc->ctx, sfd, pfd[0].revents,
 		    pfd[1].revents)) {
 		case PROC_GONE:
-			return (1);
+			return (PROC_EXIT_FAIL);
 		case PROC_STOP:
-			return (0);
+			return (PROC_EXIT_OK);
 		}
 		probe_engine_process(sc->pe);
 		now = mono_ms();
@@ -279,34 +218,56 @@ scanner_loop(struct scanner *sc, int sfd)
 	}
 }
 
-void
-scanner_main(struct proc_ctx *ctx)
+static void *
+scanner_open(struct proc_ctx *ctx, int *code)
 {
-	struct scanner	sc;
-	int		sfd, gone, procs;
+	struct scanner	*sc = xcalloc(1, sizeof(*sc));
+	int		 procs;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.ctx = ctx;
-	sc.cf = ctx->cf;
-	sc.spans = xcalloc(OBS_MAX_SPANS, sizeof(*sc.spans));
-	sc.checkpoints = ctx->index == 0 && !ctx->cf->ctwatch.enabled;
+	sc->ctx = ctx;
+	sc->cf = ctx->cf;
+	sc->sink.obs = &sc->obs;
+	sc->sink.sched = &sc->sched;
+	sc->sink.cache = ctx->cache;
+	sc->sink.rescan_interval_ms = ctx->cf->scanner.rescan_interval_ms;
+	sc->sink.rescan_newer_than_ms = ctx->cf->scanner.rescan_newer_than_ms;
+	sc->sink.spans = xcalloc(OBS_MAX_SPANS, sizeof(*sc->sink.spans));
+	sc->checkpoints = ctx->index == 0 && !ctx->cf->ctwatch.enabled;
 	/* scanner.on_demand_limit is shared out among the processes. */
 	procs = ctx->cf->scanner.processes;
-	sc.od_max = (size_t)((ctx->cf->scanner.on_demand_limit + procs - 1) /
+	sc->od_max = (size_t)((ctx->cf->scanner.on_demand_limit + procs - 1) /
 	    procs);
-	if ((sfd = proc_signalfd()) == -1)
-		_exit(1);
-	if (scanner_open(&sc) == -1) {
+	if (scanner_open_store(sc) == -1) {
+		/* Half-open handles go with the process. */
 		log_warnx("cannot start the scanner; exiting");
-		_exit(1);
+		*code = PROC_EXIT_FAIL;
+		return (NULL);
 	}
-	if (proc_report_ready(ctx) == -1)
-		_exit(1);
-	sc.next_claim = mono_ms();
-	sc.next_checkpoint = mono_ms() + CHECKPOINT_EVERY_MS;
-	gone = scanner_loop(&sc, sfd);
-	if (sc.checkpoints)
-		scanner_checkpoint(&sc);
-	scanner_close(&sc);
-	_exit(gone ? 1 : 0);
+	return (sc);
 }
+
+static int
+scanner_run(void *state, struct proc_ctx *ctx, int sfd)
+{
+	struct scanner	*sc = state;
+
+	(void)ctx;
+	sc->next_claim = mono_ms();
+	sc->next_checkpoint = mono_ms() + CHECKPOINT_EVERY_MS;
+	return (scanner_loop(sc, sfd));
+}
+
+static void
+scanner_close(void *state)
+{
+	struct scanner	*sc = state;
+
+	if (sc->checkpoints)
+		scanner_checkpoint(sc);
+	scanner_close_store(sc);
+	free(sc);
+}
+
+const struct role_ops scanner_role = {
+	scanner_open, scanner_run, scanner_close, 0
+};

@@ -2,8 +2,8 @@
 #ifndef NOTARYD_SCANNER_H
 #define NOTARYD_SCANNER_H
 
-struct proc_ctx;
+#include "common/proc.h"
 
-void	scanner_main(struct proc_ctx *ctx) __attribute__((noreturn));
+extern const struct role_ops scanner_role;
 
 #endif

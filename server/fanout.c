@@ -32,11 +32,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fanout.h"
-#include "log.h"
-#include "streamrec.h"
-#include "ws.h"
-#include "xmalloc.h"
+#include "server/fanout.h"
+#include "common/log.h"
+#include "common/streamrec.h"
+#include "server/ws.h"
+#include "common/xmalloc.h"
 
 #define WRITE_ROUNDS	8		/* writev calls per write attempt */
 #define WRITE_BYTES	(512 * 1024)	/* bytes offered per writev */

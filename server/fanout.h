@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "ring.h"
+#include "common/buf.h"
+#include "common/ring.h"
 
 enum fanout_shape {
 	FANOUT_LITE = 0,

@@ -35,18 +35,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "conf.h"
-#include "fanout.h"
-#include "http.h"
-#include "http_parser.h"
-#include "http_routes.h"
-#include "log.h"
-#include "proc.h"
-#include "sigproto.h"
-#include "util.h"
-#include "ws.h"
-#include "xmalloc.h"
+#include "common/buf.h"
+#include "common/conf.h"
+#include "server/fanout.h"
+#include "server/http.h"
+#include "server/http_parser.h"
+#include "server/http_routes.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "server/sigproto.h"
+#include "common/util.h"
+#include "server/ws.h"
+#include "store/paths.h"
+#include "common/xmalloc.h"
 
 #define OUT_HIGH_WATER	(256 * 1024)	/* stop parsing more pipelined */
 #define OUT_MAX		(HTTP_BODY_MAX + 64 * 1024)
@@ -146,7 +147,11 @@ static int	signer_ask(struct worker *, struct conn *,
 		    const struct http_response *, int, int);
 
 /* Tags for epoll data that are not connections. */
-static char	tag_signal, tag_chan, tag_signer, tag_listen[64];
+static char	tag_signal, tag_chan, tag_signer, tag_listen[CONF_LISTEN_MAX];
+
+/* The parser's header array is what http.max_headers may fill. */
+_Static_assert(HTTP_MAX_HEADERS_HARD == CONF_HEADERS_MAX,
+    "http.max_headers and the parser's header array disagree");
 
 /* ---- timers -------------------------------------------------------------- */
 
@@ -592,10 +597,7 @@ signer_connect(struct worker *w)
 		return (0);
 	if (mono_ms() < w->sig_retry_at)
 		return (-1);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (xsnprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    w->cf->daemon.data_dir, SIGPROTO_SOCK) == -1)
+	if (store_sockaddr(w->cf, STORE_SIGNER_SOCK, &sun) == -1)
 		return (-1);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -1058,11 +1060,8 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	http_site_init(&w->site, cf, ctx->status, ctx->cache);
 	if (cf->ctwatch.enabled && ctx->ring != NULL)
 		w->fo = fanout_new(ctx->ring, (size_t)cf->stream.client_queue);
-	if ((w->sfd = proc_signalfd()) == -1)
-		_exit(1);
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
-	epoll_add_tag(w, w->sfd, &tag_signal, EPOLLIN);
 	epoll_add_tag(w, ctx->chan, &tag_chan, EPOLLIN | EPOLLRDHUP);
 	if (ctx->nlisten > NELEM(tag_listen))
 		fatalx("too many listening sockets");
@@ -1098,36 +1097,45 @@ wait_timeout(struct worker *w)
 	return (next > now ? (int)(next - now) : 0);
 }
 
-void
-http_worker_main(struct proc_ctx *ctx)
+static void *
+http_open(struct proc_ctx *ctx, int *code)
+{
+	struct worker	*w = xcalloc(1, sizeof(*w));
+
+	(void)code;
+	worker_init(w, ctx);
+	return (w);
+}
+
+static int
+http_run(void *state, struct proc_ctx *ctx, int sfd)
 {
 	struct epoll_event	 ev[MAX_EVENTS];
-	struct worker		 w;
+	struct worker		*w = state;
 	struct conn		*c;
 	int			 n, i, stop = 0;
 
-	worker_init(&w, ctx);
-	if (proc_report_ready(ctx) == -1)
-		_exit(1);
+	w->sfd = sfd;
+	epoll_add_tag(w, sfd, &tag_signal, EPOLLIN);
 	while (!stop) {
-		n = epoll_wait(w.ep, ev, MAX_EVENTS, wait_timeout(&w));
+		n = epoll_wait(w->ep, ev, MAX_EVENTS, wait_timeout(w));
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait");
 		for (i = 0; i < n && !stop; i++) {
 			void *p = ev[i].data.ptr;
 			if (p == &tag_signal) {
-				stop = handle_signals(&w) == -1;
+				stop = handle_signals(w) == -1;
 			} else if (p == &tag_chan) {
 				if (proc_chan_read(ctx) == -1) {
 					log_info("master is gone; exiting");
 					stop = 1;
 				}
 			} else if (p == &tag_signer) {
-				if (w.sig_fd != -1)
-					signer_read(&w);
+				if (w->sig_fd != -1)
+					signer_read(w);
 			} else if (is_listen_tag(p)) {
-				if (w.accepting)
-					accept_clients(&w, ctx->listen_fds[
+				if (w->accepting)
+					accept_clients(w, ctx->listen_fds[
 					    (const char *)p - tag_listen]);
 			} else {
 				c = p;
@@ -1135,28 +1143,38 @@ http_worker_main(struct proc_ctx *ctx)
 					continue;
 				if (ev[i].events & (EPOLLIN | EPOLLRDHUP |
 				    EPOLLHUP | EPOLLERR))
-					conn_read(&w, c);
+					conn_read(w, c);
 				else if (ev[i].events & EPOLLOUT)
-					conn_flush(&w, c);
+					conn_flush(w, c);
 			}
 		}
-		if (w.accept_paused_until != 0 && !w.draining &&
-		    mono_ms() >= w.accept_paused_until) {
-			w.accept_paused_until = 0;
-			resume_accepting(&w);
+		if (w->accept_paused_until != 0 && !w->draining &&
+		    mono_ms() >= w->accept_paused_until) {
+			w->accept_paused_until = 0;
+			resume_accepting(w);
 		}
-		expire_timers(&w);
-		expire_waiters(&w);
-		stream_pump(&w);
-		stream_tick(&w);
-		free_dead(&w);
-		if (w.draining && (w.nconns == 0 ||
-		    mono_ms() >= w.drain_deadline)) {
-			streams_going_away(&w);
+		expire_timers(w);
+		expire_waiters(w);
+		stream_pump(w);
+		stream_tick(w);
+		free_dead(w);
+		if (w->draining && (w->nconns == 0 ||
+		    mono_ms() >= w->drain_deadline)) {
+			streams_going_away(w);
 			stop = 1;
 		}
 	}
-	http_site_free(&w.site);
-	fanout_free(w.fo);
-	_exit(0);
+	return (PROC_EXIT_OK);
 }
+
+static void
+http_close(void *state)
+{
+	struct worker	*w = state;
+
+	http_site_free(&w->site);
+	fanout_free(w->fo);
+	free(w);
+}
+
+const struct role_ops http_role = { http_open, http_run, http_close, 0 };

@@ -2,8 +2,8 @@
 #ifndef NOTARYD_HTTP_H
 #define NOTARYD_HTTP_H
 
-struct proc_ctx;
+#include "common/proc.h"
 
-void	http_worker_main(struct proc_ctx *ctx) __attribute__((noreturn));
+extern const struct role_ops http_role;
 
 #endif

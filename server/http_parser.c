@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "http_parser.h"
+#include "server/http_parser.h"
 
 /* Helper verdicts besides the negative statuses. */
 #define SCAN_OK		0

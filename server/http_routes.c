@@ -18,17 +18,17 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "http_routes.h"
-#include "log.h"
-#include "status.h"
-#include "cache.h"
-#include "favicon.h"
-#include "perspectives.h"
-#include "sigproto.h"
-#include "util.h"
-#include "ws.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "server/http_routes.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "common/cache.h"
+#include "server/favicon.h"
+#include "server/perspectives.h"
+#include "server/sigproto.h"
+#include "common/util.h"
+#include "server/ws.h"
+#include "common/xmalloc.h"
 
 #define PUBKEY_MAX	16384
 

@@ -6,8 +6,8 @@
 #ifndef NOTARYD_HTTP_ROUTES_H
 #define NOTARYD_HTTP_ROUTES_H
 
-#include "buf.h"
-#include "http_parser.h"
+#include "common/buf.h"
+#include "server/http_parser.h"
 
 struct conf;
 struct status;

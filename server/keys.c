@@ -28,8 +28,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "keys.h"
-#include "xmalloc.h"
+#include "server/keys.h"
+#include "common/xmalloc.h"
 
 #define PRIVATE_MODE	0600
 #define PUBLIC_MODE	0644

@@ -12,10 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
-#include "master.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "server/master.h"
+#include "common/xmalloc.h"
 
 #define MAX_OVERRIDES	64
 
@@ -68,28 +69,29 @@ main(int argc, char *argv[])
 			break;
 		case 'v':
 			printf("notaryd %s\n", PACKAGE_VERSION);
-			return (0);
+			return (PROC_EXIT_OK);
 		default:
-			usage(2);
+			usage(PROC_EXIT_FATAL);
 		}
 	}
 	if (optind != argc)
-		usage(2);
+		usage(PROC_EXIT_FATAL);
 	if (path == NULL && access(conf_default_path(), F_OK) == 0)
 		path = conf_default_path();
 	if ((cf = conf_load(path, ov, nov, err, sizeof(err))) == NULL) {
 		conf_print_errors("notaryd", err);
-		return (test ? 1 : 2);
+		/* -t answers "bad" (1); a daemon refuses to start (2). */
+		return (test ? PROC_EXIT_FAIL : PROC_EXIT_FATAL);
 	}
 	if (test) {
 		if (master_check_paths(cf, err, sizeof(err)) == -1) {
 			fprintf(stderr, "notaryd: %s\n", err);
 			conf_free(cf);
-			return (1);
+			return (PROC_EXIT_FAIL);
 		}
 		printf("notaryd: configuration ok\n");
 		conf_free(cf);
-		return (0);
+		return (PROC_EXIT_OK);
 	}
 	return (master_run(cf, ov, nov, foreground));
 }

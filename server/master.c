@@ -45,21 +45,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "conf.h"
-#include "ctwatch.h"
-#include "http.h"
-#include "log.h"
-#include "master.h"
-#include "proc.h"
-#include "recover.h"
-#include "ring.h"
-#include "scanner.h"
-#include "sigproto.h"
-#include "signer.h"
-#include "status.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/cache.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "server/master.h"
+#include "common/proc.h"
+#include "server/roles.h"
+#include "common/ring.h"
+#include "server/sigproto.h"
+#include "store/paths.h"
+#include "common/status.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define BACKOFF_MIN_MS		250
 #define BACKOFF_MAX_MS		60000
@@ -139,32 +136,6 @@ struct master {
 	int64_t			 stop_deadline;
 	int			 stop_escalated;
 };
-
-static int	 is_db_role(enum role r);
-static int	 wanted_children(const struct conf *cf, enum role r);
-
-static int
-is_db_role(enum role r)
-{
-	return (r == ROLE_SIGNER || r == ROLE_SCANNER || r == ROLE_CTWATCH);
-}
-
-static int
-wanted_children(const struct conf *cf, enum role r)
-{
-	switch (r) {
-	case ROLE_HTTP:
-		return (cf->http.workers);
-	case ROLE_SIGNER:
-		return (cf->signer.processes);
-	case ROLE_SCANNER:
-		return (cf->scanner.processes);
-	case ROLE_CTWATCH:
-		return (cf->ctwatch.enabled ? 1 : 0);
-	default:
-		return (0);
-	}
-}
 
 /* ---- listeners, lock, pidfile, users ---------------------------------- */
 
@@ -277,7 +248,7 @@ write_pid(int fd)
 static int
 take_locks(struct master *m, char *err, size_t errlen)
 {
-	char	*path = xasprintf("%s/notaryd.lock", m->cf->daemon.data_dir);
+	char	*path = store_path(m->cf, STORE_LOCK);
 	pid_t	 holder;
 
 	m->lock_fd = lock_file(path, &holder);
@@ -326,13 +297,11 @@ open_signer_socket(struct master *m, char *err, size_t errlen)
 	struct sockaddr_un	sun;
 	int			fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (xsnprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    m->cf->daemon.data_dir, SIGPROTO_SOCK) == -1) {
+	if (store_sockaddr(m->cf, STORE_SIGNER_SOCK, &sun) == -1) {
 		snprintf(err, errlen, "daemon.data_dir %s is too long for a "
 		    "unix socket path (at most %zu bytes)",
-		    m->cf->daemon.data_dir, sizeof(sun.sun_path) - 13);
+		    m->cf->daemon.data_dir,
+		    store_sun_path_max(STORE_SIGNER_SOCK));
 		return (-1);
 	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -396,7 +365,7 @@ resolve_user(struct master *m, char *err, size_t errlen)
 static int
 prepare_data_dir(struct master *m, char *err, size_t errlen)
 {
-	char	*db = xasprintf("%s/db", m->cf->daemon.data_dir);
+	char	*db = store_path(m->cf, STORE_DB_HOME);
 	int	 r = -1;
 
 	if (mkdir_p(m->cf->daemon.data_dir, 0750) == -1 ||
@@ -542,7 +511,7 @@ daemonize(struct master *m)
 		if (n > 0)
 			got += (size_t)n;
 		if (got >= 1 && buf[0] == PROC_MSG_READY)
-			_exit(0);
+			_exit(PROC_EXIT_OK);
 		if (got == sizeof(buf) - 1)
 			break;
 	}
@@ -556,7 +525,7 @@ daemonize(struct master *m)
 	if (got == 0)
 		fprintf(stderr, "notaryd: the daemon died during start-up; "
 		    "see its log\n");
-	_exit(1);
+	_exit(PROC_EXIT_FAIL);
 }
 
 /* A start-up error: log it and, in daemon mode, hand it to the parent. */
@@ -628,27 +597,8 @@ create_slots(struct master *m)
 	int		i;
 
 	for (r = ROLE_HTTP; r < ROLE_RECOVERY; r++)
-		for (i = 0; i < wanted_children(m->cf, r); i++)
+		for (i = 0; i < role_wanted(m->cf, r); i++)
 			child_new(m, r, i);
-}
-
-static void __attribute__((noreturn))
-run_role(struct proc_ctx *ctx)
-{
-	switch (ctx->role) {
-	case ROLE_HTTP:
-		http_worker_main(ctx);
-	case ROLE_SIGNER:
-		signer_main(ctx);
-	case ROLE_SCANNER:
-		scanner_main(ctx);
-	case ROLE_CTWATCH:
-		ctwatch_main(ctx);
-	case ROLE_RECOVERY:
-		recover_main(ctx);
-	default:
-		_exit(2);
-	}
 }
 
 /*
@@ -659,7 +609,7 @@ static pid_t
 fork_role(struct master *m, enum role role, int index, int *chan)
 {
 	struct proc_ctx	ctx;
-	int		sv[2], keep[64];
+	int		sv[2], keep[PROC_KEEP_FIXED + CONF_LISTEN_MAX];
 	size_t		nkeep = 0, i;
 	pid_t		pid;
 
@@ -696,18 +646,18 @@ fork_role(struct master *m, enum role role, int index, int *chan)
 	if (log_fd() != -1)
 		keep[nkeep++] = log_fd();
 	ctx.signer_fd = -1;
-	if (role == ROLE_SIGNER) {
+	if (roles[role].flags & ROLE_F_SIGNER) {
 		ctx.signer_fd = m->signer_fd;
 		keep[nkeep++] = m->signer_fd;
 	}
-	if (role == ROLE_HTTP) {
+	if (roles[role].flags & ROLE_F_LISTEN) {
 		ctx.listen_fds = m->listen_fds;
 		ctx.nlisten = m->nlisten;
-		for (i = 0; i < m->nlisten && nkeep < NELEM(keep); i++)
+		for (i = 0; i < m->nlisten; i++)
 			keep[nkeep++] = m->listen_fds[i];
 	}
 	proc_child_init(&ctx, keep, nkeep);
-	run_role(&ctx);
+	proc_child_run(&ctx, roles[role].ops);
 }
 
 static void
@@ -737,7 +687,7 @@ signal_children(struct master *m, int sig, int db_only)
 	struct child	*c;
 
 	TAILQ_FOREACH(c, &m->children, entry) {
-		if (c->pid == 0 || (db_only && !is_db_role(c->role)))
+		if (c->pid == 0 || (db_only && !role_is_db_user(c->role)))
 			continue;
 		if (sig != SIGUSR1)
 			c->stop_requested = 1;
@@ -752,7 +702,7 @@ count_live(struct master *m, int db_only)
 	int		 n = 0;
 
 	TAILQ_FOREACH(c, &m->children, entry)
-		if (c->pid != 0 && (!db_only || is_db_role(c->role)))
+		if (c->pid != 0 && (!db_only || role_is_db_user(c->role)))
 			n++;
 	return (n);
 }
@@ -818,7 +768,7 @@ child_exited(struct master *m, struct child *c, int status)
 	else
 		log_warnx("%s#%d (pid %d) %s", role_name(c->role), c->index,
 		    (int)c->pid, how);
-	crashed = WIFSIGNALED(status) || code == 3;
+	crashed = WIFSIGNALED(status) || code == PROC_EXIT_DBPANIC;
 	if (!requested && (WIFSIGNALED(status) || code != 0))
 		atomic_fetch_add(&m->status->role[c->role].crashes, 1);
 	c->pid = 0;
@@ -833,25 +783,26 @@ child_exited(struct master *m, struct child *c, int status)
 	if (m->stopping)
 		return;
 	if (!m->ready && !requested) {
-		startup_error(m, code == 2 ?
+		startup_error(m, code == PROC_EXIT_FATAL ?
 		    "a child exited with status 2 (configuration) during "
 		    "start-up" : "a child failed during start-up; see the log");
-		begin_stop(m, SIGTERM, code == 2 ? 2 : 1);
+		begin_stop(m, SIGTERM, code == PROC_EXIT_FATAL ?
+		    PROC_EXIT_FATAL : PROC_EXIT_FAIL);
 		return;
 	}
-	if (code == 2 && !requested) {
+	if (code == PROC_EXIT_FATAL && !requested) {
 		log_errorx("%s#%d exited with fatal status 2 and will not be "
 		    "restarted", role_name(c->role), c->index);
 		c->fatal = 1;
 		if (!role_has_hope(m, c->role)) {
 			log_errorx("no %s process is left: stopping",
 			    role_name(c->role));
-			begin_stop(m, SIGTERM, 1);
+			begin_stop(m, SIGTERM, PROC_EXIT_FAIL);
 		}
 		c->ready = 0;
 		return;
 	}
-	if (requested && is_db_role(c->role) && m->dbphase != DBP_UP) {
+	if (requested && role_is_db_user(c->role) && m->dbphase != DBP_UP) {
 		/* Stopped for recovery: restarted when recovery is done. */
 		c->ready = 0;
 		return;
@@ -861,7 +812,7 @@ child_exited(struct master *m, struct child *c, int status)
 	else
 		c->respawn_at = now;
 	c->ready = 0;
-	if (is_db_role(c->role) && crashed && !requested)
+	if (role_is_db_user(c->role) && crashed && !requested)
 		start_db_recovery(m, how);
 }
 
@@ -889,7 +840,7 @@ launch_recovery_helper(struct master *m)
 	m->recovery_pid = fork_role(m, ROLE_RECOVERY, 0, &chan);
 	if (m->recovery_pid == -1) {
 		startup_error(m, "cannot fork the database recovery helper");
-		begin_stop(m, SIGTERM, 1);
+		begin_stop(m, SIGTERM, PROC_EXIT_FAIL);
 		return;
 	}
 	close(chan);
@@ -907,7 +858,7 @@ start_db_recovery(struct master *m, const char *why)
 	if (!recovery_budget_left(m, now)) {
 		log_errorx("more than %d database recoveries in %d minutes: "
 		    "giving up", RECOVERY_MAX, RECOVERY_WINDOW_MS / 60000);
-		begin_stop(m, SIGTERM, 1);
+		begin_stop(m, SIGTERM, PROC_EXIT_FAIL);
 		return;
 	}
 	m->recoveries[m->nrecoveries++] = now;
@@ -933,7 +884,7 @@ recovery_exited(struct master *m, int status)
 		log_errorx("database recovery helper %s", how);
 		startup_error(m, "database recovery failed; see the log");
 		if (!m->stopping)
-			begin_stop(m, SIGTERM, 1);
+			begin_stop(m, SIGTERM, PROC_EXIT_FAIL);
 		return;
 	}
 	atomic_fetch_add(&m->status->recoveries, 1);
@@ -944,7 +895,7 @@ recovery_exited(struct master *m, int status)
 	m->dbphase = DBP_UP;
 	atomic_store(&m->status->db_state, DB_STATE_UP);
 	TAILQ_FOREACH(c, &m->children, entry) {
-		if (!is_db_role(c->role) || c->pid != 0 || c->fatal)
+		if (!role_is_db_user(c->role) || c->pid != 0 || c->fatal)
 			continue;
 		if (c->respawn_at == 0 || c->respawn_at < now)
 			c->respawn_at = now;
@@ -1011,7 +962,7 @@ spawn_due(struct master *m, int64_t now)
 			continue;
 		if (m->throttle_until[c->role] > now)
 			continue;
-		if (is_db_role(c->role) && m->dbphase != DBP_UP)
+		if (role_is_db_user(c->role) && m->dbphase != DBP_UP)
 			continue;
 		spawn_child(m, c);
 	}
@@ -1114,33 +1065,6 @@ stop_tick(struct master *m, int64_t now)
 	}
 }
 
-#define SWAP(a, b) do {				\
-	__typeof__(a) swap_tmp_ = (a);		\
-	(a) = (b);				\
-	(b) = swap_tmp_;			\
-} while (0)
-
-/*
- * Keys a reload cannot change keep their running values: the new struct
- * takes the old values (by swapping, so each struct still owns what it
- * frees).
- */
-static void
-keep_restart_keys(struct conf *nw, struct conf *old)
-{
-	SWAP(nw->http.listen, old->http.listen);
-	SWAP(nw->convergence.listen, old->convergence.listen);
-	SWAP(nw->convergence.proxy_listen, old->convergence.proxy_listen);
-	SWAP(nw->cache.size, old->cache.size);
-	SWAP(nw->cache.max_response, old->cache.max_response);
-	SWAP(nw->stream.ring_size, old->stream.ring_size);
-	SWAP(nw->daemon.data_dir, old->daemon.data_dir);
-	SWAP(nw->daemon.user, old->daemon.user);
-	SWAP(nw->daemon.group, old->daemon.group);
-	SWAP(nw->daemon.pidfile, old->daemon.pidfile);
-	SWAP(nw->database.cache_size, old->database.cache_size);
-}
-
 static void
 log_errors(const char *prefix, const char *errs)
 {
@@ -1178,7 +1102,7 @@ reload(struct master *m)
 	if (conf_restart_keys_differ(m->cf, nw, what, sizeof(what)) > 0) {
 		log_warnx("reload: %s cannot change without a restart; "
 		    "they keep their running values", what);
-		keep_restart_keys(nw, m->cf);
+		conf_keep_restart_keys(nw, m->cf);
 	}
 	if (log_configure(nw->log.level, (m->foreground == 0 &&
 	    strcmp(nw->log.target, "stderr") == 0) ? "syslog" :
@@ -1242,9 +1166,9 @@ handle_signals(struct master *m)
 	if (proc_read_signals(m->sfd, &s) == -1)
 		return;
 	if (s.stop)
-		begin_stop(m, SIGTERM, 0);
+		begin_stop(m, SIGTERM, PROC_EXIT_OK);
 	else if (s.quit)
-		begin_stop(m, SIGQUIT, 0);
+		begin_stop(m, SIGQUIT, PROC_EXIT_OK);
 	if (s.hup && !m->stopping)
 		reload(m);
 	if (s.reopen)
@@ -1298,7 +1222,7 @@ master_loop(struct master *m)
 			    now - m->db_up_ms > STARTUP_TIMEOUT_MS) {
 				startup_error(m, "the children did not become "
 				    "ready in time");
-				begin_stop(m, SIGTERM, 1);
+				begin_stop(m, SIGTERM, PROC_EXIT_FAIL);
 			}
 		}
 	}
@@ -1332,8 +1256,7 @@ cleanup(struct master *m)
 		close(m->pid_fd);
 	}
 	if (m->signer_fd != -1) {
-		char *p = xasprintf("%s/%s", m->cf->daemon.data_dir,
-		    SIGPROTO_SOCK);
+		char *p = store_path(m->cf, STORE_SIGNER_SOCK);
 		close(m->signer_fd);
 		unlink(p);
 		free(p);
@@ -1419,17 +1342,17 @@ master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
 	    prepare_data_dir(&m, err, sizeof(err)) == -1) {
 		fprintf(stderr, "notaryd: %s\n", err);
 		cleanup(&m);
-		return (2);
+		return (PROC_EXIT_FATAL);
 	}
 	if (open_listeners(&m) == -1) {
 		fprintf(stderr, "notaryd: cannot open the listening sockets "
 		    "(see above)\n");
 		cleanup(&m);
-		return (1);
+		return (PROC_EXIT_FAIL);
 	}
 	if (configure_logging(&m) == -1) {
 		cleanup(&m);
-		return (2);
+		return (PROC_EXIT_FATAL);
 	}
 	raise_fd_limit(cf);
 	if (!foreground)
@@ -1440,18 +1363,18 @@ master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
 	if ((m.sfd = proc_signalfd()) == -1) {
 		startup_error(&m, "cannot set up signal handling");
 		cleanup(&m);
-		return (1);
+		return (PROC_EXIT_FAIL);
 	}
 	if (take_locks(&m, err, sizeof(err)) == -1 ||
 	    open_signer_socket(&m, err, sizeof(err)) == -1) {
 		startup_error(&m, err);
 		cleanup(&m);
-		return (1);
+		return (PROC_EXIT_FAIL);
 	}
 	if (create_shared_memory(&m) == -1) {
 		startup_error(&m, "cannot create the shared memory (see log)");
 		cleanup(&m);
-		return (1);
+		return (PROC_EXIT_FAIL);
 	}
 	create_slots(&m);
 	launch_recovery_helper(&m);

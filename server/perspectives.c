@@ -24,11 +24,11 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 
-#include "buf.h"
-#include "obs.h"
-#include "perspectives.h"
-#include "svcid.h"
-#include "xmalloc.h"
+#include "common/buf.h"
+#include "store/obs.h"
+#include "server/perspectives.h"
+#include "store/svcid.h"
+#include "common/xmalloc.h"
 
 #define MD5_LEN		16
 #define KEY_BLOCK_HEAD	5		/* u16 count, u16 0x0010, u8 0x03 */

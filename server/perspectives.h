@@ -27,9 +27,9 @@
 
 #include <openssl/evp.h>
 
-#include "buf.h"
-#include "obs.h"
-#include "svcid.h"
+#include "common/buf.h"
+#include "store/obs.h"
+#include "store/svcid.h"
 
 #define PERSP_SIG_MAX		512	/* bytes; a 4096-bit key at most */
 #define PERSP_V1_SIG_LEN	172	/* a 1369..1376-bit modulus */

@@ -7,31 +7,29 @@
  * kills it if it takes too long, and exits 1 if it fails: a database that
  * cannot be recovered needs an operator.
  */
-#include <stdlib.h>
-#include <unistd.h>
+#include <stddef.h>
 
-#include "conf.h"
-#include "dbenv.h"
-#include "log.h"
-#include "proc.h"
-#include "recover.h"
-#include "util.h"
+#include "common/proc.h"
+#include "server/recover.h"
+#include "store/session.h"
 
-void
-recover_main(struct proc_ctx *ctx)
+/* Nothing to set up: the state is the context itself. */
+static void *
+recover_open(struct proc_ctx *ctx, int *code)
 {
-	struct db_env_opts	o;
-	char			*home = proc_db_home(ctx->cf);
-	int64_t			 t0 = mono_ms();
-	int			 r;
-
-	o.home = home;
-	o.cache_bytes = ctx->cf->database.cache_size;
-	o.recover = 1;
-	r = db_recover(&o);
-	if (r == 0)
-		log_info("database recovery of %s done in %lld ms", home,
-		    (long long)(mono_ms() - t0));
-	free(home);
-	_exit(r == 0 ? 0 : 1);
+	(void)code;
+	return (ctx);
 }
+
+static int
+recover_run(void *state, struct proc_ctx *ctx, int sfd)
+{
+	(void)state;
+	(void)sfd;
+	return (store_env_recover(ctx->cf) == 0 ? PROC_EXIT_OK :
+	    PROC_EXIT_FAIL);
+}
+
+const struct role_ops recover_role = {
+	recover_open, recover_run, NULL, 1
+};

@@ -2,8 +2,8 @@
 #ifndef NOTARYD_RECOVER_H
 #define NOTARYD_RECOVER_H
 
-struct proc_ctx;
+#include "common/proc.h"
 
-void	recover_main(struct proc_ctx *ctx) __attribute__((noreturn));
+extern const struct role_ops recover_role;
 
 #endif

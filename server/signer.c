@@ -30,21 +30,21 @@
 
 #include <openssl/evp.h>
 
-#include "buf.h"
-#include "cache.h"
-#include "conf.h"
-#include "dbenv.h"
-#include "keys.h"
-#include "log.h"
-#include "obs.h"
-#include "perspectives.h"
-#include "proc.h"
-#include "schedule.h"
-#include "sigproto.h"
-#include "signer.h"
-#include "svcid.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/buf.h"
+#include "common/cache.h"
+#include "common/conf.h"
+#include "store/session.h"
+#include "server/keys.h"
+#include "common/log.h"
+#include "store/obs.h"
+#include "server/perspectives.h"
+#include "common/proc.h"
+#include "store/schedule.h"
+#include "server/sigproto.h"
+#include "server/signer.h"
+#include "store/svcid.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define SIGNER_MAX_CLIENTS	256	/* worker connections */
 #define SIGNER_MAX_SPANS	OBS_MAX_SPANS
@@ -132,16 +132,7 @@ signer_keys(struct signer *s)
 static int
 signer_open_db(struct signer *s)
 {
-	struct db_env_opts	o;
-	char			*home = proc_db_home(s->cf);
-	int			 r;
-
-	o.home = home;
-	o.cache_bytes = s->cf->database.cache_size;
-	o.recover = 0;
-	r = db_env_open(&s->env, &o);
-	free(home);
-	if (r != 0)
+	if (store_env_open(s->cf, &s->env) == -1)
 		return (-1);
 	if (obs_open(&s->obs, s->env, 1) == -1 ||
 	    sched_open(&s->sched, s->env) == -1)
@@ -150,7 +141,7 @@ signer_open_db(struct signer *s)
 }
 
 static void
-signer_close(struct signer *s)
+signer_close_all(struct signer *s)
 {
 	size_t	i;
 
@@ -330,9 +321,9 @@ signer_loop(struct signer *s, int sfd)
 		switch (proc_poll_events(s->ctx, sfd, pfd[0].revents,
 		    pfd[1].revents)) {
 		case PROC_GONE:
-			return (1);
+			return (PROC_EXIT_FAIL);
 		case PROC_STOP:
-			return (0);
+			return (PROC_EXIT_OK);
 		}
 		/* Walk backwards: drop_client moves the last one into i. */
 		for (i = n; i-- > 3;) {
@@ -346,30 +337,43 @@ signer_loop(struct signer *s, int sfd)
 	}
 }
 
-void
-signer_main(struct proc_ctx *ctx)
+static void *
+signer_open(struct proc_ctx *ctx, int *code)
 {
-	struct signer	s;
-	int		sfd, gone;
+	struct signer	*s = xcalloc(1, sizeof(*s));
 
-	memset(&s, 0, sizeof(s));
-	s.ctx = ctx;
-	s.cf = ctx->cf;
-	s.spans = xcalloc(SIGNER_MAX_SPANS, sizeof(*s.spans));
-	buf_init(&s.reply, SIGPROTO_BODY_MAX);
-	s.od_tokens = ctx->cf->scanner.on_demand_limit;
-	s.od_refill = mono_ms();
-	if ((sfd = proc_signalfd()) == -1)
-		_exit(1);
-	if (signer_keys(&s) == -1)
-		_exit(2);		/* an operator must fix the key */
-	if (signer_open_db(&s) == -1) {
-		log_warnx("cannot open the database; exiting");
-		_exit(1);
+	s->ctx = ctx;
+	s->cf = ctx->cf;
+	s->spans = xcalloc(SIGNER_MAX_SPANS, sizeof(*s->spans));
+	buf_init(&s->reply, SIGPROTO_BODY_MAX);
+	s->od_tokens = ctx->cf->scanner.on_demand_limit;
+	s->od_refill = mono_ms();
+	if (signer_keys(s) == -1) {
+		*code = PROC_EXIT_FATAL;	/* an operator must fix the key */
+		return (NULL);
 	}
-	if (proc_report_ready(ctx) == -1)
-		_exit(1);
-	gone = signer_loop(&s, sfd);
-	signer_close(&s);
-	_exit(gone ? 1 : 0);
+	if (signer_open_db(s) == -1) {
+		log_warnx("cannot open the database; exiting");
+		*code = PROC_EXIT_FAIL;
+		return (NULL);
+	}
+	return (s);
 }
+
+static int
+signer_run(void *state, struct proc_ctx *ctx, int sfd)
+{
+	(void)ctx;
+	return (signer_loop(state, sfd));
+}
+
+static void
+signer_close(void *state)
+{
+	signer_close_all(state);
+	free(state);
+}
+
+const struct role_ops signer_role = {
+	signer_open, signer_run, signer_close, 0
+};

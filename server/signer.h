@@ -2,8 +2,8 @@
 #ifndef NOTARYD_SIGNER_H
 #define NOTARYD_SIGNER_H
 
-struct proc_ctx;
+#include "common/proc.h"
 
-void	signer_main(struct proc_ctx *ctx) __attribute__((noreturn));
+extern const struct role_ops signer_role;
 
 #endif

@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "sigproto.h"
-#include "util.h"
+#include "server/sigproto.h"
+#include "common/util.h"
 
 
 

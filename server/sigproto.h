@@ -21,7 +21,6 @@
 #define SIGPROTO_REP_HDR	12
 #define SIGPROTO_ID_MAX		255
 #define SIGPROTO_BODY_MAX	(256 * 1024)	/* largest signed reply */
-#define SIGPROTO_SOCK		"signer.sock"
 
 #define SIGPROTO_F_PROBE	0x01	/* queue an on-demand probe if unknown */
 

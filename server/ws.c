@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ws.h"
+#include "server/ws.h"
 
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 

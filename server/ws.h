@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "http_parser.h"
+#include "common/buf.h"
+#include "server/http_parser.h"
 
 #define WS_OP_CONT	0x0
 #define WS_OP_TEXT	0x1

@@ -17,10 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "log.h"
-#include "siphash.h"
-#include "util.h"
+#include "common/cache.h"
+#include "common/log.h"
+#include "common/siphash.h"
+#include "common/util.h"
 
 #define XML	CACHE_FMT_PERSPECTIVES_XML
 #define JSON	CACHE_FMT_CONVERGENCE_JSON

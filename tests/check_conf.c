@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
+#include "common/conf.h"
+#include "common/log.h"
 
 #define KIB	((uint64_t)1 << 10)
 #define MIB	((uint64_t)1 << 20)

@@ -27,8 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dbenv.h"
-#include "util.h"
+#include "store/dbenv.h"
+#include "common/util.h"
 
 #define TEST_CACHE_BYTES	(4U << 20)
 #define CHILD_TIMEOUT_MS	20000

@@ -16,11 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "fanout.h"
-#include "log.h"
-#include "ring.h"
-#include "streamrec.h"
+#include "common/buf.h"
+#include "server/fanout.h"
+#include "common/log.h"
+#include "common/ring.h"
+#include "common/streamrec.h"
 
 /* The three JSON texts of entry i, deterministic and of varying length. */
 static void

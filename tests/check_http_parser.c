@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_parser.h"
+#include "server/http_parser.h"
 
 #define NELEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define FULL		INT_MAX	/* complete, using every byte of the row */

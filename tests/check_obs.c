@@ -35,11 +35,11 @@
 
 #include <openssl/evp.h>
 
-#include "dbenv.h"
-#include "log.h"
-#include "obs.h"
-#include "svcid.h"
-#include "util.h"
+#include "store/dbenv.h"
+#include "common/log.h"
+#include "store/obs.h"
+#include "store/svcid.h"
+#include "common/util.h"
 
 #define TEST_CACHE_BYTES	(8U << 20)
 #define CHILD_TIMEOUT_MS	60000

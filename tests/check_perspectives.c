@@ -1,15 +1,12 @@
 /*
  * check_perspectives.c - unit tests for server/perspectives.c and
- * server/keys.c: the heimdal test vector (shared/testdata/perspectives),
+ * server/keys.c: the heimdal test vector (tests/fixtures/perspectives),
  * the reply XML byte for byte against tests/fixtures, 1,000 signatures
  * with a fresh 1369-bit key, an independent verification with the openssl
  * command, the query-parsing table, and key loading and generation.
  *
- * Test data: $NOTARYD_SHARED (the shared/ directory, or its
- * testdata/perspectives) if set, else ../shared/testdata/perspectives
- * next to $NOTARYD_SRCDIR or the current directory.  Missing test data is
- * a failure, never a skip.  Fixtures: $NOTARYD_SRCDIR/tests/fixtures or
- * ./tests/fixtures.
+ * Test data and fixtures: $NOTARYD_SRCDIR/tests/fixtures or
+ * ./tests/fixtures.  Missing test data is a failure, never a skip.
  *
  * CHECK_PERSP_SIGNATURES=n changes the 1,000 of the signature test (for
  * valgrind); CHECK_PERSP_VERBOSE=1 prints the measured signing rates.
@@ -35,12 +32,12 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "buf.h"
-#include "keys.h"
-#include "log.h"
-#include "obs.h"
-#include "perspectives.h"
-#include "xmalloc.h"
+#include "common/buf.h"
+#include "server/keys.h"
+#include "common/log.h"
+#include "store/obs.h"
+#include "server/perspectives.h"
+#include "common/xmalloc.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define ERRLEN		512
@@ -94,46 +91,6 @@ dir_has(const char *dir, const char *file)
 	return (access(path, R_OK) == 0);
 }
 
-/*
- * The shared test data.  CI runs in a fresh clone with shared/ beside it,
- * so the default is <srcdir>/../shared; an explicit NOTARYD_SHARED that
- * does not hold the data is an error, not a reason to look elsewhere.
- */
-static const char *
-testdata_dir(void)
-{
-	static char	 dir[PATH_MAX * 2];
-	const char	*shared = getenv("NOTARYD_SHARED");
-	const char	*src = getenv("NOTARYD_SRCDIR");
-	const char	*file = "heimdal_github.xml";
-
-	if (shared != NULL && *shared != '\0') {
-		snprintf(dir, sizeof(dir), "%s/testdata/perspectives", shared);
-		if (dir_has(dir, file))
-			return (dir);
-		snprintf(dir, sizeof(dir), "%s", shared);
-		if (dir_has(dir, file))
-			return (dir);
-		ck_abort_msg("NOTARYD_SHARED=%s holds no testdata/perspectives/"
-		    "%s", shared, file);
-	}
-	if (src != NULL && *src != '\0') {
-		snprintf(dir, sizeof(dir),
-		    "%s/../shared/testdata/perspectives", src);
-		if (dir_has(dir, file))
-			return (dir);
-	}
-	snprintf(dir, sizeof(dir), "../shared/testdata/perspectives");
-	if (dir_has(dir, file))
-		return (dir);
-	snprintf(dir, sizeof(dir), "../../shared/testdata/perspectives");
-	if (dir_has(dir, file))
-		return (dir);
-	ck_abort_msg("Perspectives test data (%s) not found: set "
-	    "NOTARYD_SHARED to the shared/ directory", file);
-	return (NULL);
-}
-
 static const char *
 fixtures_dir(void)
 {
@@ -154,6 +111,18 @@ fixtures_dir(void)
 		return (dir);
 	ck_abort_msg("tests/fixtures/%s not found: set NOTARYD_SRCDIR", file);
 	return (NULL);
+}
+
+/* The heimdal test vector, copied into tests/fixtures/perspectives. */
+static const char *
+testdata_dir(void)
+{
+	static char	dir[PATH_MAX * 2 + 16];
+
+	snprintf(dir, sizeof(dir), "%s/perspectives", fixtures_dir());
+	if (!dir_has(dir, "heimdal_github.xml"))
+		ck_abort_msg("%s/heimdal_github.xml missing", dir);
+	return (dir);
 }
 
 static char *

@@ -38,12 +38,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "conf.h"
-#include "log.h"
-#include "obs.h"
-#include "probe.h"
-#include "svcid.h"
-#include "util.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "store/obs.h"
+#include "scanner/probe.h"
+#include "store/svcid.h"
+#include "common/util.h"
 
 /* ---- certificates (unchecked fixture) ---------------------------------- */
 

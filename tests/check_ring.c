@@ -17,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "ring.h"
-#include "util.h"
+#include "common/log.h"
+#include "common/ring.h"
+#include "common/util.h"
 
 #define SMALL		(64 * 1024)
 #define STRESS_RECORDS	200000

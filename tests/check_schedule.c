@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dbenv.h"
-#include "schedule.h"
+#include "store/dbenv.h"
+#include "store/schedule.h"
 
 static char		home[64];
 static DB_ENV		*env;

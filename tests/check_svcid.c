@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svcid.h"
+#include "store/svcid.h"
 
 struct svcid_case {
 	const char	*id;

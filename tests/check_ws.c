@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "http_parser.h"
-#include "ws.h"
+#include "common/buf.h"
+#include "server/http_parser.h"
+#include "server/ws.h"
 
 static size_t
 mask_frame(uint8_t *out, int fin, int op, const uint8_t *p, size_t len)

@@ -9,6 +9,7 @@ a SIGKILLed worker drops only its own clients, who reconnect."""
 import json
 import os
 import resource
+import select
 import selectors
 import signal
 import socket
@@ -92,14 +93,25 @@ try:
         for p, shape in PATHS[:3]:
             procs.append((subprocess.Popen(
                 ["node", NODE_CLIENT, "ws://127.0.0.1:%d%s" % (d.port, p),
-                 "10", "20000"], stdout=subprocess.PIPE, text=True), shape,
+                 "10", "30000"], stdout=subprocess.PIPE), shape,
                 p))
         # the client prints "Connection established" once open
-        time.sleep(1.5)
+        opened, early = 0, {}
+        for pr, _, _ in procs:
+            deadline = time.monotonic() + 20
+            early[pr] = b""
+            while (b"established" not in early[pr] and
+                   time.monotonic() < deadline):
+                r, _, _ = select.select([pr.stdout], [], [], 1)
+                if r:
+                    early[pr] += os.read(pr.stdout.fileno(), 4096)
+            opened += b"established" in early[pr]
+        t.eq(opened, 3, "npm certstream clients connected")
         es = batch(10)
         feed.publish(es)
         for pr, shape, p in procs:
             out, _ = pr.communicate(timeout=30)
+            out = early[pr].decode() + out.decode()
             msgs = [json.loads(line[4:]) for line in out.splitlines()
                     if line.startswith("MSG ")]
             t.eq(msgs, [json.loads(e[shape]) for e in es],

@@ -24,11 +24,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
-#include "proc.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "common/log.h"
+#include "common/proc.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 static const int handled_signals[] = {
 	SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD,
@@ -141,7 +141,7 @@ drop_privileges(struct proc_ctx *ctx)
 	    setresuid(ctx->uid, ctx->uid, ctx->uid) == -1) {
 		log_warn("cannot drop privileges to uid %d gid %d",
 		    (int)ctx->uid, (int)ctx->gid);
-		_exit(2);
+		_exit(PROC_EXIT_FATAL);
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		log_warn("prctl(PR_SET_NO_NEW_PRIVS)");
@@ -159,7 +159,7 @@ proc_child_init(struct proc_ctx *ctx, const int *keep, size_t nkeep)
 		fatal("prctl(PR_SET_PDEATHSIG)");
 	/* The master may have died before PDEATHSIG was armed. */
 	if (getppid() != ctx->master_pid)
-		_exit(1);
+		_exit(PROC_EXIT_FAIL);
 	/* The log file's fd is in keep; the syslog socket is reopened. */
 	log_detach();
 	close_other_fds(keep, nkeep);
@@ -169,10 +169,10 @@ proc_child_init(struct proc_ctx *ctx, const int *keep, size_t nkeep)
 	switch (proc_fault_injected(role_name(ctx->role))) {
 	case 1:
 		log_warnx("fault injection: failing start-up on purpose");
-		_exit(1);
+		_exit(PROC_EXIT_FAIL);
 	case 2:
 		log_warnx("fault injection: fatal start-up error on purpose");
-		_exit(2);
+		_exit(PROC_EXIT_FATAL);
 	}
 }
 
@@ -268,9 +268,9 @@ proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l)
 		switch (proc_poll_events(ctx, sfd, pfd[0].revents,
 		    pfd[1].revents)) {
 		case PROC_GONE:
-			return (1);
+			return (PROC_EXIT_FAIL);
 		case PROC_STOP:
-			return (0);
+			return (PROC_EXIT_OK);
 		}
 		if (mono_ms() >= next) {
 			if (l->tick != NULL)
@@ -280,8 +280,21 @@ proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l)
 	}
 }
 
-char *
-proc_db_home(const struct conf *cf)
+void
+proc_child_run(struct proc_ctx *ctx, const struct role_ops *ops)
 {
-	return (xasprintf("%s/db", cf->daemon.data_dir));
+	void	*state;
+	int	 sfd, code = PROC_EXIT_FAIL;
+
+	if ((sfd = proc_signalfd()) == -1)
+		_exit(PROC_EXIT_FAIL);
+	if ((state = ops->open(ctx, &code)) == NULL)
+		_exit(code);
+	if (!ops->once_only && proc_report_ready(ctx) == -1)
+		code = PROC_EXIT_FAIL;
+	else
+		code = ops->run(state, ctx, sfd);
+	if (ops->close != NULL)
+		ops->close(state);
+	_exit(code);
 }

@@ -31,12 +31,12 @@
 
 #include <openssl/evp.h>
 
-#include "log.h"
-#include "obs.h"
-#include "probe.h"
-#include "svcid.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/log.h"
+#include "store/obs.h"
+#include "store/outcome.h"
+#include "store/svcid.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define MD5_LEN		16
 #define SHA256_LEN	32

@@ -19,7 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_EXIT_RECOVER		3	/* child exit status: run recovery */
+#include "common/proc.h"
+
+#define DB_EXIT_RECOVER		PROC_EXIT_DBPANIC	/* run recovery */
 #define DB_TXN_ATTEMPTS		8	/* deadlock retries before giving up */
 
 /* The tables of the environment (all BTREE); recovery creates them all. */

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dbenv.h"
+#include "store/dbenv.h"
 
 enum sched_kind {
 	SCHED_RESCAN = 0,

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dbenv.h"
+#include "store/dbenv.h"
 
 #define OBS_UPDATE_LIMIT	172800	/* 48 h, in seconds */
 #define OBS_MAX_SPANS		1024

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "schedule.h"
-#include "util.h"
+#include "common/log.h"
+#include "store/schedule.h"
+#include "common/util.h"
 
 #define SCHED_LEASE	2		/* kind stored for a claimed job */
 #define KEY_MAX		(8 + 256)

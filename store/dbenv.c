@@ -44,10 +44,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dbenv.h"
-#include "log.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "store/dbenv.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 /*
  * Slots of the thread table: the BDB users of one daemon plus headroom,

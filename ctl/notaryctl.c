@@ -46,16 +46,17 @@
 
 #include <pwd.h>
 
-#include "conf.h"
-#include "dbenv.h"
-#include "log.h"
-#include "keys.h"
-#include "obs.h"
-#include "probe.h"
-#include "schedule.h"
-#include "svcid.h"
-#include "util.h"
-#include "xmalloc.h"
+#include "common/conf.h"
+#include "store/dbenv.h"
+#include "common/log.h"
+#include "server/keys.h"
+#include "store/obs.h"
+#include "store/session.h"
+#include "scanner/probe.h"
+#include "store/schedule.h"
+#include "store/svcid.h"
+#include "common/util.h"
+#include "common/xmalloc.h"
 
 #define EXIT_OK			0
 #define EXIT_RUNTIME		1
@@ -156,8 +157,6 @@ static void	usage(FILE *);
 static void	on_signal(int);
 static void	catch_signals(void);
 static int	check_interrupt(void);
-static int	daemon_running(const char *);
-static int	env_ready(const char *);
 static int	ctl_open(struct ctl *);
 static void	ctl_close(struct ctl *);
 static void	iso_time(int64_t, char *, size_t);
@@ -283,101 +282,24 @@ check_interrupt(void)
 
 /* ---- the database ------------------------------------------------------- */
 
-/*
- * Does a daemon hold <data_dir>/notaryd.lock?  F_GETLK only: notaryctl
- * never takes the master's lock (nor creates its file, which could leave
- * it owned by the wrong user).  1 yes, 0 no, -1 cannot tell.
- */
-static int
-daemon_running(const char *data_dir)
-{
-	struct flock	 fl;
-	char		*path = xasprintf("%s/notaryd.lock", data_dir);
-	int		 fd, r;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		r = errno == ENOENT ? 0 : -1;
-		if (r == -1)
-			log_warn("cannot check %s", path);
-		free(path);
-		return (r);
-	}
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	if (fcntl(fd, F_GETLK, &fl) == -1) {
-		log_warn("cannot check the lock on %s", path);
-		r = -1;
-	} else
-		r = fl.l_type != F_UNLCK;
-	close(fd);
-	free(path);
-	return (r);
-}
-
-/* Has recovery ever created this environment (regions and tables)? */
-static int
-env_ready(const char *home)
-{
-	static const char *const need[] = {
-		"__db.001", DB_TABLE_SPANS, DB_TABLE_CERTS, DB_TABLE_SERVICES,
-	};
-	char	*path;
-	size_t	 i;
-	int	 ok = 1;
-
-	for (i = 0; i < NELEM(need) && ok; i++) {
-		path = xasprintf("%s/%s", home, need[i]);
-		ok = access(path, F_OK) == 0;
-		free(path);
-	}
-	return (ok);
-}
-
 static int
 ctl_open(struct ctl *c)
 {
-	struct db_env_opts	o;
-	char			*home;
-	int			 running, r = -1;
+	char	err[512];
 
-	home = xasprintf("%s/db", c->cf->daemon.data_dir);
-	o.home = home;
-	o.cache_bytes = c->cf->database.cache_size;
-	o.recover = 0;
-	running = daemon_running(c->cf->daemon.data_dir);
-	if (running == 0) {
-		/* Nobody else can be in the middle of it: safe to recover. */
-		o.recover = 1;
-		if (db_recover(&o) != 0) {
-			fprintf(stderr, "notaryctl: cannot create or recover "
-			    "the database in %s\n", home);
-			goto done;
-		}
-		o.recover = 0;
-	} else if (!env_ready(home)) {
-		fprintf(stderr, "notaryctl: the database in %s does not exist "
-		    "yet; the daemon creates it when it starts\n", home);
-		goto done;
-	}
-	if (db_env_open(&c->env, &o) != 0) {
-		fprintf(stderr, "notaryctl: cannot open the database in %s\n",
-		    home);
-		goto done;
+	if (store_env_open_tool(c->cf, &c->env, err, sizeof(err)) == -1) {
+		fprintf(stderr, "notaryctl: %s\n", err);
+		return (-1);
 	}
 	if (obs_open(&c->obs, c->env, 0) != 0) {
-		fprintf(stderr, "notaryctl: cannot open the tables in %s\n",
-		    home);
+		fprintf(stderr, "notaryctl: cannot open the tables in %s/db\n",
+		    c->cf->daemon.data_dir);
 		db_env_close(c->env);
 		c->env = NULL;
-		goto done;
+		return (-1);
 	}
 	c->obs_open = 1;
-	r = 0;
-done:
-	free(home);
-	return (r);
+	return (0);
 }
 
 static void
@@ -1495,10 +1417,11 @@ schedule_rescans(struct ctl *c, struct import *im)
 /* ---- scan --------------------------------------------------------------- */
 
 struct scan_run {
-	struct ctl	*c;
-	struct sched_db	 sd;
-	size_t		 counts[PROBE_NRESULTS];
-	size_t		 done;
+	struct ctl		*c;
+	struct sched_db		 sd;
+	struct outcome_sink	 sink;
+	size_t			 counts[PROBE_NRESULTS];
+	size_t			 done;
 };
 
 static void
@@ -1506,26 +1429,18 @@ scan_done(void *arg, const char *svc, size_t len,
     const struct probe_outcome *out)
 {
 	struct scan_run		*run = arg;
-	const struct conf	*cf = run->c->cf;
-	enum obs_outcome	 what;
-	int64_t			 now = wall_s();
+	struct outcome		 o = { out->result, &out->fp, out->der,
+				    out->derlen, 1 };
 
 	run->done++;
 	if ((unsigned)out->result < PROBE_NRESULTS)
 		run->counts[out->result]++;
-	if (out->result == PROBE_OK) {
-		if (obs_record(&run->c->obs, svc, len, &out->fp, out->der,
-		    out->derlen, now, &what) == -1)
-			fprintf(stderr, "notaryctl: %.*s: not recorded\n",
-			    (int)len, svc);
-		else if (cf->scanner.rescan_interval_ms > 0)
-			sched_set(&run->sd, svc, len, now * 1000 +
-			    cf->scanner.rescan_interval_ms);
-	} else {
+	if (out->result != PROBE_OK)
 		fprintf(stderr, "notaryctl: %.*s: %s: %s\n", (int)len, svc,
 		    probe_result_name(out->result), out->detail);
-		obs_record_failure(&run->c->obs, svc, len, out->result, now);
-	}
+	if (outcome_record(&run->sink, svc, len, &o, wall_s(), NULL) == -1)
+		fprintf(stderr, "notaryctl: %.*s: not recorded\n", (int)len,
+		    svc);
 }
 
 /* Read the ids to scan: one per line; '#' comments and blank lines skipped. */
@@ -1629,6 +1544,11 @@ cmd_scan(struct ctl *c, int argc, char **argv)
 	ids.n = uniq;
 	if (ctl_open(c) == -1 || sched_open(&run.sd, c->env) == -1)
 		goto done;
+	run.sink.obs = &c->obs;
+	run.sink.sched = &run.sd;
+	run.sink.rescan_interval_ms = cf->scanner.rescan_interval_ms;
+	run.sink.rescan_newer_than_ms = cf->scanner.rescan_newer_than_ms;
+	run.sink.spans = xcalloc(OBS_MAX_SPANS, sizeof(*run.sink.spans));
 	memset(&po, 0, sizeof(po));
 	po.concurrency = cf->scanner.concurrency;
 	po.timeout_ms = cf->scanner.timeout_ms;
@@ -1676,6 +1596,7 @@ done:
 	if (in != stdin)
 		fclose(in);
 	ctl_close(c);
+	free(run.sink.spans);
 	names_free(&ids);
 	return (r);
 }

@@ -28,7 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "svcid.h"
+#include "store/svcid.h"
 
 #define SVCID_LABEL_MAX	63	/* RFC 1035 §2.3.4 */
 #define SVCID_NAME_MAX	253	/* without a trailing dot */

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "status.h"
+#include "common/status.h"
 
 struct conf;
 struct cache;
@@ -35,6 +35,46 @@ struct proc_ctx {
 	gid_t			 gid;
 	int			 drop_privs;
 };
+
+/*
+ * How a child process ends: the one meaning of its exit status, for the
+ * children (which return these) and the master (which acts on them).
+ */
+enum proc_exit {
+	PROC_EXIT_OK = 0,	/* clean stop (asked to) */
+	PROC_EXIT_FAIL = 1,	/* runtime failure: respawn with back-off */
+	PROC_EXIT_FATAL = 2,	/* an operator must act: never respawn */
+	PROC_EXIT_DBPANIC = 3,	/* the database needs recovery */
+};
+
+/*
+ * What a role's process does, in three steps driven by proc_child_run().
+ * open sets the role up (keys, database, sockets) and returns its state,
+ * or NULL with *code set to the exit status (a proc_exit); run serves
+ * until told to stop and returns the exit status (PROC_EXIT_OK when
+ * asked to stop, PROC_EXIT_FAIL when the master is gone); close, if not
+ * NULL, releases the state.  A role whose once_only is set (the recovery
+ * helper) does one job and never reports ready.
+ */
+struct role_ops {
+	void	*(*open)(struct proc_ctx *ctx, int *code);
+	int	 (*run)(void *state, struct proc_ctx *ctx, int sfd);
+	void	 (*close)(void *state);
+	int	   once_only;
+};
+
+/*
+ * The life of every child after proc_child_init(): signalfd, open,
+ * report ready, run, close, _exit with run's status.
+ */
+void	proc_child_run(struct proc_ctx *ctx, const struct role_ops *ops)
+	    __attribute__((noreturn));
+
+/*
+ * Descriptors every child keeps besides the listeners it inherits: its
+ * master channel, the log file, the signer socket (and one spare).
+ */
+#define PROC_KEEP_FIXED	4
 
 /* Byte a child writes on its channel once it is ready to work. */
 #define PROC_MSG_READY	'R'
@@ -85,7 +125,8 @@ int	proc_fault_injected(const char *role);
 /*
  * Event loop for roles that have no sockets of their own (yet): waits on
  * the signalfd and the master channel, calls tick every tick_ms.  Returns
- * 0 on a requested stop (TERM/INT/QUIT) and 1 when the master is gone.
+ * PROC_EXIT_OK on a requested stop (TERM/INT/QUIT) and PROC_EXIT_FAIL
+ * when the master is gone.
  */
 struct proc_loop {
 	int64_t	  tick_ms;
@@ -104,8 +145,5 @@ int	proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l);
 #define PROC_GONE	2
 int	proc_poll_events(struct proc_ctx *ctx, int sfd, short sig_revents,
 	    short chan_revents);
-
-/* The Berkeley DB home: <data_dir>/db (allocated). */
-char	*proc_db_home(const struct conf *cf);
 
 #endif
