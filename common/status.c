@@ -1,6 +1,7 @@
 /*
  * status.c - the master's shared process table (see status.h).
- * Created by the master before fork; written only by the master.
+ * Created by the master before fork; the process table is written only by
+ * the master, the CT log area only by ctwatch.
  */
 #include <sys/mman.h>
 
@@ -64,4 +65,22 @@ status_healthy(const struct status *st)
 			return (0);
 	}
 	return (1);
+}
+
+static const char *const ctfe_names[STATUS_CTFE_MAX] = {
+	[STATUS_CTFE_CONNECT] = "connect",
+	[STATUS_CTFE_TIMEOUT] = "timeout",
+	[STATUS_CTFE_RATELIMIT] = "ratelimit",
+	[STATUS_CTFE_HTTP4XX] = "http4xx",
+	[STATUS_CTFE_HTTP5XX] = "http5xx",
+	[STATUS_CTFE_TOOBIG] = "toobig",
+	[STATUS_CTFE_MALFORMED] = "malformed",
+};
+
+const char *
+status_ctfe_name(enum status_ctfe k)
+{
+	if ((unsigned)k >= STATUS_CTFE_MAX)
+		return ("unknown");
+	return (ctfe_names[k]);
 }

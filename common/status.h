@@ -1,9 +1,16 @@
 /*
  * status.h - the shared-memory process table the master publishes.
  *
- * One small MAP_SHARED mapping.  Only the master writes it (plain atomic
- * stores, no locks); HTTP workers read it to answer /healthz and to fill
- * the index page and /metrics.  Readers treat every value as untrusted.
+ * One small MAP_SHARED mapping.  The master writes the process table
+ * (plain atomic stores, no locks); ctwatch writes the CT log area
+ * (ctlog[]), and nothing else does.  HTTP workers read it to answer
+ * /healthz and to fill the index page and /metrics.  Readers treat every
+ * value as untrusted.
+ *
+ * The CT log area outlives a ctwatch process (the master made it), so a
+ * restarted ctwatch finds in it, per log URL, the index after the last
+ * entry its predecessor put into the ring, and its slot number (which is
+ * the log_id of the stream records).
  */
 #ifndef NOTARYD_STATUS_H
 #define NOTARYD_STATUS_H
@@ -35,6 +42,58 @@ struct status_role {
 	_Atomic uint32_t	throttled;	/* 1 while respawn is held back */
 };
 
+/* Fetch error kinds counted per log (status_ctlog.fetch_errors). */
+enum status_ctfe {
+	STATUS_CTFE_CONNECT = 0,	/* DNS, connect, TLS, reset */
+	STATUS_CTFE_TIMEOUT,
+	STATUS_CTFE_RATELIMIT,		/* HTTP 429 */
+	STATUS_CTFE_HTTP4XX,		/* other 4xx (and 3xx) */
+	STATUS_CTFE_HTTP5XX,
+	STATUS_CTFE_TOOBIG,		/* past ctwatch.max_response */
+	STATUS_CTFE_MALFORMED,		/* a body we cannot read */
+	STATUS_CTFE_MAX,
+};
+
+enum status_ctbackoff {
+	STATUS_CTB_OK = 0,
+	STATUS_CTB_BACKOFF,		/* waiting after an error */
+	STATUS_CTB_OPEN,		/* circuit breaker open */
+};
+
+#define STATUS_MAX_CTLOGS	256
+#define STATUS_CT_URL_MAX	256	/* with the NUL */
+#define STATUS_CT_NAME_MAX	128
+#define STATUS_CT_OPER_MAX	64
+
+/*
+ * One CT log.  The text fields are written only while seq is odd (a
+ * seqlock: readers copy, then check that seq did not change and is even).
+ * state: 0 never used, 1 followed, 2 no longer followed (kept for its
+ * position).
+ */
+struct status_ctlog {
+	_Atomic uint32_t	seq;
+	_Atomic uint32_t	state;
+	_Atomic uint32_t	tiled;		/* 0 RFC 6962, 1 static CT */
+	_Atomic uint32_t	backoff;	/* enum status_ctbackoff */
+	char			url[STATUS_CT_URL_MAX];	/* normalised */
+	char			name[STATUS_CT_NAME_MAX];
+	char			operator[STATUS_CT_OPER_MAX];
+	_Atomic uint64_t	tree_size;	/* last trusted size */
+	_Atomic uint64_t	next_index;	/* after the last entry published */
+	_Atomic uint64_t	published;	/* entries put into the ring */
+	_Atomic uint64_t	precerts;	/* of which precertificates */
+	_Atomic uint64_t	parse_errors;	/* entries skipped as malformed */
+	_Atomic uint64_t	duplicates;	/* suppressed by ctwatch.dedup */
+	_Atomic uint64_t	backfill_skipped; /* past ctwatch.max_backfill */
+	_Atomic uint64_t	sth_bad_signature;
+	_Atomic uint64_t	sth_shrunk;	/* tree sizes that went back */
+	_Atomic uint64_t	fetch_errors[STATUS_CTFE_MAX];
+	_Atomic uint64_t	lag_entries;	/* tree_size - next_index */
+	_Atomic int64_t		lag_ms;		/* since entries were waiting */
+	_Atomic int64_t		updated_wall;	/* unix seconds */
+};
+
 struct status {
 	uint32_t		magic;
 	_Atomic int64_t		started_wall;	/* unix seconds */
@@ -43,6 +102,8 @@ struct status {
 	_Atomic uint64_t	recoveries;
 	_Atomic uint32_t	stopping;	/* 1 once a stop began */
 	struct status_role	role[ROLE_MAX];
+	_Atomic uint32_t	nctlogs;	/* slots ever used */
+	struct status_ctlog	ctlog[STATUS_MAX_CTLOGS];
 };
 
 #define STATUS_MAGIC	0x6e737431u	/* "nst1" */
@@ -52,5 +113,7 @@ void		 status_destroy(struct status *st);
 const char	*role_name(enum role r);
 /* 1 when every role has as many ready children as wanted and the db is up. */
 int		 status_healthy(const struct status *st);
+/* Name of a STATUS_CTFE_* kind ("connect", "timeout", ...). */
+const char	*status_ctfe_name(enum status_ctfe k);
 
 #endif
