@@ -232,7 +232,7 @@ fanout_client_check(struct fanout *f, struct fanout_client *fc)
 			n++;
 	fc->seq = newest;
 	fc->skipped += n;
-	f->skipped += n;
+	f->skipped[fc->shape] += n;
 }
 
 int
@@ -318,7 +318,7 @@ batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
 	int	all = 1;
 
 	if (f != NULL)
-		f->bytes += n;
+		f->bytes[fc->shape] += n;
 	for (i = 0; i < (size_t)b->n; i++) {
 		take = n < b->iov[i].iov_len ? n : b->iov[i].iov_len;
 		n -= take;
@@ -329,7 +329,7 @@ batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
 				fanout_client_free(fc);
 				fc->sent++;
 				if (f != NULL)
-					f->sent++;
+					f->sent[fc->shape]++;
 			}
 			break;
 		case SEG_CTL:
@@ -344,7 +344,7 @@ batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
 				fc->seq = b->lseq[i] + 1;
 				fc->off = 0;
 				fc->sent++;
-				f->sent++;	/* frames only exist with f */
+				f->sent[fc->shape]++;	/* frames need f */
 			} else if (take > 0) {
 				fc->seq = b->lseq[i];
 				fc->off += take;

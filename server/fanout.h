@@ -50,13 +50,14 @@ struct fanout {
 	uint64_t		 frames_in;	/* records turned into frames */
 	uint64_t		 ring_lost;	/* records the worker missed */
 	uint64_t		 bad;		/* records that did not parse */
-	uint64_t		 sent;		/* frames written to clients */
-	uint64_t		 skipped;	/* frames clients skipped */
-	uint64_t		 bytes;		/* frame bytes written */
+	uint64_t		 sent[FANOUT_SHAPES];	/* frames written */
+	uint64_t		 skipped[FANOUT_SHAPES]; /* frames skipped */
+	uint64_t		 bytes[FANOUT_SHAPES];	/* bytes written */
 };
 
 struct fanout_client {
 	enum fanout_shape	 shape;
+	uint64_t		 id;		/* opaque, for metrics labels */
 	uint64_t		 seq;		/* next frame to send */
 	size_t			 off;		/* bytes of it already sent */
 	unsigned char		*carry;		/* rest of a frame cut by */

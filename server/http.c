@@ -43,6 +43,7 @@
 #include "server/http_routes.h"
 #include "common/log.h"
 #include "common/proc.h"
+#include "common/status.h"
 #include "server/sigproto.h"
 #include "common/util.h"
 #include "server/ws.h"
@@ -78,6 +79,8 @@ enum timer_kind {
 
 struct conn {
 	int			 fd;
+	struct sockaddr_storage	 peer;	/* for limits and metrics.allow only;
+					   never logged */
 	enum conn_state		 state;
 	struct buf		 in;
 	struct buf		 out;
@@ -129,6 +132,12 @@ struct worker {
 	int64_t			 next_stream_tick;
 	int64_t			 next_pull;
 	struct fanout		*fo;		/* NULL: no stream ring */
+	struct status_http	*slot;		/* our gauges, or NULL */
+	uint64_t		 pub_sent[FANOUT_SHAPES];	/* published */
+	uint64_t		 pub_skipped[FANOUT_SHAPES];	/* to status */
+	uint64_t		 pub_bytes[FANOUT_SHAPES];
+	uint64_t		 pub_lost;
+	uint64_t		 client_serial;
 	int64_t			 timeouts[TIMER_KINDS];
 	char			 date[64];
 	time_t			 date_at;
@@ -143,6 +152,7 @@ static void	stream_begin(struct worker *, struct conn *,
 static void	stream_input(struct worker *, struct conn *);
 static void	stream_flush(struct worker *, struct conn *);
 static void	stream_end(struct worker *, struct conn *);
+static void	stream_publish(struct worker *);
 static int	signer_ask(struct worker *, struct conn *,
 		    const struct http_response *, int, int);
 
@@ -209,6 +219,7 @@ conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
 {
 	int	r;
 
+	status_count_request(w->ctx->status, resp->route, resp->status);
 	if (resp->status == 101) {
 		r = buf_printf(&c->out, "HTTP/1.1 101 Switching Protocols\r\n"
 		    "Server: notaryd/%s\r\nDate: %s\r\nConnection: Upgrade\r\n",
@@ -333,12 +344,13 @@ conn_linger(struct worker *w, struct conn *c)
 }
 
 static void
-conn_new(struct worker *w, int fd)
+conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer)
 {
 	struct epoll_event	 ev;
 	struct conn		*c = xcalloc(1, sizeof(*c));
 
 	c->fd = fd;
+	c->peer = *peer;
 	c->state = CONN_READ;
 	c->timer = TIMER_NONE;
 	buf_init(&c->in, w->lim.max_request + w->lim.max_body);
@@ -378,10 +390,15 @@ refuse_busy(struct worker *w, int fd)
 static void
 accept_clients(struct worker *w, int lfd)
 {
-	int	i, fd;
+	struct sockaddr_storage	peer;
+	socklen_t		plen;
+	int			i, fd;
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
-		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		plen = sizeof(peer);
+		memset(&peer, 0, sizeof(peer));
+		fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
@@ -395,7 +412,7 @@ accept_clients(struct worker *w, int lfd)
 		if (w->nconns >= w->cf->http.max_connections)
 			refuse_busy(w, fd);
 		else
-			conn_new(w, fd);
+			conn_new(w, fd, &peer);
 	}
 }
 
@@ -425,7 +442,9 @@ conn_process(struct worker *w, struct conn *c)
 			break;
 		}
 		http_response_init(&resp);
+		w->site.peer = (const struct sockaddr *)&c->peer;
 		http_dispatch(&w->site, &req, &resp);
+		w->site.peer = NULL;
 		if (!resp.defer || signer_ask(w, c, &resp,
 		    req.method == HTTP_M_HEAD, req.keep_alive) == -1) {
 			if (resp.defer) {
@@ -566,6 +585,7 @@ signer_fail_waiters(struct worker *w)
 		TAILQ_REMOVE(&w->waiters, c, wq);
 		c->waiting = 0;
 		http_response_init(&resp);
+		resp.route = STATUS_RT_PERSPECTIVES;
 		http_response_from_signer(&resp, SIG_UNAVAILABLE, NULL, 0, 0);
 		conn_respond(w, c, &resp, c->wait_head, c->wait_keep_alive);
 		http_response_free(&resp);
@@ -661,6 +681,7 @@ signer_answer(struct worker *w, struct conn *c, int status,
 	TAILQ_REMOVE(&w->waiters, c, wq);
 	c->waiting = 0;
 	http_response_init(&resp);
+	resp.route = STATUS_RT_PERSPECTIVES;
 	http_response_from_signer(&resp, status, body, len, c->wait_fmt);
 	conn_respond(w, c, &resp, c->wait_head, c->wait_keep_alive);
 	http_response_free(&resp);
@@ -749,6 +770,11 @@ stream_begin(struct worker *w, struct conn *c, enum http_stream st)
 	memset(&c->fc, 0, sizeof(c->fc));
 	if (w->fo != NULL)
 		fanout_client_init(w->fo, &c->fc, shape_of(st));
+	c->fc.id = ((uint64_t)getpid() << 32) | ++w->client_serial;
+	if (w->slot != NULL)
+		atomic_fetch_add(&w->slot->clients[c->fc.shape], 1);
+	atomic_fetch_add_explicit(&w->ctx->status->stream.connects[c->fc.shape],
+	    1, memory_order_relaxed);
 	c->in.max = STREAM_IN_MAX;
 	c->last_rx = now;
 	c->next_ping = now + w->cf->stream.ping_interval_ms;
@@ -766,9 +792,12 @@ static void
 stream_end(struct worker *w, struct conn *c)
 {
 	TAILQ_REMOVE(&w->streams, c, sq);
+	if (w->slot != NULL)
+		atomic_fetch_sub(&w->slot->clients[c->fc.shape], 1);
 	fanout_client_free(&c->fc);
 	c->state = CONN_READ;
 	c->blocked = 0;
+	stream_publish(w);	/* its last counts, before it is gone */
 }
 
 /*
@@ -888,6 +917,64 @@ stream_heartbeat(struct conn *c)
 	ws_put_frame(&c->out, WS_OP_TEXT, json, (size_t)n);
 }
 
+_Static_assert((int)FANOUT_LITE == (int)STATUS_SHAPE_LITE &&
+    (int)FANOUT_FULL == (int)STATUS_SHAPE_FULL &&
+    (int)FANOUT_DOMAINS == (int)STATUS_SHAPE_DOMAINS, "shape numbering");
+
+static void
+publish_delta(_Atomic uint64_t *to, uint64_t now, uint64_t *was)
+{
+	if (now != *was)
+		atomic_fetch_add_explicit(to, now - *was,
+		    memory_order_relaxed);
+	*was = now;
+}
+
+/*
+ * This worker's fan-out counters into the shared table (so any worker
+ * answers /stats and /metrics for the whole daemon), and its clients
+ * that skipped most, by opaque id, for the per-client skip metric.
+ */
+static void
+stream_publish(struct worker *w)
+{
+	struct status_stream	*ss = &w->ctx->status->stream;
+	struct conn		*c;
+	struct fanout_client	*top[STATUS_TOP_SKIPPERS];
+	size_t			 n = 0, i, j;
+	int			 s;
+
+	if (w->fo == NULL)
+		return;
+	for (s = 0; s < FANOUT_SHAPES; s++) {
+		publish_delta(&ss->sent[s], w->fo->sent[s], &w->pub_sent[s]);
+		publish_delta(&ss->skipped[s], w->fo->skipped[s],
+		    &w->pub_skipped[s]);
+		publish_delta(&ss->bytes[s], w->fo->bytes[s], &w->pub_bytes[s]);
+	}
+	publish_delta(&ss->worker_lost, w->fo->ring_lost, &w->pub_lost);
+	if (w->slot == NULL)
+		return;
+	TAILQ_FOREACH(c, &w->streams, sq) {
+		if (c->fc.skipped == 0)
+			continue;
+		for (i = 0; i < n && top[i]->skipped >= c->fc.skipped; i++)
+			;
+		if (i == STATUS_TOP_SKIPPERS)
+			continue;
+		if (n < STATUS_TOP_SKIPPERS)
+			n++;
+		for (j = n - 1; j > i; j--)
+			top[j] = top[j - 1];
+		top[i] = &c->fc;
+	}
+	for (i = 0; i < STATUS_TOP_SKIPPERS; i++) {
+		atomic_store(&w->slot->top[i].skipped, i < n ?
+		    top[i]->skipped : 0);
+		atomic_store(&w->slot->top[i].id, i < n ? top[i]->id : 0);
+	}
+}
+
 static void
 stream_tick(struct worker *w)
 {
@@ -897,6 +984,7 @@ stream_tick(struct worker *w)
 	if (now < w->next_stream_tick)
 		return;
 	w->next_stream_tick = now + STREAM_TICK_MS;
+	stream_publish(w);
 	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, sq);
 		if (c->close_after)
@@ -1058,6 +1146,8 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	TAILQ_INIT(&w->waiters);
 	w->sig_fd = -1;
 	http_site_init(&w->site, cf, ctx->status, ctx->cache);
+	w->site.ring = ctx->ring;
+	w->slot = status_http_claim(ctx->status, (uint32_t)getpid());
 	if (cf->ctwatch.enabled && ctx->ring != NULL)
 		w->fo = fanout_new(ctx->ring, (size_t)cf->stream.client_queue);
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)

@@ -26,6 +26,7 @@
 #include "server/favicon.h"
 #include "server/perspectives.h"
 #include "server/sigproto.h"
+#include "server/stream_routes.h"
 #include "common/util.h"
 #include "server/ws.h"
 #include "common/xmalloc.h"
@@ -39,6 +40,7 @@ struct route {
 	const char	*path;
 	unsigned	 methods;
 	http_handler	 handler;
+	int		 rt;		/* enum status_route */
 };
 
 static void	route_index(struct http_site *,
@@ -52,10 +54,12 @@ static void	route_healthz(struct http_site *,
 #define M_READ	(HTTP_MBIT(HTTP_M_GET) | HTTP_MBIT(HTTP_M_HEAD))
 
 static const struct route routes[] = {
-	{ "/",		M_READ | HTTP_MBIT(HTTP_M_POST),	route_index },
-	{ "/index",	M_READ | HTTP_MBIT(HTTP_M_POST),	route_index },
-	{ "/healthz",	M_READ,					route_healthz },
-	{ "/favicon.ico", M_READ,				route_favicon },
+	{ "/",		M_READ | HTTP_MBIT(HTTP_M_POST),	route_index,
+	    STATUS_RT_INDEX },
+	{ "/index",	M_READ | HTTP_MBIT(HTTP_M_POST),	route_index,
+	    STATUS_RT_INDEX },
+	{ "/healthz",	M_READ,			route_healthz, STATUS_RT_HEALTHZ },
+	{ "/favicon.ico", M_READ,		route_favicon, STATUS_RT_FAVICON },
 };
 
 void
@@ -67,6 +71,7 @@ http_response_init(struct http_response *resp)
 	buf_init(&resp->body, HTTP_BODY_MAX);
 	resp->close = 0;
 	resp->stream = HTTP_STREAM_NONE;
+	resp->route = STATUS_RT_OTHER;
 	resp->defer = 0;
 }
 
@@ -160,8 +165,29 @@ stream_of(const struct conf *cf, const struct http_request *req)
 }
 
 /*
- * A websocket upgrade on a stream path.  A plain GET there gets 400 (the
- * Go server's answer), except on the lite path when it is also the index.
+ * A plain GET on a stream path: a short page saying what it is (the spec
+ * allows 400 or a small page; a page helps someone who opened the URL in
+ * a browser).
+ */
+static void
+stream_page(struct http_site *site, enum http_stream st,
+    struct http_response *resp)
+{
+	const struct conf	*cf = site->cf;
+
+	resp->content_type = "text/plain;charset=utf-8";
+	buf_printf(&resp->body, "This is a CertStream websocket endpoint (%s "
+	    "stream).\nConnect with a websocket client, e.g. "
+	    "ws://HOST%s\nExamples: /example.json, /latest.json\n",
+	    st == HTTP_STREAM_FULL ? "full" : st == HTTP_STREAM_DOMAINS ?
+	    "domains-only" : "lite", st == HTTP_STREAM_FULL ?
+	    cf->stream.full_path : st == HTTP_STREAM_DOMAINS ?
+	    cf->stream.domains_path : cf->stream.lite_path);
+}
+
+/*
+ * A websocket upgrade on a stream path; a plain GET gets a short page,
+ * except on the lite path when it is also the index.
  */
 static int
 route_stream(struct http_site *site, const struct http_request *req,
@@ -173,11 +199,12 @@ route_stream(struct http_site *site, const struct http_request *req,
 
 	if (st == HTTP_STREAM_NONE || !site->cf->ctwatch.enabled)
 		return (0);
+	resp->route = STATUS_RT_STREAM;
 	if (!req->upgrade) {
 		if (st == HTTP_STREAM_LITE && (path_is(req, "/") ||
 		    path_is(req, "/index")))
 			return (0);
-		http_response_error(resp, 400);
+		stream_page(site, st, resp);
 		return (1);
 	}
 	if ((r = ws_check_upgrade(req, accept)) != 0) {
@@ -202,6 +229,8 @@ http_dispatch(struct http_site *site, const struct http_request *req,
 
 	if (route_stream(site, req, resp))
 		return;
+	if (stream_routes(site, req, resp))
+		return;
 	for (i = 0; i < NELEM(routes); i++) {
 		if (req->path_len != strlen(routes[i].path) ||
 		    memcmp(req->path, routes[i].path, req->path_len) != 0)
@@ -211,6 +240,7 @@ http_dispatch(struct http_site *site, const struct http_request *req,
 			allow_header(resp, routes[i].methods);
 			return;
 		}
+		resp->route = routes[i].rt;
 		routes[i].handler(site, req, resp);
 		return;
 	}
@@ -321,6 +351,7 @@ route_index(struct http_site *site, const struct http_request *req,
 		index_page(site, &resp->body);
 		return;
 	}
+	resp->route = STATUS_RT_PERSPECTIVES;
 	if (q.status != PERSP_QUERY_OK) {
 		log_debug("query refused: %s", q.why ? q.why : "bad");
 		http_response_error(resp, 400);

@@ -12,6 +12,8 @@
 struct conf;
 struct status;
 struct cache;
+struct ring;
+struct sockaddr;
 
 #define HTTP_BODY_MAX		(1024 * 1024)	/* largest response body */
 #define HTTP_EXTRA_HDR_MAX	4096
@@ -25,6 +27,11 @@ struct http_site {
 	int64_t			 pubkey_tried;	/* last attempt (mono ms) */
 	unsigned char		*cache_buf;	/* one cached value */
 	size_t			 cache_buf_len;
+	struct ring		*ring;		/* the stream ring, or NULL */
+	unsigned char		*rec;		/* one ring record, or NULL */
+	size_t			 rec_max;
+	/* The peer of the request being routed (set by the worker). */
+	const struct sockaddr	*peer;
 };
 
 struct http_response {
@@ -34,6 +41,7 @@ struct http_response {
 	struct buf	 body;
 	int		 close;		/* answer with Connection: close */
 	int		 stream;	/* 101: enum http_stream to switch to */
+	int		 route;		/* enum status_route, for counting */
 	/*
 	 * A cache miss the signer must answer: the worker sends (fmt, id)
 	 * to the signer and answers when it replies (or 503 on timeout).
