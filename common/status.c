@@ -165,3 +165,24 @@ status_count_request(struct status *st, enum status_route r, int http_status)
 	atomic_fetch_add_explicit(&st->http_requests[r][cls], 1,
 	    memory_order_relaxed);
 }
+
+const uint64_t status_lat_bounds_us[STATUS_LAT_BUCKETS] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 1500000, 2000000,
+};
+
+void
+status_observe_latency(struct status *st, int64_t us)
+{
+	size_t	b;
+
+	if (st == NULL || us < 0)
+		return;
+	for (b = 0; b < STATUS_LAT_BUCKETS; b++)
+		if ((uint64_t)us <= status_lat_bounds_us[b])
+			break;
+	atomic_fetch_add_explicit(&st->counters.signer_lat[b], 1,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->counters.signer_lat_us, (uint64_t)us,
+	    memory_order_relaxed);
+}

@@ -147,6 +147,30 @@ struct status_stream {
 	_Atomic uint64_t	worker_lost;	/* records a worker missed */
 };
 
+struct status;
+
+/*
+ * Counters of the other roles, for /metrics: atomic adds by the process
+ * that does the work (scanners, database users, HTTP workers for the
+ * signer round trips they wait for).
+ */
+#define STATUS_PROBE_RESULTS	16	/* >= store's PROBE_NRESULTS */
+#define STATUS_SIGNER_RESULTS	5	/* ok, unknown, bad, unavailable, timeout */
+#define STATUS_LAT_BUCKETS	12	/* 1ms .. 2s, then +Inf */
+
+struct status_counters {
+	_Atomic uint64_t	probes[STATUS_PROBE_RESULTS];
+	_Atomic uint64_t	probe_queue;	/* services queued (gauge) */
+	_Atomic uint64_t	db_txn_retries;	/* deadlock retries */
+	_Atomic uint64_t	signer[STATUS_SIGNER_RESULTS];
+	_Atomic uint64_t	signer_lat[STATUS_LAT_BUCKETS + 1]; /* per bucket */
+	_Atomic uint64_t	signer_lat_us;	/* sum, microseconds */
+};
+
+/* Upper bounds of the signer latency buckets, in microseconds. */
+extern const uint64_t status_lat_bounds_us[STATUS_LAT_BUCKETS];
+void	status_observe_latency(struct status *st, int64_t us);
+
 struct status {
 	uint32_t		magic;
 	_Atomic int64_t		started_wall;	/* unix seconds */
@@ -156,6 +180,7 @@ struct status {
 	_Atomic uint32_t	stopping;	/* 1 once a stop began */
 	struct status_stream	stream;		/* HTTP workers: counters */
 	_Atomic uint64_t	http_requests[STATUS_RT_MAX][5]; /* 1xx..5xx */
+	struct status_counters	counters;
 	struct status_http	http[STATUS_MAX_HTTP];	/* and gauges */
 	struct status_role	role[ROLE_MAX];
 	_Atomic uint32_t	nctlogs;	/* slots ever used */

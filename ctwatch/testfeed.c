@@ -6,6 +6,7 @@
  * bytes per tick) and publishing one record per line.  Fails soft: an
  * unreadable file or a bad line is logged and the feed goes on.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "common/log.h"
 #include "common/proc.h"
 #include "common/ring.h"
+#include "common/status.h"
 #include "common/streamrec.h"
 #include "ctwatch/testfeed.h"
 #include "common/xmalloc.h"
@@ -25,6 +27,7 @@
 
 struct testfeed {
 	struct ring	*ring;
+	struct status	*status;
 	const char	*path;
 	long		 off;		/* bytes of the file consumed */
 	char		*line;
@@ -57,11 +60,46 @@ split(char *line, char *f[TF_FIELDS])
 	return (-1);
 }
 
+/*
+ * Count the entry in the CT log area under its log id, as the watcher
+ * does for a real log (URL "testfeed://logN"), so /stats and /metrics
+ * show per-log numbers in test mode too.
+ */
+static void
+count_log(struct testfeed *tf, uint32_t id, uint32_t flags, uint64_t index)
+{
+	struct status_ctlog	*lg;
+	uint32_t		 n;
+
+	if (tf->status == NULL || id >= STATUS_MAX_CTLOGS)
+		return;
+	lg = &tf->status->ctlog[id];
+	if (atomic_load(&lg->state) == 0) {
+		atomic_fetch_add(&lg->seq, 1);		/* odd: writing */
+		snprintf(lg->url, sizeof(lg->url), "testfeed://log%u", id);
+		snprintf(lg->name, sizeof(lg->name), "Test feed log %u", id);
+		snprintf(lg->operator, sizeof(lg->operator), "test");
+		atomic_fetch_add(&lg->seq, 1);
+		atomic_store(&lg->state, 1);
+		n = atomic_load(&tf->status->nctlogs);
+		if (n < id + 1)
+			atomic_store(&tf->status->nctlogs, id + 1);
+	}
+	atomic_fetch_add(&lg->published, 1);
+	if (flags & STREAMREC_F_PRECERT)
+		atomic_fetch_add(&lg->precerts, 1);
+	atomic_store(&lg->next_index, index + 1);
+	if (atomic_load(&lg->tree_size) < index + 1)
+		atomic_store(&lg->tree_size, index + 1);
+}
+
 static void
 publish_line(struct testfeed *tf, char *line)
 {
 	struct streamrec_part	 p[4];
 	char			*f[TF_FIELDS], *full, *lite, *n, *save = NULL;
+	uint32_t		 flags, id;
+	uint64_t		 index;
 
 	line[strcspn(line, "\n")] = '\0';
 	if (split(line, f) == -1) {
@@ -81,13 +119,17 @@ publish_line(struct testfeed *tf, char *line)
 	p[3] = (struct streamrec_part){ STREAMREC_NAMES, tf->names.data,
 	    tf->names.len };
 	buf_reset(&tf->rec);
-	if (streamrec_build(&tf->rec, (uint32_t)strtoul(f[4], NULL, 10),
-	    (uint32_t)strtoul(f[5], NULL, 10), strtoull(f[6], NULL, 10), p,
-	    4) == -1 || ring_publish(tf->ring, STREAMREC_TYPE_ENTRY,
-	    tf->rec.data, tf->rec.len) == 0)
+	flags = (uint32_t)strtoul(f[4], NULL, 10);
+	id = (uint32_t)strtoul(f[5], NULL, 10);
+	index = strtoull(f[6], NULL, 10);
+	if (streamrec_build(&tf->rec, flags, id, index, p, 4) == -1 ||
+	    ring_publish(tf->ring, STREAMREC_TYPE_ENTRY, tf->rec.data,
+	    tf->rec.len) == 0) {
 		log_warnx("test feed: record too big for the ring");
-	else
+	} else {
 		tf->published++;
+		count_log(tf, id, flags, index);
+	}
 	free(full);
 	free(lite);
 }
@@ -128,6 +170,7 @@ testfeed_run(struct proc_ctx *ctx, int sfd, const char *path)
 	    path);
 	memset(&tf, 0, sizeof(tf));
 	tf.ring = ctx->ring;
+	tf.status = ctx->status;
 	tf.path = path;
 	tf.line = xmalloc(TF_LINE_MAX);
 	buf_init(&tf.rec, TF_LINE_MAX + 4096);

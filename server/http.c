@@ -97,6 +97,7 @@ struct conn {
 	int			 wait_head;	/* HEAD: no body */
 	int			 wait_keep_alive;
 	int64_t			 wait_deadline;
+	int64_t			 wait_start_ns;
 	TAILQ_ENTRY(conn)	 wq;
 	/* CONN_STREAM only: */
 	TAILQ_ENTRY(conn)	 sq;	/* streams (apart from tq: a stream
@@ -153,6 +154,7 @@ static void	stream_input(struct worker *, struct conn *);
 static void	stream_flush(struct worker *, struct conn *);
 static void	stream_end(struct worker *, struct conn *);
 static void	stream_publish(struct worker *);
+static void	signer_count(struct worker *, struct conn *, int);
 static int	signer_ask(struct worker *, struct conn *,
 		    const struct http_response *, int, int);
 
@@ -584,6 +586,7 @@ signer_fail_waiters(struct worker *w)
 	while ((c = TAILQ_FIRST(&w->waiters)) != NULL) {
 		TAILQ_REMOVE(&w->waiters, c, wq);
 		c->waiting = 0;
+		signer_count(w, c, SIG_UNAVAILABLE);
 		http_response_init(&resp);
 		resp.route = STATUS_RT_PERSPECTIVES;
 		http_response_from_signer(&resp, SIG_UNAVAILABLE, NULL, 0, 0);
@@ -667,9 +670,36 @@ signer_ask(struct worker *w, struct conn *c, const struct http_response *resp,
 	c->wait_head = head;
 	c->wait_keep_alive = keep_alive;
 	c->wait_deadline = mono_ms() + SIGNER_WAIT_MS;
+	c->wait_start_ns = mono_ns();
 	timer_set(w, c, TIMER_NONE);
 	TAILQ_INSERT_TAIL(&w->waiters, c, wq);
 	return (0);
+}
+
+/*
+ * Signer round trips as the client sees them, for /metrics: by result
+ * (ok, unknown, bad, unavailable; timeout when we gave up waiting) and
+ * a latency histogram.
+ */
+static void
+signer_count(struct worker *w, struct conn *c, int status)
+{
+	struct status	*st = w->ctx->status;
+	int		 k;
+
+	if (mono_ms() >= c->wait_deadline)
+		k = 4;
+	else if (status == SIG_OK)
+		k = 0;
+	else if (status == SIG_UNKNOWN)
+		k = 1;
+	else if (status == SIG_BAD)
+		k = 2;
+	else
+		k = 3;
+	atomic_fetch_add_explicit(&st->counters.signer[k], 1,
+	    memory_order_relaxed);
+	status_observe_latency(st, (mono_ns() - c->wait_start_ns) / 1000);
 }
 
 static void
@@ -680,6 +710,7 @@ signer_answer(struct worker *w, struct conn *c, int status,
 
 	TAILQ_REMOVE(&w->waiters, c, wq);
 	c->waiting = 0;
+	signer_count(w, c, status);
 	http_response_init(&resp);
 	resp.route = STATUS_RT_PERSPECTIVES;
 	http_response_from_signer(&resp, status, body, len, c->wait_fmt);

@@ -25,6 +25,7 @@
 #include "common/cache.h"
 #include "server/favicon.h"
 #include "server/perspectives.h"
+#include "server/metrics.h"
 #include "server/sigproto.h"
 #include "server/stream_routes.h"
 #include "common/util.h"
@@ -231,6 +232,8 @@ http_dispatch(struct http_site *site, const struct http_request *req,
 		return;
 	if (stream_routes(site, req, resp))
 		return;
+	if (metrics_route(site, req, resp))
+		return;
 	for (i = 0; i < NELEM(routes); i++) {
 		if (req->path_len != strlen(routes[i].path) ||
 		    memcmp(req->path, routes[i].path, req->path_len) != 0)
@@ -302,16 +305,16 @@ index_page(struct http_site *site, struct buf *b)
 	feature_row(b, "Perspectives notary", 1,
 	    "GET /?host=H&port=P&service_type=2 (signed rsa-md5 XML)");
 	feature_row(b, "Convergence notary", 0, "not served by this version");
-	snprintf(text, sizeof(text), "websocket on %s, %s, %s (pings and "
-	    "heartbeats; no log entries yet)", cf->stream.lite_path,
+	snprintf(text, sizeof(text), "websocket on %s, %s, %s; "
+	    "/example.json, /latest.json, /stats", cf->stream.lite_path,
 	    cf->stream.full_path, cf->stream.domains_path);
 	feature_row(b, "Certificate Transparency stream", cf->ctwatch.enabled,
 	    text);
 	feature_row(b, "Server Name Indication", cf->scanner.sni,
 	    "the scanners send SNI for DNS names");
-	(void)snprintf(text, sizeof(text), "%s is not served by this version",
-	    cf->metrics.path);
-	feature_row(b, "Performance Metrics", 0, text);
+	(void)snprintf(text, sizeof(text), "Prometheus text format on %s "
+	    "(from metrics.allow only)", cf->metrics.path);
+	feature_row(b, "Performance Metrics", 1, text);
 	buf_puts(b, "</table>\n</body>\n</html>\n");
 }
 
