@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "server/fanout.h"
+#include "server/stream_filter.h"
 #include "common/log.h"
 #include "common/streamrec.h"
 #include "server/ws.h"
@@ -91,6 +92,26 @@ frame_at(struct fanout *f, uint64_t lseq)
 	return (&f->win[lseq % f->cap]);
 }
 
+/*
+ * The SSE event of one shape: "data: " + the JSON without its trailing
+ * newline + "\n\n" (one line: the JSON has no raw newline inside).
+ */
+static unsigned char *
+sse_event(struct fanout_frame *fr, int s, unsigned char *p,
+    const uint8_t *json, size_t len)
+{
+	while (len > 0 && (json[len - 1] == '\n' || json[len - 1] == '\r'))
+		len--;
+	if (memchr(json, '\n', len) != NULL || memchr(json, '\r', len) != NULL)
+		return (p);	/* not one line: no SSE form of this one */
+	fr->out[FANOUT_SSE][s] = p;
+	memcpy(p, "data: ", 6);
+	memcpy(p + 6, json, len);
+	memcpy(p + 6 + len, "\n\n", 2);
+	fr->outlen[FANOUT_SSE][s] = len + 8;
+	return (p + len + 8);
+}
+
 /* Lay out every shape's websocket frame, and the names, in one block. */
 static int
 frame_build(struct fanout_frame *fr, const struct streamrec_view *v)
@@ -105,7 +126,7 @@ frame_build(struct fanout_frame *fr, const struct streamrec_view *v)
 	for (s = 0; s < FANOUT_SHAPES; s++) {
 		json[s] = streamrec_section(v, shape_kind[s], &jlen[s]);
 		if (json[s] != NULL)
-			total += 10 + jlen[s];
+			total += 10 + jlen[s] + 8 + jlen[s];
 	}
 	if (names != NULL)
 		total += nlen + 1;
@@ -118,11 +139,12 @@ frame_build(struct fanout_frame *fr, const struct streamrec_view *v)
 		if (json[s] == NULL)
 			continue;
 		hl = ws_frame_header(hdr, WS_OP_TEXT, jlen[s]);
-		fr->ws[s] = p;
+		fr->out[FANOUT_WS][s] = p;
 		memcpy(p, hdr, hl);
 		memcpy(p + hl, json[s], jlen[s]);
-		fr->wslen[s] = hl + jlen[s];
-		p += fr->wslen[s];
+		fr->outlen[FANOUT_WS][s] = hl + jlen[s];
+		p += hl + jlen[s];
+		p = sse_event(fr, s, p, json[s], jlen[s]);
 	}
 	if (names != NULL) {
 		memcpy(p, names, nlen);
@@ -186,15 +208,18 @@ fanout_idle(struct fanout *f)
 int
 fanout_wants(const struct fanout_client *fc, const struct fanout_frame *fr)
 {
-	return (fr->wslen[fc->shape] != 0);
+	return (fr->outlen[fc->enc][fc->shape] != 0 &&
+	    (fc->filter == NULL || stream_filter_match(fc->filter, fr->flags,
+	    fr->names, fr->names_len)));
 }
 
 void
 fanout_client_init(struct fanout *f, struct fanout_client *fc,
-    enum fanout_shape shape)
+    enum fanout_shape shape, enum fanout_enc enc)
 {
 	memset(fc, 0, sizeof(*fc));
 	fc->shape = shape;
+	fc->enc = enc;
 	fc->seq = f->head;
 }
 
@@ -220,9 +245,9 @@ fanout_client_check(struct fanout *f, struct fanout_client *fc)
 		/* Keep the websocket stream whole: finish this frame. */
 		fr = frame_at(f, s);
 		free(fc->carry);
-		fc->carry_len = fr->wslen[fc->shape] - fc->off;
+		fc->carry_len = fr->outlen[fc->enc][fc->shape] - fc->off;
 		fc->carry = xmalloc(fc->carry_len);
-		memcpy(fc->carry, fr->ws[fc->shape] + fc->off, fc->carry_len);
+		memcpy(fc->carry, fr->out[fc->enc][fc->shape] + fc->off, fc->carry_len);
 		fc->carry_off = 0;
 		fc->off = 0;
 		s++;
@@ -286,9 +311,9 @@ batch_build(struct fanout *f, struct fanout_client *fc, struct batch *b,
 		bytes += fc->carry_len - fc->carry_off;
 	} else if (fc->off > 0 && f != NULL) {
 		fr = frame_at(f, s);
-		batch_add(b, SEG_PARTIAL, fr->ws[fc->shape] + fc->off,
-		    fr->wslen[fc->shape] - fc->off, s);
-		bytes += fr->wslen[fc->shape] - fc->off;
+		batch_add(b, SEG_PARTIAL, fr->out[fc->enc][fc->shape] + fc->off,
+		    fr->outlen[fc->enc][fc->shape] - fc->off, s);
+		bytes += fr->outlen[fc->enc][fc->shape] - fc->off;
 		s++;
 	}
 	if (ctl->len > ctl_off) {
@@ -301,9 +326,9 @@ batch_build(struct fanout *f, struct fanout_client *fc, struct batch *b,
 		fr = frame_at(f, s);
 		if (!fanout_wants(fc, fr))
 			continue;
-		batch_add(b, SEG_FRAME, fr->ws[fc->shape], fr->wslen[fc->shape],
+		batch_add(b, SEG_FRAME, fr->out[fc->enc][fc->shape], fr->outlen[fc->enc][fc->shape],
 		    s);
-		bytes += fr->wslen[fc->shape];
+		bytes += fr->outlen[fc->enc][fc->shape];
 	}
 	b->scan_end = ctl_only ? 0 : s;
 	return (bytes);

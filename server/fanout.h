@@ -22,6 +22,15 @@ enum fanout_shape {
 	FANOUT_SHAPES,
 };
 
+/* How a client receives frames. */
+enum fanout_enc {
+	FANOUT_WS = 0,		/* websocket text frames */
+	FANOUT_SSE,		/* Server-Sent Events "data:" events */
+	FANOUT_ENCS,
+};
+
+struct stream_filter;
+
 #define FANOUT_BATCH	64	/* records taken from the ring per pull */
 #define FANOUT_IOV	64	/* segments per writev */
 
@@ -31,8 +40,9 @@ struct fanout_frame {
 	uint32_t	 log_id;
 	uint64_t	 cert_index;
 	unsigned char	*mem;		/* one allocation for all below */
-	const unsigned char *ws[FANOUT_SHAPES];	/* header + JSON */
-	size_t		 wslen[FANOUT_SHAPES];	/* 0: no such shape */
+	/* [enc][shape]: websocket header + JSON, or "data: " JSON "\n\n" */
+	const unsigned char *out[FANOUT_ENCS][FANOUT_SHAPES];
+	size_t		 outlen[FANOUT_ENCS][FANOUT_SHAPES];	/* 0: none */
 	const char	*names;		/* NUL-separated all_domains */
 	size_t		 names_len;
 };
@@ -57,6 +67,8 @@ struct fanout {
 
 struct fanout_client {
 	enum fanout_shape	 shape;
+	enum fanout_enc		 enc;
+	const struct stream_filter *filter;	/* NULL: every entry */
 	uint64_t		 id;		/* opaque, for metrics labels */
 	uint64_t		 seq;		/* next frame to send */
 	size_t			 off;		/* bytes of it already sent */
@@ -80,13 +92,13 @@ void		 fanout_free(struct fanout *f);
 size_t		 fanout_pull(struct fanout *f);
 /* No clients: keep the cursor at the head instead of reading. */
 void		 fanout_idle(struct fanout *f);
-/* Does the frame go to this client (its shape is present)? */
+/* Does the frame go to this client (shape present, filter passes)? */
 int		 fanout_wants(const struct fanout_client *fc,
 		    const struct fanout_frame *fr);
 
 /* A new client starts with the next frame. */
 void		 fanout_client_init(struct fanout *f, struct fanout_client *fc,
-		    enum fanout_shape shape);
+		    enum fanout_shape shape, enum fanout_enc enc);
 void		 fanout_client_free(struct fanout_client *fc);
 /*
  * Enforce the queue bound after a pull: a client more than queue frames

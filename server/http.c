@@ -38,6 +38,7 @@
 #include "common/buf.h"
 #include "common/conf.h"
 #include "server/fanout.h"
+#include "server/stream_filter.h"
 #include "server/http.h"
 #include "server/http_parser.h"
 #include "server/http_routes.h"
@@ -104,6 +105,8 @@ struct conn {
 					   connection may also be on a timer) */
 	struct fanout_client	 fc;
 	int			 blocked;	/* waiting for EPOLLOUT */
+	int			 sse;		/* Server-Sent Events, not ws */
+	struct stream_filter	*filter;	/* NULL: every entry */
 	enum http_stream	 stream;
 	int64_t			 last_rx;	/* last frame from the client */
 	int64_t			 next_ping;
@@ -149,7 +152,7 @@ static void	conn_flush(struct worker *, struct conn *);
 static void	conn_process(struct worker *, struct conn *);
 static void	stop_accepting(struct worker *);
 static void	stream_begin(struct worker *, struct conn *,
-		    enum http_stream);
+		    enum http_stream, int, struct stream_filter *);
 static void	stream_input(struct worker *, struct conn *);
 static void	stream_flush(struct worker *, struct conn *);
 static void	stream_end(struct worker *, struct conn *);
@@ -222,6 +225,18 @@ conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
 	int	r;
 
 	status_count_request(w->ctx->status, resp->route, resp->status);
+	if (resp->sse && resp->status == 200) {
+		/* An event stream: no length, it ends when the connection does. */
+		r = buf_printf(&c->out, "HTTP/1.1 200 OK\r\nServer: notaryd/%s\r\n"
+		    "Date: %s\r\nContent-Type: text/event-stream\r\n"
+		    "Cache-Control: no-cache\r\nConnection: close\r\n"
+		    "X-Accel-Buffering: no\r\n"
+		    "Access-Control-Allow-Origin: *\r\n\r\n",
+		    PACKAGE_VERSION, http_date(w));
+		if (r != 0)
+			conn_close(w, c);
+		return;
+	}
 	if (resp->status == 101) {
 		r = buf_printf(&c->out, "HTTP/1.1 101 Switching Protocols\r\n"
 		    "Server: notaryd/%s\r\nDate: %s\r\nConnection: Upgrade\r\n",
@@ -456,15 +471,18 @@ conn_process(struct worker *w, struct conn *c)
 			conn_respond(w, c, &resp, req.method == HTTP_M_HEAD,
 			    req.keep_alive);
 		}
-		http_response_free(&resp);
-		if (c->fd == -1)
-			return;
-		was_len = c->in.len;
-		buf_consume(&c->in, (size_t)r);
-		if (resp.status == 101) {
-			stream_begin(w, c, resp.stream);
+		http_response_free(&resp);	/* leaves resp.filter */
+		if (c->fd == -1) {
+			free(resp.filter);
 			return;
 		}
+		was_len = c->in.len;
+		buf_consume(&c->in, (size_t)r);
+		if (resp.status == 101 || (resp.sse && resp.status == 200)) {
+			stream_begin(w, c, resp.stream, resp.sse, resp.filter);
+			return;
+		}
+		free(resp.filter);
 		if (c->in.len > 0 && was_len != c->in.len)
 			timer_set(w, c, TIMER_REQUEST);
 	}
@@ -790,7 +808,8 @@ shape_of(enum http_stream st)
 }
 
 static void
-stream_begin(struct worker *w, struct conn *c, enum http_stream st)
+stream_begin(struct worker *w, struct conn *c, enum http_stream st, int sse,
+    struct stream_filter *filter)
 {
 	int64_t	now = mono_ms();
 
@@ -798,9 +817,13 @@ stream_begin(struct worker *w, struct conn *c, enum http_stream st)
 	c->state = CONN_STREAM;
 	c->stream = st;
 	c->blocked = 0;
+	c->sse = sse;
+	c->filter = filter;
 	memset(&c->fc, 0, sizeof(c->fc));
 	if (w->fo != NULL)
-		fanout_client_init(w->fo, &c->fc, shape_of(st));
+		fanout_client_init(w->fo, &c->fc, shape_of(st),
+		    sse ? FANOUT_SSE : FANOUT_WS);
+	c->fc.filter = filter;
 	c->fc.id = ((uint64_t)getpid() << 32) | ++w->client_serial;
 	if (w->slot != NULL)
 		atomic_fetch_add(&w->slot->clients[c->fc.shape], 1);
@@ -826,6 +849,9 @@ stream_end(struct worker *w, struct conn *c)
 	if (w->slot != NULL)
 		atomic_fetch_sub(&w->slot->clients[c->fc.shape], 1);
 	fanout_client_free(&c->fc);
+	free(c->filter);
+	c->filter = NULL;
+	c->fc.filter = NULL;
 	c->state = CONN_READ;
 	c->blocked = 0;
 	stream_publish(w);	/* its last counts, before it is gone */
@@ -890,11 +916,11 @@ stream_close(struct worker *w, struct conn *c, unsigned code,
     const char *reason)
 {
 	buf_reset(&c->in);
-	if (ws_put_close(&c->out, code, reason) == -1) {
+	if (!c->sse && ws_put_close(&c->out, code, reason) == -1) {
 		conn_close(w, c);
 		return;
 	}
-	c->close_after = 1;
+	c->close_after = 1;	/* SSE: the close is the end of the stream */
 	conn_flush(w, c);
 }
 
@@ -904,6 +930,12 @@ stream_input(struct worker *w, struct conn *c)
 	struct ws_frame	f;
 	long		n;
 
+	if (c->sse) {
+		buf_reset(&c->in);	/* an SSE client has nothing to say */
+		c->last_rx = mono_ms();
+		conn_flush(w, c);
+		return;
+	}
 	while (c->fd != -1 && !c->close_after && c->in.len > 0) {
 		n = ws_parse_frame((uint8_t *)c->in.data, c->in.len, &f);
 		if (n == 0)
@@ -945,7 +977,10 @@ stream_heartbeat(struct conn *c)
 	n = snprintf(json, sizeof(json), "{\"message_type\":\"heartbeat\","
 	    "\"timestamp\":%lld.%03ld}", (long long)ts.tv_sec,
 	    ts.tv_nsec / 1000000);
-	ws_put_frame(&c->out, WS_OP_TEXT, json, (size_t)n);
+	if (c->sse)
+		buf_printf(&c->out, "data: %s\n\n", json);
+	else
+		ws_put_frame(&c->out, WS_OP_TEXT, json, (size_t)n);
 }
 
 _Static_assert((int)FANOUT_LITE == (int)STATUS_SHAPE_LITE &&
@@ -1020,12 +1055,17 @@ stream_tick(struct worker *w)
 		next = TAILQ_NEXT(c, sq);
 		if (c->close_after)
 			continue;
-		if (now - c->last_rx > w->cf->stream.idle_timeout_ms) {
+		if (!c->sse &&
+		    now - c->last_rx > w->cf->stream.idle_timeout_ms) {
 			stream_close(w, c, WS_CLOSE_POLICY, "No ping received!");
 			continue;
 		}
 		if (now >= c->next_ping) {
-			ws_put_frame(&c->out, WS_OP_PING, NULL, 0);
+			/* SSE: a comment line keeps proxies from timing out */
+			if (c->sse)
+				buf_puts(&c->out, ":\n\n");
+			else
+				ws_put_frame(&c->out, WS_OP_PING, NULL, 0);
 			c->next_ping = now + w->cf->stream.ping_interval_ms;
 		}
 		if (now >= c->next_heartbeat) {

@@ -27,6 +27,7 @@
 #include "server/perspectives.h"
 #include "server/metrics.h"
 #include "server/sigproto.h"
+#include "server/stream_filter.h"
 #include "server/stream_routes.h"
 #include "common/util.h"
 #include "server/ws.h"
@@ -73,6 +74,8 @@ http_response_init(struct http_response *resp)
 	resp->close = 0;
 	resp->stream = HTTP_STREAM_NONE;
 	resp->route = STATUS_RT_OTHER;
+	resp->sse = 0;
+	resp->filter = NULL;
 	resp->defer = 0;
 }
 
@@ -179,15 +182,88 @@ stream_page(struct http_site *site, enum http_stream st,
 	resp->content_type = "text/plain;charset=utf-8";
 	buf_printf(&resp->body, "This is a CertStream websocket endpoint (%s "
 	    "stream).\nConnect with a websocket client, e.g. "
-	    "ws://HOST%s\nExamples: /example.json, /latest.json\n",
+	    "ws://HOST%s\nServer-Sent Events: /sse?stream=%s\n"
+	    "Filters: ?domains=example.com,*.example.org&type=precert|x509\n"
+	    "Examples: /example.json, /latest.json\n",
 	    st == HTTP_STREAM_FULL ? "full" : st == HTTP_STREAM_DOMAINS ?
 	    "domains-only" : "lite", st == HTTP_STREAM_FULL ?
 	    cf->stream.full_path : st == HTTP_STREAM_DOMAINS ?
-	    cf->stream.domains_path : cf->stream.lite_path);
+	    cf->stream.domains_path : cf->stream.lite_path,
+	    st == HTTP_STREAM_FULL ? "full" : st == HTTP_STREAM_DOMAINS ?
+	    "domains" : "lite");
 }
 
 /*
  * A websocket upgrade on a stream path; a plain GET gets a short page,
+ * except on the lite path when it is also the index.
+ */
+/* "stream=lite|full|domains" of /sse (lite when absent).  0, or -1. */
+static int
+sse_stream(const struct http_request *req, enum http_stream *st)
+{
+	char	v[16];
+	long	n;
+
+	n = stream_query_param(req->query, req->query_len, "stream", v,
+	    sizeof(v));
+	if (n == -1 || (n >= 0 && strcmp(v, "lite") == 0))
+		*st = HTTP_STREAM_LITE;
+	else if (n >= 0 && strcmp(v, "full") == 0)
+		*st = HTTP_STREAM_FULL;
+	else if (n >= 0 && (strcmp(v, "domains") == 0 ||
+	    strcmp(v, "domains-only") == 0))
+		*st = HTTP_STREAM_DOMAINS;
+	else
+		return (-1);
+	return (0);
+}
+
+static int
+accepts_sse(const struct http_request *req)
+{
+	const struct http_header *h = http_header_find(req, "Accept");
+	static const char	 want[] = "text/event-stream";
+	size_t			 i;
+
+	if (h == NULL)
+		return (0);
+	for (i = 0; i + sizeof(want) - 1 <= h->value_len; i++)
+		if (strncasecmp(h->value + i, want, sizeof(want) - 1) == 0)
+			return (1);
+	return (0);
+}
+
+static void
+bad_stream_request(struct http_response *resp, const char *why)
+{
+	http_response_error(resp, 400);
+	buf_printf(&resp->body, "%s\n", why);
+	resp->close = 1;
+}
+
+/* The filter of the query, on the heap when one is asked.  0, or -1 (400). */
+static int
+stream_filter_of(const struct http_request *req, struct http_response *resp)
+{
+	struct stream_filter	f;
+	const char		*why;
+
+	if (stream_filter_parse(req->query, req->query_len, &f, &why) == -1) {
+		bad_stream_request(resp, why);
+		return (-1);
+	}
+	if (stream_filter_active(&f)) {
+		resp->filter = xmalloc(sizeof(f));
+		memcpy(resp->filter, &f, sizeof(f));
+	}
+	return (0);
+}
+
+/*
+ * A stream request: a websocket upgrade on a stream path, or an event
+ * stream (/sse, or a stream path asked for text/event-stream).  Filters
+ * in the query are checked first: a bad one is a 400 with the reason,
+ * before any upgrade.  A plain GET on a stream path gets a short page,
  * except on the lite path when it is also the index.
  */
 static int
@@ -196,27 +272,53 @@ route_stream(struct http_site *site, const struct http_request *req,
 {
 	enum http_stream	 st = stream_of(site->cf, req);
 	char			 accept[29];
-	int			 r;
+	int			 r, sse = 0;
 
-	if (st == HTTP_STREAM_NONE || !site->cf->ctwatch.enabled)
+	if (!site->cf->ctwatch.enabled)
 		return (0);
-	resp->route = STATUS_RT_STREAM;
-	if (!req->upgrade) {
+	if (path_is(req, "/sse")) {
+		resp->route = STATUS_RT_SSE;
+		if (sse_stream(req, &st) == -1) {
+			bad_stream_request(resp,
+			    "stream= must be lite, full or domains");
+			return (1);
+		}
+		sse = 1;
+	} else if (st == HTTP_STREAM_NONE) {
+		return (0);
+	} else {
+		resp->route = STATUS_RT_STREAM;
+		sse = !req->upgrade && accepts_sse(req);
+		if (sse)
+			resp->route = STATUS_RT_SSE;
+	}
+	if (!req->upgrade && !sse) {
 		if (st == HTTP_STREAM_LITE && (path_is(req, "/") ||
 		    path_is(req, "/index")))
 			return (0);
 		stream_page(site, st, resp);
 		return (1);
 	}
-	if ((r = ws_check_upgrade(req, accept)) != 0) {
+	if (sse && req->method != HTTP_M_GET) {
+		http_response_error(resp, 405);
+		buf_puts(&resp->headers, "Allow: GET\r\n");
+		return (1);
+	}
+	if (!sse && (r = ws_check_upgrade(req, accept)) != 0) {
 		http_response_error(resp, r);
 		if (r == 426)
 			buf_puts(&resp->headers, "Sec-WebSocket-Version: 13\r\n");
 		resp->close = 1;
 		return (1);
 	}
-	resp->status = 101;
+	if (stream_filter_of(req, resp) == -1)
+		return (1);
 	resp->stream = st;
+	if (sse) {
+		resp->sse = 1;
+		return (1);
+	}
+	resp->status = 101;
 	buf_printf(&resp->headers, "Upgrade: websocket\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n", accept);
 	return (1);

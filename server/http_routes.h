@@ -14,6 +14,7 @@ struct status;
 struct cache;
 struct ring;
 struct sockaddr;
+struct stream_filter;
 
 #define HTTP_BODY_MAX		(1024 * 1024)	/* largest response body */
 #define HTTP_EXTRA_HDR_MAX	4096
@@ -42,6 +43,9 @@ struct http_response {
 	int		 close;		/* answer with Connection: close */
 	int		 stream;	/* 101: enum http_stream to switch to */
 	int		 route;		/* enum status_route, for counting */
+	int		 sse;		/* 200: an event stream of "stream" */
+	struct stream_filter *filter;	/* stream filter (heap; the worker
+					   takes it, or frees it) */
 	/*
 	 * A cache miss the signer must answer: the worker sends (fmt, id)
 	 * to the signer and answers when it replies (or 503 on timeout).

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/ring.h"
 #include "common/streamrec.h"
+#include "server/stream_filter.h"
 
 /* The three JSON texts of entry i, deterministic and of varying length. */
 static void
@@ -182,7 +183,7 @@ START_TEST(test_shapes_exact)
 	for (s = 0; s < FANOUT_SHAPES; s++) {
 		pair(sv[s], 0);
 		rd_init(&rd[s], sv[s][1]);
-		fanout_client_init(f, &fc[s], (enum fanout_shape)s);
+		fanout_client_init(f, &fc[s], (enum fanout_shape)s, FANOUT_WS);
 	}
 	for (i = 1; i <= 40; i++)
 		publish_entry(r, i);
@@ -245,8 +246,8 @@ START_TEST(test_slow_and_fast)
 	pair(ss, 8192);
 	rd_init(&rfast, sf[1]);
 	rd_init(&rslow, ss[1]);
-	fanout_client_init(f, &fast, FANOUT_FULL);
-	fanout_client_init(f, &slow, FANOUT_FULL);
+	fanout_client_init(f, &fast, FANOUT_FULL, FANOUT_WS);
+	fanout_client_init(f, &slow, FANOUT_FULL, FANOUT_WS);
 	for (round = 0; i < total; round++) {
 		uint64_t k;
 		for (k = 0; k < 20 && i < total; k++)
@@ -335,7 +336,7 @@ START_TEST(test_ctl_only_and_errors)
 	ck_assert_uint_eq(f->frames_in, 1);
 	pair(sv, 0);
 	rd_init(&rd, sv[1]);
-	fanout_client_init(f, &fc, FANOUT_DOMAINS);
+	fanout_client_init(f, &fc, FANOUT_DOMAINS, FANOUT_WS);
 	publish_entry(r, 2);
 	ck_assert_uint_eq(fanout_pull(f), 1);
 	buf_init(&ctl, 4096);
@@ -357,6 +358,67 @@ START_TEST(test_ctl_only_and_errors)
 }
 END_TEST
 
+/* SSE encoding, and a filter: only precerts, only e3/e5... names. */
+START_TEST(test_sse_filtered)
+{
+	static char		 got[1 << 16], want[1 << 16], lite[4096];
+	struct ring		*r;
+	struct fanout		*f;
+	struct fanout_client	 fc, all;
+	struct stream_filter	 filt;
+	struct buf		 ctl;
+	const char		*why;
+	size_t			 off = 0, n = 0, len;
+	int			 sv[2], sa[2];
+	uint64_t		 i;
+	ssize_t			 k;
+
+	ck_assert_ptr_nonnull(r = ring_create(1 << 20));
+	ck_assert_ptr_nonnull(f = fanout_new(r, 50));
+	ck_assert_int_eq(stream_filter_parse("type=precert&domains=e3.example,"
+	    "e5.example,e6.example", 53, &filt, &why), 0);
+	buf_init(&ctl, 4096);
+	pair(sv, 0);
+	pair(sa, 0);
+	fanout_client_init(f, &fc, FANOUT_LITE, FANOUT_SSE);
+	fc.filter = &filt;
+	fanout_client_init(f, &all, FANOUT_DOMAINS, FANOUT_SSE);
+	for (i = 1; i <= 10; i++)
+		publish_entry(r, i);	/* odd i: precert */
+	ck_assert_uint_eq(fanout_pull(f), 10);
+	fanout_client_check(f, &fc);
+	ck_assert_int_eq(fanout_client_write(f, &fc, sv[0], &ctl, &off, 0), 1);
+	ck_assert_int_eq(fanout_client_write(f, &all, sa[0], &ctl, &off, 0), 1);
+	ck_assert_uint_eq(fc.sent, 2);		/* e3 and e5 (e6: x509) */
+	ck_assert_uint_eq(all.sent, 10);
+	ck_assert(!fanout_client_pending(f, &fc));
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	k = read(sv[1], got, sizeof(got) - 1);
+	ck_assert_int_gt(k, 0);
+	got[k] = '\0';
+	for (i = 3; i <= 5; i += 2) {
+		entry_json(i, STREAMREC_LITE, lite, sizeof(lite));
+		lite[strlen(lite) - 1] = '\0';		/* the newline */
+		len = (size_t)snprintf(want + n, sizeof(want) - n,
+		    "data: %s\n\n", lite);
+		n += len;
+	}
+	ck_assert_str_eq(got, want);
+	k = read(sa[1], got, sizeof(got) - 1);
+	got[k] = '\0';
+	entry_json(1, STREAMREC_DOMAINS, lite, sizeof(lite));
+	snprintf(want, sizeof(want), "data: %s\n\n", lite);
+	ck_assert(strncmp(got, want, strlen(want)) == 0);
+	close(sv[0]);
+	close(sv[1]);
+	close(sa[0]);
+	close(sa[1]);
+	buf_free(&ctl);
+	fanout_free(f);
+	ring_destroy(r);
+}
+END_TEST
+
 static Suite *
 fanout_suite(void)
 {
@@ -367,6 +429,7 @@ fanout_suite(void)
 	tcase_add_test(tc, test_shapes_exact);
 	tcase_add_test(tc, test_slow_and_fast);
 	tcase_add_test(tc, test_ctl_only_and_errors);
+	tcase_add_test(tc, test_sse_filtered);
 	suite_add_tcase(s, tc);
 	return (s);
 }
