@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "server/fanout.h"
 #include "server/stream_filter.h"
@@ -48,8 +49,13 @@ static const uint32_t shape_kind[FANOUT_SHAPES] = {
 	[FANOUT_DOMAINS] = STREAMREC_DOMAINS,
 };
 
-static int	frame_build(struct fanout_frame *, const struct streamrec_view *);
+static int	frame_build(struct fanout *, struct fanout_frame *,
+		    const struct streamrec_view *);
+static void	frame_deflate(struct fanout *, struct fanout_frame *,
+		    const uint8_t *const *, const size_t *);
 static struct fanout_frame *frame_at(struct fanout *, uint64_t);
+static size_t	plain_len(struct fanout *, const struct fanout_client *,
+		    uint64_t);
 
 struct fanout *
 fanout_new(struct ring *r, size_t queue)
@@ -79,11 +85,99 @@ fanout_free(struct fanout *f)
 
 	if (f == NULL)
 		return;
-	for (i = 0; i < f->cap; i++)
+	for (i = 0; i < f->cap; i++) {
 		free(f->win[i].mem);
+		free(f->win[i].zmem);
+	}
+	if (f->z != NULL) {
+		deflateEnd(f->z);
+		free(f->z);
+	}
 	free(f->win);
 	free(f->rec);
 	free(f);
+}
+
+int
+fanout_enable_deflate(struct fanout *f)
+{
+	z_stream	*z;
+
+	if (f->z != NULL)
+		return (0);
+	z = xcalloc(1, sizeof(*z));
+	/* Raw deflate (RFC 7692), 15-bit window, default level. */
+	if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK) {
+		log_warnx("fanout: zlib deflateInit2 failed");
+		free(z);
+		return (-1);
+	}
+	f->z = z;
+	return (0);
+}
+
+/*
+ * One message compressed on its own (no context takeover): a fresh
+ * stream, Z_SYNC_FLUSH, and the 00 00 ff ff tail taken off (RFC 7692
+ * 7.2.1).  The length, or 0 when it does not work out.
+ */
+static size_t
+deflate_once(z_stream *z, const uint8_t *in, size_t len, unsigned char *out,
+    size_t cap)
+{
+	size_t	n;
+
+	if (deflateReset(z) != Z_OK)
+		return (0);
+	z->next_in = (Bytef *)(uintptr_t)in;
+	z->avail_in = (uInt)len;
+	z->next_out = out;
+	z->avail_out = (uInt)cap;
+	if (deflate(z, Z_SYNC_FLUSH) != Z_OK || z->avail_in != 0 ||
+	    z->avail_out == 0)
+		return (0);
+	n = cap - z->avail_out;
+	if (n < 5 || memcmp(out + n - 4, "\0\0\377\377", 4) != 0)
+		return (0);
+	return (n - 4);
+}
+
+/* The compressed frames of every shape, once, for all FANOUT_WSZ clients. */
+static void
+frame_deflate(struct fanout *f, struct fanout_frame *fr,
+    const uint8_t *const *json, const size_t *jlen)
+{
+	unsigned char	*tmp, *p;
+	size_t		 bound[FANOUT_SHAPES], total = 0, zl, hl;
+	uint8_t		 hdr[10];
+	int		 s;
+
+	for (s = 0; s < FANOUT_SHAPES; s++) {
+		bound[s] = json[s] == NULL ? 0 :
+		    deflateBound(f->z, (uLong)jlen[s]) + 16;
+		total += bound[s] + 10;
+	}
+	p = fr->zmem = xmalloc(total);
+	tmp = xmalloc(total);
+	for (s = 0; s < FANOUT_SHAPES; s++) {
+		if (json[s] == NULL)
+			continue;
+		zl = deflate_once(f->z, json[s], jlen[s], tmp, bound[s]);
+		if (zl == 0) {
+			f->zfail++;	/* this shape goes out uncompressed */
+			fr->out[FANOUT_WSZ][s] = fr->out[FANOUT_WS][s];
+			fr->outlen[FANOUT_WSZ][s] = fr->outlen[FANOUT_WS][s];
+			continue;
+		}
+		hl = ws_frame_header(hdr, WS_RSV1 | WS_OP_TEXT, zl);
+		memcpy(p, hdr, hl);
+		memcpy(p + hl, tmp, zl);
+		fr->out[FANOUT_WSZ][s] = p;
+		fr->outlen[FANOUT_WSZ][s] = hl + zl;
+		p += hl + zl;
+	}
+	free(tmp);
 }
 
 static struct fanout_frame *
@@ -114,7 +208,8 @@ sse_event(struct fanout_frame *fr, int s, unsigned char *p,
 
 /* Lay out every shape's websocket frame, and the names, in one block. */
 static int
-frame_build(struct fanout_frame *fr, const struct streamrec_view *v)
+frame_build(struct fanout *f, struct fanout_frame *fr,
+    const struct streamrec_view *v)
 {
 	const uint8_t	*json[FANOUT_SHAPES], *names;
 	size_t		 jlen[FANOUT_SHAPES], nlen = 0, total = 0, hl;
@@ -133,6 +228,7 @@ frame_build(struct fanout_frame *fr, const struct streamrec_view *v)
 	if (total == 0)
 		return (-1);
 	free(fr->mem);
+	free(fr->zmem);
 	memset(fr, 0, sizeof(*fr));
 	p = fr->mem = xmalloc(total);
 	for (s = 0; s < FANOUT_SHAPES; s++) {
@@ -152,6 +248,8 @@ frame_build(struct fanout_frame *fr, const struct streamrec_view *v)
 		fr->names = (const char *)p;
 		fr->names_len = nlen;
 	}
+	if (f->z != NULL && f->nz > 0)
+		frame_deflate(f, fr, json, jlen);
 	fr->flags = v->flags;
 	fr->log_id = v->log_id;
 	fr->cert_index = v->cert_index;
@@ -188,7 +286,7 @@ fanout_pull(struct fanout *f)
 			continue;
 		fr = frame_at(f, f->head);
 		if (streamrec_parse(f->rec, len, &v) == -1 ||
-		    frame_build(fr, &v) == -1) {
+		    frame_build(f, fr, &v) == -1) {
 			f->bad++;
 			continue;
 		}
@@ -219,16 +317,29 @@ fanout_client_init(struct fanout *f, struct fanout_client *fc,
 {
 	memset(fc, 0, sizeof(*fc));
 	fc->shape = shape;
+	if (enc == FANOUT_WSZ && f->z == NULL)
+		enc = FANOUT_WS;	/* cannot compress: plain frames */
 	fc->enc = enc;
+	if (enc == FANOUT_WSZ)
+		f->nz++;
 	fc->seq = f->head;
 }
 
-void
-fanout_client_free(struct fanout_client *fc)
+static void
+carry_free(struct fanout_client *fc)
 {
 	free(fc->carry);
 	fc->carry = NULL;
 	fc->carry_len = fc->carry_off = 0;
+}
+
+void
+fanout_client_free(struct fanout *f, struct fanout_client *fc)
+{
+	carry_free(fc);
+	if (f != NULL && fc->enc == FANOUT_WSZ && f->nz > 0)
+		f->nz--;
+	fc->enc = FANOUT_WS;
 }
 
 void
@@ -245,6 +356,7 @@ fanout_client_check(struct fanout *f, struct fanout_client *fc)
 		/* Keep the websocket stream whole: finish this frame. */
 		fr = frame_at(f, s);
 		free(fc->carry);
+		fc->carry_plain = plain_len(f, fc, s);
 		fc->carry_len = fr->outlen[fc->enc][fc->shape] - fc->off;
 		fc->carry = xmalloc(fc->carry_len);
 		memcpy(fc->carry, fr->out[fc->enc][fc->shape] + fc->off, fc->carry_len);
@@ -334,6 +446,16 @@ batch_build(struct fanout *f, struct fanout_client *fc, struct batch *b,
 	return (bytes);
 }
 
+/* What a frame would have been uncompressed (for the saving figures). */
+static size_t
+plain_len(struct fanout *f, const struct fanout_client *fc, uint64_t lseq)
+{
+	const struct fanout_frame *fr = frame_at(f, lseq);
+
+	return (fc->enc == FANOUT_WSZ ? fr->outlen[FANOUT_WS][fc->shape] :
+	    fr->outlen[fc->enc][fc->shape]);
+}
+
 /* Account for n bytes written from batch b. */
 static void
 batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
@@ -351,10 +473,12 @@ batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
 		case SEG_CARRY:
 			fc->carry_off += take;
 			if (fc->carry_off == fc->carry_len) {
-				fanout_client_free(fc);
-				fc->sent++;
-				if (f != NULL)
+				if (f != NULL) {
 					f->sent[fc->shape]++;
+					f->plain[fc->shape] += fc->carry_plain;
+				}
+				carry_free(fc);
+				fc->sent++;
 			}
 			break;
 		case SEG_CTL:
@@ -370,6 +494,8 @@ batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
 				fc->off = 0;
 				fc->sent++;
 				f->sent[fc->shape]++;	/* frames need f */
+				f->plain[fc->shape] += plain_len(f, fc,
+				    b->lseq[i]);
 			} else if (take > 0) {
 				fc->seq = b->lseq[i];
 				fc->off += take;

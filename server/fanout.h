@@ -26,6 +26,7 @@ enum fanout_shape {
 enum fanout_enc {
 	FANOUT_WS = 0,		/* websocket text frames */
 	FANOUT_SSE,		/* Server-Sent Events "data:" events */
+	FANOUT_WSZ,		/* websocket, permessage-deflate (RSV1) */
 	FANOUT_ENCS,
 };
 
@@ -43,6 +44,7 @@ struct fanout_frame {
 	/* [enc][shape]: websocket header + JSON, or "data: " JSON "\n\n" */
 	const unsigned char *out[FANOUT_ENCS][FANOUT_SHAPES];
 	size_t		 outlen[FANOUT_ENCS][FANOUT_SHAPES];	/* 0: none */
+	unsigned char	*zmem;		/* the FANOUT_WSZ frames, or NULL */
 	const char	*names;		/* NUL-separated all_domains */
 	size_t		 names_len;
 };
@@ -53,6 +55,8 @@ struct fanout {
 	unsigned char		*rec;		/* one ring record */
 	size_t			 rec_max;
 	struct fanout_frame	*win;		/* win[lseq % cap] */
+	void			*z;		/* zlib stream: NULL, no deflate */
+	size_t			 nz;		/* FANOUT_WSZ clients */
 	size_t			 cap;
 	size_t			 queue;		/* lag allowed before a skip */
 	uint64_t		 head;		/* lseq of the next frame */
@@ -63,6 +67,8 @@ struct fanout {
 	uint64_t		 sent[FANOUT_SHAPES];	/* frames written */
 	uint64_t		 skipped[FANOUT_SHAPES]; /* frames skipped */
 	uint64_t		 bytes[FANOUT_SHAPES];	/* bytes written */
+	uint64_t		 plain[FANOUT_SHAPES];	/* uncompressed size */
+	uint64_t		 zfail;		/* frames left uncompressed */
 };
 
 struct fanout_client {
@@ -75,6 +81,7 @@ struct fanout_client {
 	unsigned char		*carry;		/* rest of a frame cut by */
 	size_t			 carry_len;	/* a skip, sent first */
 	size_t			 carry_off;
+	size_t			 carry_plain;	/* its uncompressed size */
 	uint64_t		 sent;
 	uint64_t		 skipped;
 };
@@ -85,6 +92,8 @@ struct fanout_client {
  */
 struct fanout	*fanout_new(struct ring *r, size_t queue);
 void		 fanout_free(struct fanout *f);
+/* Compress frames for FANOUT_WSZ clients (once each).  0, or -1 (logged). */
+int		 fanout_enable_deflate(struct fanout *f);
 /*
  * Take up to min(queue, FANOUT_BATCH) new records from the ring; returns
  * how many became frames.
@@ -99,7 +108,7 @@ int		 fanout_wants(const struct fanout_client *fc,
 /* A new client starts with the next frame. */
 void		 fanout_client_init(struct fanout *f, struct fanout_client *fc,
 		    enum fanout_shape shape, enum fanout_enc enc);
-void		 fanout_client_free(struct fanout_client *fc);
+void		 fanout_client_free(struct fanout *f, struct fanout_client *fc);
 /*
  * Enforce the queue bound after a pull: a client more than queue frames
  * behind skips to the newest frame (a frame it was half-way through is

@@ -106,6 +106,7 @@ struct conn {
 	struct fanout_client	 fc;
 	int			 blocked;	/* waiting for EPOLLOUT */
 	int			 sse;		/* Server-Sent Events, not ws */
+	int			 deflate;	/* permessage-deflate agreed */
 	struct stream_filter	*filter;	/* NULL: every entry */
 	enum http_stream	 stream;
 	int64_t			 last_rx;	/* last frame from the client */
@@ -140,6 +141,7 @@ struct worker {
 	uint64_t		 pub_sent[FANOUT_SHAPES];	/* published */
 	uint64_t		 pub_skipped[FANOUT_SHAPES];	/* to status */
 	uint64_t		 pub_bytes[FANOUT_SHAPES];
+	uint64_t		 pub_plain[FANOUT_SHAPES];
 	uint64_t		 pub_lost;
 	uint64_t		 client_serial;
 	int64_t			 timeouts[TIMER_KINDS];
@@ -152,7 +154,7 @@ static void	conn_flush(struct worker *, struct conn *);
 static void	conn_process(struct worker *, struct conn *);
 static void	stop_accepting(struct worker *);
 static void	stream_begin(struct worker *, struct conn *,
-		    enum http_stream, int, struct stream_filter *);
+		    const struct http_response *);
 static void	stream_input(struct worker *, struct conn *);
 static void	stream_flush(struct worker *, struct conn *);
 static void	stream_end(struct worker *, struct conn *);
@@ -479,7 +481,7 @@ conn_process(struct worker *w, struct conn *c)
 		was_len = c->in.len;
 		buf_consume(&c->in, (size_t)r);
 		if (resp.status == 101 || (resp.sse && resp.status == 200)) {
-			stream_begin(w, c, resp.stream, resp.sse, resp.filter);
+			stream_begin(w, c, &resp);
 			return;
 		}
 		free(resp.filter);
@@ -808,22 +810,24 @@ shape_of(enum http_stream st)
 }
 
 static void
-stream_begin(struct worker *w, struct conn *c, enum http_stream st, int sse,
-    struct stream_filter *filter)
+stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 {
-	int64_t	now = mono_ms();
+	enum http_stream	 st = resp->stream;
+	int			 sse = resp->sse;
+	int64_t			 now = mono_ms();
 
 	timer_set(w, c, TIMER_NONE);
 	c->state = CONN_STREAM;
 	c->stream = st;
 	c->blocked = 0;
 	c->sse = sse;
-	c->filter = filter;
+	c->deflate = resp->deflate;
+	c->filter = resp->filter;	/* taken: freed by stream_end */
 	memset(&c->fc, 0, sizeof(c->fc));
 	if (w->fo != NULL)
 		fanout_client_init(w->fo, &c->fc, shape_of(st),
-		    sse ? FANOUT_SSE : FANOUT_WS);
-	c->fc.filter = filter;
+		    sse ? FANOUT_SSE : c->deflate ? FANOUT_WSZ : FANOUT_WS);
+	c->fc.filter = c->filter;
 	c->fc.id = ((uint64_t)getpid() << 32) | ++w->client_serial;
 	if (w->slot != NULL)
 		atomic_fetch_add(&w->slot->clients[c->fc.shape], 1);
@@ -848,7 +852,7 @@ stream_end(struct worker *w, struct conn *c)
 	TAILQ_REMOVE(&w->streams, c, sq);
 	if (w->slot != NULL)
 		atomic_fetch_sub(&w->slot->clients[c->fc.shape], 1);
-	fanout_client_free(&c->fc);
+	fanout_client_free(w->fo, &c->fc);
 	free(c->filter);
 	c->filter = NULL;
 	c->fc.filter = NULL;
@@ -937,7 +941,8 @@ stream_input(struct worker *w, struct conn *c)
 		return;
 	}
 	while (c->fd != -1 && !c->close_after && c->in.len > 0) {
-		n = ws_parse_frame((uint8_t *)c->in.data, c->in.len, &f);
+		n = ws_parse_frame_ext((uint8_t *)c->in.data, c->in.len, &f,
+		    c->deflate);
 		if (n == 0)
 			break;
 		if (n < 0) {
@@ -1017,6 +1022,8 @@ stream_publish(struct worker *w)
 		publish_delta(&ss->skipped[s], w->fo->skipped[s],
 		    &w->pub_skipped[s]);
 		publish_delta(&ss->bytes[s], w->fo->bytes[s], &w->pub_bytes[s]);
+		publish_delta(&ss->bytes_plain[s], w->fo->plain[s],
+		    &w->pub_plain[s]);
 	}
 	publish_delta(&ss->worker_lost, w->fo->ring_lost, &w->pub_lost);
 	if (w->slot == NULL)
@@ -1221,6 +1228,8 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	w->slot = status_http_claim(ctx->status, (uint32_t)getpid());
 	if (cf->ctwatch.enabled && ctx->ring != NULL)
 		w->fo = fanout_new(ctx->ring, (size_t)cf->stream.client_queue);
+	if (w->fo != NULL && cf->stream.compression)
+		(void)fanout_enable_deflate(w->fo);	/* else plain frames */
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	epoll_add_tag(w, ctx->chan, &tag_chan, EPOLLIN | EPOLLRDHUP);

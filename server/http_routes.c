@@ -75,6 +75,7 @@ http_response_init(struct http_response *resp)
 	resp->stream = HTTP_STREAM_NONE;
 	resp->route = STATUS_RT_OTHER;
 	resp->sse = 0;
+	resp->deflate = 0;
 	resp->filter = NULL;
 	resp->defer = 0;
 }
@@ -321,6 +322,10 @@ route_stream(struct http_site *site, const struct http_request *req,
 	resp->status = 101;
 	buf_printf(&resp->headers, "Upgrade: websocket\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n", accept);
+	if (site->cf->stream.compression && ws_deflate_offered(req)) {
+		resp->deflate = 1;
+		buf_puts(&resp->headers, WS_DEFLATE_RESPONSE);
+	}
 	return (1);
 }
 

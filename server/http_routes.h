@@ -44,6 +44,7 @@ struct http_response {
 	int		 stream;	/* 101: enum http_stream to switch to */
 	int		 route;		/* enum status_route, for counting */
 	int		 sse;		/* 200: an event stream of "stream" */
+	int		 deflate;	/* 101: permessage-deflate agreed */
 	struct stream_filter *filter;	/* stream filter (heap; the worker
 					   takes it, or frees it) */
 	/*

@@ -169,6 +169,9 @@ stream_metrics(struct buf *b, struct http_site *site)
 		    offsetof(struct status_stream, skipped) },
 		{ "notaryd_stream_bytes_total", "Bytes written (on the wire).",
 		    offsetof(struct status_stream, bytes) },
+		{ "notaryd_stream_bytes_uncompressed_total", "What those "
+		    "bytes would have been without permessage-deflate.",
+		    offsetof(struct status_stream, bytes_plain) },
 		{ "notaryd_stream_connections_total", "Stream connections "
 		    "accepted.", offsetof(struct status_stream, connects) },
 	};

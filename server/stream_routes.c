@@ -252,6 +252,26 @@ stats_logs(struct buf *b, const struct status *st)
 	buf_puts(b, "}");
 }
 
+/* Bytes on the wire and uncompressed, per stream: what deflate saved. */
+static void
+stats_bytes(struct buf *b, const struct status *st)
+{
+	uint64_t	wire, plain;
+	size_t		s;
+
+	buf_puts(b, "\"bytes\":{");
+	for (s = 0; s < STATUS_SHAPES; s++) {
+		wire = atomic_load(&st->stream.bytes[s]);
+		plain = atomic_load(&st->stream.bytes_plain[s]);
+		buf_printf(b, "%s\"%s\":{\"sent\":%llu,\"uncompressed\":%llu,"
+		    "\"saved_percent\":%.1f}", s == 0 ? "" : ",",
+		    status_shape_name(s), (unsigned long long)wire,
+		    (unsigned long long)plain, plain > wire && plain > 0 ?
+		    100.0 * (double)(plain - wire) / (double)plain : 0.0);
+	}
+	buf_puts(b, "},");
+}
+
 static void
 route_stats(struct http_site *site, struct http_response *resp)
 {
@@ -281,6 +301,7 @@ route_stats(struct http_site *site, struct http_response *resp)
 	buf_printf(&resp->body, ":%llu},\"frames_sent\":%llu,"
 	    "\"frames_skipped\":%llu,", (unsigned long long)c[2],
 	    (unsigned long long)sent, (unsigned long long)skipped);
+	stats_bytes(&resp->body, st);
 	stats_logs(&resp->body, st);
 	buf_puts(&resp->body, "}\n");
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/buf.h"
 #include "server/fanout.h"
@@ -298,7 +299,7 @@ START_TEST(test_slow_and_fast)
 	ck_assert_uint_eq(last, total);
 	ck_assert_uint_eq(nslow, slow.sent);
 	ck_assert_uint_eq(nslow + slow.skipped, total);
-	fanout_client_free(&slow);
+	fanout_client_free(f, &slow);
 	close(sf[0]);
 	close(sf[1]);
 	close(ss[0]);
@@ -419,6 +420,109 @@ START_TEST(test_sse_filtered)
 }
 END_TEST
 
+/* Inflate one permessage-deflate payload (the 00 00 ff ff tail added). */
+static size_t
+inflate_msg(const unsigned char *in, size_t len, char *out, size_t cap)
+{
+	z_stream	z;
+	unsigned char	buf[1 << 16];
+	size_t		n;
+
+	ck_assert_uint_le(len + 4, sizeof(buf));
+	memcpy(buf, in, len);
+	memcpy(buf + len, "\0\0\377\377", 4);
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(inflateInit2(&z, -15), Z_OK);
+	z.next_in = buf;
+	z.avail_in = (uInt)(len + 4);
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	ck_assert_int_ne(inflate(&z, Z_SYNC_FLUSH), Z_STREAM_ERROR);
+	ck_assert_uint_eq(z.avail_in, 0);
+	n = cap - z.avail_out;
+	inflateEnd(&z);
+	return (n);
+}
+
+/*
+ * permessage-deflate: two compressing clients get the very same bytes
+ * (compressed once), each frame has RSV1, and inflates (raw, with the
+ * 00 00 ff ff tail put back) to the published JSON; a plain client on the
+ * same fan-out still gets plain frames; the saving is counted.
+ */
+START_TEST(test_deflate_once)
+{
+	static char		 got[2][1 << 18], want[1 << 16], out[1 << 16];
+	struct ring		*r;
+	struct fanout		*f;
+	struct fanout_client	 z1, z2, p;
+	struct buf		 ctl;
+	size_t			 off = 0, hl, plen, n;
+	ssize_t			 k[2];
+	int			 s1[2], s2[2], s3[2], i;
+	const unsigned char	*q;
+	uint64_t		 e;
+
+	ck_assert_ptr_nonnull(r = ring_create(4 << 20));
+	ck_assert_ptr_nonnull(f = fanout_new(r, 50));
+	ck_assert_int_eq(fanout_enable_deflate(f), 0);
+	buf_init(&ctl, 4096);
+	pair(s1, 0);
+	pair(s2, 0);
+	pair(s3, 0);
+	fanout_client_init(f, &z1, FANOUT_FULL, FANOUT_WSZ);
+	fanout_client_init(f, &z2, FANOUT_FULL, FANOUT_WSZ);
+	fanout_client_init(f, &p, FANOUT_FULL, FANOUT_WS);
+	ck_assert_uint_eq(f->nz, 2);
+	for (e = 1; e <= 5; e++)
+		publish_entry(r, e);
+	ck_assert_uint_eq(fanout_pull(f), 5);
+	ck_assert_int_eq(fanout_client_write(f, &z1, s1[0], &ctl, &off, 0), 1);
+	ck_assert_int_eq(fanout_client_write(f, &z2, s2[0], &ctl, &off, 0), 1);
+	ck_assert_int_eq(fanout_client_write(f, &p, s3[0], &ctl, &off, 0), 1);
+	k[0] = read(s1[1], got[0], sizeof(got[0]));
+	k[1] = read(s2[1], got[1], sizeof(got[1]));
+	ck_assert_int_gt(k[0], 0);
+	ck_assert_int_eq(k[0], k[1]);
+	ck_assert(memcmp(got[0], got[1], (size_t)k[0]) == 0);
+	/*
+	 * Saving counted: 3 clients' worth of plain bytes (P each) against
+	 * 2 compressed (Z each) + 1 plain on the wire; Z < P/2 here (the
+	 * test JSON is repetitive) so the wire is under 2/3 of plain.
+	 */
+	ck_assert_uint_lt(f->bytes[FANOUT_FULL] * 3, f->plain[FANOUT_FULL] * 2);
+	q = (const unsigned char *)got[0];
+	for (i = 1; i <= 5; i++) {
+		ck_assert_int_eq(q[0], 0xc1);		/* FIN, RSV1, text */
+		plen = q[1] & 0x7f;
+		hl = 2;
+		if (plen == 126) {
+			plen = (size_t)q[2] << 8 | q[3];
+			hl = 4;
+		}
+		n = inflate_msg(q + hl, plen, out, sizeof(out));
+		entry_json((uint64_t)i, STREAMREC_FULL, want, sizeof(want));
+		ck_assert_uint_eq(n, strlen(want));
+		ck_assert(memcmp(out, want, n) == 0);
+		q += hl + plen;
+	}
+	ck_assert_ptr_eq(q, (const unsigned char *)got[0] + k[0]);
+	k[0] = read(s3[1], got[0], sizeof(got[0]));
+	ck_assert_int_eq(((unsigned char *)got[0])[0], 0x81);	/* plain */
+	fanout_client_free(f, &z1);
+	fanout_client_free(f, &z2);
+	ck_assert_uint_eq(f->nz, 0);
+	for (i = 0; i < 2; i++) {
+		close(s1[i]);
+		close(s2[i]);
+		close(s3[i]);
+	}
+	buf_free(&ctl);
+	fanout_free(f);
+	ring_destroy(r);
+}
+END_TEST
+
 static Suite *
 fanout_suite(void)
 {
@@ -430,6 +534,7 @@ fanout_suite(void)
 	tcase_add_test(tc, test_slow_and_fast);
 	tcase_add_test(tc, test_ctl_only_and_errors);
 	tcase_add_test(tc, test_sse_filtered);
+	tcase_add_test(tc, test_deflate_once);
 	suite_add_tcase(s, tc);
 	return (s);
 }

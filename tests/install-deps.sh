@@ -6,7 +6,7 @@
 set -eu
 
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
-libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl"
+libyaml-dev zlib1g-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl"
 TEST_PKGS="check python3 curl openssl procps python3-websockets
 python3-prometheus-client nginx-light"
 
