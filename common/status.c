@@ -6,6 +6,7 @@
  * the slot of a worker it reaped).
  */
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <string.h>
 
@@ -33,6 +34,9 @@ status_create(void)
 		return (NULL);
 	}
 	memset(st, 0, sizeof(*st));
+	if (getrandom(st->addr_key, sizeof(st->addr_key), 0) !=
+	    (ssize_t)sizeof(st->addr_key))
+		log_warn("status: getrandom");	/* zero key: still works */
 	st->magic = STATUS_MAGIC;
 	return (st);
 }
@@ -105,6 +109,8 @@ status_http_claim(struct status *st, uint32_t pid)
 			atomic_store(&h->top[s].id, 0);
 			atomic_store(&h->top[s].skipped, 0);
 		}
+		for (s = 0; s < STATUS_IPC; s++)
+			atomic_store(&h->ipc[s].n, 0);
 		return (h);
 	}
 	log_warnx("status: no free HTTP worker slot");

@@ -124,6 +124,7 @@ enum status_route {
 };
 
 #define STATUS_MAX_HTTP		256	/* worker slots */
+#define STATUS_IPC		2048	/* client-address counts per slot */
 #define STATUS_TOP_SKIPPERS	8	/* per worker, for metrics */
 
 struct status_skipper {
@@ -131,10 +132,17 @@ struct status_skipper {
 	_Atomic uint64_t	skipped;
 };
 
+/* Stream clients of one address: a keyed hash, never the address. */
+struct status_ipcount {
+	_Atomic uint64_t	key;
+	_Atomic uint32_t	n;		/* 0: free */
+};
+
 struct status_http {
 	_Atomic uint32_t	pid;		/* 0: free */
 	_Atomic uint32_t	clients[STATUS_SHAPES];	/* connected now */
 	struct status_skipper	top[STATUS_TOP_SKIPPERS];
+	struct status_ipcount	ipc[STATUS_IPC];	/* this worker's */
 };
 
 struct status_stream {
@@ -173,6 +181,8 @@ void	status_observe_latency(struct status *st, int64_t us);
 
 struct status {
 	uint32_t		magic;
+	unsigned char		addr_key[16];	/* SipHash key for client
+						   addresses, random per start */
 	_Atomic int64_t		started_wall;	/* unix seconds */
 	_Atomic uint32_t	generation;	/* ++ on every good reload */
 	_Atomic uint32_t	db_state;	/* enum db_state */

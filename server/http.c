@@ -39,6 +39,7 @@
 #include "common/conf.h"
 #include "server/fanout.h"
 #include "server/stream_filter.h"
+#include "server/stream_limit.h"
 #include "server/http.h"
 #include "server/http_parser.h"
 #include "server/http_routes.h"
@@ -107,6 +108,7 @@ struct conn {
 	int			 blocked;	/* waiting for EPOLLOUT */
 	int			 sse;		/* Server-Sent Events, not ws */
 	int			 deflate;	/* permessage-deflate agreed */
+	uint64_t		 client_key;	/* for the per-address limit */
 	struct stream_filter	*filter;	/* NULL: every entry */
 	enum http_stream	 stream;
 	int64_t			 last_rx;	/* last frame from the client */
@@ -822,6 +824,8 @@ stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 	c->blocked = 0;
 	c->sse = sse;
 	c->deflate = resp->deflate;
+	c->client_key = resp->client_key;
+	(void)stream_limit_add(w->slot, c->client_key, 1);
 	c->filter = resp->filter;	/* taken: freed by stream_end */
 	memset(&c->fc, 0, sizeof(c->fc));
 	if (w->fo != NULL)
@@ -852,6 +856,7 @@ stream_end(struct worker *w, struct conn *c)
 	TAILQ_REMOVE(&w->streams, c, sq);
 	if (w->slot != NULL)
 		atomic_fetch_sub(&w->slot->clients[c->fc.shape], 1);
+	(void)stream_limit_add(w->slot, c->client_key, -1);
 	fanout_client_free(w->fo, &c->fc);
 	free(c->filter);
 	c->filter = NULL;

@@ -28,6 +28,7 @@
 #include "server/metrics.h"
 #include "server/sigproto.h"
 #include "server/stream_filter.h"
+#include "server/stream_limit.h"
 #include "server/stream_routes.h"
 #include "common/util.h"
 #include "server/ws.h"
@@ -76,6 +77,7 @@ http_response_init(struct http_response *resp)
 	resp->route = STATUS_RT_OTHER;
 	resp->sse = 0;
 	resp->deflate = 0;
+	resp->client_key = 0;
 	resp->filter = NULL;
 	resp->defer = 0;
 }
@@ -314,6 +316,19 @@ route_stream(struct http_site *site, const struct http_request *req,
 	}
 	if (stream_filter_of(req, resp) == -1)
 		return (1);
+	resp->client_key = stream_client_key(site->status, site->cf,
+	    site->peer, req);
+	if (stream_limit_check(site->status, site->cf, resp->client_key) ==
+	    -1) {
+		free(resp->filter);
+		resp->filter = NULL;
+		http_response_error(resp, 429);
+		buf_puts(&resp->headers, "Retry-After: 10\r\n");
+		resp->close = 1;
+		atomic_fetch_add_explicit(&site->status->stream.refused, 1,
+		    memory_order_relaxed);
+		return (1);
+	}
 	resp->stream = st;
 	if (sse) {
 		resp->sse = 1;

@@ -185,22 +185,6 @@ route_latest(struct http_site *site, struct http_response *resp)
 	free(l.len);
 }
 
-/* Sum the connected clients of every live worker slot. */
-void
-stream_clients(const struct status *st, uint64_t n[STATUS_SHAPES])
-{
-	size_t	i, s;
-
-	for (s = 0; s < STATUS_SHAPES; s++)
-		n[s] = 0;
-	for (i = 0; i < STATUS_MAX_HTTP; i++) {
-		if (atomic_load(&st->http[i].pid) == 0)
-			continue;
-		for (s = 0; s < STATUS_SHAPES; s++)
-			n[s] += atomic_load(&st->http[i].clients[s]);
-	}
-}
-
 /* A JSON string from shared memory: bounded, escaped, control chars out. */
 static void
 json_str(struct buf *b, const char *s, size_t max)

@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "server/http_parser.h"
+#include "server/stream_limit.h"
 
 struct http_site;
 struct http_response;
@@ -16,7 +17,5 @@ struct http_response;
 /* Answer the request if it is one of these endpoints: 1, else 0. */
 int	stream_routes(struct http_site *site, const struct http_request *req,
 	    struct http_response *resp);
-/* Connected stream clients of the whole daemon, by shape. */
-void	stream_clients(const struct status *st, uint64_t n[STATUS_SHAPES]);
 
 #endif

@@ -68,12 +68,14 @@ class WS:
     """A raw websocket client; never answers pings unless asked."""
 
     def __init__(self, port, path="/", headers=None, rcvbuf=0,
-                 host="127.0.0.1", timeout=10):
+                 host="127.0.0.1", timeout=10, src=None):
         self.key = base64.b64encode(os.urandom(16))
         self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.s.settimeout(timeout)
+        if src:
+            self.s.bind((src, 0))
         self.s.connect((host, port))
         extra = "".join("%s: %s\r\n" % kv for kv in (headers or {}).items())
         self.s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\n"
