@@ -41,6 +41,7 @@
 #include "server/stream_filter.h"
 #include "server/stream_limit.h"
 #include "server/http.h"
+#include "server/http_int.h"
 #include "server/http_parser.h"
 #include "server/http_routes.h"
 #include "common/log.h"
@@ -52,115 +53,8 @@
 #include "store/paths.h"
 #include "common/xmalloc.h"
 
-#define OUT_HIGH_WATER	(256 * 1024)	/* stop parsing more pipelined */
-#define OUT_MAX		(HTTP_BODY_MAX + 64 * 1024)
-#define LINGER_MS	2000
-#define ACCEPT_BURST	64
-#define MAX_EVENTS	256
-#define READ_CHUNK	16384
-#define STREAM_TICK_MS	100		/* pings, heartbeats, idle checks */
-#define STREAM_IN_MAX	(2 * (WS_CLIENT_FRAME_MAX + 14))
-#define STREAM_PULL_MS	10		/* look for new ring records */
-#define STREAM_PULLS	16		/* batches per look, at most */
-#define SIGNER_WAIT_MS	2000		/* then 503: relayd waits 1 s */
-#define SIGNER_RETRY_MS	100		/* reconnect back-off */
-
-enum conn_state {
-	CONN_READ,		/* waiting for or receiving a request */
-	CONN_STREAM,		/* upgraded to a websocket stream */
-	CONN_LINGER,		/* half-closed after the last response */
-};
-
-enum timer_kind {
-	TIMER_NONE = -1,
-	TIMER_IDLE = 0,		/* keepalive_timeout */
-	TIMER_REQUEST,		/* request_timeout: receiving or sending */
-	TIMER_LINGER,
-	TIMER_KINDS,
-};
-
-struct conn {
-	int			 fd;
-	struct sockaddr_storage	 peer;	/* for limits and metrics.allow only;
-					   never logged */
-	enum conn_state		 state;
-	struct buf		 in;
-	struct buf		 out;
-	size_t			 out_off;	/* bytes of out already sent */
-	int			 close_after;	/* close once out is flushed */
-	uint32_t		 events;	/* registered with epoll */
-	enum timer_kind		 timer;
-	int64_t			 deadline;
-	TAILQ_ENTRY(conn)	 tq;	/* a timer list, or dead */
-	/* Waiting for the signer (one request at a time per connection). */
-	int			 waiting;
-	uint32_t		 wait_seq;
-	uint8_t			 wait_fmt;
-	int			 wait_head;	/* HEAD: no body */
-	int			 wait_keep_alive;
-	int64_t			 wait_deadline;
-	int64_t			 wait_start_ns;
-	TAILQ_ENTRY(conn)	 wq;
-	/* CONN_STREAM only: */
-	TAILQ_ENTRY(conn)	 sq;	/* streams (apart from tq: a stream
-					   connection may also be on a timer) */
-	struct fanout_client	 fc;
-	int			 blocked;	/* waiting for EPOLLOUT */
-	int			 sse;		/* Server-Sent Events, not ws */
-	int			 deflate;	/* permessage-deflate agreed */
-	uint64_t		 client_key;	/* for the per-address limit */
-	struct stream_filter	*filter;	/* NULL: every entry */
-	enum http_stream	 stream;
-	int64_t			 last_rx;	/* last frame from the client */
-	int64_t			 next_ping;
-	int64_t			 next_heartbeat;
-};
-TAILQ_HEAD(connq, conn);
-
-struct worker {
-	struct proc_ctx		*ctx;
-	const struct conf	*cf;
-	struct http_site	 site;
-	struct http_limits	 lim;
-	int			 ep;
-	int			 sfd;
-	int			 accepting;
-	int64_t			 accept_paused_until;
-	int			 draining;
-	int64_t			 drain_deadline;
-	int			 nconns;
-	struct connq		 timers[TIMER_KINDS];
-	struct connq		 dead;		/* closed, freed after the batch */
-	struct connq		 streams;	/* CONN_STREAM connections */
-	struct connq		 waiters;	/* waiting for the signer */
-	int			 sig_fd;	/* connection to a signer */
-	int64_t			 sig_retry_at;
-	uint32_t		 sig_seq;
-	int64_t			 next_stream_tick;
-	int64_t			 next_pull;
-	struct fanout		*fo;		/* NULL: no stream ring */
-	struct status_http	*slot;		/* our gauges, or NULL */
-	uint64_t		 pub_sent[FANOUT_SHAPES];	/* published */
-	uint64_t		 pub_skipped[FANOUT_SHAPES];	/* to status */
-	uint64_t		 pub_bytes[FANOUT_SHAPES];
-	uint64_t		 pub_plain[FANOUT_SHAPES];
-	uint64_t		 pub_lost;
-	uint64_t		 client_serial;
-	int64_t			 timeouts[TIMER_KINDS];
-	char			 date[64];
-	time_t			 date_at;
-};
-
-static void	conn_close(struct worker *, struct conn *);
-static void	conn_flush(struct worker *, struct conn *);
 static void	conn_process(struct worker *, struct conn *);
 static void	stop_accepting(struct worker *);
-static void	stream_begin(struct worker *, struct conn *,
-		    const struct http_response *);
-static void	stream_input(struct worker *, struct conn *);
-static void	stream_flush(struct worker *, struct conn *);
-static void	stream_end(struct worker *, struct conn *);
-static void	stream_publish(struct worker *);
 static void	signer_count(struct worker *, struct conn *, int);
 static int	signer_ask(struct worker *, struct conn *,
 		    const struct http_response *, int, int);
@@ -174,7 +68,7 @@ _Static_assert(HTTP_MAX_HEADERS_HARD == CONF_HEADERS_MAX,
 
 /* ---- timers -------------------------------------------------------------- */
 
-static void
+void
 timer_set(struct worker *w, struct conn *c, enum timer_kind k)
 {
 	if (c->timer != TIMER_NONE)
@@ -289,7 +183,7 @@ conn_respond_error(struct worker *w, struct conn *c, int status)
 
 /* ---- connections -------------------------------------------------------- */
 
-static void
+void
 conn_update_events(struct worker *w, struct conn *c)
 {
 	struct epoll_event	ev;
@@ -315,7 +209,7 @@ conn_update_events(struct worker *w, struct conn *c)
  * Close now, free later: the same epoll batch may still hold events for
  * this connection, so the struct lives until the batch is done.
  */
-static void
+void
 conn_close(struct worker *w, struct conn *c)
 {
 	if (c->fd == -1)
@@ -348,7 +242,7 @@ free_dead(struct worker *w)
 }
 
 /* After the last response: half-close and drain briefly (lingering close). */
-static void
+void
 conn_linger(struct worker *w, struct conn *c)
 {
 	if (c->state == CONN_STREAM)
@@ -494,7 +388,7 @@ conn_process(struct worker *w, struct conn *c)
 		conn_flush(w, c);
 }
 
-static void
+void
 conn_flush(struct worker *w, struct conn *c)
 {
 	int	had_output = c->out.len > c->out_off;
@@ -788,319 +682,6 @@ expire_waiters(struct worker *w)
 	while ((c = TAILQ_FIRST(&w->waiters)) != NULL &&
 	    c->wait_deadline <= now)
 		signer_answer(w, c, SIG_UNAVAILABLE, NULL, 0);
-}
-
-/* ---- websocket streams -------------------------------------------------- */
-
-/*
- * The connection now speaks websocket: it gets the frames of its shape
- * from the fan-out (fanout.c), a ping every stream.ping_interval, a JSON
- * heartbeat every stream.json_heartbeat, and close 1008 after
- * stream.idle_timeout without any frame from the client (its pongs to
- * our pings count).  A stream connection is on w->streams (sq) and on no
- * timer list; its output is written only by stream_flush(), which puts
- * control frames between data frames.
- */
-static enum fanout_shape
-shape_of(enum http_stream st)
-{
-	if (st == HTTP_STREAM_FULL)
-		return (FANOUT_FULL);
-	if (st == HTTP_STREAM_DOMAINS)
-		return (FANOUT_DOMAINS);
-	return (FANOUT_LITE);
-}
-
-static void
-stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
-{
-	enum http_stream	 st = resp->stream;
-	int			 sse = resp->sse;
-	int64_t			 now = mono_ms();
-
-	timer_set(w, c, TIMER_NONE);
-	c->state = CONN_STREAM;
-	c->stream = st;
-	c->blocked = 0;
-	c->sse = sse;
-	c->deflate = resp->deflate;
-	c->client_key = resp->client_key;
-	(void)stream_limit_add(w->slot, c->client_key, 1);
-	c->filter = resp->filter;	/* taken: freed by stream_end */
-	memset(&c->fc, 0, sizeof(c->fc));
-	if (w->fo != NULL)
-		fanout_client_init(w->fo, &c->fc, shape_of(st),
-		    sse ? FANOUT_SSE : c->deflate ? FANOUT_WSZ : FANOUT_WS);
-	c->fc.filter = c->filter;
-	c->fc.id = ((uint64_t)getpid() << 32) | ++w->client_serial;
-	if (w->slot != NULL)
-		atomic_fetch_add(&w->slot->clients[c->fc.shape], 1);
-	atomic_fetch_add_explicit(&w->ctx->status->stream.connects[c->fc.shape],
-	    1, memory_order_relaxed);
-	c->in.max = STREAM_IN_MAX;
-	c->last_rx = now;
-	c->next_ping = now + w->cf->stream.ping_interval_ms;
-	c->next_heartbeat = w->cf->stream.json_heartbeat_ms > 0 ?
-	    now + w->cf->stream.json_heartbeat_ms : INT64_MAX;
-	TAILQ_INSERT_TAIL(&w->streams, c, sq);
-	if (c->in.len > 0)
-		stream_input(w, c);
-	else
-		conn_flush(w, c);
-}
-
-/* Leaving the stream state (closing or lingering). */
-static void
-stream_end(struct worker *w, struct conn *c)
-{
-	TAILQ_REMOVE(&w->streams, c, sq);
-	if (w->slot != NULL)
-		atomic_fetch_sub(&w->slot->clients[c->fc.shape], 1);
-	(void)stream_limit_add(w->slot, c->client_key, -1);
-	fanout_client_free(w->fo, &c->fc);
-	free(c->filter);
-	c->filter = NULL;
-	c->fc.filter = NULL;
-	c->state = CONN_READ;
-	c->blocked = 0;
-	stream_publish(w);	/* its last counts, before it is gone */
-}
-
-/*
- * Write what the client is owed: the rest of a frame, control frames,
- * new frames (none once our close frame is queued).  A full socket waits
- * for EPOLLOUT and meanwhile the client falls behind, never the others.
- */
-static void
-stream_flush(struct worker *w, struct conn *c)
-{
-	int	r;
-
-	r = fanout_client_write(w->fo, &c->fc, c->fd, &c->out, &c->out_off,
-	    c->close_after);
-	if (r == -1) {
-		conn_close(w, c);
-		return;
-	}
-	c->blocked = r == 0;
-	if (r == 1 && c->close_after) {
-		conn_linger(w, c);
-		return;
-	}
-	conn_update_events(w, c);
-}
-
-/*
- * New ring records, a batch at a time: enforce every client's queue
- * bound, and write to every client whose socket has room.
- */
-static void
-stream_pump(struct worker *w)
-{
-	struct conn	*c, *next;
-	int64_t		 now = mono_ms();
-	int		 i;
-
-	if (w->fo == NULL || now < w->next_pull)
-		return;
-	w->next_pull = now + STREAM_PULL_MS;
-	if (TAILQ_EMPTY(&w->streams)) {
-		fanout_idle(w->fo);
-		return;
-	}
-	for (i = 0; i < STREAM_PULLS; i++) {
-		if (fanout_pull(w->fo) == 0)
-			break;
-		for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-			next = TAILQ_NEXT(c, sq);
-			fanout_client_check(w->fo, &c->fc);
-			if (!c->blocked && !c->close_after)
-				stream_flush(w, c);
-		}
-	}
-}
-
-static void
-stream_close(struct worker *w, struct conn *c, unsigned code,
-    const char *reason)
-{
-	buf_reset(&c->in);
-	if (!c->sse && ws_put_close(&c->out, code, reason) == -1) {
-		conn_close(w, c);
-		return;
-	}
-	c->close_after = 1;	/* SSE: the close is the end of the stream */
-	conn_flush(w, c);
-}
-
-static void
-stream_input(struct worker *w, struct conn *c)
-{
-	struct ws_frame	f;
-	long		n;
-
-	if (c->sse) {
-		buf_reset(&c->in);	/* an SSE client has nothing to say */
-		c->last_rx = mono_ms();
-		conn_flush(w, c);
-		return;
-	}
-	while (c->fd != -1 && !c->close_after && c->in.len > 0) {
-		n = ws_parse_frame_ext((uint8_t *)c->in.data, c->in.len, &f,
-		    c->deflate);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			stream_close(w, c, (unsigned)-n, n == -WS_CLOSE_TOO_BIG ?
-			    "Frame too big" : "Protocol error");
-			return;
-		}
-		c->last_rx = mono_ms();
-		if (f.opcode == WS_OP_PING) {
-			if (ws_put_frame(&c->out, WS_OP_PONG, f.payload,
-			    f.len) == -1) {
-				conn_close(w, c);
-				return;
-			}
-		} else if (f.opcode == WS_OP_CLOSE) {
-			/* Echo the code (RFC 6455 §5.5.1), then close. */
-			unsigned code = f.len >= 2 ? (unsigned)(f.payload[0] << 8 |
-			    f.payload[1]) : WS_CLOSE_NORMAL;
-			stream_close(w, c, code, "");
-			return;
-		}
-		/* Pongs and data frames only count as signs of life. */
-		buf_consume(&c->in, (size_t)n);
-	}
-	if (c->fd != -1)
-		conn_flush(w, c);
-}
-
-static void
-stream_heartbeat(struct conn *c)
-{
-	struct timespec	ts;
-	char		json[96];
-	int		n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(json, sizeof(json), "{\"message_type\":\"heartbeat\","
-	    "\"timestamp\":%lld.%03ld}", (long long)ts.tv_sec,
-	    ts.tv_nsec / 1000000);
-	if (c->sse)
-		buf_printf(&c->out, "data: %s\n\n", json);
-	else
-		ws_put_frame(&c->out, WS_OP_TEXT, json, (size_t)n);
-}
-
-_Static_assert((int)FANOUT_LITE == (int)STATUS_SHAPE_LITE &&
-    (int)FANOUT_FULL == (int)STATUS_SHAPE_FULL &&
-    (int)FANOUT_DOMAINS == (int)STATUS_SHAPE_DOMAINS, "shape numbering");
-
-static void
-publish_delta(_Atomic uint64_t *to, uint64_t now, uint64_t *was)
-{
-	if (now != *was)
-		atomic_fetch_add_explicit(to, now - *was,
-		    memory_order_relaxed);
-	*was = now;
-}
-
-/*
- * This worker's fan-out counters into the shared table (so any worker
- * answers /stats and /metrics for the whole daemon), and its clients
- * that skipped most, by opaque id, for the per-client skip metric.
- */
-static void
-stream_publish(struct worker *w)
-{
-	struct status_stream	*ss = &w->ctx->status->stream;
-	struct conn		*c;
-	struct fanout_client	*top[STATUS_TOP_SKIPPERS];
-	size_t			 n = 0, i, j;
-	int			 s;
-
-	if (w->fo == NULL)
-		return;
-	for (s = 0; s < FANOUT_SHAPES; s++) {
-		publish_delta(&ss->sent[s], w->fo->sent[s], &w->pub_sent[s]);
-		publish_delta(&ss->skipped[s], w->fo->skipped[s],
-		    &w->pub_skipped[s]);
-		publish_delta(&ss->bytes[s], w->fo->bytes[s], &w->pub_bytes[s]);
-		publish_delta(&ss->bytes_plain[s], w->fo->plain[s],
-		    &w->pub_plain[s]);
-	}
-	publish_delta(&ss->worker_lost, w->fo->ring_lost, &w->pub_lost);
-	if (w->slot == NULL)
-		return;
-	TAILQ_FOREACH(c, &w->streams, sq) {
-		if (c->fc.skipped == 0)
-			continue;
-		for (i = 0; i < n && top[i]->skipped >= c->fc.skipped; i++)
-			;
-		if (i == STATUS_TOP_SKIPPERS)
-			continue;
-		if (n < STATUS_TOP_SKIPPERS)
-			n++;
-		for (j = n - 1; j > i; j--)
-			top[j] = top[j - 1];
-		top[i] = &c->fc;
-	}
-	for (i = 0; i < STATUS_TOP_SKIPPERS; i++) {
-		atomic_store(&w->slot->top[i].skipped, i < n ?
-		    top[i]->skipped : 0);
-		atomic_store(&w->slot->top[i].id, i < n ? top[i]->id : 0);
-	}
-}
-
-static void
-stream_tick(struct worker *w)
-{
-	struct conn	*c, *next;
-	int64_t		 now = mono_ms();
-
-	if (now < w->next_stream_tick)
-		return;
-	w->next_stream_tick = now + STREAM_TICK_MS;
-	stream_publish(w);
-	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, sq);
-		if (c->close_after)
-			continue;
-		if (!c->sse &&
-		    now - c->last_rx > w->cf->stream.idle_timeout_ms) {
-			stream_close(w, c, WS_CLOSE_POLICY, "No ping received!");
-			continue;
-		}
-		if (now >= c->next_ping) {
-			/* SSE: a comment line keeps proxies from timing out */
-			if (c->sse)
-				buf_puts(&c->out, ":\n\n");
-			else
-				ws_put_frame(&c->out, WS_OP_PING, NULL, 0);
-			c->next_ping = now + w->cf->stream.ping_interval_ms;
-		}
-		if (now >= c->next_heartbeat) {
-			stream_heartbeat(c);
-			c->next_heartbeat = now +
-			    w->cf->stream.json_heartbeat_ms;
-		}
-		if (c->out.len > c->out_off && !c->blocked)
-			stream_flush(w, c);
-	}
-}
-
-/* Drain deadline: tell stream clients we are going away (1001). */
-static void
-streams_going_away(struct worker *w)
-{
-	struct conn	*c, *next;
-
-	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, sq);
-		if (!c->close_after)
-			stream_close(w, c, 1001, "Server restarting");
-	}
 }
 
 /* ---- timers firing ------------------------------------------------------ */
