@@ -72,17 +72,30 @@ buf_puts(struct buf *b, const char *s)
 int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
-	va_list	ap;
-	int	n;
+	va_list	 ap;
+	char	*tmp;
+	int	 n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n + 1) == -1)
+	if (n < 0 || buf_reserve(b, (size_t)n) == -1)
 		return (-1);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if (n == 0)
+		return (0);
+	/* The NUL vsnprintf writes is not content: it may not fit at max. */
+	if (b->cap - b->len > (size_t)n) {
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	} else {
+		tmp = xmalloc((size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		memcpy(b->data + b->len, tmp, (size_t)n);
+		free(tmp);
+	}
 	b->len += (size_t)n;
 	return (0);
 }
@@ -90,7 +103,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 int
 buf_put_html(struct buf *b, const char *s, size_t n)
 {
-	size_t	i;
+	size_t	i, old = b->len;
 	int	r = 0;
 
 	for (i = 0; i < n && r == 0; i++) {
@@ -114,6 +127,8 @@ buf_put_html(struct buf *b, const char *s, size_t n)
 			r = buf_append(b, &s[i], 1);
 		}
 	}
+	if (r == -1)
+		b->len = old;	/* all or nothing, as every other append */
 	return (r);
 }
 

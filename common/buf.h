@@ -2,6 +2,7 @@
  * buf.h - a growable byte buffer with a hard upper bound (every process).
  * Appending past the bound fails (returns -1) instead of growing, so an
  * input-driven buffer can never take more memory than its owner allows.
+ * A refused append leaves the buffer as it was.
  */
 #ifndef NOTARYD_BUF_H
 #define NOTARYD_BUF_H

@@ -62,118 +62,19 @@
 #include "common/cache.h"
 #include "common/log.h"
 #include "common/siphash.h"
-
-#define CACHE_MAGIC		0x6e434143U	/* "nCAC" */
-#define CACHE_VERSION		1
-#define CACHE_LINE		64
-#define CACHE_VALUE_LIMIT	(64U * 1024 * 1024)	/* largest max_value */
-#define CACHE_STRIPES_LIMIT	(1U << 24)
-/*
- * A tombstone only has to outlive the signer reads that began before the
- * invalidation; those last milliseconds.  After this long it is a free
- * slot again, so a burst of invalidations cannot squeeze out live replies.
- */
-#define CACHE_TOMBSTONE_MS	60000
-/* invalidate waits this long: losing an invalidation costs a full flush */
-#define CACHE_INVALIDATE_TIMEOUT_MS	(10 * CACHE_LOCK_TIMEOUT_MS)
-/* the test hook waits this long for its stripe */
-#define CACHE_DEBUG_TIMEOUT_MS	5000
-
-enum slot_state {
-	SLOT_EMPTY = 0,
-	SLOT_VALUE = 1,
-	SLOT_TOMBSTONE = 2,
-};
-
-/* Page 0: read-only after cache_create(). */
-struct cache {
-	uint32_t	magic;
-	uint32_t	version;
-	uint32_t	nstripes;
-	uint32_t	ways;
-	uint32_t	slot_size;	/* bytes per slot, header included */
-	uint32_t	max_value;
-	uint64_t	stripe_size;	/* mutex line + ways slots */
-	uint64_t	counters_off;
-	uint64_t	stripes_off;
-	uint64_t	map_size;
-	unsigned char	sipkey[SIPHASH_KEY_LEN];
-};
-
-/* Page 1. */
-struct cache_counters {
-	_Atomic uint64_t	epoch;
-	_Atomic uint64_t	hits;
-	_Atomic uint64_t	misses;
-	_Atomic uint64_t	stores;
-	_Atomic uint64_t	evictions;
-	_Atomic uint64_t	expired;
-	_Atomic uint64_t	invalidations;
-	_Atomic uint64_t	oversize;
-	_Atomic uint64_t	stale_skips;
-	_Atomic uint64_t	repairs;
-	_Atomic uint64_t	lock_timeouts;
-};
-
-struct cache_stripe {
-	pthread_mutex_t	mtx;		/* PROCESS_SHARED | ROBUST */
-};
-
-struct cache_slot {
-	_Atomic uint32_t seq;		/* odd while being written */
-	uint32_t	state;		/* enum slot_state */
-	uint32_t	klen;		/* format byte + id: 1..KEY_MAX+1 */
-	uint32_t	vlen;		/* <= max_value; 0 for a tombstone */
-	uint64_t	hash;
-	uint64_t	epoch;
-	int64_t		stored;		/* put or invalidate time */
-	int64_t		expires;
-	unsigned char	key[CACHE_KEY_MAX + 1];
-	unsigned char	val[];		/* max_value bytes */
-};
-
-/* Pages are at least 4096 bytes everywhere we run. */
-_Static_assert(sizeof(struct cache) <= 4096, "geometry fits in a page");
-_Static_assert(sizeof(struct cache_counters) <= 4096, "counters fit a page");
-
-/* A key as the caller gave it, flattened and hashed once. */
-struct cache_key {
-	unsigned char	bytes[CACHE_KEY_MAX + 1];
-	uint32_t	len;
-	uint64_t	hash;
-};
-
-enum lock_result {
-	LOCK_OK,
-	LOCK_TIMEOUT,
-	LOCK_BROKEN,		/* ENOTRECOVERABLE or an unexpected error */
-};
+#include "common/cache_impl.h"
 
 static uint64_t	round_up(uint64_t, uint64_t);
-static int	cache_usable(const struct cache *);
-static struct cache_counters *counters(struct cache *);
+static void	stat_inc(_Atomic uint64_t *);
 static struct cache_stripe *stripe_at(struct cache *, uint32_t);
-static struct cache_slot *slot_at(struct cache *, uint32_t, uint32_t);
-static int	key_make(const struct cache *, uint8_t, const char *, size_t,
-		    struct cache_key *);
-static uint32_t	key_stripe(const struct cache *, const struct cache_key *);
 static int	stripe_init(struct cache_stripe *);
-static enum lock_result stripe_lock(struct cache *, uint32_t, int);
-static void	stripe_unlock(struct cache *, uint32_t);
 static void	stripe_repair(struct cache *, uint32_t);
-static int	slot_sane(const struct cache *, const struct cache_slot *);
 static int	slot_is_free(const struct cache_slot *, uint64_t, int64_t);
-static struct cache_slot *slot_find(struct cache *, uint32_t,
-		    const struct cache_key *);
-static struct cache_slot *slot_victim(struct cache *, uint32_t, uint64_t,
-		    int64_t, int *);
 static void	slot_write(struct cache_slot *, const struct cache_key *,
 		    enum slot_state, uint64_t, int64_t, int64_t,
 		    const void *, size_t);
 static int	tombstone_place(struct cache *, const struct cache_key *,
 		    int64_t);
-static int64_t	deadline_add(int64_t, int64_t);
-static void	stat_inc(_Atomic uint64_t *);
 
 static uint64_t
 round_up(uint64_t n, uint64_t align)
@@ -188,8 +89,8 @@ stat_inc(_Atomic uint64_t *ctr)
 	atomic_fetch_add_explicit(ctr, 1, memory_order_relaxed);
 }
 
-static int64_t
-deadline_add(int64_t now, int64_t ttl)
+int64_t
+cache_deadline_add(int64_t now, int64_t ttl)
 {
 	if (ttl <= 0)
 		return (now);
@@ -202,15 +103,15 @@ deadline_add(int64_t now, int64_t ttl)
  * The geometry page is read-only, so checking the magic and version is
  * enough to catch a pointer that is not a cache at all.
  */
-static int
+int
 cache_usable(const struct cache *c)
 {
 	return (c != NULL && c->magic == CACHE_MAGIC &&
 	    c->version == CACHE_VERSION && c->nstripes > 0);
 }
 
-static struct cache_counters *
-counters(struct cache *c)
+struct cache_counters *
+cache_counters(struct cache *c)
 {
 	return ((struct cache_counters *)((char *)c + c->counters_off));
 }
@@ -222,16 +123,16 @@ stripe_at(struct cache *c, uint32_t stripe)
 	    (uint64_t)stripe * c->stripe_size));
 }
 
-static struct cache_slot *
-slot_at(struct cache *c, uint32_t stripe, uint32_t way)
+struct cache_slot *
+cache_slot_at(struct cache *c, uint32_t stripe, uint32_t way)
 {
 	return ((struct cache_slot *)((char *)stripe_at(c, stripe) +
 	    CACHE_LINE + (uint64_t)way * c->slot_size));
 }
 
 /* The key is the format byte followed by the service id. */
-static int
-key_make(const struct cache *c, uint8_t fmt, const char *id, size_t idlen,
+int
+cache_key_make(const struct cache *c, uint8_t fmt, const char *id, size_t idlen,
     struct cache_key *k)
 {
 	if (fmt < 1 || fmt > CACHE_FMT_MAX || idlen > CACHE_KEY_MAX)
@@ -246,8 +147,8 @@ key_make(const struct cache *c, uint8_t fmt, const char *id, size_t idlen,
 	return (0);
 }
 
-static uint32_t
-key_stripe(const struct cache *c, const struct cache_key *k)
+uint32_t
+cache_key_stripe(const struct cache *c, const struct cache_key *k)
 {
 	return ((uint32_t)(k->hash % c->nstripes));
 }
@@ -261,7 +162,7 @@ cache_create(uint64_t size_bytes, uint32_t max_value)
 	uint32_t		 s;
 	long			 ps;
 
-	/* The geometry and the counters each get a page of their own. */
+	/* The geometry and the cache_counters each get a page of their own. */
 	ps = sysconf(_SC_PAGESIZE);
 	page = ps > 0 ? (uint64_t)ps : 4096;
 	if (max_value == 0 || max_value > CACHE_VALUE_LIMIT) {
@@ -307,7 +208,7 @@ cache_create(uint64_t size_bytes, uint32_t max_value)
 	for (s = 0; s < c->nstripes; s++)
 		if (stripe_init(stripe_at(c, s)) == -1)
 			goto fail;
-	ctr = counters(c);
+	ctr = cache_counters(c);
 	atomic_store_explicit(&ctr->epoch, 1, memory_order_relaxed);
 	c->version = CACHE_VERSION;
 	c->magic = CACHE_MAGIC;
@@ -370,8 +271,8 @@ cache_max_value(const struct cache *c)
  * holder died, so its half-written slots are dropped before the mutex is
  * declared consistent.
  */
-static enum lock_result
-stripe_lock(struct cache *c, uint32_t stripe, int timeout_ms)
+enum lock_result
+cache_stripe_lock(struct cache *c, uint32_t stripe, int timeout_ms)
 {
 	static int		 logged_broken;
 	struct cache_stripe	*st = stripe_at(c, stripe);
@@ -403,7 +304,7 @@ stripe_lock(struct cache *c, uint32_t stripe, int timeout_ms)
 		}
 		return (LOCK_OK);
 	case ETIMEDOUT:
-		stat_inc(&counters(c)->lock_timeouts);
+		stat_inc(&cache_counters(c)->lock_timeouts);
 		return (LOCK_TIMEOUT);
 	default:
 		/*
@@ -420,8 +321,8 @@ stripe_lock(struct cache *c, uint32_t stripe, int timeout_ms)
 	}
 }
 
-static void
-stripe_unlock(struct cache *c, uint32_t stripe)
+void
+cache_stripe_unlock(struct cache *c, uint32_t stripe)
 {
 	pthread_mutex_unlock(&stripe_at(c, stripe)->mtx);
 }
@@ -437,7 +338,7 @@ stripe_repair(struct cache *c, uint32_t stripe)
 	uint32_t		 way, seq, dropped = 0;
 
 	for (way = 0; way < c->ways; way++) {
-		s = slot_at(c, stripe, way);
+		s = cache_slot_at(c, stripe, way);
 		seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 		if ((seq & 1) == 0)
 			continue;
@@ -447,14 +348,14 @@ stripe_repair(struct cache *c, uint32_t stripe)
 		atomic_store_explicit(&s->seq, seq + 1, memory_order_release);
 		dropped++;
 	}
-	stat_inc(&counters(c)->repairs);
+	stat_inc(&cache_counters(c)->repairs);
 	log_warnx("cache: stripe %u: lock holder died, %u dirty slot%s dropped",
 	    stripe, dropped, dropped == 1 ? "" : "s");
 }
 
 /* Does a slot make sense?  Anything else is treated as an empty slot. */
-static int
-slot_sane(const struct cache *c, const struct cache_slot *s)
+int
+cache_slot_sane(const struct cache *c, const struct cache_slot *s)
 {
 	if (atomic_load_explicit(&s->seq, memory_order_relaxed) & 1)
 		return (0);
@@ -469,15 +370,15 @@ slot_sane(const struct cache *c, const struct cache_slot *s)
 	return (1);
 }
 
-static struct cache_slot *
-slot_find(struct cache *c, uint32_t stripe, const struct cache_key *k)
+struct cache_slot *
+cache_slot_find(struct cache *c, uint32_t stripe, const struct cache_key *k)
 {
 	struct cache_slot	*s;
 	uint32_t		 way;
 
 	for (way = 0; way < c->ways; way++) {
-		s = slot_at(c, stripe, way);
-		if (slot_sane(c, s) && s->hash == k->hash &&
+		s = cache_slot_at(c, stripe, way);
+		if (cache_slot_sane(c, s) && s->hash == k->hash &&
 		    s->klen == k->len && memcmp(s->key, k->bytes, k->len) == 0)
 			return (s);
 	}
@@ -497,8 +398,8 @@ slot_is_free(const struct cache_slot *s, uint64_t epoch, int64_t now)
  * A slot for a key that is not in the stripe: an empty, garbage, expired
  * or flushed one if there is one, else the oldest (an eviction).
  */
-static struct cache_slot *
-slot_victim(struct cache *c, uint32_t stripe, uint64_t epoch, int64_t now,
+struct cache_slot *
+cache_slot_victim(struct cache *c, uint32_t stripe, uint64_t epoch, int64_t now,
     int *evicted)
 {
 	struct cache_slot	*s, *oldest = NULL;
@@ -506,8 +407,8 @@ slot_victim(struct cache *c, uint32_t stripe, uint64_t epoch, int64_t now,
 
 	*evicted = 0;
 	for (way = 0; way < c->ways; way++) {
-		s = slot_at(c, stripe, way);
-		if (!slot_sane(c, s) || slot_is_free(s, epoch, now))
+		s = cache_slot_at(c, stripe, way);
+		if (!cache_slot_sane(c, s) || slot_is_free(s, epoch, now))
 			return (s);
 		if (oldest == NULL || s->stored < oldest->stored)
 			oldest = s;
@@ -556,15 +457,15 @@ cache_get(struct cache *c, uint8_t fmt, const char *id, size_t idlen,
 	int			 ret = 0;
 
 	if (!cache_usable(c) || vlen == NULL || (buf == NULL && buflen > 0) ||
-	    key_make(c, fmt, id, idlen, &k) == -1)
+	    cache_key_make(c, fmt, id, idlen, &k) == -1)
 		return (-1);
-	ctr = counters(c);
-	stripe = key_stripe(c, &k);
-	if (stripe_lock(c, stripe, CACHE_LOCK_TIMEOUT_MS) != LOCK_OK) {
+	ctr = cache_counters(c);
+	stripe = cache_key_stripe(c, &k);
+	if (cache_stripe_lock(c, stripe, CACHE_LOCK_TIMEOUT_MS) != LOCK_OK) {
 		stat_inc(&ctr->misses);
 		return (0);
 	}
-	s = slot_find(c, stripe, &k);
+	s = cache_slot_find(c, stripe, &k);
 	if (s == NULL || s->state != SLOT_VALUE ||
 	    s->epoch != atomic_load_explicit(&ctr->epoch, memory_order_acquire))
 		ret = 0;
@@ -581,7 +482,7 @@ cache_get(struct cache *c, uint8_t fmt, const char *id, size_t idlen,
 			*stored_ms = s->stored;
 		ret = 1;
 	}
-	stripe_unlock(c, stripe);
+	cache_stripe_unlock(c, stripe);
 	if (ret == 1)
 		stat_inc(&ctr->hits);
 	else if (ret == 0)
@@ -601,34 +502,34 @@ cache_put(struct cache *c, uint8_t fmt, const char *id, size_t idlen,
 	int			 evicted = 0;
 
 	if (!cache_usable(c) || (val == NULL && vlen > 0) ||
-	    key_make(c, fmt, id, idlen, &k) == -1)
+	    cache_key_make(c, fmt, id, idlen, &k) == -1)
 		return (-1);
-	ctr = counters(c);
+	ctr = cache_counters(c);
 	if (vlen > c->max_value) {
 		stat_inc(&ctr->oversize);
 		return (-1);
 	}
-	stripe = key_stripe(c, &k);
-	if (stripe_lock(c, stripe, CACHE_LOCK_TIMEOUT_MS) != LOCK_OK)
+	stripe = cache_key_stripe(c, &k);
+	if (cache_stripe_lock(c, stripe, CACHE_LOCK_TIMEOUT_MS) != LOCK_OK)
 		return (1);
-	if ((s = slot_find(c, stripe, &k)) != NULL &&
+	if ((s = cache_slot_find(c, stripe, &k)) != NULL &&
 	    s->state == SLOT_TOMBSTONE && s->stored >= read_began_ms) {
 		/*
 		 * Invalidated after (or in the same millisecond as) the
 		 * caller began reading: its reply may predate the change.
 		 */
-		stripe_unlock(c, stripe);
+		cache_stripe_unlock(c, stripe);
 		stat_inc(&ctr->stale_skips);
 		return (1);
 	}
 	if (s == NULL)
-		s = slot_victim(c, stripe,
+		s = cache_slot_victim(c, stripe,
 		    atomic_load_explicit(&ctr->epoch, memory_order_acquire),
 		    now_ms, &evicted);
 	slot_write(s, &k, SLOT_VALUE,
 	    atomic_load_explicit(&ctr->epoch, memory_order_acquire), now_ms,
-	    deadline_add(now_ms, ttl_ms), val, vlen);
-	stripe_unlock(c, stripe);
+	    cache_deadline_add(now_ms, ttl_ms), val, vlen);
+	cache_stripe_unlock(c, stripe);
 	if (evicted)
 		stat_inc(&ctr->evictions);
 	stat_inc(&ctr->stores);
@@ -642,15 +543,15 @@ cache_put(struct cache *c, uint8_t fmt, const char *id, size_t idlen,
 static int
 tombstone_place(struct cache *c, const struct cache_key *k, int64_t now)
 {
-	struct cache_counters	*ctr = counters(c);
+	struct cache_counters	*ctr = cache_counters(c);
 	struct cache_slot	*s;
 	enum lock_result	 lr;
 	uint64_t		 epoch;
 	uint32_t		 stripe;
 	int			 evicted = 0;
 
-	stripe = key_stripe(c, k);
-	lr = stripe_lock(c, stripe, CACHE_INVALIDATE_TIMEOUT_MS);
+	stripe = cache_key_stripe(c, k);
+	lr = cache_stripe_lock(c, stripe, CACHE_INVALIDATE_TIMEOUT_MS);
 	if (lr == LOCK_BROKEN)
 		return (0);	/* every get on this stripe misses anyway */
 	if (lr == LOCK_TIMEOUT) {
@@ -660,13 +561,13 @@ tombstone_place(struct cache *c, const struct cache_key *k, int64_t now)
 		return (0);
 	}
 	epoch = atomic_load_explicit(&ctr->epoch, memory_order_acquire);
-	if ((s = slot_find(c, stripe, k)) == NULL)
-		s = slot_victim(c, stripe, epoch, now, &evicted);
+	if ((s = cache_slot_find(c, stripe, k)) == NULL)
+		s = cache_slot_victim(c, stripe, epoch, now, &evicted);
 	else if (s->state == SLOT_TOMBSTONE && s->stored > now)
 		now = s->stored;	/* never move a tombstone back */
 	slot_write(s, k, SLOT_TOMBSTONE, epoch, now,
-	    deadline_add(now, CACHE_TOMBSTONE_MS), NULL, 0);
-	stripe_unlock(c, stripe);
+	    cache_deadline_add(now, CACHE_TOMBSTONE_MS), NULL, 0);
+	cache_stripe_unlock(c, stripe);
 	if (evicted)
 		stat_inc(&ctr->evictions);
 	stat_inc(&ctr->invalidations);
@@ -679,7 +580,7 @@ cache_invalidate(struct cache *c, uint8_t fmt, const char *id, size_t idlen,
 {
 	struct cache_key	k;
 
-	if (!cache_usable(c) || key_make(c, fmt, id, idlen, &k) == -1)
+	if (!cache_usable(c) || cache_key_make(c, fmt, id, idlen, &k) == -1)
 		return (-1);
 	return (tombstone_place(c, &k, now_ms));
 }
@@ -707,106 +608,6 @@ void
 cache_flush(struct cache *c)
 {
 	if (cache_usable(c))
-		atomic_fetch_add_explicit(&counters(c)->epoch, 1,
+		atomic_fetch_add_explicit(&cache_counters(c)->epoch, 1,
 		    memory_order_acq_rel);
-}
-
-/*
- * "used" walks every stripe under its lock: exact at the time each stripe
- * was visited, but it counts expired values until they are reused.
- */
-void
-cache_stats(struct cache *c, struct cache_stats *st)
-{
-	struct cache_counters	*ctr;
-	struct cache_slot	*s;
-	uint64_t		 epoch;
-	uint32_t		 stripe, way;
-
-	memset(st, 0, sizeof(*st));
-	if (!cache_usable(c))
-		return;
-	ctr = counters(c);
-	epoch = atomic_load_explicit(&ctr->epoch, memory_order_acquire);
-	for (stripe = 0; stripe < c->nstripes; stripe++) {
-		if (stripe_lock(c, stripe, CACHE_LOCK_TIMEOUT_MS) != LOCK_OK)
-			continue;
-		for (way = 0; way < c->ways; way++) {
-			s = slot_at(c, stripe, way);
-			if (slot_sane(c, s) && s->state == SLOT_VALUE &&
-			    s->epoch == epoch)
-				st->used++;
-		}
-		stripe_unlock(c, stripe);
-	}
-	st->slots = (uint64_t)c->nstripes * c->ways;
-	st->max_value = c->max_value;
-#define LOAD(f)	atomic_load_explicit(&ctr->f, memory_order_relaxed)
-	st->hits = LOAD(hits);
-	st->misses = LOAD(misses);
-	st->stores = LOAD(stores);
-	st->evictions = LOAD(evictions);
-	st->expired = LOAD(expired);
-	st->invalidations = LOAD(invalidations);
-	st->oversize = LOAD(oversize);
-	st->stale_skips = LOAD(stale_skips);
-	st->repairs = LOAD(repairs);
-	st->lock_timeouts = LOAD(lock_timeouts);
-#undef LOAD
-}
-
-/* ---- for tests only (see cache.h) -------------------------------------- */
-
-int
-cache_debug_stripe_of(struct cache *c, uint8_t fmt, const char *id,
-    size_t idlen)
-{
-	struct cache_key	k;
-
-	if (!cache_usable(c) || key_make(c, fmt, id, idlen, &k) == -1)
-		return (-1);
-	return ((int)key_stripe(c, &k));
-}
-
-/*
- * Do what a signer killed in the middle of cache_put() leaves behind: the
- * stripe locked, the key's slot marked dirty and its value half
- * overwritten.  Without the repair a later get would return torn bytes.
- */
-int
-cache_debug_lock_and_dirty(struct cache *c, uint8_t fmt, const char *id,
-    size_t idlen, int64_t now_ms)
-{
-	struct cache_counters	*ctr;
-	struct cache_key	 k;
-	struct cache_slot	*s;
-	uint32_t		 stripe, seq, vlen;
-	int			 evicted;
-
-	if (!cache_usable(c) || key_make(c, fmt, id, idlen, &k) == -1)
-		return (-1);
-	ctr = counters(c);
-	stripe = key_stripe(c, &k);
-	if (stripe_lock(c, stripe, CACHE_DEBUG_TIMEOUT_MS) != LOCK_OK)
-		return (-1);
-	if ((s = slot_find(c, stripe, &k)) == NULL ||
-	    s->state != SLOT_VALUE || s->vlen == 0)
-		s = slot_victim(c, stripe,
-		    atomic_load_explicit(&ctr->epoch, memory_order_acquire),
-		    now_ms, &evicted);
-	vlen = (s->state == SLOT_VALUE && slot_sane(c, s) && s->vlen > 0) ?
-	    s->vlen : c->max_value;
-	seq = atomic_load_explicit(&s->seq, memory_order_relaxed) | 1;
-	atomic_store_explicit(&s->seq, seq, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-	s->state = SLOT_VALUE;
-	s->klen = k.len;
-	s->vlen = vlen;
-	s->hash = k.hash;
-	s->epoch = atomic_load_explicit(&ctr->epoch, memory_order_acquire);
-	s->stored = now_ms;
-	s->expires = deadline_add(now_ms, 3600 * 1000);
-	memcpy(s->key, k.bytes, k.len);
-	memset(s->val, 0xdd, vlen / 2);
-	return (0);
 }

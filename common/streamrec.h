@@ -90,9 +90,10 @@ int	streamrec_build(struct buf *out, uint32_t flags, uint32_t log_id,
 
 /*
  * Validate rec[0..len) and fill v.  Checks the magic, version, nsect
- * (1..STREAMREC_MAX_SECT), that the section table fits, that every section
- * lies inside len after the table (no overflow), that kinds are non-zero
- * and unique, and that a NAMES section is empty or ends with NUL.
+ * (1..STREAMREC_MAX_SECT), that the section table fits, that the sections
+ * lie end to end from the table to exactly len (as streamrec_build lays
+ * them; no overflow), that kinds are non-zero and unique, and that a NAMES
+ * section is empty or ends with NUL.
  * Returns 0, or -1 on any inconsistency.
  */
 int	streamrec_parse(const void *rec, size_t len, struct streamrec_view *v);

@@ -798,6 +798,17 @@ dns_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 
 /* ---- the engine ---------------------------------------------------------- */
 
+void
+probe_opts_from_conf(const struct conf *cf, struct probe_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->concurrency = cf->scanner.concurrency;
+	o->timeout_ms = cf->scanner.timeout_ms;
+	o->sni = cf->scanner.sni;
+	o->deny = &cf->scanner.deny;
+	o->allow = &cf->scanner.allow;
+}
+
 struct probe_engine *
 probe_engine_new(const struct probe_opts *o)
 {

@@ -118,6 +118,8 @@ typedef void (*probe_done_fn)(void *arg, const char *svc, size_t len,
  * and allow lists are referenced, not copied: they must outlive the
  * engine.  NULL (logged) when the resolver or TLS set-up fails.
  */
+/* The options of scanner.* in cf (no resolver override). */
+void	probe_opts_from_conf(const struct conf *cf, struct probe_opts *o);
 struct probe_engine *probe_engine_new(const struct probe_opts *o);
 /* Cancel every probe in flight without callbacks; free everything. */
 void	probe_engine_free(struct probe_engine *e);

@@ -147,12 +147,7 @@ scanner_open_store(struct scanner *sc)
 	if (obs_open(&sc->obs, sc->env, 0) == -1 ||
 	    sched_open(&sc->sched, sc->env) == -1)
 		return (-1);
-	memset(&po, 0, sizeof(po));
-	po.concurrency = cf->scanner.concurrency;
-	po.timeout_ms = cf->scanner.timeout_ms;
-	po.sni = cf->scanner.sni;
-	po.deny = &cf->scanner.deny;
-	po.allow = &cf->scanner.allow;
+	probe_opts_from_conf(cf, &po);
 	if ((sc->pe = probe_engine_new(&po)) == NULL)
 		return (-1);
 	return (0);

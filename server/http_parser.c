@@ -22,77 +22,7 @@
 #include <string.h>
 
 #include "server/http_parser.h"
-
-/* Helper verdicts besides the negative statuses. */
-#define SCAN_OK		0
-#define SCAN_MORE	1	/* the buffer ends before a verdict */
-
-/* A cursor over the header section of buf[0..len). */
-struct scanner {
-	const char	*buf;
-	size_t		 len;
-	size_t		 pos;
-	size_t		 limit;		/* first offset past the allowed size */
-	int		 over_limit;	/* -414 in request line, then -431 */
-};
-
-/* What the header lines say about framing and the connection. */
-struct header_facts {
-	size_t		 nhost;
-	int		 host_bad;
-	int		 has_length;
-	int		 length_bad;	/* unparsable, or differing copies */
-	uint64_t	 length;
-	int		 has_te;
-	int		 conn_close;
-	int		 conn_keep_alive;
-	int		 conn_upgrade;
-	int		 has_upgrade;
-};
-
-static int	 is_tchar(unsigned char);
-static int	 is_method_char(unsigned char);
-static int	 is_target_char(unsigned char);
-static int	 is_field_value_char(unsigned char);
-static int	 is_blank(unsigned char);
-static int	 is_regname_char(unsigned char);
-static int	 hex_value(unsigned char);
-static unsigned char ascii_lower(unsigned char);
-static int	 same_ci(const char *, size_t, const char *);
-
-static int	 peek(const struct scanner *, size_t, unsigned char *);
-static int	 take_line_end(struct scanner *, int *);
-static int	 expect_line_end(struct scanner *);
-static int	 skip_leading_empty_lines(struct scanner *);
-static int	 scan_method(struct scanner *, struct http_request *);
-static enum http_method lookup_method(const char *, size_t);
-static int	 scan_target(struct scanner *, struct http_request *);
-static int	 scan_version(struct scanner *, struct http_request *);
-static int	 scan_request_line(struct scanner *, struct http_request *);
-static int	 scan_header_field(struct scanner *, struct http_header *);
-static int	 scan_header_lines(struct scanner *, struct http_request *,
-		    size_t);
-
-static int	 split_target(struct http_request *);
-static void	 split_path_query(struct http_request *, const char *,
-		    size_t);
-static int	 split_absolute_form(struct http_request *);
-static size_t	 scheme_prefix_len(const char *, size_t);
-static int	 valid_authority(const char *, size_t, int);
-static int	 valid_port(const char *, size_t, int);
-
-static int	 parse_length(const char *, size_t, uint64_t *);
-static void	 note_length(struct header_facts *, const struct http_header *);
-static void	 note_connection(struct header_facts *,
-		    const struct http_header *);
-static void	 note_header(struct header_facts *, struct http_request *,
-		    const struct http_header *);
-static int	 judge_headers(const struct http_request *,
-		    const struct header_facts *, const struct http_limits *);
-static void	 apply_connection(struct http_request *,
-		    const struct header_facts *);
-static int	 take_body(struct http_request *, const char *, size_t,
-		    uint64_t);
+#include "server/http_parser_impl.h"
 
 static const struct {
 	const char		*name;
@@ -109,7 +39,25 @@ static const struct {
 	{ "CONNECT",	HTTP_M_CONNECT },
 };
 
-/* ---- character classes (ASCII only, independent of the locale) ------- */
+static int	 is_tchar(unsigned char);
+static int	 is_method_char(unsigned char);
+static int	 is_target_char(unsigned char);
+static int	 is_field_value_char(unsigned char);
+static unsigned char ascii_lower(unsigned char);
+static int	 peek(const struct scanner *, size_t, unsigned char *);
+static int	 take_line_end(struct scanner *, int *);
+static int	 expect_line_end(struct scanner *);
+static int	 skip_leading_empty_lines(struct scanner *);
+static enum http_method lookup_method(const char *, size_t);
+static int	 scan_method(struct scanner *, struct http_request *);
+static int	 scan_target(struct scanner *, struct http_request *);
+static int	 scan_version(struct scanner *, struct http_request *);
+static int	 scan_request_line(struct scanner *, struct http_request *);
+static int	 scan_header_field(struct scanner *, struct http_header *);
+static int	 scan_header_lines(struct scanner *, struct http_request *,
+		    size_t);
+static int	 take_body(struct http_request *, const char *, size_t,
+		    uint64_t);
 
 /* RFC 9110 5.6.2 tchar: the characters of header names and methods. */
 static int
@@ -152,15 +100,15 @@ is_field_value_char(unsigned char c)
 	return (c == '\t' || (c >= 0x20 && c != 0x7f));
 }
 
-static int
-is_blank(unsigned char c)
+int
+hp_is_blank(unsigned char c)
 {
 	return (c == ' ' || c == '\t');
 }
 
 /* RFC 3986 unreserved / sub-delims: what a reg-name may hold unescaped. */
-static int
-is_regname_char(unsigned char c)
+int
+hp_is_regname_char(unsigned char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9'))
@@ -174,8 +122,8 @@ is_regname_char(unsigned char c)
 	return (0);
 }
 
-static int
-hex_value(unsigned char c)
+int
+hp_hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return (c - '0');
@@ -193,8 +141,8 @@ ascii_lower(unsigned char c)
 }
 
 /* Does s[0..n) equal the NUL-terminated word, ignoring ASCII case? */
-static int
-same_ci(const char *s, size_t n, const char *word)
+int
+hp_same_ci(const char *s, size_t n, const char *word)
 {
 	size_t	i;
 
@@ -205,8 +153,6 @@ same_ci(const char *s, size_t n, const char *word)
 	}
 	return (word[n] == '\0');
 }
-
-/* ---- the scanner --------------------------------------------------------- */
 
 /*
  * Look at the byte `ahead` places past the cursor.  The size limit comes
@@ -295,25 +241,40 @@ lookup_method(const char *name, size_t len)
 	return (HTTP_M_UNKNOWN);
 }
 
-/* method SP */
+/*
+ * A non-empty run of characters of one class, then SP (not consumed).
+ * A character outside the class (a second SP, HTTP/0.9's missing version)
+ * is a 400.  *start gets the run's offset; SCAN_MORE when the buffer ends.
+ */
 static int
-scan_method(struct scanner *s, struct http_request *req)
+scan_run_to_sp(struct scanner *s, int (*in_class)(unsigned char),
+    size_t *start)
 {
-	size_t		start = s->pos;
 	unsigned char	c;
 	int		r;
 
+	*start = s->pos;
 	for (;;) {
 		if ((r = peek(s, 0, &c)) != SCAN_OK)
 			return (r);
 		if (c == ' ')
 			break;
-		if (!is_method_char(c))
+		if (!in_class(c))
 			return (-400);
 		s->pos++;
 	}
-	if (s->pos == start)
-		return (-400);
+	return (s->pos == *start ? -400 : SCAN_OK);
+}
+
+/* method SP */
+static int
+scan_method(struct scanner *s, struct http_request *req)
+{
+	size_t	start;
+	int	r;
+
+	if ((r = scan_run_to_sp(s, is_method_char, &start)) != SCAN_OK)
+		return (r);
 	req->method_str = s->buf + start;
 	req->method_len = s->pos - start;
 	req->method = lookup_method(req->method_str, req->method_len);
@@ -327,25 +288,14 @@ scan_method(struct scanner *s, struct http_request *req)
 static int
 scan_target(struct scanner *s, struct http_request *req)
 {
-	size_t		start = s->pos;
-	unsigned char	c;
-	int		r;
+	size_t	start;
+	int	r;
 
-	for (;;) {
-		if ((r = peek(s, 0, &c)) != SCAN_OK)
-			return (r);
-		if (c == ' ')
-			break;
-		/* Also catches a second SP and HTTP/0.9's missing version. */
-		if (!is_target_char(c))
-			return (-400);
-		s->pos++;
-	}
-	if (s->pos == start)
-		return (-400);
+	if ((r = scan_run_to_sp(s, is_target_char, &start)) != SCAN_OK)
+		return (r);
 	req->target = s->buf + start;
 	req->target_len = s->pos - start;
-	if ((r = split_target(req)) != SCAN_OK)
+	if ((r = hp_split_target(req)) != SCAN_OK)
 		return (r);
 	s->pos++;
 	return (SCAN_OK);
@@ -421,7 +371,7 @@ scan_header_field(struct scanner *s, struct http_header *h)
 	 * obs-fold (RFC 9112 5.2), or blanks after the request line (2.2):
 	 * agents disagree on what they mean, so refuse rather than guess.
 	 */
-	if (is_blank(c))
+	if (hp_is_blank(c))
 		return (-400);
 	for (;;) {
 		if ((r = peek(s, 0, &c)) != SCAN_OK)
@@ -442,7 +392,7 @@ scan_header_field(struct scanner *s, struct http_header *h)
 	for (;;) {
 		if ((r = peek(s, 0, &c)) != SCAN_OK)
 			return (r);
-		if (!is_blank(c))
+		if (!hp_is_blank(c))
 			break;
 		s->pos++;
 	}
@@ -457,7 +407,7 @@ scan_header_field(struct scanner *s, struct http_header *h)
 		if (!is_field_value_char(c))
 			return (-400);
 		s->pos++;
-		if (!is_blank(c))
+		if (!hp_is_blank(c))
 			value_end = s->pos;
 	}
 	h->value_len = (size_t)(s->buf + value_end - h->value);
@@ -484,291 +434,6 @@ scan_header_lines(struct scanner *s, struct http_request *req,
 	}
 }
 
-/* ---- request-target forms (RFC 9112 3.2) --------------------------------- */
-
-static int
-split_target(struct http_request *req)
-{
-	const char	*t = req->target;
-	size_t		 n = req->target_len;
-
-	/* CONNECT takes authority-form and nothing else; it is the path. */
-	if (req->method == HTTP_M_CONNECT) {
-		if (!valid_authority(t, n, 1))
-			return (-400);
-		req->path = t;
-		req->path_len = n;
-		return (SCAN_OK);
-	}
-	if (t[0] == '/') {
-		split_path_query(req, t, n);
-		return (SCAN_OK);
-	}
-	if (n == 1 && t[0] == '*') {
-		if (req->method != HTTP_M_OPTIONS)
-			return (-400);
-		req->path = t;
-		req->path_len = n;
-		return (SCAN_OK);
-	}
-	return (split_absolute_form(req));
-}
-
-/* Split at the first '?'; "/p?" has an empty query, "/p" has none. */
-static void
-split_path_query(struct http_request *req, const char *p, size_t n)
-{
-	const char	*q;
-
-	req->path = p;
-	if ((q = memchr(p, '?', n)) == NULL) {
-		req->path_len = n;
-		req->query = NULL;
-		req->query_len = 0;
-		return;
-	}
-	req->path_len = (size_t)(q - p);
-	req->query = q + 1;
-	req->query_len = n - req->path_len - 1;
-}
-
-/* Length of a leading "http://" or "https://" (any case), else 0. */
-static size_t
-scheme_prefix_len(const char *t, size_t n)
-{
-	if (n >= 7 && same_ci(t, 7, "http://"))
-		return (7);
-	if (n >= 8 && same_ci(t, 8, "https://"))
-		return (8);
-	return (0);
-}
-
-/*
- * absolute-form: "http://authority/path?query", which proxies send and
- * origin servers must accept.  Routing only wants path and query.
- */
-static int
-split_absolute_form(struct http_request *req)
-{
-	const char	*t = req->target, *auth, *rest;
-	size_t		 n = req->target_len, skip, auth_len;
-
-	if ((skip = scheme_prefix_len(t, n)) == 0)
-		return (-400);
-	auth = t + skip;
-	for (auth_len = 0; skip + auth_len < n; auth_len++) {
-		if (auth[auth_len] == '/' || auth[auth_len] == '?')
-			break;
-	}
-	/* Also refuses userinfo ("user@host"), as RFC 9110 4.2.4 advises. */
-	if (!valid_authority(auth, auth_len, 0))
-		return (-400);
-	rest = auth + auth_len;
-	if (skip + auth_len < n && *rest == '/') {
-		split_path_query(req, rest, n - skip - auth_len);
-		return (SCAN_OK);
-	}
-	/*
-	 * No path means "/" (RFC 9112 3.2.1).  Borrow the last '/' of "://"
-	 * so that every pointer still lies inside the caller's buffer.
-	 */
-	req->path = auth - 1;
-	req->path_len = 1;
-	if (skip + auth_len < n) {
-		req->query = rest + 1;
-		req->query_len = n - skip - auth_len - 1;
-	}
-	return (SCAN_OK);
-}
-
-/*
- * RFC 3986 authority without userinfo: reg-name or "[IP-literal]",
- * then ":port" (required for CONNECT).  Host headers are held to the
- * same grammar: RFC 9112 3.2 makes an invalid Host value a 400.
- */
-static int
-valid_authority(const char *a, size_t n, int need_port)
-{
-	size_t	i = 0, start;
-
-	if (n == 0)
-		return (0);
-	if (a[0] == '[') {
-		for (i = 1; i < n && a[i] != ']'; i++) {
-			if (!is_regname_char(a[i]) && a[i] != ':')
-				return (0);
-		}
-		if (i == n || i == 1)
-			return (0);
-		i++;
-	} else {
-		start = i;
-		while (i < n && a[i] != ':') {
-			if (a[i] == '%') {
-				if (n - i < 3 || hex_value(a[i + 1]) < 0 ||
-				    hex_value(a[i + 2]) < 0)
-					return (0);
-				i += 3;
-			} else if (is_regname_char(a[i]))
-				i++;
-			else
-				return (0);
-		}
-		if (i == start)
-			return (0);
-	}
-	if (i == n)
-		return (!need_port);
-	if (a[i] != ':')
-		return (0);
-	return (valid_port(a + i + 1, n - i - 1, need_port));
-}
-
-/* RFC 3986 allows an empty port; CONNECT needs a real one. */
-static int
-valid_port(const char *p, size_t n, int need_port)
-{
-	unsigned long	port = 0;
-	size_t		i;
-
-	if (n == 0)
-		return (!need_port);
-	if (n > 5)
-		return (0);
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return (0);
-		port = port * 10 + (unsigned long)(p[i] - '0');
-	}
-	return (port <= 65535);
-}
-
-/* ---- header semantics ---------------------------------------------------- */
-
-/* 1*DIGIT without sign, blanks or lists; overflow is malformed. */
-static int
-parse_length(const char *v, size_t n, uint64_t *out)
-{
-	uint64_t	val = 0;
-	unsigned	d;
-	size_t		i;
-
-	if (n == 0)
-		return (-1);
-	for (i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return (-1);
-		d = (unsigned)(v[i] - '0');
-		if (val > (UINT64_MAX - d) / 10)
-			return (-1);
-		val = val * 10 + d;
-	}
-	*out = val;
-	return (0);
-}
-
-/*
- * Repeated Content-Length lines are tolerated only when they agree
- * (RFC 9110 8.6); disagreeing ones are the classic smuggling vector.
- */
-static void
-note_length(struct header_facts *f, const struct http_header *h)
-{
-	uint64_t	val;
-
-	if (parse_length(h->value, h->value_len, &val) == -1) {
-		f->length_bad = 1;
-		return;
-	}
-	if (f->has_length && val != f->length)
-		f->length_bad = 1;
-	f->has_length = 1;
-	f->length = val;
-}
-
-/* Connection is a comma-separated token list; look for the ones we act on. */
-static void
-note_connection(struct header_facts *f, const struct http_header *h)
-{
-	const char	*v = h->value, *tok;
-	size_t		 n = h->value_len, i = 0, tok_len;
-
-	while (i < n) {
-		while (i < n && (is_blank(v[i]) || v[i] == ','))
-			i++;
-		tok = v + i;
-		while (i < n && v[i] != ',')
-			i++;
-		tok_len = (size_t)(v + i - tok);
-		while (tok_len > 0 && is_blank(tok[tok_len - 1]))
-			tok_len--;
-		if (same_ci(tok, tok_len, "close"))
-			f->conn_close = 1;
-		else if (same_ci(tok, tok_len, "keep-alive"))
-			f->conn_keep_alive = 1;
-		else if (same_ci(tok, tok_len, "upgrade"))
-			f->conn_upgrade = 1;
-	}
-}
-
-static void
-note_header(struct header_facts *f, struct http_request *req,
-    const struct http_header *h)
-{
-	if (same_ci(h->name, h->name_len, "host")) {
-		/* Empty is legal: the target may carry no authority. */
-		if (h->value_len > 0 &&
-		    !valid_authority(h->value, h->value_len, 0))
-			f->host_bad = 1;
-		if (f->nhost++ == 0) {
-			req->host = h->value;
-			req->host_len = h->value_len;
-		}
-	} else if (same_ci(h->name, h->name_len, "content-length"))
-		note_length(f, h);
-	else if (same_ci(h->name, h->name_len, "transfer-encoding"))
-		f->has_te = 1;
-	else if (same_ci(h->name, h->name_len, "connection"))
-		note_connection(f, h);
-	else if (same_ci(h->name, h->name_len, "upgrade"))
-		f->has_upgrade = 1;
-}
-
-/*
- * Verdicts that need the whole header section.  They wait for its end
- * because a later line can change them (Content-Length after
- * Transfer-Encoding turns 501 into 400).
- */
-static int
-judge_headers(const struct http_request *req, const struct header_facts *f,
-    const struct http_limits *lim)
-{
-	if (f->nhost > 1 || f->host_bad)
-		return (-400);
-	if (f->nhost == 0 && req->version_minor == 1)
-		return (-400);
-	if (f->length_bad)
-		return (-400);
-	/* Which one frames the body depends on the agent: smuggling. */
-	if (f->has_te && f->has_length)
-		return (-400);
-	if (f->has_te)
-		return (-501);
-	if (f->has_length && f->length > lim->max_body)
-		return (-413);
-	return (SCAN_OK);
-}
-
-static void
-apply_connection(struct http_request *req, const struct header_facts *f)
-{
-	if (req->version_minor == 1)
-		req->keep_alive = !f->conn_close;
-	else
-		req->keep_alive = f->conn_keep_alive && !f->conn_close;
-	req->upgrade = f->conn_upgrade && f->has_upgrade;
-}
-
 /* The body follows the header section; wait until all of it is here. */
 static int
 take_body(struct http_request *req, const char *buf, size_t len,
@@ -789,8 +454,6 @@ take_body(struct http_request *req, const char *buf, size_t len,
 	req->total_bytes = req->header_bytes + (size_t)length;
 	return ((int)req->total_bytes);
 }
-
-/* ---- public interface ---------------------------------------------------- */
 
 int
 http_parse_request(const char *buf, size_t len,
@@ -823,10 +486,10 @@ http_parse_request(const char *buf, size_t len,
 	req->header_bytes = s.pos;
 
 	for (i = 0; i < req->nheaders; i++)
-		note_header(&f, req, &req->headers[i]);
-	if ((r = judge_headers(req, &f, lim)) != SCAN_OK)
+		hp_note_header(&f, req, &req->headers[i]);
+	if ((r = hp_judge_headers(req, &f, lim)) != SCAN_OK)
 		return (r);
-	apply_connection(req, &f);
+	hp_apply_connection(req, &f);
 	return (take_body(req, buf, len, f.has_length ? f.length : 0));
 }
 
@@ -840,7 +503,7 @@ http_header_find(const struct http_request *req, const char *name)
 	name_len = strlen(name);
 	for (i = 0; i < req->nheaders && i < HTTP_MAX_HEADERS_HARD; i++) {
 		if (req->headers[i].name_len == name_len &&
-		    same_ci(req->headers[i].name, name_len, name))
+		    hp_same_ci(req->headers[i].name, name_len, name))
 			return (&req->headers[i]);
 	}
 	return (NULL);
@@ -901,8 +564,8 @@ http_urldecode(const char *src, size_t len, char *dst, size_t dstlen,
 		c = (unsigned char)src[i];
 		if (c == '%') {
 			if (len - i < 3 ||
-			    (hi = hex_value(src[i + 1])) < 0 ||
-			    (lo = hex_value(src[i + 2])) < 0)
+			    (hi = hp_hex_value(src[i + 1])) < 0 ||
+			    (lo = hp_hex_value(src[i + 2])) < 0)
 				return (-1);
 			c = (unsigned char)(hi << 4 | lo);
 			i += 3;

@@ -65,7 +65,7 @@ sigproto_rep_decode(const uint8_t *msg, size_t len, struct sigproto_rep *r)
 		return (-1);
 	blen = be32dec(msg + 8);
 	if (blen > SIGPROTO_BODY_MAX || len != SIGPROTO_REP_HDR + blen ||
-	    msg[4] > SIG_BAD)
+	    msg[4] > SIG_BAD || msg[5] != 0 || msg[6] != 0 || msg[7] != 0)
 		return (-1);
 	if (msg[4] == SIG_OK && blen == 0)
 		return (-1);

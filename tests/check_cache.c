@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/siphash.h"
 #include "common/util.h"
+#include "tests/testutil.h"
 
 #define XML	CACHE_FMT_PERSPECTIVES_XML
 #define JSON	CACHE_FMT_CONVERGENCE_JSON
@@ -59,7 +60,6 @@ static pid_t	spawn_dirty_holder(struct cache *, uint8_t, const char *,
 		    int, int);
 static void	conc_child(struct cache *, unsigned, struct conc_tally *,
 		    int);
-static Suite	*cache_suite(void);
 
 static size_t
 key_name(char *buf, size_t len, unsigned n)
@@ -1006,8 +1006,8 @@ START_TEST(test_null_cache)
 }
 END_TEST
 
-static Suite *
-cache_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -1050,18 +1050,4 @@ cache_suite(void)
 	suite_add_tcase(s, tc);
 
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failures;
-
-	log_init("check_cache");
-	sr = srunner_create(cache_suite());
-	srunner_run_all(sr, CK_ENV);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failures ? 1 : 0);
 }

@@ -15,7 +15,6 @@
 #include <arpa/inet.h>
 
 #include <check.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "tests/testutil.h"
 
 #define KIB	((uint64_t)1 << 10)
 #define MIB	((uint64_t)1 << 20)
@@ -34,7 +34,6 @@
 #define DAY	(24 * HOUR)
 
 static char	orig_cwd[PATH_MAX];
-static char	tmp_dir[PATH_MAX];
 static char	errbuf[CONF_ERR_MAX];
 
 /* Every key of spec/interface.md plus the added ones. */
@@ -64,40 +63,29 @@ static const char *const all_keys[] = {
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return (remove(path));
-}
-
+/*
+ * Unchecked fixture: the tests of a case run in a temporary directory
+ * (tu_dir), so relative names in the messages are short and known.
+ */
 static void
 tmp_setup(void)
 {
 	ck_assert_ptr_nonnull(getcwd(orig_cwd, sizeof(orig_cwd)));
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/check_conf.XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
-	ck_assert_int_eq(chdir(tmp_dir), 0);
+	tu_tmpdir_setup();
+	ck_assert_int_eq(chdir(tu_dir), 0);
 }
 
 static void
 tmp_teardown(void)
 {
 	ck_assert_int_eq(chdir(orig_cwd), 0);
-	nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_tmpdir_teardown();
 }
 
 static void
 write_file(const char *name, const char *text)
 {
-	FILE	*fp;
-
-	ck_assert_ptr_nonnull(fp = fopen(name, "w"));
-	ck_assert_int_eq(fputs(text, fp) >= 0, 1);
-	ck_assert_int_eq(fclose(fp), 0);
+	tu_write_file(name, text, strlen(text), 0644);
 }
 
 static struct conf *
@@ -274,26 +262,7 @@ conf_diff(const struct conf *a, const struct conf *b)
 static const char *
 shipped_conf(void)
 {
-	static char	 path[PATH_MAX * 2];
-	static const char *const rel[] = { "conf/notaryd.yaml",
-	    "../conf/notaryd.yaml" };
-	const char	*src = getenv("NOTARYD_SRCDIR");
-	size_t		 i;
-
-	if (src != NULL && *src != '\0') {
-		snprintf(path, sizeof(path), "%s/conf/notaryd.yaml", src);
-		if (src[0] != '/')
-			snprintf(path, sizeof(path), "%s/%s/conf/notaryd.yaml",
-			    orig_cwd, src);
-		return (path);
-	}
-	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", orig_cwd, rel[i]);
-		if (access(path, R_OK) == 0)
-			return (path);
-	}
-	ck_abort_msg("conf/notaryd.yaml not found; set NOTARYD_SRCDIR");
-	return (NULL);
+	return (tu_srcdir_file("conf/notaryd.yaml"));
 }
 
 /* ---- defaults --------------------------------------------------------- */
@@ -1566,10 +1535,10 @@ START_TEST(test_every_key_overridable)
 }
 END_TEST
 
-/* ---- main ------------------------------------------------------------- */
+/* ---- the suite -------------------------------------------------------- */
 
-static Suite *
-conf_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("conf");
 	TCase	*tc;
@@ -1625,18 +1594,4 @@ conf_suite(void)
 	tcase_add_test(tc, test_default_deny);
 	suite_add_tcase(s, tc);
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failures;
-
-	log_init("check_conf");
-	sr = srunner_create(conf_suite());
-	srunner_run_all(sr, CK_ENV);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failures ? 1 : 0);
 }

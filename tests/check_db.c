@@ -4,7 +4,7 @@
  * two-process deadlock, abort semantics, recovery after SIGKILLed writers,
  * a panicked environment, bad homes, and the liveness check failchk uses.
  *
- * Every test works in its own mkdtemp directory under /tmp, made and
+ * Every test works in its own temporary directory (testutil), made and
  * removed by a fixture around it.
  * Children report through exit status and pipes and leave with _exit;
  * only the test process asserts.  Set CHECK_DB_VERBOSE=1 to print the
@@ -17,10 +17,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +26,8 @@
 
 #include "store/dbenv.h"
 #include "common/util.h"
+#include "tests/testutil.h"
+#include "tests/testutil_db.h"
 
 #define TEST_CACHE_BYTES	(4U << 20)
 #define CHILD_TIMEOUT_MS	20000
@@ -37,72 +36,18 @@
 #define CRASH_ROUNDS		5
 #define DEADLOCK_ROUNDS		5
 
-/* This test's directory, made and removed around it by the fixture. */
-static char	test_home[64];
-
 struct put_arg {
 	DB		*db;
 	const char	*key;
 	const char	*val;
 };
 
-static void	note(const char *, ...)
-		    __attribute__((format(printf, 1, 2)));
-static void	home_setup(void);
-static int	rm_entry(const char *, const struct stat *, int,
-		    struct FTW *);
-static void	home_teardown(void);
 static struct db_env_opts opts(const char *);
-static int	wait_child(pid_t, int);
-static int	read_timeout(int, void *, size_t, int);
 static int	put_str(DB *, DB_TXN *, const char *, const char *);
 static int	get_str(DB *, DB_TXN *, const char *, char *, size_t);
 static int	put_fn(DB_ENV *, DB_TXN *, void *);
 static int	has_key(DB_ENV *, const char *, const char *);
 static int	count_keys(DB *, int *, int *);
-static int	recover_in_child(const char *, int64_t *);
-static void	add_test(Suite *, const char *, const TTest *);
-
-static void
-note(const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (getenv("CHECK_DB_VERBOSE") == NULL)
-		return;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/*
- * Unchecked fixture: runs in the runner process around each test (one
- * test per TCase), so the directory goes away even when a test fails.
- */
-static void
-home_setup(void)
-{
-	ck_assert(xsnprintf(test_home, sizeof(test_home),
-	    "/tmp/check_db.XXXXXX") == 0);
-	ck_assert_ptr_nonnull(mkdtemp(test_home));
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	return (remove(path));
-}
-
-static void
-home_teardown(void)
-{
-	if (nftw(test_home, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "check_db: cannot remove %s\n", test_home);
-}
 
 static struct db_env_opts
 opts(const char *home)
@@ -110,42 +55,6 @@ opts(const char *home)
 	struct db_env_opts	o = { home, TEST_CACHE_BYTES, 0 };
 
 	return (o);
-}
-
-/* Wait for pid at most ms; on timeout SIGKILL it and return -1. */
-static int
-wait_child(pid_t pid, int ms)
-{
-	int64_t	deadline = mono_ms() + ms;
-	int	st;
-
-	while (mono_ms() < deadline) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return (st);
-		usleep(2000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return (-1);
-}
-
-/* Read exactly len bytes within ms: returns len, or -1. */
-static int
-read_timeout(int fd, void *buf, size_t len, int ms)
-{
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	char		*p = buf;
-	size_t		 got = 0;
-	ssize_t		 n;
-
-	while (got < len) {
-		if (poll(&pfd, 1, ms) != 1)
-			return (-1);
-		if ((n = read(fd, p + got, len - got)) <= 0)
-			return (-1);
-		got += (size_t)n;
-	}
-	return ((int)len);
 }
 
 /* Keys and values are C strings stored with their NUL. */
@@ -229,29 +138,11 @@ count_keys(DB *db, int *committed, int *pending)
 	return (0);
 }
 
-/* The master's way: recovery in a child it can kill.  0 or -1. */
-static int
-recover_in_child(const char *home, int64_t *ms)
-{
-	struct db_env_opts	o = opts(home);
-	int64_t			t0 = mono_ms();
-	pid_t			pid;
-	int			st;
-
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid == 0)
-		_exit(db_recover(&o) == 0 ? 0 : 1);
-	st = wait_child(pid, CHILD_TIMEOUT_MS);
-	if (ms != NULL)
-		*ms = mono_ms() - t0;
-	return (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1);
-}
-
 /* ---- 1. recovery creates the environment and every table ---------- */
 
 START_TEST(test_recover_creates_tables)
 {
-	const char		*base = test_home;
+	const char		*base = tu_dir;
 	char			 home[128], path[256], buf[32];
 	struct db_env_opts	 o;
 	struct stat		 st;
@@ -308,7 +199,7 @@ END_TEST
 
 START_TEST(test_readonly_put_eacces)
 {
-	const char		*home = test_home;
+	const char		*home = tu_dir;
 	char			 buf[8];
 	struct db_env_opts	 o;
 	struct put_arg		 pa = { NULL, "k", "v" };
@@ -364,7 +255,7 @@ dl_fn(DB_ENV *env, DB_TXN *txn, void *p)
 		 * page; each second put waits for the other: a cycle.
 		 */
 		if (write(a->rv_out, &c, 1) != 1 ||
-		    read_timeout(a->rv_in, &c, 1, 5000) != 1)
+		    tu_read_full(a->rv_in, &c, 1, 5000) != 1)
 			return (-1);
 	}
 	return (put_str(a->second, txn, a->key, a->key));
@@ -401,7 +292,7 @@ dl_child(const char *home, const char *t1, const char *t2, const char *key,
 
 START_TEST(test_txn_deadlock_retry)
 {
-	const char		*home = test_home;
+	const char		*home = tu_dir;
 	char			 k0[16], k1[16];
 	struct db_env_opts	 o;
 	struct dl_result	 rs[2];
@@ -426,17 +317,17 @@ START_TEST(test_txn_deadlock_retry)
 			dl_child(home, DB_TABLE_SPANS, DB_TABLE_SERVICES, k1,
 			    to1[0], to0[1], res[1]);
 		for (i = 0; i < 2; i++) {
-			st = wait_child(pid[i], CHILD_TIMEOUT_MS);
+			st = tu_wait_child(pid[i], CHILD_TIMEOUT_MS);
 			ck_assert_msg(st != -1, "child %d hung", i);
 			ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 			    "child %d status %#x", i, st);
 		}
 		for (i = 0; i < 2; i++) {
-			ck_assert_int_eq(read_timeout(res[0], &rs[i],
+			ck_assert_int_eq(tu_read_full(res[0], &rs[i],
 			    sizeof(rs[i]), 1000), (int)sizeof(rs[i]));
 			ck_assert_int_eq(rs[i].r, 0);
 		}
-		note("deadlock round %d: attempts %d and %d", round,
+		tu_note("deadlock round %d: attempts %d and %d", round,
 		    rs[0].attempts, rs[1].attempts);
 		/* one ran once, the deadlock victim at least twice */
 		ck_assert_int_ge(rs[0].attempts + rs[1].attempts, 3);
@@ -484,7 +375,7 @@ fail_fn(DB_ENV *env, DB_TXN *txn, void *p)
 
 START_TEST(test_txn_error_aborts)
 {
-	const char		*home = test_home;
+	const char		*home = tu_dir;
 	char			 buf[8];
 	struct db_env_opts	 o;
 	struct fail_arg		 a;
@@ -591,16 +482,16 @@ crash_round(const char *home, int round)
 		crash_writer(home, round, p[1]);
 	}
 	close(p[1]);
-	ck_assert_msg(read_timeout(p[0], &c, 1, CHILD_TIMEOUT_MS) == 1,
+	ck_assert_msg(tu_read_full(p[0], &c, 1, CHILD_TIMEOUT_MS) == 1,
 	    "writer did not get ready");
 	close(p[0]);
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 
-	ck_assert_msg(recover_in_child(home, &ms) == 0,
+	ck_assert_msg(tu_db_recover(home, TEST_CACHE_BYTES, &ms) == 0,
 	    "recovery failed or hung");
-	note("crash round %d: recovery took %lld ms", round, (long long)ms);
+	tu_note("crash round %d: recovery took %lld ms", round, (long long)ms);
 
 	ck_assert_int_eq(db_env_open(&env, &o), 0);
 	ck_assert_int_eq(db_table_open(env, &db, DB_TABLE_SPANS, 1), 0);
@@ -619,7 +510,7 @@ crash_round(const char *home, int round)
 
 START_TEST(test_recover_after_kill)
 {
-	const char		*home = test_home;
+	const char		*home = tu_dir;
 	struct db_env_opts	 o;
 
 	o = opts(home);
@@ -630,7 +521,7 @@ END_TEST
 
 START_TEST(test_recover_repeated_kills)
 {
-	const char		*home = test_home;
+	const char		*home = tu_dir;
 	struct db_env_opts	 o;
 	int			 round;
 
@@ -648,7 +539,7 @@ END_TEST
  */
 START_TEST(test_failchk_after_kill)
 {
-	const char		*home = test_home;
+	const char		*home = tu_dir;
 	char			 key[32], c;
 	struct db_env_opts	 o;
 	DB_ENV			*env;
@@ -665,7 +556,7 @@ START_TEST(test_failchk_after_kill)
 		crash_writer(home, 0, p[1]);
 	}
 	close(p[1]);
-	ck_assert_int_eq(read_timeout(p[0], &c, 1, CHILD_TIMEOUT_MS), 1);
+	ck_assert_int_eq(tu_read_full(p[0], &c, 1, CHILD_TIMEOUT_MS), 1);
 	close(p[0]);
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
@@ -687,7 +578,7 @@ START_TEST(test_failchk_after_kill)
 		db_env_close(env);
 		_exit(0);
 	}
-	st = wait_child(pid, CHILD_TIMEOUT_MS);
+	st = tu_wait_child(pid, CHILD_TIMEOUT_MS);
 	ck_assert_msg(st != -1 && WIFEXITED(st), "user hung or crashed");
 	ck_assert_msg(WEXITSTATUS(st) == 0, "user exit %d", WEXITSTATUS(st));
 }
@@ -697,7 +588,7 @@ END_TEST
 
 START_TEST(test_bad_home)
 {
-	const char		*dir = test_home;
+	const char		*dir = tu_dir;
 	char			 file[96], below[128], missing[96];
 	struct db_env_opts	 o;
 	DB_ENV			*env = NULL;
@@ -734,7 +625,7 @@ START_TEST(test_bad_home)
 		(void)db_env_open(&env, &o);
 		_exit(0);	/* must not get here */
 	}
-	st = wait_child(pid, CHILD_TIMEOUT_MS);
+	st = tu_wait_child(pid, CHILD_TIMEOUT_MS);
 	ck_assert(st != -1 && WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), DB_EXIT_RECOVER);
 	ck_assert_int_eq(db_recover(&o), 0);
@@ -758,7 +649,7 @@ START_TEST(test_check_runrecovery_exits)
 		db_check(DB_RUNRECOVERY);
 		_exit(0);
 	}
-	st = wait_child(pid, CHILD_TIMEOUT_MS);
+	st = tu_wait_child(pid, CHILD_TIMEOUT_MS);
 	ck_assert(st != -1 && WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), DB_EXIT_RECOVER);
 }
@@ -791,7 +682,7 @@ panic_child(const char *home, int close_cleanly)
 
 START_TEST(test_panicked_env)
 {
-	const char		*home = test_home;
+	const char		*home = tu_dir;
 	struct db_env_opts	 o;
 	DB_ENV			*env;
 	int64_t			 ms;
@@ -811,7 +702,7 @@ START_TEST(test_panicked_env)
 		ck_assert_int_ne(pid = fork(), -1);
 		if (pid == 0)
 			panic_child(home, clean);
-		st = wait_child(pid, CHILD_TIMEOUT_MS);
+		st = tu_wait_child(pid, CHILD_TIMEOUT_MS);
 		ck_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
 		ck_assert_int_ne(pid = fork(), -1);
@@ -819,12 +710,12 @@ START_TEST(test_panicked_env)
 			(void)db_env_open(&env, &o);
 			_exit(0);	/* must not get here */
 		}
-		st = wait_child(pid, CHILD_TIMEOUT_MS);
+		st = tu_wait_child(pid, CHILD_TIMEOUT_MS);
 		ck_assert_msg(st != -1 && WIFEXITED(st), "user hung");
 		ck_assert_int_eq(WEXITSTATUS(st), DB_EXIT_RECOVER);
 
-		ck_assert_int_eq(recover_in_child(home, &ms), 0);
-		note("panic (clean exit %d): recovery took %lld ms", clean,
+		ck_assert_int_eq(tu_db_recover(home, TEST_CACHE_BYTES, &ms), 0);
+		tu_note("panic (clean exit %d): recovery took %lld ms", clean,
 		    (long long)ms);
 		ck_assert_int_eq(db_env_open(&env, &o), 0);
 		ck_assert(has_key(env, DB_TABLE_CT, "before"));
@@ -837,7 +728,7 @@ END_TEST
 
 START_TEST(test_isalive)
 {
-	const char		*home = test_home;
+	const char		*home = tu_dir;
 	struct db_env_opts	 o;
 	DB_ENV			*env;
 	int			 (*alive)(DB_ENV *, pid_t, db_threadid_t,
@@ -875,19 +766,15 @@ START_TEST(test_isalive)
 }
 END_TEST
 
+/* One test per case, each in its own directory (unchecked fixture). */
 static void
 add_test(Suite *s, const char *name, const TTest *t)
 {
-	TCase	*tc = tcase_create(name);
-
-	tcase_set_timeout(tc, 30);
-	tcase_add_unchecked_fixture(tc, home_setup, home_teardown);
-	tcase_add_test(tc, t);
-	suite_add_tcase(s, tc);
+	tu_add_alone(s, name, t, 30, tu_tmpdir_setup, tu_tmpdir_teardown);
 }
 
-static Suite *
-db_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("db");
 
@@ -903,17 +790,4 @@ db_suite(void)
 	add_test(s, "panic", test_panicked_env);
 	add_test(s, "isalive", test_isalive);
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failures;
-
-	sr = srunner_create(db_suite());
-	srunner_run_all(sr, CK_ENV);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failures ? 1 : 0);
 }

@@ -23,6 +23,7 @@
 #include "common/ring.h"
 #include "common/streamrec.h"
 #include "server/stream_filter.h"
+#include "tests/testutil.h"
 
 /* The three JSON texts of entry i, deterministic and of varying length. */
 static void
@@ -523,32 +524,16 @@ START_TEST(test_deflate_once)
 }
 END_TEST
 
-static Suite *
-fanout_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("fanout");
-	TCase	*tc = tcase_create("fanout");
+	TCase	*tc = tu_tcase(s, "fanout", 60);
 
-	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_shapes_exact);
 	tcase_add_test(tc, test_slow_and_fast);
 	tcase_add_test(tc, test_ctl_only_and_errors);
 	tcase_add_test(tc, test_sse_filtered);
 	tcase_add_test(tc, test_deflate_once);
-	suite_add_tcase(s, tc);
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failures;
-
-	log_init("check_fanout");
-	sr = srunner_create(fanout_suite());
-	srunner_run_all(sr, CK_ENV);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failures ? 1 : 0);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "server/http_parser.h"
+#include "tests/testutil.h"
 
 #define NELEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define FULL		INT_MAX	/* complete, using every byte of the row */
@@ -890,8 +891,8 @@ START_TEST(test_fuzz)
 }
 END_TEST
 
-static Suite *
-http_parser_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -923,17 +924,4 @@ http_parser_suite(void)
 	suite_add_tcase(s, tc);
 
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(http_parser_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed ? 1 : 0);
 }

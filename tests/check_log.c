@@ -12,18 +12,20 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/util.h"
+#include "tests/testutil.h"
 
-static char	dir[64];
-static char	path[128];
+/* The log file, in the test's temporary directory. */
+static char	path[PATH_MAX];
 
 static void
 setup(void)
 {
 	char	err[256];
 
-	snprintf(dir, sizeof(dir), "/tmp/check_log.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/test.log", dir);
+	tu_tmpdir_setup();
+	ck_assert(xsnprintf(path, sizeof(path), "%s", tu_path("test.log")) ==
+	    0);
 	log_init("tester");
 	ck_assert_int_eq(log_configure(LOG_LEVEL_DEBUG, path, err,
 	    sizeof(err)), 0);
@@ -33,13 +35,9 @@ static void
 teardown(void)
 {
 	char	err[256];
-	char	rotated[160];
 
 	log_configure(LOG_LEVEL_INFO, "stderr", err, sizeof(err));
-	snprintf(rotated, sizeof(rotated), "%s.1", path);
-	unlink(path);
-	unlink(rotated);
-	rmdir(dir);
+	tu_tmpdir_teardown();
 }
 
 static char *
@@ -122,7 +120,7 @@ END_TEST
 
 START_TEST(test_reopen)
 {
-	char	rotated[160];
+	char	rotated[PATH_MAX + 8];
 
 	log_info("before rotation");
 	snprintf(rotated, sizeof(rotated), "%s.1", path);
@@ -172,13 +170,11 @@ START_TEST(test_long_line)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("log");
-	TCase	*tc = tcase_create("log");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc = tu_tcase(s, "log", 10);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_levels);
@@ -187,11 +183,5 @@ main(void)
 	tcase_add_test(tc, test_reopen);
 	tcase_add_test(tc, test_bad_targets);
 	tcase_add_test(tc, test_long_line);
-	tcase_set_timeout(tc, 10);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed ? 1 : 0);
+	return (s);
 }

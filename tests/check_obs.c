@@ -24,10 +24,7 @@
 
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +37,8 @@
 #include "store/obs.h"
 #include "store/svcid.h"
 #include "common/util.h"
+#include "tests/testutil.h"
+#include "tests/testutil_db.h"
 
 #define TEST_CACHE_BYTES	(8U << 20)
 #define CHILD_TIMEOUT_MS	60000
@@ -51,8 +50,6 @@
 #define KILL_RECORDS		100000	/* the child would do these */
 #define KILL_AFTER		300	/* but dies after this many acks */
 #define LATENCY_RECORDS		2000
-
-static char	test_home[64];
 
 /* For insert_fn: spans to insert into one service in one txn. */
 struct insert_arg {
@@ -70,12 +67,6 @@ struct walk_count {
 	size_t		stop_at;
 };
 
-static void	note(const char *, ...)
-		    __attribute__((format(printf, 1, 2)));
-static void	home_setup(void);
-static int	rm_entry(const char *, const struct stat *, int,
-		    struct FTW *);
-static void	home_teardown(void);
 static struct db_env_opts opts(void);
 static void	store_open(DB_ENV **, struct obs_db *, int);
 static void	store_close(DB_ENV *, struct obs_db *);
@@ -90,11 +81,6 @@ static void	assert_span(const struct obs_span *, uint8_t, int64_t,
 static int	insert_fn(DB_ENV *, DB_TXN *, void *);
 static int	insert_spans(DB_ENV *, struct obs_db *, const char *,
 		    const struct obs_span *, size_t);
-static int	wait_child(pid_t, int);
-static void	child_exit(int, int) __attribute__((noreturn));
-static int	child_verdict(pid_t, int);
-static int	read_timeout(int, void *, size_t, int);
-static int	recover_in_child(void);
 static void	check_invariants(const struct obs_span *, size_t);
 static int	register_fn(DB_ENV *, DB_TXN *, void *);
 static int	count_spans(const char *, size_t, const struct obs_span *,
@@ -108,66 +94,19 @@ static void	walks_writer(int) __attribute__((noreturn));
 static void	deadlock_peer(int, int) __attribute__((noreturn));
 static void	add_test(Suite *, const char *, const TTest *, int);
 
-static void
-note(const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (getenv("CHECK_OBS_VERBOSE") == NULL)
-		return;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static void
-home_setup(void)
-{
-	ck_assert(xsnprintf(test_home, sizeof(test_home),
-	    "/tmp/check_obs.XXXXXX") == 0);
-	ck_assert_ptr_nonnull(mkdtemp(test_home));
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	return (remove(path));
-}
-
-static void
-home_teardown(void)
-{
-	if (nftw(test_home, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "check_obs: cannot remove %s\n", test_home);
-}
-
 static struct db_env_opts
 opts(void)
 {
-	struct db_env_opts	o = { test_home, TEST_CACHE_BYTES, 0 };
+	struct db_env_opts	o = { tu_dir, TEST_CACHE_BYTES, 0 };
 
 	return (o);
 }
 
-/*
- * Create the environment if needed, by recovery in a child as the master
- * does it, then open as a user.
- */
+/* The environment of the test's directory, then the observation store. */
 static void
 store_open(DB_ENV **env, struct obs_db *o, int readonly)
 {
-	struct db_env_opts	eo = opts();
-	char			path[128];
-
-	ck_assert(xsnprintf(path, sizeof(path), "%s/%s", test_home,
-	    DB_TABLE_SPANS) == 0);
-	if (access(path, F_OK) == -1)
-		ck_assert_int_eq(recover_in_child(), 0);
-	ck_assert_int_eq(db_env_open(env, &eo), 0);
+	tu_db_open(env, TEST_CACHE_BYTES);
 	ck_assert_int_eq(obs_open(o, *env, readonly), 0);
 }
 
@@ -253,82 +192,6 @@ insert_spans(DB_ENV *env, struct obs_db *o, const char *svc,
 	struct insert_arg	a = { o, svc, spans, n };
 
 	return (db_txn_run(env, insert_fn, &a, NULL));
-}
-
-static int
-wait_child(pid_t pid, int ms)
-{
-	int64_t	deadline = mono_ms() + ms;
-	int	st;
-
-	while (mono_ms() < deadline) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return (st);
-		usleep(2000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return (-1);
-}
-
-static int
-read_timeout(int fd, void *buf, size_t len, int ms)
-{
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	char		*p = buf;
-	size_t		 got = 0;
-	ssize_t		 n;
-
-	while (got < len) {
-		if (poll(&pfd, 1, ms) != 1)
-			return (-1);
-		if ((n = read(fd, p + got, len - got)) <= 0)
-			return (-1);
-		got += (size_t)n;
-	}
-	return ((int)len);
-}
-
-/* Send the verdict (0 = ok) to the parent and leave. */
-static void
-child_exit(int fd, int verdict)
-{
-	unsigned char	b = (unsigned char)verdict;
-
-	(void)write(fd, &b, 1);
-	_exit(verdict);
-}
-
-/* The child's verdict byte, or -1 (none, or no exit within the time). */
-static int
-child_verdict(pid_t pid, int fd)
-{
-	unsigned char	b;
-	int		got;
-
-	got = read_timeout(fd, &b, 1, CHILD_TIMEOUT_MS);
-	close(fd);
-	if (wait_child(pid, CHILD_TIMEOUT_MS) == -1)
-		return (-1);
-	return (got == 1 ? b : -1);
-}
-
-/* The master's way: recovery in a child.  0 or -1. */
-static int
-recover_in_child(void)
-{
-	struct db_env_opts	o = opts();
-	pid_t			pid;
-	int			fds[2];
-
-	ck_assert_int_eq(pipe(fds), 0);
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid == 0) {
-		close(fds[0]);
-		child_exit(fds[1], db_recover(&o) == 0 ? 0 : 1);
-	}
-	close(fds[1]);
-	return (child_verdict(pid, fds[0]) == 0 ? 0 : -1);
 }
 
 /*
@@ -931,7 +794,7 @@ walks_writer(int fd)
 
 	if (db_env_open(&env, &eo) != 0 || obs_open(&o, env, 0) != 0 ||
 	    (sp = calloc(1000, sizeof(*sp))) == NULL)
-		child_exit(fd, 2);
+		tu_child_exit(fd, 2);
 	for (j = 0; j < 7; j++) {
 		for (i = 0; i < 1000; i++)
 			sp[i] = span_make((uint8_t)(i % 3), (int64_t)i * 10,
@@ -939,12 +802,12 @@ walks_writer(int fd)
 		snprintf(svc, sizeof(svc), "s%zu.example:443,2", 6 - j);
 		if (insert_spans(env, &o, svc, sp, 1000) != 0 ||
 		    obs_record_failure(&o, svc, strlen(svc), 1, T0) != 0)
-			child_exit(fd, 1);
+			tu_child_exit(fd, 1);
 	}
 	free(sp);
 	obs_close(&o);
 	db_env_close(env);
-	child_exit(fd, 0);
+	tu_child_exit(fd, 0);
 }
 
 /*
@@ -968,7 +831,7 @@ START_TEST(test_walks)
 		walks_writer(fds[1]);
 	}
 	close(fds[1]);
-	ck_assert_int_eq(child_verdict(pid, fds[0]), 0);
+	ck_assert_int_eq(tu_child_verdict(pid, fds[0], CHILD_TIMEOUT_MS), 0);
 	memset(&wc, 0, sizeof(wc));
 	wc.order_ok = 1;
 	ck_assert_int_eq(obs_walk_spans(&o, count_spans, &wc), 0);
@@ -1033,21 +896,21 @@ race_writer(int k, int barrier, int64_t *clock, int fd)
 	char			c;
 
 	if (db_env_open(&env, &eo) != 0 || obs_open(&o, env, 0) != 0)
-		child_exit(fd, 2);
+		tu_child_exit(fd, 2);
 	/* start together: EOF on the barrier once both are ready */
 	(void)read(barrier, &c, 1);
 	fp_make(&fp, (uint8_t)(0xa0 + k));
 	for (i = 0; i < RACE_RECORDS; i++) {
 		now = __atomic_fetch_add(clock, 60, __ATOMIC_SEQ_CST);
 		if (obs_record(&o, SVC, SVC_LEN, &fp, NULL, 0, now, &out) != 0)
-			child_exit(fd, 1);
+			tu_child_exit(fd, 1);
 		/* a writer that just committed would often win again */
 		if (i % 4 != 3)
 			usleep(50 * (useconds_t)(i % 4));
 	}
 	obs_close(&o);
 	db_env_close(env);
-	child_exit(fd, 0);
+	tu_child_exit(fd, 0);
 }
 
 START_TEST(test_two_writers)
@@ -1083,10 +946,10 @@ START_TEST(test_two_writers)
 	t0 = mono_ms();
 	close(barrier[1]);
 	for (k = 0; k < 2; k++) {
-		v0 = child_verdict(pid[k], fds[k][0]);
+		v0 = tu_child_verdict(pid[k], fds[k][0], CHILD_TIMEOUT_MS);
 		ck_assert_msg(v0 == 0, "writer %d: verdict %d", k, v0);
 	}
-	note("two writers: %d records in %lld ms", 2 * RACE_RECORDS,
+	tu_note("two writers: %d records in %lld ms", 2 * RACE_RECORDS,
 	    (long long)(mono_ms() - t0));
 	store_open(&env, &o, 1);
 	v = calloc(OBS_MAX_SPANS + 1, sizeof(*v));
@@ -1104,7 +967,7 @@ START_TEST(test_two_writers)
 	ck_assert_int_eq(maxend, T0 + (2 * RACE_RECORDS - 1) * 60);
 	ck_assert_int_eq(*clock, T0 + 2 * RACE_RECORDS * 60);
 	munmap(clock, sizeof(*clock));
-	note("two writers: %zu spans", n);
+	tu_note("two writers: %zu spans", n);
 	free(v);
 	store_close(env, &o);
 }
@@ -1130,7 +993,7 @@ deadlock_peer(int go, int fd)
 	if (db_env_open(&env, &eo) != 0 || obs_open(&o, env, 0) != 0 ||
 	    env->txn_begin(env, NULL, &txn, 0) != 0 ||
 	    txn->set_priority(txn, UINT32_MAX) != 0)
-		child_exit(fd, 2);
+		tu_child_exit(fd, 2);
 	memset(&key, 0, sizeof(key));
 	memset(&val, 0, sizeof(val));
 	memset(row, 0, sizeof(row));
@@ -1140,7 +1003,7 @@ deadlock_peer(int go, int fd)
 	val.size = sizeof(row);
 	if (o.services->put(o.services, txn, &key, &val, 0) != 0 ||
 	    write(fd, &ch, 1) != 1 || read(go, &ch, 1) != 1)
-		child_exit(fd, 3);
+		tu_child_exit(fd, 3);
 	usleep(200000);		/* obs_record now waits for the row */
 	memcpy(prefix, SVC, SVC_LEN + 1);
 	key.data = prefix;
@@ -1148,8 +1011,8 @@ deadlock_peer(int go, int fd)
 	if (o.spans->cursor(o.spans, txn, &c, 0) != 0 ||
 	    c->get(c, &key, &val, DB_SET_RANGE | DB_RMW) != 0 ||
 	    c->close(c) != 0 || txn->commit(txn, 0) != 0)
-		child_exit(fd, 4);
-	child_exit(fd, 0);
+		tu_child_exit(fd, 4);
+	tu_child_exit(fd, 0);
 }
 
 START_TEST(test_deadlock_retry)
@@ -1174,7 +1037,7 @@ START_TEST(test_deadlock_retry)
 		    T0 + (int64_t)i * 10, T0 + (int64_t)i * 10 + 5);
 	ck_assert_int_eq(insert_spans(env, &o, SVC, sp, OBS_MAX_SPANS), 0);
 	ck_assert(xsnprintf(logpath, sizeof(logpath), "%s/debug.log",
-	    test_home) == 0);
+	    tu_dir) == 0);
 	ck_assert_int_eq(log_configure(LOG_LEVEL_DEBUG, logpath, err,
 	    sizeof(err)), 0);
 	ck_assert_int_eq(pipe(fds), 0);
@@ -1187,21 +1050,21 @@ START_TEST(test_deadlock_retry)
 	}
 	close(fds[1]);
 	close(gofds[0]);
-	ck_assert_int_eq(read_timeout(fds[0], &ch, 1, CHILD_TIMEOUT_MS), 1);
+	ck_assert_int_eq(tu_read_full(fds[0], &ch, 1, CHILD_TIMEOUT_MS), 1);
 	ck_assert_int_eq(ch, 'R');
 	ck_assert_int_eq(write(gofds[1], &ch, 1), 1);
 	ck_assert_int_eq(record(&o, SVC, 0xb0, T0 + OBS_MAX_SPANS * 10),
 	    OBS_EXTENDED);
-	ck_assert_int_eq(child_verdict(pid, fds[0]), 0);
+	ck_assert_int_eq(tu_child_verdict(pid, fds[0], CHILD_TIMEOUT_MS), 0);
 	close(gofds[1]);
-	ck_assert_int_eq(log_configure(getenv("CHECK_OBS_VERBOSE") ?
+	ck_assert_int_eq(log_configure(tu_verbose() ?
 	    LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR, "stderr", err, sizeof(err)), 0);
 	ck_assert_ptr_nonnull(f = fopen(logpath, "r"));
 	while (fgets(line, sizeof(line), f) != NULL)
 		retried += strstr(line, "retrying") != NULL;
 	fclose(f);
 	ck_assert_int_ge(retried, 1);
-	note("deadlock: obs_record retried %d time(s)", retried);
+	tu_note("deadlock: obs_record retried %d time(s)", retried);
 	n = read_all(&o, SVC, v, OBS_MAX_SPANS + 1);
 	ck_assert_uint_eq(n, OBS_MAX_SPANS);
 	check_invariants(v, n);
@@ -1259,14 +1122,14 @@ START_TEST(test_kill_writer)
 		kill_writer(fds[1]);
 	}
 	close(fds[1]);
-	while (got < KILL_AFTER && read_timeout(fds[0], &acked,
+	while (got < KILL_AFTER && tu_read_full(fds[0], &acked,
 	    sizeof(acked), CHILD_TIMEOUT_MS) == sizeof(acked)) {
 		ck_assert_uint_eq(acked, got);
 		got++;
 	}
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	/* acks already in the pipe were committed too */
-	while (read_timeout(fds[0], &acked, sizeof(acked), 1000) ==
+	while (tu_read_full(fds[0], &acked, sizeof(acked), 1000) ==
 	    sizeof(acked))
 		got++;
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
@@ -1274,14 +1137,14 @@ START_TEST(test_kill_writer)
 	close(fds[0]);
 	ck_assert_uint_ge(got, KILL_AFTER);
 	ck_assert_uint_lt(got, KILL_RECORDS);
-	ck_assert_int_eq(recover_in_child(), 0);
+	ck_assert_int_eq(tu_db_recover(tu_dir, TEST_CACHE_BYTES, NULL), 0);
 	store_open(&env, &o, 1);
 	for (i = 0; i < got; i++) {
 		snprintf(svc, sizeof(svc), "k%u.example:443,2", i);
 		ck_assert_msg(read_all(&o, svc, v, 2) == 1, "%s lost", svc);
 		assert_span(&v[0], (uint8_t)i, T0 + i, T0 + i);
 	}
-	note("kill: %u acknowledged observations all kept", got);
+	tu_note("kill: %u acknowledged observations all kept", got);
 	store_close(env, &o);
 }
 END_TEST
@@ -1300,13 +1163,13 @@ START_TEST(test_latency)
 	for (i = 0; i < LATENCY_RECORDS; i++)
 		record(&o, "e:443,2", 1, T0 + i * 3600);
 	t1 = mono_ns();
-	note("obs_record, extending one span: %.1f us each",
+	tu_note("obs_record, extending one span: %.1f us each",
 	    (double)(t1 - t0) / LATENCY_RECORDS / 1000.0);
 	t0 = mono_ns();
 	for (i = 0; i < LATENCY_RECORDS; i++)
 		record(&o, SVC, (uint8_t)(i % 2), T0 + i * 3600);
 	t1 = mono_ns();
-	note("obs_record, one service, a new span each time (up to %d, "
+	tu_note("obs_record, one service, a new span each time (up to %d, "
 	    "then pruned): %.1f us each", OBS_MAX_SPANS,
 	    (double)(t1 - t0) / LATENCY_RECORDS / 1000.0);
 	t0 = mono_ns();
@@ -1315,27 +1178,30 @@ START_TEST(test_latency)
 		record(&o, svc, 1, T0);
 	}
 	t1 = mono_ns();
-	note("obs_record, new services: %.1f us each",
+	tu_note("obs_record, new services: %.1f us each",
 	    (double)(t1 - t0) / LATENCY_RECORDS / 1000.0);
 	store_close(env, &o);
 }
 END_TEST
 
+/* One test per case, each in its own directory (unchecked fixture). */
 static void
 add_test(Suite *s, const char *name, const TTest *t, int timeout)
 {
-	TCase	*tc = tcase_create(name);
-
-	tcase_set_timeout(tc, timeout);
-	tcase_add_unchecked_fixture(tc, home_setup, home_teardown);
-	tcase_add_test(tc, t);
-	suite_add_tcase(s, tc);
+	tu_add_alone(s, name, t, timeout, tu_tmpdir_setup,
+	    tu_tmpdir_teardown);
 }
 
-static Suite *
-obs_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("obs");
+	char	 err[256];
+
+	/* The library's log: errors only, unless CHECK_OBS_VERBOSE is set. */
+	if (log_configure(tu_verbose() ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR,
+	    "stderr", err, sizeof(err)) == -1)
+		fprintf(stderr, "check_obs: %s\n", err);
 
 	add_test(s, "first", test_first_sighting, 30);
 	add_test(s, "extend", test_extend_within_48h, 30);
@@ -1360,22 +1226,4 @@ obs_suite(void)
 	add_test(s, "kill", test_kill_writer, 120);
 	add_test(s, "latency", test_latency, 120);
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	char	 err[256];
-	int	 failures;
-
-	log_init("check_obs");
-	if (log_configure(getenv("CHECK_OBS_VERBOSE") ? LOG_LEVEL_DEBUG :
-	    LOG_LEVEL_ERROR, "stderr", err, sizeof(err)) == -1)
-		fprintf(stderr, "check_obs: %s\n", err);
-	sr = srunner_create(obs_suite());
-	srunner_run_all(sr, CK_ENV);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failures ? 1 : 0);
 }

@@ -9,14 +9,13 @@
  * ./tests/fixtures.  Missing test data is a failure, never a skip.
  *
  * CHECK_PERSP_SIGNATURES=n changes the 1,000 of the signature test (for
- * valgrind); CHECK_PERSP_VERBOSE=1 prints the measured signing rates.
+ * valgrind); CHECK_PERSPECTIVES_VERBOSE=1 prints the measured signing rates.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -38,142 +37,39 @@
 #include "store/obs.h"
 #include "server/perspectives.h"
 #include "common/xmalloc.h"
+#include "tests/testutil.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define ERRLEN		512
 
-static char	tmp_dir[PATH_MAX];
-
 /* ---- helpers ---------------------------------------------------------- */
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return (remove(path));
-}
-
-static void
-tmp_setup(void)
-{
-	const char	*t = getenv("TMPDIR");
-
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/check_persp.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
-}
-
-static void
-tmp_teardown(void)
-{
-	nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *
-tmp_path(const char *name)
-{
-	static char	path[4][PATH_MAX + 64];
-	static int	next;
-	char		*p = path[next++ % 4];
-
-	snprintf(p, PATH_MAX + 64, "%s/%s", tmp_dir, name);
-	return (p);
-}
-
-static int
-dir_has(const char *dir, const char *file)
-{
-	char	path[PATH_MAX * 2];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return (access(path, R_OK) == 0);
-}
-
+/* The fixtures, and the heimdal test vector copied among them. */
 static const char *
 fixtures_dir(void)
 {
-	static char	 dir[PATH_MAX * 2];
-	const char	*src = getenv("NOTARYD_SRCDIR");
-	const char	*file = "persp_reply_expected.xml";
-
-	if (src != NULL && *src != '\0') {
-		snprintf(dir, sizeof(dir), "%s/tests/fixtures", src);
-		if (dir_has(dir, file))
-			return (dir);
-	}
-	snprintf(dir, sizeof(dir), "tests/fixtures");
-	if (dir_has(dir, file))
-		return (dir);
-	snprintf(dir, sizeof(dir), "fixtures");
-	if (dir_has(dir, file))
-		return (dir);
-	ck_abort_msg("tests/fixtures/%s not found: set NOTARYD_SRCDIR", file);
-	return (NULL);
+	return (tu_fixtures_dir("persp_reply_expected.xml"));
 }
 
-/* The heimdal test vector, copied into tests/fixtures/perspectives. */
 static const char *
 testdata_dir(void)
 {
 	static char	dir[PATH_MAX * 2 + 16];
 
-	snprintf(dir, sizeof(dir), "%s/perspectives", fixtures_dir());
-	if (!dir_has(dir, "heimdal_github.xml"))
-		ck_abort_msg("%s/heimdal_github.xml missing", dir);
+	snprintf(dir, sizeof(dir), "%s/perspectives",
+	    tu_fixtures_dir("perspectives/heimdal_github.xml"));
 	return (dir);
-}
-
-static char *
-read_whole(const char *dir, const char *name, size_t *len)
-{
-	char	 path[PATH_MAX * 3];
-	FILE	*f;
-	char	*data;
-	long	 size;
-
-	if (dir != NULL)
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-	else
-		snprintf(path, sizeof(path), "%s", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	size = ftell(f);
-	ck_assert_int_ge(size, 0);
-	rewind(f);
-	data = xmalloc((size_t)size + 1);
-	ck_assert_uint_eq(fread(data, 1, (size_t)size, f), (size_t)size);
-	fclose(f);
-	data[size] = '\0';
-	if (len != NULL)
-		*len = (size_t)size;
-	return (data);
-}
-
-static void
-write_whole(const char *path, const void *data, size_t len, mode_t mode)
-{
-	FILE	*f;
-
-	unlink(path);
-	f = fopen(path, "wb");
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(chmod(path, mode), 0);
 }
 
 /* A fixture copied into the temporary directory with the given mode. */
 static const char *
 fixture_copy(const char *name, mode_t mode)
 {
-	const char	*dst = tmp_path(name);
+	const char	*dst = tu_path(name);
 	size_t		 len;
-	char		*data = read_whole(fixtures_dir(), name, &len);
+	char		*data = tu_read_file(fixtures_dir(), name, &len);
 
-	write_whole(dst, data, len, mode);
+	tu_write_file(dst, data, len, mode);
 	free(data);
 	return (dst);
 }
@@ -206,12 +102,6 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
-}
-
-static int
-verbose(void)
-{
-	return (getenv("CHECK_PERSP_VERBOSE") != NULL);
 }
 
 static EVP_PKEY *
@@ -261,7 +151,7 @@ heimdal_reply(struct persp_reply *r)
 {
 	char	 err[ERRLEN];
 	size_t	 len;
-	char	*xml = read_whole(testdata_dir(), "heimdal_github.xml", &len);
+	char	*xml = tu_read_file(testdata_dir(), "heimdal_github.xml", &len);
 
 	ck_assert_msg(persp_parse_reply(xml, len, r, err, sizeof(err)) == 0,
 	    "heimdal_github.xml: %s", err);
@@ -444,7 +334,7 @@ START_TEST(test_reply_fixture_bytes)
 	struct buf	 out;
 	EVP_PKEY	*key = fixture_key();
 	size_t		 len;
-	char		*want = read_whole(fixtures_dir(),
+	char		*want = tu_read_file(fixtures_dir(),
 	    "persp_reply_expected.xml", &len);
 
 	fixture_spans(sp);
@@ -468,7 +358,7 @@ START_TEST(test_reply_fixture_packed)
 	char		 h[2 * 1024 + 1], *want;
 
 	fixture_spans(sp);
-	want = read_whole(fixtures_dir(), "persp_reply_packed.hex", NULL);
+	want = tu_read_file(fixtures_dir(), "persp_reply_packed.hex", NULL);
 	want[strcspn(want, "\n")] = '\0';
 	buf_init(&b, 1024);
 	ck_assert_int_eq(persp_pack(fixture_svc, strlen(fixture_svc), sp, 3,
@@ -772,7 +662,7 @@ START_TEST(test_many_signatures)
 	t1 = now_s();
 	p = leading_zero_probability(key);
 	sigma = sqrt(count * p * (1 - p));
-	if (verbose())
+	if (tu_verbose())
 		fprintf(stderr, "persp: %d replies built, parsed and "
 		    "verified in %.3f s; %d (%.1f%%) signatures start with "
 		    "0x00 (expected %.1f%% for this modulus)\n", count, t1 - t0,
@@ -812,7 +702,7 @@ START_TEST(test_sign_rate)
 		    strlen(fixture_svc), 2, sp, 3, key, &out), 0);
 	}
 	t2 = now_s();
-	if (verbose())
+	if (tu_verbose())
 		fprintf(stderr, "persp: persp_sign %.0f/s, persp_build_reply "
 		    "%.0f/s (1369-bit RSA, MD5, one core)\n", count / (t1 - t0),
 		    count / (t2 - t1));
@@ -834,7 +724,7 @@ openssl_verify(EVP_PKEY *key, const char *svc, const struct obs_span *sp,
 	struct persp_reply	 r;
 	struct buf		 out, packed;
 	char			 cmd[PATH_MAX * 5], err[ERRLEN], *pem, *res;
-	const char		*pub = tmp_path("pub.pem");
+	const char		*pub = tu_path("pub.pem");
 
 	buf_init(&out, 65536);
 	buf_init(&packed, 65536);
@@ -853,22 +743,22 @@ openssl_verify(EVP_PKEY *key, const char *svc, const struct obs_span *sp,
 	    &packed), 0);
 	pem = keys_public_pem(key);
 	ck_assert_ptr_nonnull(pem);
-	write_whole(pub, pem, strlen(pem), 0644);
-	write_whole(tmp_path("sig.bin"), r.sig, r.siglen, 0644);
-	write_whole(tmp_path("packed.bin"), packed.data, packed.len, 0644);
+	tu_write_file(pub, pem, strlen(pem), 0644);
+	tu_write_file(tu_path("sig.bin"), r.sig, r.siglen, 0644);
+	tu_write_file(tu_path("packed.bin"), packed.data, packed.len, 0644);
 	snprintf(cmd, sizeof(cmd), "openssl dgst -md5 -verify '%s' "
 	    "-signature '%s/sig.bin' '%s/packed.bin' > '%s/out.txt' 2>&1",
-	    pub, tmp_dir, tmp_dir, tmp_dir);
+	    pub, tu_dir, tu_dir, tu_dir);
 	ck_assert_int_eq(system(cmd), 0);
-	res = read_whole(tmp_dir, "out.txt", NULL);
+	res = tu_read_file(tu_dir, "out.txt", NULL);
 	ck_assert_msg(strstr(res, "Verified OK") != NULL, "openssl: %s", res);
 	free(res);
 
 	/* And it does fail on other bytes (the check is not a no-op). */
 	((char *)packed.data)[0] ^= 0x20;
-	write_whole(tmp_path("packed.bin"), packed.data, packed.len, 0644);
+	tu_write_file(tu_path("packed.bin"), packed.data, packed.len, 0644);
 	ck_assert_int_ne(system(cmd), 0);
-	res = read_whole(tmp_dir, "out.txt", NULL);
+	res = tu_read_file(tu_dir, "out.txt", NULL);
 	ck_assert_msg(strstr(res, "Verification failure") != NULL,
 	    "openssl: %s", res);
 	free(res);
@@ -1095,8 +985,8 @@ START_TEST(test_keys_pkcs1_pkcs8)
 
 	p8 = fixture_copy("persp_test_key.pem", 0600);
 	p1 = fixture_copy("persp_test_key_pkcs1.pem", 0400);
-	xml8 = read_whole(NULL, p8, NULL);
-	xml1 = read_whole(NULL, p1, NULL);
+	xml8 = tu_read_file(NULL, p8, NULL);
+	xml1 = tu_read_file(NULL, p1, NULL);
 	ck_assert_ptr_nonnull(strstr(xml8, "-----BEGIN PRIVATE KEY-----"));
 	ck_assert_ptr_nonnull(strstr(xml1, "-----BEGIN RSA PRIVATE KEY-----"));
 	free(xml8);
@@ -1115,7 +1005,7 @@ START_TEST(test_keys_pkcs1_pkcs8)
 	ck_assert_msg(keys_load(p1, fixture_copy("persp_test_key.pub", 0644),
 	    &kl, &pub, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(EVP_PKEY_eq(kl, k8), 1);
-	xml1 = read_whole(fixtures_dir(), "persp_test_key.pub", NULL);
+	xml1 = tu_read_file(fixtures_dir(), "persp_test_key.pub", NULL);
 	ck_assert_str_eq(pub, xml1);
 	free(xml1);
 	free(pub);
@@ -1169,7 +1059,7 @@ write_private_pem(const char *path, EVP_PKEY *key, mode_t mode)
 	ck_assert_int_eq(PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0,
 	    NULL, NULL), 1);
 	len = BIO_get_mem_data(bio, &data);
-	write_whole(path, data, (size_t)len, mode);
+	tu_write_file(path, data, (size_t)len, mode);
 	BIO_free(bio);
 }
 
@@ -1177,16 +1067,16 @@ START_TEST(test_keys_wrong_size_refused)
 {
 	EVP_PKEY	*big = fresh_key(2048), *small = fresh_key(1024);
 	char		 err[ERRLEN], *pem;
-	const char	*p = tmp_path("big.priv");
+	const char	*p = tu_path("big.priv");
 
 	write_private_pem(p, big, 0600);
 	ck_assert_ptr_null(keys_load_private(p, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "2048") != NULL && strstr(err, p) != NULL,
 	    "%s", err);
 	pem = keys_public_pem(big);
-	write_whole(tmp_path("big.pub"), pem, strlen(pem), 0644);
+	tu_write_file(tu_path("big.pub"), pem, strlen(pem), 0644);
 	free(pem);
-	ck_assert_ptr_null(keys_load_public(tmp_path("big.pub"), err,
+	ck_assert_ptr_null(keys_load_public(tu_path("big.pub"), err,
 	    sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "2048"));
 	write_private_pem(p, small, 0600);
@@ -1203,7 +1093,7 @@ START_TEST(test_keys_other_refused)
 	EVP_PKEY	*rsa = fixture_key();
 	BIO		*bio;
 	char		 err[ERRLEN], *data;
-	const char	*p = tmp_path("other.priv");
+	const char	*p = tu_path("other.priv");
 	long		 len;
 
 	ck_assert_ptr_nonnull(ec);
@@ -1216,20 +1106,20 @@ START_TEST(test_keys_other_refused)
 	ck_assert_int_eq(PEM_write_bio_PrivateKey(bio, rsa, EVP_aes_128_cbc(),
 	    (unsigned char *)"secret", 6, NULL, NULL), 1);
 	len = BIO_get_mem_data(bio, &data);
-	write_whole(p, data, (size_t)len, 0600);
+	tu_write_file(p, data, (size_t)len, 0600);
 	BIO_free(bio);
 	ck_assert_ptr_null(keys_load_private(p, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "encrypted") != NULL, "%s", err);
 
-	write_whole(p, "hello\n", 6, 0600);
+	tu_write_file(p, "hello\n", 6, 0600);
 	ck_assert_ptr_null(keys_load_private(p, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "no PEM private key") != NULL, "%s", err);
-	write_whole(p, "", 0, 0600);
+	tu_write_file(p, "", 0, 0600);
 	ck_assert_ptr_null(keys_load_private(p, err, sizeof(err)));
-	ck_assert_ptr_null(keys_load_private(tmp_path("missing"), err,
+	ck_assert_ptr_null(keys_load_private(tu_path("missing"), err,
 	    sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "No such file"));
-	ck_assert_ptr_null(keys_load_private(tmp_dir, err, sizeof(err)));
+	ck_assert_ptr_null(keys_load_private(tu_dir, err, sizeof(err)));
 	/* A private key is not a public key file. */
 	ck_assert_ptr_null(keys_load_public(fixture_copy("persp_test_key.pem",
 	    0600), err, sizeof(err)));
@@ -1244,10 +1134,10 @@ START_TEST(test_keys_mismatch_refused)
 	EVP_PKEY	*other = fresh_key(1369), *key = (EVP_PKEY *)1;
 	char		 err[ERRLEN], *pem = (char *)1;
 	const char	*priv = fixture_copy("persp_test_key.pem", 0600);
-	const char	*pub = tmp_path("other.pub");
+	const char	*pub = tu_path("other.pub");
 	char		*text = keys_public_pem(other);
 
-	write_whole(pub, text, strlen(text), 0644);
+	tu_write_file(pub, text, strlen(text), 0644);
 	free(text);
 	ck_assert_int_eq(keys_load(priv, pub, &key, &pem, err, sizeof(err)),
 	    -1);
@@ -1274,23 +1164,20 @@ assert_mode(const char *path, mode_t mode)
 static int
 dir_entries(const char *dir)
 {
-	char	cmd[PATH_MAX * 2];
-	FILE	*f;
-	int	n = 0, c;
+	char	*out = tu_sh_output("ls -A '%s'", dir), *p;
+	int	 n = 0;
 
-	snprintf(cmd, sizeof(cmd), "ls -A '%s'", dir);
-	ck_assert_ptr_nonnull(f = popen(cmd, "r"));
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	pclose(f);
+	for (p = out; *p != '\0'; p++)
+		n += *p == '\n';
+	free(out);
 	return (n);
 }
 
 START_TEST(test_keys_generate)
 {
 	char		 err[ERRLEN], *pem, *priv_before, *pub_before, *text;
-	const char	*priv = tmp_path("notary.priv");
-	const char	*pub = tmp_path("notary.pub");
+	const char	*priv = tu_path("notary.priv");
+	const char	*pub = tu_path("notary.pub");
 	EVP_PKEY	*key;
 	struct stat	 st1, st2;
 	mode_t		 old = umask(0);
@@ -1300,9 +1187,9 @@ START_TEST(test_keys_generate)
 	umask(old);
 	assert_mode(priv, 0600);
 	assert_mode(pub, 0644);
-	ck_assert_int_eq(dir_entries(tmp_dir), 2);	/* no temporaries */
-	priv_before = read_whole(NULL, priv, NULL);
-	pub_before = read_whole(NULL, pub, NULL);
+	ck_assert_int_eq(dir_entries(tu_dir), 2);	/* no temporaries */
+	priv_before = tu_read_file(NULL, priv, NULL);
+	pub_before = tu_read_file(NULL, pub, NULL);
 	ck_assert_ptr_nonnull(strstr(priv_before,
 	    "-----BEGIN RSA PRIVATE KEY-----"));
 	ck_assert_ptr_nonnull(strstr(pub_before, "-----BEGIN PUBLIC KEY-----"));
@@ -1322,7 +1209,7 @@ START_TEST(test_keys_generate)
 	    sizeof(err)), KEYS_EXISTED);
 	ck_assert_int_eq(stat(priv, &st2), 0);
 	ck_assert_uint_eq(st1.st_ino, st2.st_ino);
-	text = read_whole(NULL, priv, NULL);
+	text = tu_read_file(NULL, priv, NULL);
 	ck_assert_str_eq(text, priv_before);
 	free(text);
 
@@ -1330,7 +1217,7 @@ START_TEST(test_keys_generate)
 	ck_assert_int_eq(unlink(pub), 0);
 	ck_assert_int_eq(keys_ensure(priv, pub, (uid_t)-1, (gid_t)-1, err,
 	    sizeof(err)), KEYS_PUBLIC_WRITTEN);
-	text = read_whole(NULL, pub, NULL);
+	text = tu_read_file(NULL, pub, NULL);
 	ck_assert_str_eq(text, pub_before);
 	free(text);
 	assert_mode(pub, 0644);
@@ -1341,7 +1228,7 @@ START_TEST(test_keys_generate)
 	    sizeof(err)), -1);
 	ck_assert_msg(strstr(err, pub) != NULL, "%s", err);
 	ck_assert_int_eq(access(priv, F_OK), -1);
-	text = read_whole(NULL, pub, NULL);
+	text = tu_read_file(NULL, pub, NULL);
 	ck_assert_str_eq(text, pub_before);
 	free(text);
 	free(priv_before);
@@ -1352,7 +1239,7 @@ END_TEST
 START_TEST(test_keys_ensure_checks_existing)
 {
 	char		 err[ERRLEN];
-	const char	*priv, *pub = tmp_path("fixture.pub");
+	const char	*priv, *pub = tu_path("fixture.pub");
 
 	/* A readable private key is refused, not "repaired". */
 	priv = fixture_copy("persp_test_key.pem", 0644);
@@ -1361,7 +1248,7 @@ START_TEST(test_keys_ensure_checks_existing)
 	ck_assert_msg(strstr(err, "0644") != NULL, "%s", err);
 	ck_assert_int_eq(access(pub, F_OK), -1);
 	/* A private file with nothing in it is never overwritten. */
-	write_whole(priv, "junk\n", 5, 0600);
+	tu_write_file(priv, "junk\n", 5, 0600);
 	ck_assert_int_eq(keys_ensure(priv, pub, (uid_t)-1, (gid_t)-1, err,
 	    sizeof(err)), -1);
 	/* Nowhere to write: an error naming the file. */
@@ -1373,10 +1260,10 @@ START_TEST(test_keys_ensure_checks_existing)
 }
 END_TEST
 
-/* ---- main ------------------------------------------------------------- */
+/* ---- the suite -------------------------------------------------------- */
 
-static Suite *
-perspectives_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("perspectives");
 	TCase	*tc;
@@ -1390,7 +1277,7 @@ perspectives_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reply");
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_checked_fixture(tc, tu_tmpdir_setup, tu_tmpdir_teardown);
 	tcase_add_test(tc, test_reply_fixture_bytes);
 	tcase_add_test(tc, test_reply_fixture_packed);
 	tcase_add_test(tc, test_reply_roundtrip);
@@ -1401,7 +1288,7 @@ perspectives_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("signatures");
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_checked_fixture(tc, tu_tmpdir_setup, tu_tmpdir_teardown);
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_many_signatures);
 	tcase_add_test(tc, test_sign_rate);
@@ -1414,7 +1301,7 @@ perspectives_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keys");
-	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_checked_fixture(tc, tu_tmpdir_setup, tu_tmpdir_teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_keys_pkcs1_pkcs8);
 	tcase_add_test(tc, test_keys_mode_refused);
@@ -1426,18 +1313,4 @@ perspectives_suite(void)
 	suite_add_tcase(s, tc);
 
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failures;
-
-	log_init("check_perspectives");
-	sr = srunner_create(perspectives_suite());
-	srunner_run_all(sr, CK_ENV);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failures ? 1 : 0);
 }

@@ -24,7 +24,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -44,6 +43,7 @@
 #include "scanner/probe.h"
 #include "store/svcid.h"
 #include "common/util.h"
+#include "tests/testutil.h"
 
 /* ---- certificates (unchecked fixture) ---------------------------------- */
 
@@ -58,7 +58,6 @@ struct cert {
 	size_t		 derlen;
 };
 
-static char		tmp_dir[PATH_MAX];
 static struct cert	c_rsa = { .name = "rsa" };
 static struct cert	c_ec = { .name = "ec" };
 static struct cert	c_sni = { .name = "sni" };
@@ -66,39 +65,21 @@ static struct cert	c_ca = { .name = "ca" };
 static struct cert	c_leaf = { .name = "leaf" };
 static int		have_ipv6;
 
-static int
-sh(const char *fmt, ...)
-{
-	char	cmd[4096];
-	va_list	ap;
-	int	r;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	r = system(cmd);
-	return (r == -1 || !WIFEXITED(r) ? -1 : WEXITSTATUS(r));
-}
-
 /* "md5 Fingerprint=AB:CD:..." -> "ab:cd:..." */
 static void
 cli_fingerprint(const struct cert *c, const char *md, char *out, size_t len)
 {
-	char	 cmd[PATH_MAX + 128], line[512], *eq, *s;
-	FILE	*f;
+	char	*line, *eq, *s;
 
-	snprintf(cmd, sizeof(cmd), "openssl x509 -noout -fingerprint -%s "
-	    "-in '%s'", md, c->pem);
-	f = popen(cmd, "r");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
-	pclose(f);
+	line = tu_sh_output("openssl x509 -noout -fingerprint -%s -in '%s'",
+	    md, c->pem);
 	line[strcspn(line, "\r\n")] = '\0';
 	eq = strchr(line, '=');
 	ck_assert_ptr_nonnull(eq);
 	for (s = eq + 1; *s != '\0'; s++)
 		*s = (char)tolower((unsigned char)*s);
 	snprintf(out, len, "%s", eq + 1);
+	free(line);
 }
 
 static void
@@ -131,8 +112,8 @@ cert_load(struct cert *c)
 static void
 cert_paths(struct cert *c)
 {
-	snprintf(c->pem, sizeof(c->pem), "%s/%s.pem", tmp_dir, c->name);
-	snprintf(c->key, sizeof(c->key), "%s/%s.key", tmp_dir, c->name);
+	snprintf(c->pem, sizeof(c->pem), "%s/%s.pem", tu_dir, c->name);
+	snprintf(c->key, sizeof(c->key), "%s/%s.key", tu_dir, c->name);
 }
 
 static void
@@ -142,31 +123,29 @@ certs_setup(void)
 	int		 fd;
 	struct sockaddr_in6 sin6;
 
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/check_probe.XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
+	tu_tmpdir_setup();
 	cert_paths(&c_rsa);
 	cert_paths(&c_ec);
 	cert_paths(&c_sni);
 	cert_paths(&c_ca);
 	cert_paths(&c_leaf);
-	ck_assert_int_eq(sh("openssl req -x509 -newkey rsa:2048 -nodes "
+	ck_assert_int_eq(tu_sh("openssl req -x509 -newkey rsa:2048 -nodes "
 	    "-keyout '%s' -out '%s' -days 30 -subj /CN=rsa.test %s",
 	    c_rsa.key, c_rsa.pem, q), 0);
-	ck_assert_int_eq(sh("openssl req -x509 -newkey ec -pkeyopt "
+	ck_assert_int_eq(tu_sh("openssl req -x509 -newkey ec -pkeyopt "
 	    "ec_paramgen_curve:P-256 -nodes -keyout '%s' -out '%s' -days 30 "
 	    "-subj /CN=ec.test %s", c_ec.key, c_ec.pem, q), 0);
-	ck_assert_int_eq(sh("openssl req -x509 -newkey ec -pkeyopt "
+	ck_assert_int_eq(tu_sh("openssl req -x509 -newkey ec -pkeyopt "
 	    "ec_paramgen_curve:P-256 -nodes -keyout '%s' -out '%s' -days 30 "
 	    "-subj /CN=localhost %s", c_sni.key, c_sni.pem, q), 0);
-	ck_assert_int_eq(sh("openssl req -x509 -newkey ec -pkeyopt "
+	ck_assert_int_eq(tu_sh("openssl req -x509 -newkey ec -pkeyopt "
 	    "ec_paramgen_curve:P-256 -nodes -keyout '%s' -out '%s' -days 30 "
 	    "-subj '/CN=Probe Test CA' -addext basicConstraints=critical,"
 	    "CA:TRUE %s", c_ca.key, c_ca.pem, q), 0);
-	ck_assert_int_eq(sh("cd '%s' && openssl req -new -newkey rsa:2048 "
+	ck_assert_int_eq(tu_sh("cd '%s' && openssl req -new -newkey rsa:2048 "
 	    "-nodes -keyout '%s' -out leaf.csr -subj /CN=leaf.test %s && "
 	    "openssl x509 -req -in leaf.csr -CA '%s' -CAkey '%s' "
-	    "-CAcreateserial -out '%s' -days 30 %s", tmp_dir, c_leaf.key, q,
+	    "-CAcreateserial -out '%s' -days 30 %s", tu_dir, c_leaf.key, q,
 	    c_ca.pem, c_ca.key, c_leaf.pem, q), 0);
 	cert_load(&c_rsa);
 	cert_load(&c_ec);
@@ -183,22 +162,6 @@ certs_setup(void)
 		    sizeof(sin6)) == 0;
 		close(fd);
 	}
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return (remove(path));
-}
-
-static void
-certs_teardown(void)
-{
-	if (tmp_dir[0] != '\0')
-		nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- children ------------------------------------------------------------ */
@@ -340,7 +303,7 @@ s_server(int family, ...)
 		argv[argc++] = a;
 	va_end(ap);
 	argv[argc] = NULL;
-	snprintf(logf, sizeof(logf), "%s/s_server.%d.log", tmp_dir, port);
+	snprintf(logf, sizeof(logf), "%s/s_server.%d.log", tu_dir, port);
 	if (spawn() == 0) {
 		fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd != -1) {
@@ -1420,8 +1383,8 @@ START_TEST(test_submit_from_callback)
 }
 END_TEST
 
-static Suite *
-probe_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("probe");
 	TCase	*tc;
@@ -1436,7 +1399,7 @@ probe_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("servers");
-	tcase_add_unchecked_fixture(tc, certs_setup, certs_teardown);
+	tcase_add_unchecked_fixture(tc, certs_setup, tu_tmpdir_teardown);
 	tcase_add_unchecked_fixture(tc, lists_setup, lists_teardown);
 	tcase_add_checked_fixture(tc, kids_setup, kids_teardown);
 	tcase_set_timeout(tc, 60);
@@ -1464,18 +1427,4 @@ probe_suite(void)
 	tcase_add_test(tc, test_submit_from_callback);
 	suite_add_tcase(s, tc);
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	log_init("check_probe");
-	sr = srunner_create(probe_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed ? 1 : 0);
 }

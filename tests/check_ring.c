@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/ring.h"
 #include "common/util.h"
+#include "tests/testutil.h"
 
 #define SMALL		(64 * 1024)
 #define STRESS_RECORDS	200000
@@ -32,7 +33,6 @@ static int	rec_ok(const unsigned char *, size_t, uint64_t);
 static uint64_t	publish_seq(struct ring *, uint64_t, size_t);
 static void	read_expect(struct ring *, struct ring_cursor *, size_t);
 static void	stress_writer(struct ring *);
-static Suite	*ring_suite(void);
 
 static uint32_t
 rec_type(uint64_t seq)
@@ -554,8 +554,8 @@ START_TEST(test_forked_writer)
 }
 END_TEST
 
-static Suite *
-ring_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s;
 	TCase	*tc;
@@ -582,18 +582,4 @@ ring_suite(void)
 	suite_add_tcase(s, tc);
 
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failures;
-
-	log_init("check_ring");
-	sr = srunner_create(ring_suite());
-	srunner_run_all(sr, CK_ENV);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failures ? 1 : 0);
 }

@@ -12,36 +12,27 @@
 
 #include "store/dbenv.h"
 #include "store/schedule.h"
+#include "tests/testutil.h"
+#include "tests/testutil_db.h"
 
-static char		home[64];
 static DB_ENV		*env;
 static struct sched_db	sd;
 
+/* Checked fixture: a fresh environment in a fresh directory per test. */
 static void
 setup(void)
 {
-	struct db_env_opts	o;
-
-	snprintf(home, sizeof(home), "/tmp/check_schedule.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(home));
-	o.home = home;
-	o.cache_bytes = 1 << 20;
-	o.recover = 1;
-	ck_assert_int_eq(db_recover(&o), 0);
-	o.recover = 0;
-	ck_assert_int_eq(db_env_open(&env, &o), 0);
+	tu_tmpdir_setup();
+	tu_db_open(&env, 1 << 20);
 	ck_assert_int_eq(sched_open(&sd, env), 0);
 }
 
 static void
 teardown(void)
 {
-	char	cmd[128];
-
 	sched_close(&sd);
 	db_env_close(env);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_tmpdir_teardown();
 }
 
 #define SET(id, due) ck_assert_int_eq(sched_set(&sd, id, strlen(id), due), 0)
@@ -188,13 +179,11 @@ START_TEST(test_remove_and_malformed)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("schedule");
-	TCase	*tc = tcase_create("schedule");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc = tu_tcase(s, "schedule", 30);
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_order_and_due);
@@ -203,11 +192,5 @@ main(void)
 	tcase_add_test(tc, test_lease);
 	tcase_add_test(tc, test_on_demand_cap_and_max);
 	tcase_add_test(tc, test_remove_and_malformed);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed ? 1 : 0);
+	return (s);
 }

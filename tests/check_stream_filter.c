@@ -9,6 +9,7 @@
 
 #include "common/streamrec.h"
 #include "server/stream_filter.h"
+#include "tests/testutil.h"
 
 #define Q(s)	(s), strlen(s)
 
@@ -143,29 +144,15 @@ START_TEST(test_match)
 }
 END_TEST
 
-static Suite *
-filter_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("stream_filter");
-	TCase	*tc = tcase_create("filter");
+	TCase	*tc = tu_tcase(s, "filter", 0);
 
 	tcase_add_test(tc, test_query_param);
 	tcase_add_test(tc, test_parse_ok);
 	tcase_add_test(tc, test_parse_bad);
 	tcase_add_test(tc, test_match);
-	suite_add_tcase(s, tc);
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failures;
-
-	sr = srunner_create(filter_suite());
-	srunner_run_all(sr, CK_ENV);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failures ? 1 : 0);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/svcid.h"
+#include "tests/testutil.h"
 
 struct svcid_case {
 	const char	*id;
@@ -275,8 +276,8 @@ START_TEST(test_short_err)
 }
 END_TEST
 
-static Suite *
-svcid_suite(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("svcid");
 	TCase	*tc = tcase_create("svcid");
@@ -290,17 +291,4 @@ svcid_suite(void)
 	tcase_add_test(tc, test_short_err);
 	suite_add_tcase(s, tc);
 	return (s);
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failures;
-
-	sr = srunner_create(svcid_suite());
-	srunner_run_all(sr, CK_ENV);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failures ? 1 : 0);
 }

@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "server/http_parser.h"
 #include "server/ws.h"
+#include "tests/testutil.h"
 
 static size_t
 mask_frame(uint8_t *out, int fin, int op, const uint8_t *p, size_t len)
@@ -237,13 +238,11 @@ START_TEST(test_put_frames)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+tu_suite(void)
 {
 	Suite	*s = suite_create("ws");
-	TCase	*tc = tcase_create("ws");
-	SRunner	*sr;
-	int	 failed;
+	TCase	*tc = tu_tcase(s, "ws", 0);
 
 	tcase_add_test(tc, test_accept_key);
 	tcase_add_test(tc, test_upgrade_checks);
@@ -252,10 +251,5 @@ main(void)
 	tcase_add_test(tc, test_put_frames);
 	tcase_add_test(tc, test_deflate_offers);
 	tcase_add_test(tc, test_parse_rsv1);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed ? 1 : 0);
+	return (s);
 }

@@ -7,8 +7,11 @@ set -eu
 
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
 libyaml-dev zlib1g-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl"
-TEST_PKGS="check python3 curl openssl procps python3-websockets
-python3-prometheus-client nginx-light"
+# sysvinit-utils (/lib/lsb/init-functions) for test_install.py, which
+# runs the SysV script; it checks the unit with systemd-analyze only where
+# systemd is installed.  python3-cryptography for the test CT log server.
+TEST_PKGS="check python3 python3-cryptography curl openssl procps sysvinit-utils
+python3-websockets python3-prometheus-client nginx-light"
 
 BENCH_PKGS="wrk nginx-light"
 
@@ -53,6 +56,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# Wait up to 5 min for another apt/dpkg (unattended-upgrades on a fresh
+# machine) to release the lock instead of failing at once.
+APT_LOCK="-o DPkg::Lock::Timeout=300"
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing
+apt-get $APT_LOCK update -qq
+# shellcheck disable=SC2086
+apt-get $APT_LOCK install -y -qq --no-install-recommends $missing
