@@ -186,14 +186,20 @@ const size_t conf_nkeys = NELEM(conf_keys);
 _Static_assert(NELEM(conf_keys) <= CONF_NKEYS_MAX,
     "conf_keys[] outgrew CONF_NKEYS_MAX");
 
-/* The networks "default" stands for in scanner.deny. */
+/*
+ * The networks "default" stands for in scanner.deny.  IPv6 spellings of
+ * IPv4 addresses (::/96, ::ffff:0:0/96, 64:ff9b::/96, 2002::/16, ...) are
+ * judged as the IPv4 address inside them, with whatever lists are
+ * configured (common/netaddr.c); the NAT64 local-use and Teredo prefixes
+ * have no fixed embedding and are denied whole.
+ */
 static const char *const default_deny[] = {
 	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
 	"169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
 	"192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
 	"198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-	"::/128", "::1/128", "64:ff9b::/96", "100::/64", "2001:db8::/32",
-	"fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+	"::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/32",
+	"2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
 };
 
 static int	parse_text(const char *, yaml_document_t *, char *, size_t);

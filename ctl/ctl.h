@@ -59,6 +59,7 @@ int	ctl_collect_service(const char *, size_t, const struct obs_service *,
 	    void *);
 
 /* The commands (the table is in notaryctl.c). */
+int	cmd_backup(struct ctl *, int, char **);
 int	cmd_export(struct ctl *, int, char **);
 int	cmd_import(struct ctl *, int, char **);
 int	cmd_keygen(struct ctl *, int, char **);

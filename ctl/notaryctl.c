@@ -2,7 +2,7 @@
  * notaryctl.c - the operator's tool for a notaryd data_dir
  * (shared/spec/interface.md "notaryctl"): list the services, export and
  * import observations in the Perspectives dump format, show the history
- * of one service.
+ * of one service, scan, make the key pair, back up the environment.
  *
  * Who runs it: an operator or cron, as a plain process next to a running
  * daemon or without one.  It is a database user like a scanner: it opens
@@ -85,6 +85,7 @@ static const struct command commands[] = {
 	{ "show", "SERVICE", cmd_show },
 	{ "scan", "[FILE | -]", cmd_scan },
 	{ "keygen", "", cmd_keygen },
+	{ "backup", "DIR", cmd_backup },
 };
 
 static void

@@ -43,6 +43,7 @@
 #include <openssl/x509.h>
 
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "scanner/probe.h"
 #include "store/svcid.h"
 #include "common/util.h"
@@ -196,8 +197,7 @@ errno_class(int err)
 static int
 addr_denied(const struct probe_engine *e, const struct sockaddr *sa)
 {
-	return (conf_cidr_match(e->o.deny, sa) &&
-	    !conf_cidr_match(e->o.allow, sa));
+	return (netaddr_denied(e->o.deny, e->o.allow, sa));
 }
 
 /*

@@ -23,7 +23,8 @@
  *      as c-ares does by default); IP literals skip DNS.  No blocking
  *      resolver call anywhere;
  *   3. every address is checked against deny minus allow
- *      (conf_cidr_match; v4-mapped IPv6 counts as IPv4); denied addresses
+ *      (netaddr_denied: v4-mapped, v4-compatible, v4-translated, NAT64
+ *      and 6to4 IPv6 addresses count as their IPv4 address); denied addresses
  *      are skipped, and when all are denied the result is DENIED and no
  *      connection is made.  The connect uses the very sockaddr that was
  *      checked.  Addresses are tried in the resolver's order; the next

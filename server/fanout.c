@@ -464,6 +464,7 @@ batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
 	size_t	i, take;
 	int	all = 1;
 
+	fc->bytes += n;
 	if (f != NULL)
 		f->bytes[fc->shape] += n;
 	for (i = 0; i < (size_t)b->n; i++) {

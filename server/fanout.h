@@ -84,6 +84,7 @@ struct fanout_client {
 	size_t			 carry_plain;	/* its uncompressed size */
 	uint64_t		 sent;
 	uint64_t		 skipped;
+	uint64_t		 bytes;		/* written to this client */
 };
 
 /*

@@ -18,6 +18,16 @@
  * lists ordered by deadline (one per timeout kind, each timeout constant),
  * so arming and expiring are O(1).
  *
+ * A connection sits on up to four lists at once, each through its own
+ * link: a timer list (tq), the stream list (sq), the signer waiters (wq)
+ * and, once closed, the dead list (dq).  Sharing a link between two
+ * lists corrupts both (issue 13: a stream whose output backed up was put
+ * on a timer list through its stream link and freed while still listed).
+ *
+ * A stream (websocket) connection whose client does not read: the worker
+ * stops reading its frames once OUT_HIGH_WATER bytes wait to be sent, and
+ * closes it when request_timeout passes without the socket taking a byte.
+ *
  * Signals: TERM/INT exit at once; QUIT (graceful, sent on reload) stops
  * accepting, lets every request in progress finish, closes idle
  * connections and exits when none is left or daemon.stop_timeout passed.
@@ -29,6 +39,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +203,7 @@ conn_update_events(struct worker *w, struct conn *c)
 	if (c->out.len > c->out_off || (c->state == CONN_STREAM && c->blocked))
 		want |= EPOLLOUT;
 	if (c->state == CONN_LINGER || (c->state == CONN_STREAM &&
-	    !c->close_after) ||
+	    !c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER) ||
 	    (!c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER &&
 	    !(c->waiting && c->in.len >= c->in.max)))
 		want |= EPOLLIN | EPOLLRDHUP;
@@ -227,7 +238,7 @@ conn_close(struct worker *w, struct conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	w->nconns--;
-	TAILQ_INSERT_TAIL(&w->dead, c, tq);
+	TAILQ_INSERT_TAIL(&w->dead, c, dq);
 }
 
 static void
@@ -236,9 +247,34 @@ free_dead(struct worker *w)
 	struct conn	*c;
 
 	while ((c = TAILQ_FIRST(&w->dead)) != NULL) {
-		TAILQ_REMOVE(&w->dead, c, tq);
+		TAILQ_REMOVE(&w->dead, c, dq);
 		free(c);
 	}
+}
+
+/*
+ * After a flood (slowloris, a burst of clients), the freed connection
+ * buffers stay in the heap's free lists and the worker's RSS stays at the
+ * peak.  Once at least half of the peak and TRIM_MIN_DROP connections are
+ * gone, give the free memory back to the kernel: malloc_trim walks the
+ * heap, so at most once per TRIM_INTERVAL_MS.
+ */
+static void
+trim_after_drop(struct worker *w)
+{
+	int64_t	now;
+
+	if (w->peak_conns - w->nconns < TRIM_MIN_DROP ||
+	    w->nconns > w->peak_conns / 2)
+		return;
+	now = mono_ms();
+	if (now - w->last_trim < TRIM_INTERVAL_MS)
+		return;
+	w->last_trim = now;
+	(void)malloc_trim(0);
+	log_debug("connections %d (peak %d): memory trimmed", w->nconns,
+	    w->peak_conns);
+	w->peak_conns = w->nconns;
 }
 
 /* After the last response: half-close and drain briefly (lingering close). */
@@ -281,7 +317,8 @@ conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer)
 		free(c);
 		return;
 	}
-	w->nconns++;
+	if (++w->nconns > w->peak_conns)
+		w->peak_conns = w->nconns;
 	timer_set(w, c, TIMER_IDLE);
 }
 
@@ -391,7 +428,7 @@ conn_process(struct worker *w, struct conn *c)
 void
 conn_flush(struct worker *w, struct conn *c)
 {
-	int	had_output = c->out.len > c->out_off;
+	int	had_output = c->out.len > c->out_off, progress = 0;
 	ssize_t	n;
 
 	if (c->state == CONN_STREAM) {
@@ -410,15 +447,23 @@ conn_flush(struct worker *w, struct conn *c)
 			return;
 		}
 		c->out_off += (size_t)n;
+		progress = 1;
 	}
 	if (c->out.len > c->out_off) {
-		if (c->timer != TIMER_REQUEST)
+		/*
+		 * A response must be taken within request_timeout; a stream
+		 * never ends, so its clock restarts whenever a byte goes out.
+		 */
+		if (c->timer != TIMER_REQUEST ||
+		    (progress && c->state == CONN_STREAM))
 			timer_set(w, c, TIMER_REQUEST);
 		conn_update_events(w, c);
 		return;
 	}
 	buf_reset(&c->out);
 	c->out_off = 0;
+	if (c->state == CONN_STREAM && c->timer != TIMER_NONE)
+		timer_set(w, c, TIMER_NONE);
 	if (c->close_after) {
 		conn_linger(w, c);
 		return;
@@ -696,8 +741,9 @@ expire_timers(struct worker *w)
 	for (k = 0; k < TIMER_KINDS; k++) {
 		while ((c = TAILQ_FIRST(&w->timers[k])) != NULL &&
 		    c->deadline <= now) {
-			if (k == TIMER_REQUEST && c->in.len > 0 &&
-			    c->out.len == c->out_off && !c->close_after) {
+			if (k == TIMER_REQUEST && c->state == CONN_READ &&
+			    c->in.len > 0 && c->out.len == c->out_off &&
+			    !c->close_after) {
 				/* A request started but never finished. */
 				buf_reset(&c->in);
 				conn_respond_error(w, c, 408);
@@ -914,6 +960,7 @@ http_run(void *state, struct proc_ctx *ctx, int sfd)
 		stream_pump(w);
 		stream_tick(w);
 		free_dead(w);
+		trim_after_drop(w);
 		if (w->draining && (w->nconns == 0 ||
 		    mono_ms() >= w->drain_deadline)) {
 			streams_going_away(w);

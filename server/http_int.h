@@ -34,6 +34,8 @@
 #define STREAM_PULLS	16		/* batches per look, at most */
 #define SIGNER_WAIT_MS	2000		/* then 503: relayd waits 1 s */
 #define SIGNER_RETRY_MS	100		/* reconnect back-off */
+#define TRIM_MIN_DROP	256		/* connections gone since peak */
+#define TRIM_INTERVAL_MS 5000		/* between two malloc_trims */
 
 enum conn_state {
 	CONN_READ,		/* waiting for or receiving a request */
@@ -61,7 +63,8 @@ struct conn {
 	uint32_t		 events;	/* registered with epoll */
 	enum timer_kind		 timer;
 	int64_t			 deadline;
-	TAILQ_ENTRY(conn)	 tq;	/* a timer list, or dead */
+	TAILQ_ENTRY(conn)	 tq;	/* timers[timer] */
+	TAILQ_ENTRY(conn)	 dq;	/* w->dead, once closed */
 	/* Waiting for the signer (one request at a time per connection). */
 	int			 waiting;
 	uint32_t		 wait_seq;
@@ -72,8 +75,7 @@ struct conn {
 	int64_t			 wait_start_ns;
 	TAILQ_ENTRY(conn)	 wq;
 	/* CONN_STREAM only: */
-	TAILQ_ENTRY(conn)	 sq;	/* streams (apart from tq: a stream
-					   connection may also be on a timer) */
+	TAILQ_ENTRY(conn)	 sq;	/* w->streams, while CONN_STREAM */
 	struct fanout_client	 fc;
 	int			 blocked;	/* waiting for EPOLLOUT */
 	int			 sse;		/* Server-Sent Events, not ws */
@@ -99,6 +101,8 @@ struct worker {
 	int			 draining;
 	int64_t			 drain_deadline;
 	int			 nconns;
+	int			 peak_conns;	/* since the last trim */
+	int64_t			 last_trim;
 	struct connq		 timers[TIMER_KINDS];
 	struct connq		 dead;		/* closed, freed after the batch */
 	struct connq		 streams;	/* CONN_STREAM connections */

@@ -267,7 +267,9 @@ stream_filter_of(const struct http_request *req, struct http_response *resp)
  * stream (/sse, or a stream path asked for text/event-stream).  Filters
  * in the query are checked first: a bad one is a 400 with the reason,
  * before any upgrade.  A plain GET on a stream path gets a short page,
- * except on the lite path when it is also the index.
+ * except on the lite path when it is also the index.  A request to
+ * upgrade to anything but websocket is a plain request: the server
+ * ignores an Upgrade it does not support (RFC 9110 7.8).
  */
 static int
 route_stream(struct http_site *site, const struct http_request *req,
@@ -291,11 +293,11 @@ route_stream(struct http_site *site, const struct http_request *req,
 		return (0);
 	} else {
 		resp->route = STATUS_RT_STREAM;
-		sse = !req->upgrade && accepts_sse(req);
+		sse = !ws_is_upgrade(req) && accepts_sse(req);
 		if (sse)
 			resp->route = STATUS_RT_SSE;
 	}
-	if (!req->upgrade && !sse) {
+	if (!ws_is_upgrade(req) && !sse) {
 		if (st == HTTP_STREAM_LITE && (path_is(req, "/") ||
 		    path_is(req, "/index")))
 			return (0);

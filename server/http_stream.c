@@ -98,6 +98,14 @@ stream_end(struct worker *w, struct conn *c)
 	stream_publish(w);	/* its last counts, before it is gone */
 }
 
+/* Bytes this client has been sent so far (frames and control frames). */
+static uint64_t
+progress_mark(struct worker *w, struct conn *c)
+{
+	(void)w;
+	return (c->fc.bytes);
+}
+
 /*
  * Write what the client is owed: the rest of a frame, control frames,
  * new frames (none once our close frame is queued).  A full socket waits
@@ -106,8 +114,10 @@ stream_end(struct worker *w, struct conn *c)
 void
 stream_flush(struct worker *w, struct conn *c)
 {
-	int	r;
+	uint64_t	before, after;
+	int		r;
 
+	before = progress_mark(w, c);
 	r = fanout_client_write(w->fo, &c->fc, c->fd, &c->out, &c->out_off,
 	    c->close_after);
 	if (r == -1) {
@@ -115,6 +125,16 @@ stream_flush(struct worker *w, struct conn *c)
 		return;
 	}
 	c->blocked = r == 0;
+	/*
+	 * A client whose socket takes nothing for request_timeout is closed
+	 * (meanwhile it only skips frames); the clock restarts whenever a
+	 * byte goes out, and stops once nothing waits.
+	 */
+	after = progress_mark(w, c);
+	if (r == 1)
+		timer_set(w, c, TIMER_NONE);
+	else if (c->timer == TIMER_NONE || after != before)
+		timer_set(w, c, TIMER_REQUEST);
 	if (r == 1 && c->close_after) {
 		conn_linger(w, c);
 		return;
@@ -195,10 +215,12 @@ stream_input(struct worker *w, struct conn *c)
 				return;
 			}
 		} else if (f.opcode == WS_OP_CLOSE) {
-			/* Echo the code (RFC 6455 §5.5.1), then close. */
-			unsigned code = f.len >= 2 ? (unsigned)(f.payload[0] << 8 |
-			    f.payload[1]) : WS_CLOSE_NORMAL;
-			stream_close(w, c, code, "");
+			/*
+			 * Echo a valid code (RFC 6455 §5.5.1), answer an
+			 * invalid one with 1002 (§7.4), then close.
+			 */
+			stream_close(w, c, ws_close_reply(f.payload, f.len),
+			    "");
 			return;
 		}
 		/* Pongs and data frames only count as signs of life. */

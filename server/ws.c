@@ -5,7 +5,8 @@
  * be final and at most 125 bytes, reserved bits must be clear, and no
  * frame may exceed WS_CLIENT_FRAME_MAX (a stream client only sends
  * control frames).  Violations return the close code to send; nothing
- * here allocates or logs.
+ * here allocates or logs.  Close frames carry only the codes RFC 6455
+ * §7.4 allows on the wire (never 1005, 1006, 1015 or one under 1000).
  */
 #include <openssl/evp.h>
 
@@ -57,6 +58,12 @@ has_token(const struct http_request *req, const char *name, const char *tok)
 		}
 	}
 	return (0);
+}
+
+int
+ws_is_upgrade(const struct http_request *req)
+{
+	return (req->upgrade && has_token(req, "Upgrade", "websocket"));
 }
 
 static int
@@ -200,6 +207,8 @@ ws_put_close(struct buf *out, unsigned code, const char *reason)
 
 	if (rlen > sizeof(payload) - 2)
 		rlen = sizeof(payload) - 2;
+	if (!ws_close_code_valid(code))
+		code = WS_CLOSE_NORMAL;	/* callers pass constants */
 	payload[0] = (uint8_t)(code >> 8);
 	payload[1] = (uint8_t)code;
 	memcpy(payload + 2, reason, rlen);
@@ -269,4 +278,67 @@ ws_deflate_offered(const struct http_request *req)
 		}
 	}
 	return (0);
+}
+
+int
+ws_close_code_valid(unsigned code)
+{
+	if (code >= 1000 && code <= 1003)
+		return (1);
+	if (code >= 1007 && code <= 1014)
+		return (1);	/* 1012-1014 are IANA-registered */
+	return (code >= 3000 && code <= 4999);
+}
+
+int
+ws_utf8_valid(const uint8_t *p, size_t len)
+{
+	size_t		i = 0, n, k;
+	uint32_t	cp, min;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		/* n continuation bytes; the smallest code point for n */
+		if ((p[i] & 0xe0) == 0xc0)
+			n = 1;
+		else if ((p[i] & 0xf0) == 0xe0)
+			n = 2;
+		else if ((p[i] & 0xf8) == 0xf0)
+			n = 3;
+		else
+			return (0);
+		cp = p[i] & (0x3f >> n);
+		min = n == 1 ? 0x80 : n == 2 ? 0x800 : 0x10000;
+		if (len - i - 1 < n)
+			return (0);
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return (0);
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return (0);
+		i += n + 1;
+	}
+	return (1);
+}
+
+unsigned
+ws_close_reply(const uint8_t *payload, size_t len)
+{
+	unsigned	code;
+
+	if (len == 0)
+		return (WS_CLOSE_NORMAL);
+	if (len == 1)
+		return (WS_CLOSE_PROTOCOL);
+	code = (unsigned)payload[0] << 8 | payload[1];
+	if (!ws_close_code_valid(code))
+		return (WS_CLOSE_PROTOCOL);
+	if (!ws_utf8_valid(payload + 2, len - 2))
+		return (WS_CLOSE_BAD_DATA);
+	return (code);
 }

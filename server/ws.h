@@ -22,6 +22,7 @@
 
 #define WS_CLOSE_NORMAL		1000
 #define WS_CLOSE_PROTOCOL	1002
+#define WS_CLOSE_BAD_DATA	1007
 #define WS_CLOSE_POLICY		1008
 #define WS_CLOSE_TOO_BIG	1009
 
@@ -43,6 +44,12 @@ struct ws_frame {
  * for a version we do not speak).
  */
 int	ws_check_upgrade(const struct http_request *req, char accept[29]);
+/*
+ * Does the request ask for a websocket (Connection: upgrade and an Upgrade
+ * header listing "websocket")?  Any other Upgrade (h2c, TLS/1.2, ...) is
+ * one the server does not speak and ignores (RFC 9110 §7.8).
+ */
+int	ws_is_upgrade(const struct http_request *req);
 /* base64(SHA-1(key || RFC 6455 GUID)). */
 void	ws_accept_key(const char *key, size_t keylen, char accept[29]);
 
@@ -75,7 +82,25 @@ int	ws_deflate_offered(const struct http_request *req);
 size_t	ws_frame_header(uint8_t hdr[10], unsigned opcode, size_t len);
 /* Append one unmasked server frame.  0, or -1 when out is full. */
 int	ws_put_frame(struct buf *out, int opcode, const void *p, size_t len);
-/* Append a close frame with a code and a short reason. */
+/*
+ * Append a close frame with a code and a short reason.  The code must be
+ * one ws_close_code_valid() accepts (1000 when it is not: never 1005,
+ * 1006, 1015 or a code under 1000 on the wire).
+ */
 int	ws_put_close(struct buf *out, unsigned code, const char *reason);
+
+/*
+ * May this close code appear in a close frame (RFC 6455 §7.4.1-2 and the
+ * IANA registry)?  1000-1003, 1007-1014, 3000-4999.
+ */
+int	ws_close_code_valid(unsigned code);
+/*
+ * The code to answer a client's close frame with: its own code when that
+ * is valid and the reason is UTF-8, 1000 for an empty payload, 1002 for a
+ * 1-byte payload or an invalid code, 1007 for a reason that is not UTF-8.
+ */
+unsigned ws_close_reply(const uint8_t *payload, size_t len);
+/* Is p[0..len) well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF)? */
+int	ws_utf8_valid(const uint8_t *p, size_t len);
 
 #endif

@@ -65,6 +65,18 @@
 /* Deadlock back-off: 1..2^attempt ms, at most 2^6 = 64 ms. */
 #define DB_BACKOFF_MAX_SHIFT	6
 
+/*
+ * Mutexes beyond the ones Berkeley DB counts for its own regions: the
+ * standard tools (db5.3_verify, db5.3_stat, ...) join the daemon's
+ * environment and take mutexes for their handles and for every cache
+ * buffer of pages smaller than the estimate; without headroom they fail
+ * with "BDB2034 unable to allocate memory for mutex" (issue 13).  One per
+ * KiB of cache covers a cache full of 1 KiB pages.
+ */
+#define DB_MUTEX_HEADROOM_MIN	8192
+#define DB_MUTEX_HEADROOM_MAX	(1024 * 1024)
+#define DB_CONFIG_MAX		1024
+
 /* Checkpoint when this much log was written, or this many minutes. */
 #define DB_CKP_KBYTES		1024
 #define DB_CKP_MINUTES		1
@@ -112,6 +124,7 @@ static int	env_open_flags(DB_ENV **, const struct db_env_opts *,
 static int	is_dir(const char *);
 static int	mkdir_p(const char *, mode_t);
 static int	create_tables(DB_ENV *);
+static int	write_db_config(const char *, uint64_t, int *);
 static int	txn_retryable(int);
 static void	txn_backoff(int);
 
@@ -415,26 +428,95 @@ fail:
 	return (r);
 }
 
+/*
+ * <home>/DB_CONFIG holds the settings that the standard tools must share
+ * with the daemon (they read it, not our code), only those: the rest is
+ * set through the API.  Rewritten when it differs; *changed says so.
+ * 0, or -1 (logged).
+ */
+static int
+write_db_config(const char *home, uint64_t cache_bytes, int *changed)
+{
+	char		 want[DB_CONFIG_MAX], have[DB_CONFIG_MAX];
+	char		 path[PATH_MAX], tmp[PATH_MAX];
+	uint64_t	 headroom = cache_bytes / 1024;
+	ssize_t		 n = -1;
+	int		 fd, len;
+
+	*changed = 0;
+	if (headroom < DB_MUTEX_HEADROOM_MIN)
+		headroom = DB_MUTEX_HEADROOM_MIN;
+	if (headroom > DB_MUTEX_HEADROOM_MAX)
+		headroom = DB_MUTEX_HEADROOM_MAX;
+	len = snprintf(want, sizeof(want), "# Written by notaryd at each "
+	    "recovery; edits are replaced.\n# Mutexes for the db5.3_* tools "
+	    "that join the environment\n# (one per KiB of cache).\n"
+	    "mutex_set_increment %llu\n", (unsigned long long)headroom);
+	if (xsnprintf(path, sizeof(path), "%s/DB_CONFIG", home) != 0 ||
+	    xsnprintf(tmp, sizeof(tmp), "%s/DB_CONFIG.tmp", home) != 0) {
+		log_warnx("db: %s: path too long", home);
+		return (-1);
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, have, sizeof(have));
+		close(fd);
+	}
+	if (n == len && memcmp(have, want, (size_t)len) == 0)
+		return (0);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    DB_FILE_MODE)) == -1 || write(fd, want, (size_t)len) != len ||
+	    fsync(fd) == -1 || close(fd) == -1 || rename(tmp, path) == -1) {
+		log_warn("db: write %s", path);
+		if (fd != -1)
+			(void)close(fd);
+		(void)unlink(tmp);
+		return (-1);
+	}
+	*changed = 1;
+	return (0);
+}
+
 int
 db_recover(const struct db_env_opts *ro)
 {
 	struct db_env_opts	 o = *ro;
 	DB_ENV			*env;
 	int64_t			 t0 = mono_ms();
-	int			 r;
+	char			 reg[PATH_MAX];
+	int			 r, changed;
 
 	o.recover = 1;
 	if (mkdir_p(o.home, DB_HOME_MODE) == -1) {
 		log_warn("db: create %s", o.home);
 		return (-1);
 	}
+	if (write_db_config(o.home, o.cache_bytes, &changed) == -1)
+		return (-1);
+	/*
+	 * Regions keep the sizes they were created with: a new DB_CONFIG
+	 * (first start with it, or a new database.cache_size) needs them
+	 * rebuilt, which a recovery does.  Without its register file,
+	 * DB_REGISTER takes the environment for never recovered.  We are
+	 * the only user of the environment here (the master stopped the
+	 * others; notaryctl runs this only when no daemon holds the
+	 * data_dir).
+	 */
+	if (changed) {
+		log_info("db: %s/DB_CONFIG written, rebuilding the regions",
+		    o.home);
+		if (xsnprintf(reg, sizeof(reg), "%s/__db.register",
+		    o.home) != 0 || (unlink(reg) == -1 && errno != ENOENT)) {
+			log_warn("db: remove %s", reg);
+			return (-1);
+		}
+	}
 	/*
 	 * With DB_REGISTER, DB_RECOVER acts only when recovery is needed:
 	 * the register file is new, a registered process died, or the
 	 * region is panicked (libdb 5.3.28 then retries the open with
 	 * DB_RECOVER by itself).  A cleanly closed environment is reopened
-	 * as it is, regions included, so a new cache size only takes
-	 * effect with the next real recovery.
+	 * as it is, regions included; a new cache size changes DB_CONFIG
+	 * (above), which forces the recovery that rebuilds them.
 	 */
 	if (db_env_open(&env, &o) != 0)
 		return (-1);

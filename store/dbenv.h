@@ -53,6 +53,8 @@ void	db_env_close(DB_ENV *env);
 
 /*
  * The recovery helper's whole job: create the home directory if needed,
+ * write <home>/DB_CONFIG (the mutex headroom the db5.3_* tools need; a
+ * changed file forces a full recovery so that the regions are rebuilt),
  * open with DB_RECOVER|DB_CREATE, create every table of db_tables,
  * checkpoint, close.  Returns 0/-1 (logged).  Run it in a child process
  * that the master can kill if it hangs.

@@ -23,6 +23,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 #include "tests/testutil.h"
 
 #define KIB	((uint64_t)1 << 10)
@@ -315,10 +316,10 @@ START_TEST(test_defaults_no_file)
 	ck_assert_int_eq(cf->scanner.rescan_interval_ms, 12 * HOUR);
 	ck_assert_int_eq(cf->scanner.rescan_newer_than_ms, 5 * DAY);
 	ck_assert_int_eq(cf->scanner.on_demand_limit, 10);
-	ck_assert_uint_eq(cf->scanner.deny.n, 24);
+	ck_assert_uint_eq(cf->scanner.deny.n, 25);
 	cidr_text(&cf->scanner.deny.v[0], c, sizeof(c));
 	ck_assert_str_eq(c, "0.0.0.0/8");
-	cidr_text(&cf->scanner.deny.v[23], c, sizeof(c));
+	cidr_text(&cf->scanner.deny.v[24], c, sizeof(c));
 	ck_assert_str_eq(c, "ff00::/8");
 	ck_assert_uint_eq(cf->scanner.allow.n, 0);
 
@@ -1312,6 +1313,77 @@ START_TEST(test_cidr_match)
 }
 END_TEST
 
+#define DENIED(d, a, x) netaddr_denied((d), (a), (struct sockaddr *)sa_of(x))
+
+/*
+ * IPv6 spellings of IPv4 addresses are judged as the IPv4 address, by
+ * the same deny and allow lists (issue 13).
+ */
+START_TEST(test_netaddr_denied)
+{
+	static const struct {
+		const char	*addr;
+		int		 denied;	/* default deny, no allow */
+		int		 denied_allow;	/* ... with allow below */
+	} t[] = {
+		/* the forms of the issue, all 127.0.0.1 */
+		{ "::127.0.0.1", 1, 0 }, { "0:0:0:0:0:0:7f00:1", 1, 0 },
+		{ "::ffff:0:7f00:1", 1, 0 }, { "64:ff9b:1::7f00:1", 1, 1 },
+		{ "2002:7f00:1::", 1, 0 }, { "::ffff:127.0.0.1", 1, 0 },
+		{ "64:ff9b::7f00:1", 1, 0 }, { "127.0.0.1", 1, 0 },
+		/* other denied IPv4 networks through each embedding */
+		{ "::10.1.2.3", 1, 1 }, { "::ffff:0:a9fe:a9fe", 1, 1 },
+		{ "64:ff9b::192.168.1.1", 1, 1 }, { "2002:c0a8:101::1", 1, 1 },
+		{ "2002:a00:1:ffff::", 1, 1 }, { "::", 1, 1 }, { "::1", 1, 1 },
+		{ "::0.0.0.2", 1, 1 }, { "64:ff9b::100.64.0.1", 1, 1 },
+		/* public IPv4 inside: judged as that address, allowed */
+		{ "::8.8.8.8", 0, 0 }, { "::ffff:0:808:808", 0, 0 },
+		{ "64:ff9b::8.8.8.8", 0, 0 }, { "2002:808:808::1", 0, 0 },
+		/* Teredo, NAT64 local-use: no fixed embedding, denied */
+		{ "2001:0:4136:e378:8000:63bf:3fff:fdd2", 1, 1 },
+		{ "2001::1", 1, 1 }, { "64:ff9b:1:ffff::8.8.8.8", 1, 1 },
+		/* ordinary addresses */
+		{ "2a00:1450:4001:80e::200e", 0, 0 }, { "fd00::1", 1, 1 },
+		{ "8.8.8.8", 0, 0 }, { "2001:db8::1", 1, 1 },
+		/* near misses: not an embedding */
+		{ "::1:0:0:7f00:1", 0, 0 }, { "64:ff9c::7f00:1", 0, 0 },
+		{ "2003:7f00:1::", 0, 0 },
+	};
+	struct conf_cidr_list	 d, allow;
+	struct conf_cidr	 a[2];
+	size_t			 i;
+
+	conf_default_deny(&d);
+	/* An exception for 127.0.0.0/8 covers every spelling of it. */
+	ck_assert_int_eq(conf_parse_cidr("127.0.0.0/8", &a[0]), 0);
+	ck_assert_int_eq(conf_parse_cidr("2001:db8:7::/48", &a[1]), 0);
+	allow.n = 2;
+	allow.v = a;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ck_assert_msg(DENIED(&d, NULL, t[i].addr) == t[i].denied,
+		    "%s: denied %d, want %d", t[i].addr,
+		    DENIED(&d, NULL, t[i].addr), t[i].denied);
+		ck_assert_msg(DENIED(&d, &allow, t[i].addr) ==
+		    t[i].denied_allow, "%s with allow 127.0.0.0/8: denied %d, "
+		    "want %d", t[i].addr, DENIED(&d, &allow, t[i].addr),
+		    t[i].denied_allow);
+	}
+	/* An allowed IPv6 network wins over the deny list. */
+	ck_assert_int_eq(DENIED(&d, &allow, "2001:db8:7::1"), 0);
+	ck_assert_int_eq(DENIED(&d, &allow, "2001:db8:8::1"), 1);
+	/* A deny list of one IPv4 network covers its IPv6 spellings. */
+	allow.n = 1;
+	ck_assert_int_eq(conf_parse_cidr("203.0.113.0/24", &a[0]), 0);
+	ck_assert_int_eq(DENIED(&allow, NULL, "::203.0.113.9"), 1);
+	ck_assert_int_eq(DENIED(&allow, NULL, "2002:cb00:7109::"), 1);
+	ck_assert_int_eq(DENIED(&allow, NULL, "::127.0.0.1"), 0);
+	/* No list denies nothing; other families are denied. */
+	ck_assert_int_eq(DENIED(NULL, NULL, "::127.0.0.1"), 0);
+	ck_assert_int_eq(netaddr_denied(&d, NULL, NULL), 1);
+	free(d.v);
+}
+END_TEST
+
 START_TEST(test_default_deny)
 {
 	static const char *const want[] = {
@@ -1320,8 +1392,8 @@ START_TEST(test_default_deny)
 		"192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
 		"198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
 		"224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128",
-		"64:ff9b::/96", "100::/64", "2001:db8::/32", "fc00::/7",
-		"fe80::/10", "fec0::/10", "ff00::/8",
+		"64:ff9b:1::/48", "100::/64", "2001::/32", "2001:db8::/32",
+		"fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
 	};
 	struct conf_cidr_list	 d;
 	struct conf		*cf;
@@ -1592,6 +1664,7 @@ tu_suite(void)
 	tcase_add_test(tc, test_cidr_match);
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_default_deny);
+	tcase_add_test(tc, test_netaddr_denied);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -1102,6 +1102,42 @@ START_TEST(test_deny_literal)
 }
 END_TEST
 
+/*
+ * IPv6 spellings of 127.0.0.1 (issue 13): denied before any connect, and
+ * an allow exception for 127.0.0.0/8 applies to them the same way.
+ */
+START_TEST(test_deny_embedded)
+{
+	static const char *const forms[] = {
+		"::127.0.0.1", "0:0:0:0:0:0:7f00:1", "::ffff:0:7f00:1",
+		"64:ff9b:1::7f00:1", "2002:7f00:1::", "64:ff9b::7f00:1",
+		"2001:0:4136:e378:8000:63bf:80ff:fffe",	/* Teredo */
+	};
+	struct probe_opts	 o = opts(3000);
+	struct conf_cidr	 one;
+	struct conf_cidr_list	 l = { 1, &one };
+	struct res		*r;
+	size_t			 i;
+
+	o.allow = &allow_none;
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		r = probe_with(&o, "[%s]:443,2", forms[i]);
+		ck_result(r, PROBE_DENIED);
+		ck_assert_msg(r->out.attempts == 0, "%s: %d connects",
+		    forms[i], r->out.attempts);
+	}
+	/* Allowing 127.0.0.0/8 allows its embedded spellings too ... */
+	ck_assert_int_eq(conf_parse_cidr("127.0.0.0/8", &one), 0);
+	o.allow = &l;
+	r = probe_with(&o, "[::127.0.0.1]:443,2");
+	ck_assert_int_ne(r->out.result, PROBE_DENIED);
+	ck_assert_int_ge(r->out.attempts, 1);
+	/* ... but not the prefixes denied whole. */
+	r = probe_with(&o, "[64:ff9b:1::7f00:1]:443,2");
+	ck_result(r, PROBE_DENIED);
+}
+END_TEST
+
 START_TEST(test_deny_name)
 {
 	struct probe_opts	 o = opts(3000);
@@ -1419,6 +1455,7 @@ tu_suite(void)
 	tcase_add_test(tc, test_slow_drip);
 	tcase_add_test(tc, test_half_handshake);
 	tcase_add_test(tc, test_deny_literal);
+	tcase_add_test(tc, test_deny_embedded);
 	tcase_add_test(tc, test_deny_name);
 	tcase_add_test(tc, test_allow);
 	tcase_add_test(tc, test_dns);

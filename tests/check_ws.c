@@ -1,7 +1,8 @@
 /*
  * check_ws.c - unit tests for server/ws.c: the RFC 6455 accept key, the
  * upgrade checks, client frame parsing (masking, sizes, control-frame
- * rules, split input) and server frame encoding.
+ * rules, split input), server frame encoding, which Upgrade headers are
+ * websocket attempts, and the close-code rules of RFC 6455 §7.4.
  */
 #include <check.h>
 #include <stdio.h>
@@ -79,6 +80,38 @@ START_TEST(test_upgrade_checks)
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Version: 13\r\n"
 	    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", acc), 400);
+}
+END_TEST
+
+static int
+is_upgrade(const char *raw)
+{
+	struct http_request	req;
+	struct http_limits	lim = { 8192, 64, 1024 };
+
+	ck_assert_int_gt(http_parse_request(raw, strlen(raw), &lim, &req), 0);
+	return (ws_is_upgrade(&req));
+}
+
+/* Only an Upgrade listing websocket is a websocket attempt (issue 13). */
+START_TEST(test_is_upgrade)
+{
+	ck_assert_int_eq(is_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n"), 1);
+	ck_assert_int_eq(is_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: h2c, WebSocket\r\nConnection: x, upgrade\r\n\r\n"),
+	    1);
+	/* curl --http2 */
+	ck_assert_int_eq(is_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+	    "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"), 0);
+	ck_assert_int_eq(is_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: TLS/1.2\r\nConnection: Upgrade\r\n\r\n"), 0);
+	ck_assert_int_eq(is_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: websocketx\r\nConnection: Upgrade\r\n\r\n"), 0);
+	/* Upgrade without Connection: upgrade is no upgrade at all. */
+	ck_assert_int_eq(is_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Upgrade: websocket\r\n\r\n"), 0);
 }
 END_TEST
 
@@ -238,6 +271,63 @@ START_TEST(test_put_frames)
 }
 END_TEST
 
+/* RFC 6455 §7.4: which codes go on the wire, and what a close gets. */
+START_TEST(test_close_codes)
+{
+	static const struct {
+		const char	*payload;
+		size_t		 len;
+		unsigned	 reply;
+	} t[] = {
+		{ "", 0, 1000 },			/* empty: normal */
+		{ "\x03", 1, 1002 },		/* 1 byte: protocol error */
+		{ "\x03\xe8", 2, 1000 },
+		{ "\x03\xe9" "bye", 5, 1001 },
+		{ "\x03\xea", 2, 1002 }, { "\x03\xeb", 2, 1003 },
+		{ "\x03\xec", 2, 1002 },		/* 1004 reserved */
+		{ "\x03\xed", 2, 1002 },		/* 1005: never sent */
+		{ "\x03\xee", 2, 1002 },		/* 1006: never sent */
+		{ "\x03\xef", 2, 1007 }, { "\x03\xf3", 2, 1011 },
+		{ "\x03\xf4", 2, 1012 }, { "\x03\xf6", 2, 1014 },
+		{ "\x03\xf7", 2, 1002 },		/* 1015: never sent */
+		{ "\x03\xf8", 2, 1002 },
+		{ "\x0b\xb7", 2, 1002 },		/* 2999 */
+		{ "\x0b\xb8", 2, 3000 }, { "\x13\x87", 2, 4999 },
+		{ "\x13\x88", 2, 1002 },		/* 5000 */
+		{ "\x00\x00", 2, 1002 },
+		{ "\x03\xe7", 2, 1002 },		/* 999 */
+		{ "\xff\xff", 2, 1002 },
+		{ "\x03\xe8" "caf\xc3\xa9", 7, 1000 },	/* UTF-8 reason */
+		{ "\x03\xe8\xff\xfe", 4, 1007 },	/* not UTF-8 */
+		{ "\x03\xe8\xc0\xaf", 4, 1007 },	/* overlong */
+		{ "\x03\xe8\xed\xa0\x80", 5, 1007 },	/* surrogate */
+		{ "\x03\xe8\xe2\x82", 4, 1007 },	/* cut short */
+	};
+	struct buf	b;
+	size_t		i;
+	unsigned	c;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ck_assert_msg(ws_close_reply((const uint8_t *)t[i].payload,
+		    t[i].len) == t[i].reply, "case %zu: got %u, want %u", i,
+		    ws_close_reply((const uint8_t *)t[i].payload, t[i].len),
+		    t[i].reply);
+	for (c = 0; c < 70000; c++)
+		ck_assert_int_eq(ws_close_code_valid(c),
+		    (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) ||
+		    (c >= 3000 && c <= 4999));
+	/* ws_put_close never writes an invalid code. */
+	buf_init(&b, 256);
+	ck_assert_int_eq(ws_put_close(&b, 1005, ""), 0);
+	ck_assert_int_eq((uint8_t)b.data[2] << 8 | (uint8_t)b.data[3], 1000);
+	buf_free(&b);
+	ck_assert_int_eq(ws_utf8_valid((const uint8_t *)"\xf0\x9f\x94\x92", 4),
+	    1);
+	ck_assert_int_eq(ws_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4),
+	    0);	/* above U+10FFFF */
+}
+END_TEST
+
 Suite *
 tu_suite(void)
 {
@@ -251,5 +341,7 @@ tu_suite(void)
 	tcase_add_test(tc, test_put_frames);
 	tcase_add_test(tc, test_deflate_offers);
 	tcase_add_test(tc, test_parse_rsv1);
+	tcase_add_test(tc, test_is_upgrade);
+	tcase_add_test(tc, test_close_codes);
 	return (s);
 }
