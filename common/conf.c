@@ -189,6 +189,12 @@ const struct conf_key conf_keys[] = {
 	    KF_ZERO_OFF, 100, MS_HOUR, "30s" },
 	{ "stream.ring_size", CT_SIZE, O(stream.ring_size), KF_RESTART_SHM,
 	    64 * KIB, GIB, "16M" },
+	{ "stream.compression", CT_BOOL, O(stream.compression), 0, 0, 0,
+	    "false" },
+	{ "stream.max_clients", CT_INT, O(stream.max_clients), 0, 0, 10000000,
+	    "0" },
+	{ "stream.max_clients_per_ip", CT_INT, O(stream.max_clients_per_ip),
+	    0, 0, 10000000, "0" },
 
 	SECTION("metrics"),
 	{ "metrics.path", CT_URLPATH, O(metrics.path), 0, 0, 0, "/metrics" },

@@ -161,6 +161,9 @@ struct conf {
 		int64_t	 idle_timeout_ms;
 		int64_t	 json_heartbeat_ms;	/* 0 = off */
 		uint64_t ring_size;		/* shared-memory ring, default 16M */
+		bool	 compression;		/* permessage-deflate offered */
+		int	 max_clients;		/* 0 = no limit */
+		int	 max_clients_per_ip;	/* 0 = no limit */
 	} stream;
 
 	struct {

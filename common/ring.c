@@ -12,7 +12,8 @@
  *   page 0    struct ring: magic and geometry, written once by
  *             ring_create() and then made read-only, so the numbers every
  *             offset is computed from cannot be corrupted by any process.
- *   page 1    struct ring_shared: positions and counters (atomics).
+ *   page 1    struct ring_shared: positions and counters (atomics), and
+ *             the index of recent record positions (a few pages).
  *   then      the data area, size bytes, size a power of two.
  *
  * Positions are byte offsets that only grow (they are never wrapped; the
@@ -99,10 +100,13 @@ struct ring_shared {
 	struct ring_head	head[2];	/* head[head_gen & 1] is live */
 	_Alignas(RING_LINE) _Atomic uint64_t published;
 	_Atomic uint64_t	bytes;
+	/* recent[seq % RING_RECENT]: position of record seq (a hint). */
+	_Alignas(RING_LINE) _Atomic uint64_t recent[RING_RECENT];
 };
 
 _Static_assert(sizeof(struct ring) <= 4096, "geometry fits in a page");
-_Static_assert(sizeof(struct ring_shared) <= 4096, "positions fit a page");
+_Static_assert(sizeof(struct ring_shared) <= 4096 * 3,
+    "positions fit three pages");
 
 struct ring_rec_hdr {
 	uint64_t	seq;
@@ -154,7 +158,7 @@ ring_create(uint64_t size_bytes)
 {
 	struct ring		*r;
 	struct ring_shared	*sh;
-	uint64_t		 page, size, map;
+	uint64_t		 page, size, map, shoff, dataoff;
 	long			 ps;
 
 	/* The geometry and the positions each get a page of their own. */
@@ -168,7 +172,9 @@ ring_create(uint64_t size_bytes)
 	}
 	for (size = RING_MIN_SIZE; size < size_bytes; size <<= 1)
 		;
-	map = 2 * page + size;
+	shoff = page;
+	dataoff = page + ((sizeof(struct ring_shared) + page - 1) / page) * page;
+	map = dataoff + size;
 	r = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 	    -1, 0);
 	if (r == MAP_FAILED) {
@@ -179,8 +185,8 @@ ring_create(uint64_t size_bytes)
 	r->size = size;
 	r->mask = size - 1;
 	r->max_record = size / 4;
-	r->shared_off = page;
-	r->data_off = 2 * page;
+	r->shared_off = shoff;
+	r->data_off = dataoff;
 	r->map_size = map;
 	sh = shared(r);
 	atomic_store_explicit(&sh->next_seq, 1, memory_order_relaxed);
@@ -312,6 +318,9 @@ ring_publish(struct ring *r, uint32_t type, const void *data, size_t len)
 	hdr.len = (uint32_t)len;
 	copy_in(r, pos, &hdr, sizeof(hdr));
 	copy_in(r, pos + sizeof(hdr), data, len);
+	/* A hint only: readers validate the record it points at. */
+	atomic_store_explicit(&sh->recent[seq % RING_RECENT], pos,
+	    memory_order_relaxed);
 
 	/*
 	 * next_seq before commit_pos: a writer killed between the two then
@@ -336,6 +345,24 @@ ring_cursor_head(struct ring *r, struct ring_cursor *cur)
 		return;
 	}
 	head_snapshot(shared(r), &cur->pos, &cur->seq);
+}
+
+uint64_t
+ring_cursor_back(struct ring *r, uint64_t k, struct ring_cursor *cur)
+{
+	ring_cursor_head(r, cur);
+	if (!ring_usable(r) || k == 0 || cur->seq == 0)
+		return (0);
+	if (k > RING_RECENT - 1)
+		k = RING_RECENT - 1;	/* the writer may be filling one slot */
+	if (k > cur->seq - 1)
+		k = cur->seq - 1;	/* sequence numbers start at 1 */
+	if (k == 0)
+		return (0);
+	cur->seq -= k;
+	cur->pos = atomic_load_explicit(&shared(r)->recent[cur->seq %
+	    RING_RECENT], memory_order_acquire);
+	return (k);
 }
 
 uint64_t

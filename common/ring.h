@@ -48,6 +48,16 @@ uint64_t	 ring_publish(struct ring *r, uint32_t type, const void *data,
 
 /* Readers: start at the head (only records published from now on). */
 void		 ring_cursor_head(struct ring *r, struct ring_cursor *cur);
+/*
+ * Readers: start k records back from the head (k <= RING_RECENT), for
+ * "the last k entries".  The positions come from a small index the writer
+ * keeps; records since overwritten are reported by ring_read() as an
+ * overrun, like any other.  Returns how many records back the cursor is
+ * (fewer than k when fewer were ever published).
+ */
+#define RING_RECENT	1024
+uint64_t	 ring_cursor_back(struct ring *r, uint64_t k,
+		    struct ring_cursor *cur);
 /* Sequence number the next published record will get. */
 uint64_t	 ring_next_seq(struct ring *r);
 

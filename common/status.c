@@ -1,9 +1,12 @@
 /*
  * status.c - the master's shared process table (see status.h).
  * Created by the master before fork; the process table is written only by
- * the master, the CT log area only by ctwatch.
+ * the master, the CT log area only by ctwatch, the HTTP area by the HTTP
+ * workers (atomic adds, and each its own slot) and the master (freeing
+ * the slot of a worker it reaped).
  */
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <string.h>
 
@@ -31,6 +34,9 @@ status_create(void)
 		return (NULL);
 	}
 	memset(st, 0, sizeof(*st));
+	if (getrandom(st->addr_key, sizeof(st->addr_key), 0) !=
+	    (ssize_t)sizeof(st->addr_key))
+		log_warn("status: getrandom");	/* zero key: still works */
 	st->magic = STATUS_MAGIC;
 	return (st);
 }
@@ -83,4 +89,106 @@ status_ctfe_name(enum status_ctfe k)
 	if ((unsigned)k >= STATUS_CTFE_MAX)
 		return ("unknown");
 	return (ctfe_names[k]);
+}
+
+struct status_http *
+status_http_claim(struct status *st, uint32_t pid)
+{
+	struct status_http	*h;
+	uint32_t		 zero;
+	size_t			 i, s;
+
+	for (i = 0; i < STATUS_MAX_HTTP; i++) {
+		h = &st->http[i];
+		zero = 0;
+		if (!atomic_compare_exchange_strong(&h->pid, &zero, pid))
+			continue;
+		for (s = 0; s < STATUS_SHAPES; s++)
+			atomic_store(&h->clients[s], 0);
+		for (s = 0; s < STATUS_TOP_SKIPPERS; s++) {
+			atomic_store(&h->top[s].id, 0);
+			atomic_store(&h->top[s].skipped, 0);
+		}
+		for (s = 0; s < STATUS_IPC; s++)
+			atomic_store(&h->ipc[s].n, 0);
+		return (h);
+	}
+	log_warnx("status: no free HTTP worker slot");
+	return (NULL);
+}
+
+void
+status_http_release(struct status *st, uint32_t pid)
+{
+	size_t	i;
+
+	if (pid == 0)
+		return;
+	for (i = 0; i < STATUS_MAX_HTTP; i++)
+		if (atomic_load(&st->http[i].pid) == pid)
+			atomic_store(&st->http[i].pid, 0);
+}
+
+static const char *const shape_names[STATUS_SHAPES] = {
+	[STATUS_SHAPE_LITE] = "lite",
+	[STATUS_SHAPE_FULL] = "full",
+	[STATUS_SHAPE_DOMAINS] = "domain",
+};
+
+const char *
+status_shape_name(enum status_shape s)
+{
+	return ((unsigned)s < STATUS_SHAPES ? shape_names[s] : "unknown");
+}
+
+static const char *const route_names[STATUS_RT_MAX] = {
+	[STATUS_RT_INDEX] = "index",
+	[STATUS_RT_PERSPECTIVES] = "perspectives",
+	[STATUS_RT_HEALTHZ] = "healthz",
+	[STATUS_RT_FAVICON] = "favicon",
+	[STATUS_RT_STREAM] = "stream",
+	[STATUS_RT_SSE] = "sse",
+	[STATUS_RT_EXAMPLE] = "example",
+	[STATUS_RT_LATEST] = "latest",
+	[STATUS_RT_STATS] = "stats",
+	[STATUS_RT_METRICS] = "metrics",
+	[STATUS_RT_OTHER] = "other",
+};
+
+const char *
+status_route_name(enum status_route r)
+{
+	return ((unsigned)r < STATUS_RT_MAX ? route_names[r] : "unknown");
+}
+
+void
+status_count_request(struct status *st, enum status_route r, int http_status)
+{
+	int	cls = http_status / 100 - 1;
+
+	if (st == NULL || (unsigned)r >= STATUS_RT_MAX || cls < 0 || cls > 4)
+		return;
+	atomic_fetch_add_explicit(&st->http_requests[r][cls], 1,
+	    memory_order_relaxed);
+}
+
+const uint64_t status_lat_bounds_us[STATUS_LAT_BUCKETS] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 1500000, 2000000,
+};
+
+void
+status_observe_latency(struct status *st, int64_t us)
+{
+	size_t	b;
+
+	if (st == NULL || us < 0)
+		return;
+	for (b = 0; b < STATUS_LAT_BUCKETS; b++)
+		if ((uint64_t)us <= status_lat_bounds_us[b])
+			break;
+	atomic_fetch_add_explicit(&st->counters.signer_lat[b], 1,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->counters.signer_lat_us, (uint64_t)us,
+	    memory_order_relaxed);
 }

@@ -94,13 +94,104 @@ struct status_ctlog {
 	_Atomic int64_t		updated_wall;	/* unix seconds */
 };
 
+/*
+ * The HTTP workers' area.  Counters only grow (atomic adds by any
+ * worker); the per-worker gauges live in a slot a worker claims at start
+ * (pid 0 -> its pid) and the master frees when it reaps that pid, so a
+ * killed worker's clients stop counting at once.  No client address is
+ * ever stored here.
+ */
+enum status_shape {
+	STATUS_SHAPE_LITE = 0,
+	STATUS_SHAPE_FULL,
+	STATUS_SHAPE_DOMAINS,
+	STATUS_SHAPES,
+};
+
+enum status_route {
+	STATUS_RT_INDEX = 0,		/* index page */
+	STATUS_RT_PERSPECTIVES,		/* notary queries */
+	STATUS_RT_HEALTHZ,
+	STATUS_RT_FAVICON,
+	STATUS_RT_STREAM,		/* websocket upgrades, stream pages */
+	STATUS_RT_SSE,
+	STATUS_RT_EXAMPLE,
+	STATUS_RT_LATEST,
+	STATUS_RT_STATS,
+	STATUS_RT_METRICS,
+	STATUS_RT_OTHER,		/* 404, 405, bad requests */
+	STATUS_RT_MAX,
+};
+
+#define STATUS_MAX_HTTP		256	/* worker slots */
+#define STATUS_IPC		2048	/* client-address counts per slot */
+#define STATUS_TOP_SKIPPERS	8	/* per worker, for metrics */
+
+struct status_skipper {
+	_Atomic uint64_t	id;		/* opaque client id, 0 = none */
+	_Atomic uint64_t	skipped;
+};
+
+/* Stream clients of one address: a keyed hash, never the address. */
+struct status_ipcount {
+	_Atomic uint64_t	key;
+	_Atomic uint32_t	n;		/* 0: free */
+};
+
+struct status_http {
+	_Atomic uint32_t	pid;		/* 0: free */
+	_Atomic uint32_t	clients[STATUS_SHAPES];	/* connected now */
+	struct status_skipper	top[STATUS_TOP_SKIPPERS];
+	struct status_ipcount	ipc[STATUS_IPC];	/* this worker's */
+};
+
+struct status_stream {
+	_Atomic uint64_t	sent[STATUS_SHAPES];	/* frames */
+	_Atomic uint64_t	skipped[STATUS_SHAPES];
+	_Atomic uint64_t	bytes[STATUS_SHAPES];	/* on the wire */
+	_Atomic uint64_t	bytes_plain[STATUS_SHAPES]; /* uncompressed */
+	_Atomic uint64_t	connects[STATUS_SHAPES];
+	_Atomic uint64_t	refused;	/* 429: client limits */
+	_Atomic uint64_t	worker_lost;	/* records a worker missed */
+};
+
+struct status;
+
+/*
+ * Counters of the other roles, for /metrics: atomic adds by the process
+ * that does the work (scanners, database users, HTTP workers for the
+ * signer round trips they wait for).
+ */
+#define STATUS_PROBE_RESULTS	16	/* >= store's PROBE_NRESULTS */
+#define STATUS_SIGNER_RESULTS	5	/* ok, unknown, bad, unavailable, timeout */
+#define STATUS_LAT_BUCKETS	12	/* 1ms .. 2s, then +Inf */
+
+struct status_counters {
+	_Atomic uint64_t	probes[STATUS_PROBE_RESULTS];
+	_Atomic uint64_t	probe_queue;	/* services queued (gauge) */
+	_Atomic uint64_t	db_txn_retries;	/* deadlock retries */
+	_Atomic uint64_t	signer[STATUS_SIGNER_RESULTS];
+	_Atomic uint64_t	signer_lat[STATUS_LAT_BUCKETS + 1]; /* per bucket */
+	_Atomic uint64_t	signer_lat_us;	/* sum, microseconds */
+};
+
+/* Upper bounds of the signer latency buckets, in microseconds. */
+extern const uint64_t status_lat_bounds_us[STATUS_LAT_BUCKETS];
+void	status_observe_latency(struct status *st, int64_t us);
+
 struct status {
 	uint32_t		magic;
+	unsigned char		addr_key[16];	/* SipHash key for client
+						   addresses, random per start */
 	_Atomic int64_t		started_wall;	/* unix seconds */
 	_Atomic uint32_t	generation;	/* ++ on every good reload */
 	_Atomic uint32_t	db_state;	/* enum db_state */
 	_Atomic uint64_t	recoveries;
 	_Atomic uint32_t	stopping;	/* 1 once a stop began */
+	struct status_stream	stream;		/* HTTP workers: counters */
+	_Atomic uint64_t	http_requests[STATUS_RT_MAX][5]; /* 1xx..5xx */
+	struct status_counters	counters;
+	struct status_http	http[STATUS_MAX_HTTP];	/* and gauges */
 	struct status_role	role[ROLE_MAX];
 	_Atomic uint32_t	nctlogs;	/* slots ever used */
 	struct status_ctlog	ctlog[STATUS_MAX_CTLOGS];
@@ -113,6 +204,18 @@ void		 status_destroy(struct status *st);
 const char	*role_name(enum role r);
 /* 1 when every role has as many ready children as wanted and the db is up. */
 int		 status_healthy(const struct status *st);
+/*
+ * HTTP worker slots: claim one for pid (NULL when all are taken), free
+ * the slot of pid (master, when it reaps it).
+ */
+struct status_http *status_http_claim(struct status *st, uint32_t pid);
+void		 status_http_release(struct status *st, uint32_t pid);
+const char	*status_shape_name(enum status_shape s);
+const char	*status_route_name(enum status_route r);
+/* Count one HTTP answer. */
+void		 status_count_request(struct status *st, enum status_route r,
+		    int http_status);
+
 /* Name of a STATUS_CTFE_* kind ("connect", "timeout", ...). */
 const char	*status_ctfe_name(enum status_ctfe k);
 

@@ -52,6 +52,7 @@
 #include "store/dbenv.h"
 #include "store/issuers.h"
 #include "store/paths.h"
+#include "ctwatch/testfeed.h"
 #include "store/session.h"
 
 #define CTWATCH_CHECKPOINT_MS	60000
@@ -491,7 +492,8 @@ ctwatch_run(void *state, struct proc_ctx *ctx, int sfd)
 {
 	struct ctwatch	*cw = state;
 
-	(void)ctx;
+	if (testfeed_path() != NULL)	/* test hook, off by default */
+		return (testfeed_run(ctx, sfd, testfeed_path()));
 	return (ctwatch_loop(cw, sfd) ? PROC_EXIT_FAIL : PROC_EXIT_OK);
 }
 

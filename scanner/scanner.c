@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,7 +30,9 @@
 #include "scanner/probe.h"
 #include "common/probenote.h"
 #include "common/proc.h"
+#include "common/status.h"
 #include "scanner/scanner.h"
+#include "store/dbenv.h"
 #include "store/schedule.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
@@ -37,6 +40,7 @@
 #define CLAIM_EVERY_MS		250
 #define LEASE_GRACE_MS		30000	/* beyond the probe timeout */
 #define CHECKPOINT_EVERY_MS	60000
+#define QUEUE_COUNT_EVERY_MS	5000	/* queue depth for /metrics */
 #define CLAIM_BATCH		64
 
 struct scanner {
@@ -50,6 +54,7 @@ struct scanner {
 	size_t			 od_max;
 	int64_t			 next_claim;
 	int64_t			 next_checkpoint;
+	int64_t			 next_queue_count;
 	int			 checkpoints;	/* ctwatch disabled: we do it */
 	struct outcome_sink	 sink;
 	struct probenote_sender	 note;	/* to the signer: probe finished */
@@ -74,6 +79,9 @@ probe_done(void *arg, const char *svc, size_t len,
 
 	if (job->on_demand)
 		sc->od_inflight--;
+	if ((unsigned)out->result < STATUS_PROBE_RESULTS)
+		atomic_fetch_add_explicit(&sc->ctx->status->counters.probes[
+		    out->result], 1, memory_order_relaxed);
 	if (out->result != PROBE_OK)
 		log_debug("probe %.*s: %s (%s)", (int)len, svc,
 		    probe_result_name(out->result), out->detail);
@@ -140,6 +148,7 @@ scanner_open_store(struct scanner *sc)
 
 	if (store_env_open(cf, &sc->env) == -1)
 		return (-1);
+	db_count_retries(&sc->ctx->status->counters.db_txn_retries);
 	if (obs_open(&sc->obs, sc->env, 0) == -1 ||
 	    sched_open(&sc->sched, sc->env) == -1)
 		return (-1);
@@ -184,6 +193,17 @@ loop_timeout(struct scanner *sc, int64_t now)
 	return (next > now ? (int)(next - now) : 0);
 }
 
+/* The queue depth gauge of /metrics (scanner #0 only: one stat call). */
+static void
+scanner_count_queue(struct scanner *sc)
+{
+	size_t	n;
+
+	if (sched_count(&sc->sched, &n) == 0)
+		atomic_store(&sc->ctx->status->counters.probe_queue,
+		    (uint64_t)n);
+}
+
 static int
 scanner_loop(struct scanner *sc, int sfd)
 {
@@ -210,6 +230,10 @@ scanner_loop(struct scanner *sc, int sfd)
 		if (now >= sc->next_claim) {
 			claim_jobs(sc);
 			sc->next_claim = now + CLAIM_EVERY_MS;
+		}
+		if (sc->ctx->index == 0 && now >= sc->next_queue_count) {
+			scanner_count_queue(sc);
+			sc->next_queue_count = now + QUEUE_COUNT_EVERY_MS;
 		}
 		if (sc->checkpoints && now >= sc->next_checkpoint) {
 			scanner_checkpoint(sc);

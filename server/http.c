@@ -50,109 +50,25 @@
 #include "common/conf.h"
 #include "server/conv_http.h"
 #include "server/conv_proxy.h"
+#include "server/fanout.h"
+#include "server/stream_filter.h"
+#include "server/stream_limit.h"
 #include "server/http.h"
+#include "server/http_int.h"
 #include "server/http_parser.h"
 #include "server/http_routes.h"
 #include "common/log.h"
 #include "common/proc.h"
+#include "common/status.h"
 #include "server/sigproto.h"
 #include "common/util.h"
 #include "server/ws.h"
 #include "store/paths.h"
 #include "common/xmalloc.h"
 
-#define OUT_HIGH_WATER	(256 * 1024)	/* stop parsing more pipelined */
-#define OUT_MAX		(HTTP_BODY_MAX + 64 * 1024)
-#define LINGER_MS	2000
-#define ACCEPT_BURST	64
-#define MAX_EVENTS	256
-#define READ_CHUNK	16384
-#define STREAM_TICK_MS	100		/* pings, heartbeats, idle checks */
-#define STREAM_IN_MAX	(2 * (WS_CLIENT_FRAME_MAX + 14))
-#define SIGNER_WAIT_MS	2000		/* then 503: relayd waits 1 s */
-#define SIGNER_RETRY_MS	100		/* reconnect back-off */
-#define TRIM_MIN_DROP	256		/* connections gone since peak */
-#define TRIM_INTERVAL_MS 5000		/* between two malloc_trims */
-
-enum conn_state {
-	CONN_READ,		/* waiting for or receiving a request */
-	CONN_STREAM,		/* upgraded to a websocket stream */
-	CONN_LINGER,		/* half-closed after the last response */
-};
-
-enum timer_kind {
-	TIMER_NONE = -1,
-	TIMER_IDLE = 0,		/* keepalive_timeout */
-	TIMER_REQUEST,		/* request_timeout: receiving or sending */
-	TIMER_LINGER,
-	TIMER_KINDS,
-};
-
-struct conn {
-	int			 fd;
-	enum conn_state		 state;
-	struct buf		 in;
-	struct buf		 out;
-	size_t			 out_off;	/* bytes of out already sent */
-	int			 close_after;	/* close once out is flushed */
-	uint32_t		 events;	/* registered with epoll */
-	enum timer_kind		 timer;
-	int64_t			 deadline;
-	TAILQ_ENTRY(conn)	 tq;	/* timers[timer] */
-	TAILQ_ENTRY(conn)	 sq;	/* w->streams, while CONN_STREAM */
-	TAILQ_ENTRY(conn)	 dq;	/* w->dead, once closed */
-	/* Waiting for the signer (one request at a time per connection). */
-	int			 waiting;
-	uint32_t		 wait_seq;
-	uint8_t			 wait_fmt;
-	int			 wait_head;	/* HEAD: no body */
-	int			 wait_keep_alive;
-	int64_t			 wait_deadline;
-	TAILQ_ENTRY(conn)	 wq;	/* w->waiters, while waiting */
-	/* CONN_STREAM only: */
-	enum http_stream	 stream;
-	int64_t			 last_rx;	/* last frame from the client */
-	int64_t			 next_ping;
-	int64_t			 next_heartbeat;
-};
-TAILQ_HEAD(connq, conn);
-
-struct worker {
-	struct proc_ctx		*ctx;
-	const struct conf	*cf;
-	struct http_site	 site;
-	struct http_limits	 lim;
-	int			 ep;
-	int			 sfd;
-	int			 accepting;
-	int64_t			 accept_paused_until;
-	int			 draining;
-	int64_t			 drain_deadline;
-	int			 nconns;
-	int			 peak_conns;	/* since the last trim */
-	int64_t			 last_trim;
-	struct connq		 timers[TIMER_KINDS];
-	struct connq		 dead;		/* closed, freed after the batch */
-	struct connq		 streams;	/* CONN_STREAM connections */
-	struct connq		 waiters;	/* waiting for the signer */
-	int			 sig_fd;	/* connection to a signer */
-	int64_t			 sig_retry_at;
-	uint32_t		 sig_seq;
-	int64_t			 next_stream_tick;
-	int64_t			 timeouts[TIMER_KINDS];
-	char			 date[64];
-	time_t			 date_at;
-	struct conv_http	*conv;		/* Convergence TLS ports */
-	struct conv_proxy	*relay;		/* Convergence CONNECT relay */
-};
-
-static void	conn_close(struct worker *, struct conn *);
-static void	conn_flush(struct worker *, struct conn *);
 static void	conn_process(struct worker *, struct conn *);
 static void	stop_accepting(struct worker *);
-static void	stream_begin(struct worker *, struct conn *,
-		    enum http_stream);
-static void	stream_input(struct worker *, struct conn *);
+static void	signer_count(struct worker *, struct conn *, int);
 static int	signer_ask(struct worker *, struct conn *,
 		    const struct http_response *, int, int);
 
@@ -166,7 +82,7 @@ _Static_assert(HTTP_MAX_HEADERS_HARD == CONF_HEADERS_MAX,
 
 /* ---- timers -------------------------------------------------------------- */
 
-static void
+void
 timer_set(struct worker *w, struct conn *c, enum timer_kind k)
 {
 	if (c->timer != TIMER_NONE)
@@ -220,6 +136,19 @@ conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
 {
 	int	r;
 
+	status_count_request(w->ctx->status, resp->route, resp->status);
+	if (resp->sse && resp->status == 200) {
+		/* An event stream: no length, it ends when the connection does. */
+		r = buf_printf(&c->out, "HTTP/1.1 200 OK\r\nServer: notaryd/%s\r\n"
+		    "Date: %s\r\nContent-Type: text/event-stream\r\n"
+		    "Cache-Control: no-cache\r\nConnection: close\r\n"
+		    "X-Accel-Buffering: no\r\n"
+		    "Access-Control-Allow-Origin: *\r\n\r\n",
+		    PACKAGE_VERSION, http_date(w));
+		if (r != 0)
+			conn_close(w, c);
+		return;
+	}
 	if (resp->status == 101) {
 		r = buf_printf(&c->out, "HTTP/1.1 101 Switching Protocols\r\n"
 		    "Server: notaryd/%s\r\nDate: %s\r\nConnection: Upgrade\r\n",
@@ -268,13 +197,13 @@ conn_respond_error(struct worker *w, struct conn *c, int status)
 
 /* ---- connections -------------------------------------------------------- */
 
-static void
+void
 conn_update_events(struct worker *w, struct conn *c)
 {
 	struct epoll_event	ev;
 	uint32_t		want = 0;
 
-	if (c->out.len > c->out_off)
+	if (c->out.len > c->out_off || (c->state == CONN_STREAM && c->blocked))
 		want |= EPOLLOUT;
 	if (c->state == CONN_LINGER || (c->state == CONN_STREAM &&
 	    !c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER) ||
@@ -294,15 +223,13 @@ conn_update_events(struct worker *w, struct conn *c)
  * Close now, free later: the same epoll batch may still hold events for
  * this connection, so the struct lives until the batch is done.
  */
-static void
+void
 conn_close(struct worker *w, struct conn *c)
 {
 	if (c->fd == -1)
 		return;
-	if (c->state == CONN_STREAM) {
-		TAILQ_REMOVE(&w->streams, c, sq);
-		c->state = CONN_READ;
-	}
+	if (c->state == CONN_STREAM)
+		stream_end(w, c);
 	if (c->waiting) {
 		TAILQ_REMOVE(&w->waiters, c, wq);
 		c->waiting = 0;
@@ -354,11 +281,11 @@ trim_after_drop(struct worker *w)
 }
 
 /* After the last response: half-close and drain briefly (lingering close). */
-static void
+void
 conn_linger(struct worker *w, struct conn *c)
 {
 	if (c->state == CONN_STREAM)
-		TAILQ_REMOVE(&w->streams, c, sq);
+		stream_end(w, c);
 	c->state = CONN_READ;
 	if (shutdown(c->fd, SHUT_WR) == -1) {
 		conn_close(w, c);
@@ -371,12 +298,13 @@ conn_linger(struct worker *w, struct conn *c)
 }
 
 static void
-conn_new(struct worker *w, int fd)
+conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer)
 {
 	struct epoll_event	 ev;
 	struct conn		*c = xcalloc(1, sizeof(*c));
 
 	c->fd = fd;
+	c->peer = *peer;
 	c->state = CONN_READ;
 	c->timer = TIMER_NONE;
 	buf_init(&c->in, w->lim.max_request + w->lim.max_body);
@@ -417,10 +345,15 @@ refuse_busy(struct worker *w, int fd)
 static void
 accept_clients(struct worker *w, int lfd)
 {
-	int	i, fd;
+	struct sockaddr_storage	peer;
+	socklen_t		plen;
+	int			i, fd;
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
-		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		plen = sizeof(peer);
+		memset(&peer, 0, sizeof(peer));
+		fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
@@ -434,7 +367,7 @@ accept_clients(struct worker *w, int lfd)
 		if (w->nconns >= w->cf->http.max_connections)
 			refuse_busy(w, fd);
 		else
-			conn_new(w, fd);
+			conn_new(w, fd, &peer);
 	}
 }
 
@@ -464,7 +397,9 @@ conn_process(struct worker *w, struct conn *c)
 			break;
 		}
 		http_response_init(&resp);
+		w->site.peer = (const struct sockaddr *)&c->peer;
 		http_dispatch(&w->site, &req, &resp);
+		w->site.peer = NULL;
 		if (!resp.defer || signer_ask(w, c, &resp,
 		    req.method == HTTP_M_HEAD, req.keep_alive) == -1) {
 			if (resp.defer) {
@@ -474,15 +409,18 @@ conn_process(struct worker *w, struct conn *c)
 			conn_respond(w, c, &resp, req.method == HTTP_M_HEAD,
 			    req.keep_alive);
 		}
-		http_response_free(&resp);
-		if (c->fd == -1)
-			return;
-		was_len = c->in.len;
-		buf_consume(&c->in, (size_t)r);
-		if (resp.status == 101) {
-			stream_begin(w, c, resp.stream);
+		http_response_free(&resp);	/* leaves resp.filter */
+		if (c->fd == -1) {
+			free(resp.filter);
 			return;
 		}
+		was_len = c->in.len;
+		buf_consume(&c->in, (size_t)r);
+		if (resp.status == 101 || (resp.sse && resp.status == 200)) {
+			stream_begin(w, c, &resp);
+			return;
+		}
+		free(resp.filter);
 		if (c->in.len > 0 && was_len != c->in.len)
 			timer_set(w, c, TIMER_REQUEST);
 	}
@@ -490,12 +428,16 @@ conn_process(struct worker *w, struct conn *c)
 		conn_flush(w, c);
 }
 
-static void
+void
 conn_flush(struct worker *w, struct conn *c)
 {
 	int	had_output = c->out.len > c->out_off, progress = 0;
 	ssize_t	n;
 
+	if (c->state == CONN_STREAM) {
+		stream_flush(w, c);
+		return;
+	}
 	while (c->out.len > c->out_off) {
 		n = send(c->fd, c->out.data + c->out_off,
 		    c->out.len - c->out_off, MSG_NOSIGNAL);
@@ -530,10 +472,6 @@ conn_flush(struct worker *w, struct conn *c)
 		return;
 	}
 	if (c->waiting) {
-		conn_update_events(w, c);
-		return;
-	}
-	if (c->state == CONN_STREAM) {
 		conn_update_events(w, c);
 		return;
 	}
@@ -612,7 +550,9 @@ signer_fail_waiters(struct worker *w)
 	while ((c = TAILQ_FIRST(&w->waiters)) != NULL) {
 		TAILQ_REMOVE(&w->waiters, c, wq);
 		c->waiting = 0;
+		signer_count(w, c, SIG_UNAVAILABLE);
 		http_response_init(&resp);
+		resp.route = STATUS_RT_PERSPECTIVES;
 		http_response_from_signer(&resp, SIG_UNAVAILABLE, NULL, 0, 0);
 		conn_respond(w, c, &resp, c->wait_head, c->wait_keep_alive);
 		http_response_free(&resp);
@@ -697,9 +637,36 @@ signer_ask(struct worker *w, struct conn *c, const struct http_response *resp,
 	c->wait_deadline = mono_ms() + (w->cf->perspectives.hold_ms + 1000 >
 	    SIGNER_WAIT_MS ? w->cf->perspectives.hold_ms + 1000 :
 	    SIGNER_WAIT_MS);
+	c->wait_start_ns = mono_ns();
 	timer_set(w, c, TIMER_NONE);
 	TAILQ_INSERT_TAIL(&w->waiters, c, wq);
 	return (0);
+}
+
+/*
+ * Signer round trips as the client sees them, for /metrics: by result
+ * (ok, unknown, bad, unavailable; timeout when we gave up waiting) and
+ * a latency histogram.
+ */
+static void
+signer_count(struct worker *w, struct conn *c, int status)
+{
+	struct status	*st = w->ctx->status;
+	int		 k;
+
+	if (mono_ms() >= c->wait_deadline)
+		k = 4;
+	else if (status == SIG_OK)
+		k = 0;
+	else if (status == SIG_UNKNOWN)
+		k = 1;
+	else if (status == SIG_BAD)
+		k = 2;
+	else
+		k = 3;
+	atomic_fetch_add_explicit(&st->counters.signer[k], 1,
+	    memory_order_relaxed);
+	status_observe_latency(st, (mono_ns() - c->wait_start_ns) / 1000);
 }
 
 static void
@@ -710,7 +677,9 @@ signer_answer(struct worker *w, struct conn *c, int status,
 
 	TAILQ_REMOVE(&w->waiters, c, wq);
 	c->waiting = 0;
+	signer_count(w, c, status);
 	http_response_init(&resp);
+	resp.route = STATUS_RT_PERSPECTIVES;
 	http_response_from_signer(&resp, status, body, len, c->wait_fmt);
 	conn_respond(w, c, &resp, c->wait_head, c->wait_keep_alive);
 	http_response_free(&resp);
@@ -764,144 +733,6 @@ expire_waiters(struct worker *w)
 	while ((c = TAILQ_FIRST(&w->waiters)) != NULL &&
 	    c->wait_deadline <= now)
 		signer_answer(w, c, SIG_UNAVAILABLE, NULL, 0);
-}
-
-/* ---- websocket streams -------------------------------------------------- */
-
-/*
- * The connection now speaks websocket.  The CT-stream issue feeds it
- * frames from the shared ring; the liveness rules live here already:
- * a ping every stream.ping_interval, a JSON heartbeat every
- * stream.json_heartbeat, and close 1008 after stream.idle_timeout
- * without any frame from the client (its pongs to our pings count).
- */
-static void
-stream_begin(struct worker *w, struct conn *c, enum http_stream st)
-{
-	int64_t	now = mono_ms();
-
-	timer_set(w, c, TIMER_NONE);
-	c->state = CONN_STREAM;
-	c->stream = st;
-	c->in.max = STREAM_IN_MAX;
-	c->last_rx = now;
-	c->next_ping = now + w->cf->stream.ping_interval_ms;
-	c->next_heartbeat = w->cf->stream.json_heartbeat_ms > 0 ?
-	    now + w->cf->stream.json_heartbeat_ms : INT64_MAX;
-	TAILQ_INSERT_TAIL(&w->streams, c, sq);
-	if (c->in.len > 0)
-		stream_input(w, c);
-	else
-		conn_flush(w, c);
-}
-
-static void
-stream_close(struct worker *w, struct conn *c, unsigned code,
-    const char *reason)
-{
-	buf_reset(&c->in);
-	if (ws_put_close(&c->out, code, reason) == -1) {
-		conn_close(w, c);
-		return;
-	}
-	c->close_after = 1;
-	conn_flush(w, c);
-}
-
-static void
-stream_input(struct worker *w, struct conn *c)
-{
-	struct ws_frame	f;
-	long		n;
-
-	while (c->fd != -1 && !c->close_after && c->in.len > 0) {
-		n = ws_parse_frame((uint8_t *)c->in.data, c->in.len, &f);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			stream_close(w, c, (unsigned)-n, n == -WS_CLOSE_TOO_BIG ?
-			    "Frame too big" : "Protocol error");
-			return;
-		}
-		c->last_rx = mono_ms();
-		if (f.opcode == WS_OP_PING) {
-			if (ws_put_frame(&c->out, WS_OP_PONG, f.payload,
-			    f.len) == -1) {
-				conn_close(w, c);
-				return;
-			}
-		} else if (f.opcode == WS_OP_CLOSE) {
-			/*
-			 * Echo a valid code (RFC 6455 §5.5.1), answer an
-			 * invalid one with 1002 (§7.4), then close.
-			 */
-			stream_close(w, c, ws_close_reply(f.payload, f.len),
-			    "");
-			return;
-		}
-		/* Pongs and data frames only count as signs of life. */
-		buf_consume(&c->in, (size_t)n);
-	}
-	if (c->fd != -1)
-		conn_flush(w, c);
-}
-
-static void
-stream_heartbeat(struct conn *c)
-{
-	struct timespec	ts;
-	char		json[96];
-	int		n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(json, sizeof(json), "{\"message_type\":\"heartbeat\","
-	    "\"timestamp\":%lld.%03ld}", (long long)ts.tv_sec,
-	    ts.tv_nsec / 1000000);
-	ws_put_frame(&c->out, WS_OP_TEXT, json, (size_t)n);
-}
-
-static void
-stream_tick(struct worker *w)
-{
-	struct conn	*c, *next;
-	int64_t		 now = mono_ms();
-
-	if (now < w->next_stream_tick)
-		return;
-	w->next_stream_tick = now + STREAM_TICK_MS;
-	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, sq);
-		if (c->close_after)
-			continue;
-		if (now - c->last_rx > w->cf->stream.idle_timeout_ms) {
-			stream_close(w, c, WS_CLOSE_POLICY, "No ping received!");
-			continue;
-		}
-		if (now >= c->next_ping) {
-			ws_put_frame(&c->out, WS_OP_PING, NULL, 0);
-			c->next_ping = now + w->cf->stream.ping_interval_ms;
-		}
-		if (now >= c->next_heartbeat) {
-			stream_heartbeat(c);
-			c->next_heartbeat = now +
-			    w->cf->stream.json_heartbeat_ms;
-		}
-		if (c->out.len > c->out_off)
-			conn_flush(w, c);
-	}
-}
-
-/* Drain deadline: tell stream clients we are going away (1001). */
-static void
-streams_going_away(struct worker *w)
-{
-	struct conn	*c, *next;
-
-	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, sq);
-		if (!c->close_after)
-			stream_close(w, c, 1001, "Server restarting");
-	}
 }
 
 /* ---- timers firing ------------------------------------------------------ */
@@ -1035,6 +866,12 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	TAILQ_INIT(&w->waiters);
 	w->sig_fd = -1;
 	http_site_init(&w->site, cf, ctx->status, ctx->cache);
+	w->site.ring = ctx->ring;
+	w->slot = status_http_claim(ctx->status, (uint32_t)getpid());
+	if (cf->ctwatch.enabled && ctx->ring != NULL)
+		w->fo = fanout_new(ctx->ring, (size_t)cf->stream.client_queue);
+	if (w->fo != NULL && cf->stream.compression)
+		(void)fanout_enable_deflate(w->fo);	/* else plain frames */
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	epoll_add_tag(w, ctx->chan, &tag_chan, EPOLLIN | EPOLLRDHUP);
@@ -1066,10 +903,8 @@ wait_timeout(struct worker *w)
 		next = w->accept_paused_until;
 	if (!TAILQ_EMPTY(&w->streams) && w->next_stream_tick < next)
 		next = w->next_stream_tick;
-	if (w->peak_conns - w->nconns >= TRIM_MIN_DROP &&
-	    w->nconns <= w->peak_conns / 2 &&
-	    w->last_trim + TRIM_INTERVAL_MS < next)
-		next = w->last_trim + TRIM_INTERVAL_MS;	/* trim due */
+	if (!TAILQ_EMPTY(&w->streams) && w->fo != NULL && w->next_pull < next)
+		next = w->next_pull;
 	if (!TAILQ_EMPTY(&w->waiters) &&
 	    TAILQ_FIRST(&w->waiters)->wait_deadline < next)
 		next = TAILQ_FIRST(&w->waiters)->wait_deadline;
@@ -1148,6 +983,7 @@ http_run(void *state, struct proc_ctx *ctx, int sfd)
 			conv_proxy_run(w->relay);
 		expire_timers(w);
 		expire_waiters(w);
+		stream_pump(w);
 		stream_tick(w);
 		free_dead(w);
 		trim_after_drop(w);
@@ -1172,6 +1008,7 @@ http_close(void *state)
 	if (w->relay != NULL)
 		conv_proxy_free(w->relay);
 	http_site_free(&w->site);
+	fanout_free(w->fo);
 	free(w);
 }
 

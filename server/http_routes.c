@@ -26,7 +26,11 @@
 #include "common/cache.h"
 #include "server/favicon.h"
 #include "server/perspectives.h"
+#include "server/metrics.h"
 #include "server/sigproto.h"
+#include "server/stream_filter.h"
+#include "server/stream_limit.h"
+#include "server/stream_routes.h"
 #include "common/util.h"
 #include "server/ws.h"
 #include "common/xmalloc.h"
@@ -40,6 +44,7 @@ struct route {
 	const char	*path;
 	unsigned	 methods;
 	http_handler	 handler;
+	int		 rt;		/* enum status_route */
 };
 
 static void	route_index(struct http_site *,
@@ -53,11 +58,14 @@ static void	route_healthz(struct http_site *,
 #define M_READ	(HTTP_MBIT(HTTP_M_GET) | HTTP_MBIT(HTTP_M_HEAD))
 
 static const struct route routes[] = {
-	{ "/",		M_READ | HTTP_MBIT(HTTP_M_POST),	route_index },
-	{ "/index",	M_READ | HTTP_MBIT(HTTP_M_POST),	route_index },
-	{ "/healthz",	M_READ,					route_healthz },
-	{ "/favicon.ico", M_READ,				route_favicon },
-	{ CONV_BUNDLE_PATH, M_READ,			conv_route_bundle },
+	{ "/",		M_READ | HTTP_MBIT(HTTP_M_POST),	route_index,
+	    STATUS_RT_INDEX },
+	{ "/index",	M_READ | HTTP_MBIT(HTTP_M_POST),	route_index,
+	    STATUS_RT_INDEX },
+	{ "/healthz",	M_READ,			route_healthz, STATUS_RT_HEALTHZ },
+	{ "/favicon.ico", M_READ,		route_favicon, STATUS_RT_FAVICON },
+	{ CONV_BUNDLE_PATH, M_READ,		conv_route_bundle,
+	    STATUS_RT_OTHER },
 };
 
 void
@@ -69,6 +77,11 @@ http_response_init(struct http_response *resp)
 	buf_init(&resp->body, HTTP_BODY_MAX);
 	resp->close = 0;
 	resp->stream = HTTP_STREAM_NONE;
+	resp->route = STATUS_RT_OTHER;
+	resp->sse = 0;
+	resp->deflate = 0;
+	resp->client_key = 0;
+	resp->filter = NULL;
 	resp->defer = 0;
 }
 
@@ -162,10 +175,104 @@ stream_of(const struct conf *cf, const struct http_request *req)
 }
 
 /*
- * A websocket upgrade on a stream path.  A plain GET there gets 400 (the
- * Go server's answer), except on the lite path when it is also the index.
- * A request to upgrade to anything but websocket is a plain request: the
- * server ignores an Upgrade it does not support (RFC 9110 §7.8).
+ * A plain GET on a stream path: a short page saying what it is (the spec
+ * allows 400 or a small page; a page helps someone who opened the URL in
+ * a browser).
+ */
+static void
+stream_page(struct http_site *site, enum http_stream st,
+    struct http_response *resp)
+{
+	const struct conf	*cf = site->cf;
+
+	resp->content_type = "text/plain;charset=utf-8";
+	buf_printf(&resp->body, "This is a CertStream websocket endpoint (%s "
+	    "stream).\nConnect with a websocket client, e.g. "
+	    "ws://HOST%s\nServer-Sent Events: /sse?stream=%s\n"
+	    "Filters: ?domains=example.com,*.example.org&type=precert|x509\n"
+	    "Examples: /example.json, /latest.json\n",
+	    st == HTTP_STREAM_FULL ? "full" : st == HTTP_STREAM_DOMAINS ?
+	    "domains-only" : "lite", st == HTTP_STREAM_FULL ?
+	    cf->stream.full_path : st == HTTP_STREAM_DOMAINS ?
+	    cf->stream.domains_path : cf->stream.lite_path,
+	    st == HTTP_STREAM_FULL ? "full" : st == HTTP_STREAM_DOMAINS ?
+	    "domains" : "lite");
+}
+
+/*
+ * A websocket upgrade on a stream path; a plain GET gets a short page,
+ * except on the lite path when it is also the index.
+ */
+/* "stream=lite|full|domains" of /sse (lite when absent).  0, or -1. */
+static int
+sse_stream(const struct http_request *req, enum http_stream *st)
+{
+	char	v[16];
+	long	n;
+
+	n = stream_query_param(req->query, req->query_len, "stream", v,
+	    sizeof(v));
+	if (n == -1 || (n >= 0 && strcmp(v, "lite") == 0))
+		*st = HTTP_STREAM_LITE;
+	else if (n >= 0 && strcmp(v, "full") == 0)
+		*st = HTTP_STREAM_FULL;
+	else if (n >= 0 && (strcmp(v, "domains") == 0 ||
+	    strcmp(v, "domains-only") == 0))
+		*st = HTTP_STREAM_DOMAINS;
+	else
+		return (-1);
+	return (0);
+}
+
+static int
+accepts_sse(const struct http_request *req)
+{
+	const struct http_header *h = http_header_find(req, "Accept");
+	static const char	 want[] = "text/event-stream";
+	size_t			 i;
+
+	if (h == NULL)
+		return (0);
+	for (i = 0; i + sizeof(want) - 1 <= h->value_len; i++)
+		if (strncasecmp(h->value + i, want, sizeof(want) - 1) == 0)
+			return (1);
+	return (0);
+}
+
+static void
+bad_stream_request(struct http_response *resp, const char *why)
+{
+	http_response_error(resp, 400);
+	buf_printf(&resp->body, "%s\n", why);
+	resp->close = 1;
+}
+
+/* The filter of the query, on the heap when one is asked.  0, or -1 (400). */
+static int
+stream_filter_of(const struct http_request *req, struct http_response *resp)
+{
+	struct stream_filter	f;
+	const char		*why;
+
+	if (stream_filter_parse(req->query, req->query_len, &f, &why) == -1) {
+		bad_stream_request(resp, why);
+		return (-1);
+	}
+	if (stream_filter_active(&f)) {
+		resp->filter = xmalloc(sizeof(f));
+		memcpy(resp->filter, &f, sizeof(f));
+	}
+	return (0);
+}
+
+/*
+ * A stream request: a websocket upgrade on a stream path, or an event
+ * stream (/sse, or a stream path asked for text/event-stream).  Filters
+ * in the query are checked first: a bad one is a 400 with the reason,
+ * before any upgrade.  A plain GET on a stream path gets a short page,
+ * except on the lite path when it is also the index.  A request to
+ * upgrade to anything but websocket is a plain request: the server
+ * ignores an Upgrade it does not support (RFC 9110 7.8).
  */
 static int
 route_stream(struct http_site *site, const struct http_request *req,
@@ -173,28 +280,72 @@ route_stream(struct http_site *site, const struct http_request *req,
 {
 	enum http_stream	 st = stream_of(site->cf, req);
 	char			 accept[29];
-	int			 r;
+	int			 r, sse = 0;
 
-	if (st == HTTP_STREAM_NONE || !site->cf->ctwatch.enabled)
+	if (!site->cf->ctwatch.enabled)
 		return (0);
-	if (!ws_is_upgrade(req)) {
+	if (path_is(req, "/sse")) {
+		resp->route = STATUS_RT_SSE;
+		if (sse_stream(req, &st) == -1) {
+			bad_stream_request(resp,
+			    "stream= must be lite, full or domains");
+			return (1);
+		}
+		sse = 1;
+	} else if (st == HTTP_STREAM_NONE) {
+		return (0);
+	} else {
+		resp->route = STATUS_RT_STREAM;
+		sse = !ws_is_upgrade(req) && accepts_sse(req);
+		if (sse)
+			resp->route = STATUS_RT_SSE;
+	}
+	if (!ws_is_upgrade(req) && !sse) {
 		if (st == HTTP_STREAM_LITE && (path_is(req, "/") ||
 		    path_is(req, "/index")))
 			return (0);
-		http_response_error(resp, 400);
+		stream_page(site, st, resp);
 		return (1);
 	}
-	if ((r = ws_check_upgrade(req, accept)) != 0) {
+	if (sse && req->method != HTTP_M_GET) {
+		http_response_error(resp, 405);
+		buf_puts(&resp->headers, "Allow: GET\r\n");
+		return (1);
+	}
+	if (!sse && (r = ws_check_upgrade(req, accept)) != 0) {
 		http_response_error(resp, r);
 		if (r == 426)
 			buf_puts(&resp->headers, "Sec-WebSocket-Version: 13\r\n");
 		resp->close = 1;
 		return (1);
 	}
-	resp->status = 101;
+	if (stream_filter_of(req, resp) == -1)
+		return (1);
+	resp->client_key = stream_client_key(site->status, site->cf,
+	    site->peer, req);
+	if (stream_limit_check(site->status, site->cf, resp->client_key) ==
+	    -1) {
+		free(resp->filter);
+		resp->filter = NULL;
+		http_response_error(resp, 429);
+		buf_puts(&resp->headers, "Retry-After: 10\r\n");
+		resp->close = 1;
+		atomic_fetch_add_explicit(&site->status->stream.refused, 1,
+		    memory_order_relaxed);
+		return (1);
+	}
 	resp->stream = st;
+	if (sse) {
+		resp->sse = 1;
+		return (1);
+	}
+	resp->status = 101;
 	buf_printf(&resp->headers, "Upgrade: websocket\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n", accept);
+	if (site->cf->stream.compression && ws_deflate_offered(req)) {
+		resp->deflate = 1;
+		buf_puts(&resp->headers, WS_DEFLATE_RESPONSE);
+	}
 	return (1);
 }
 
@@ -206,6 +357,10 @@ http_dispatch(struct http_site *site, const struct http_request *req,
 
 	if (route_stream(site, req, resp))
 		return;
+	if (stream_routes(site, req, resp))
+		return;
+	if (metrics_route(site, req, resp))
+		return;
 	for (i = 0; i < NELEM(routes); i++) {
 		if (req->path_len != strlen(routes[i].path) ||
 		    memcmp(req->path, routes[i].path, req->path_len) != 0)
@@ -215,6 +370,7 @@ http_dispatch(struct http_site *site, const struct http_request *req,
 			allow_header(resp, routes[i].methods);
 			return;
 		}
+		resp->route = routes[i].rt;
 		routes[i].handler(site, req, resp);
 		return;
 	}
@@ -277,16 +433,16 @@ index_page(struct http_site *site, struct buf *b)
 	    "GET /?host=H&port=P&service_type=2 (signed rsa-md5 XML)");
 	feature_row(b, "Convergence notary", conv_index_feature(cf, text,
 	    sizeof(text)), text);
-	snprintf(text, sizeof(text), "websocket on %s, %s, %s (pings and "
-	    "heartbeats; no log entries yet)", cf->stream.lite_path,
+	snprintf(text, sizeof(text), "websocket on %s, %s, %s; "
+	    "/example.json, /latest.json, /stats", cf->stream.lite_path,
 	    cf->stream.full_path, cf->stream.domains_path);
 	feature_row(b, "Certificate Transparency stream", cf->ctwatch.enabled,
 	    text);
 	feature_row(b, "Server Name Indication", cf->scanner.sni,
 	    "the scanners send SNI for DNS names");
-	(void)snprintf(text, sizeof(text), "%s is not served by this version",
-	    cf->metrics.path);
-	feature_row(b, "Performance Metrics", 0, text);
+	(void)snprintf(text, sizeof(text), "Prometheus text format on %s "
+	    "(from metrics.allow only)", cf->metrics.path);
+	feature_row(b, "Performance Metrics", 1, text);
 	buf_puts(b, "</table>\n</body>\n</html>\n");
 }
 
@@ -326,6 +482,7 @@ route_index(struct http_site *site, const struct http_request *req,
 		index_page(site, &resp->body);
 		return;
 	}
+	resp->route = STATUS_RT_PERSPECTIVES;
 	if (q.status != PERSP_QUERY_OK) {
 		log_debug("query refused: %s", q.why ? q.why : "bad");
 		http_response_error(resp, 400);

@@ -12,6 +12,9 @@
 struct conf;
 struct status;
 struct cache;
+struct ring;
+struct sockaddr;
+struct stream_filter;
 
 #define HTTP_BODY_MAX		(1024 * 1024)	/* largest response body */
 #define HTTP_EXTRA_HDR_MAX	4096
@@ -25,6 +28,11 @@ struct http_site {
 	int64_t			 pubkey_tried;	/* last attempt (mono ms) */
 	unsigned char		*cache_buf;	/* one cached value */
 	size_t			 cache_buf_len;
+	struct ring		*ring;		/* the stream ring, or NULL */
+	unsigned char		*rec;		/* one ring record, or NULL */
+	size_t			 rec_max;
+	/* The peer of the request being routed (set by the worker). */
+	const struct sockaddr	*peer;
 };
 
 struct http_response {
@@ -34,6 +42,12 @@ struct http_response {
 	struct buf	 body;
 	int		 close;		/* answer with Connection: close */
 	int		 stream;	/* 101: enum http_stream to switch to */
+	int		 route;		/* enum status_route, for counting */
+	int		 sse;		/* 200: an event stream of "stream" */
+	int		 deflate;	/* 101: permessage-deflate agreed */
+	uint64_t	 client_key;	/* stream: keyed hash of the address */
+	struct stream_filter *filter;	/* stream filter (heap; the worker
+					   takes it, or frees it) */
 	/*
 	 * A cache miss the signer must answer: the worker sends (fmt, id)
 	 * to the signer and answers when it replies (or 503 on timeout).

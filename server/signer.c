@@ -121,6 +121,7 @@ signer_open_db(struct signer *s)
 {
 	if (store_env_open(s->cf, &s->env) == -1)
 		return (-1);
+	db_count_retries(&s->ctx->status->counters.db_txn_retries);
 	if (obs_open(&s->obs, s->env, 1) == -1 ||
 	    sched_open(&s->sched, s->env) == -1)
 		return (-1);

@@ -413,6 +413,8 @@ master_reap_children(struct master *m)
 	int		 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		/* Its stream clients are gone with it. */
+		status_http_release(m->status, (uint32_t)pid);
 		if (pid == m->recovery_pid) {
 			recovery_exited(m, status);
 			continue;

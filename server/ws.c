@@ -109,13 +109,21 @@ ws_check_upgrade(const struct http_request *req, char accept[29])
 long
 ws_parse_frame(uint8_t *buf, size_t len, struct ws_frame *f)
 {
+	return (ws_parse_frame_ext(buf, len, f, 0));
+}
+
+long
+ws_parse_frame_ext(uint8_t *buf, size_t len, struct ws_frame *f, int rsv1_ok)
+{
 	size_t		hdr = 2, plen, i;
 	const uint8_t	*mask;
 
 	if (len < 2)
 		return (0);
-	if (buf[0] & 0x70)
-		return (-WS_CLOSE_PROTOCOL);	/* RSV bits: no extensions */
+	/* RSV2/3 never; RSV1 only for deflated data frames (RFC 7692). */
+	if ((buf[0] & 0x30) || ((buf[0] & WS_RSV1) && (!rsv1_ok ||
+	    (buf[0] & 0x0f) >= 0x8)))
+		return (-WS_CLOSE_PROTOCOL);
 	if (!(buf[1] & 0x80))
 		return (-WS_CLOSE_PROTOCOL);	/* clients must mask */
 	f->fin = (buf[0] & 0x80) != 0;
@@ -155,13 +163,12 @@ ws_parse_frame(uint8_t *buf, size_t len, struct ws_frame *f)
 	return ((long)(hdr + 4 + plen));
 }
 
-int
-ws_put_frame(struct buf *out, int opcode, const void *p, size_t len)
+size_t
+ws_frame_header(uint8_t hdr[10], unsigned opcode, size_t len)
 {
-	uint8_t	hdr[10];
 	size_t	n = 2, i;
 
-	hdr[0] = 0x80 | (opcode & 0x0f);
+	hdr[0] = (uint8_t)(0x80 | (opcode & 0x7f));
 	if (len < 126) {
 		hdr[1] = (uint8_t)len;
 	} else if (len <= 0xffff) {
@@ -175,6 +182,16 @@ ws_put_frame(struct buf *out, int opcode, const void *p, size_t len)
 			hdr[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
 		n = 10;
 	}
+	return (n);
+}
+
+int
+ws_put_frame(struct buf *out, int opcode, const void *p, size_t len)
+{
+	uint8_t	hdr[10];
+	size_t	n;
+
+	n = ws_frame_header(hdr, (unsigned)opcode & 0x0f, len);
 	if (buf_reserve(out, n + len) == -1)
 		return (-1);
 	buf_append(out, hdr, n);
@@ -188,14 +205,79 @@ ws_put_close(struct buf *out, unsigned code, const char *reason)
 	uint8_t	payload[125];
 	size_t	rlen = strlen(reason);
 
-	if (!ws_close_code_valid(code))
-		code = WS_CLOSE_NORMAL;	/* callers pass constants */
 	if (rlen > sizeof(payload) - 2)
 		rlen = sizeof(payload) - 2;
+	if (!ws_close_code_valid(code))
+		code = WS_CLOSE_NORMAL;	/* callers pass constants */
 	payload[0] = (uint8_t)(code >> 8);
 	payload[1] = (uint8_t)code;
 	memcpy(payload + 2, reason, rlen);
 	return (ws_put_frame(out, WS_OP_CLOSE, payload, rlen + 2));
+}
+
+/* One offer's parameters, e.g. " client_max_window_bits; foo=1". */
+static int
+deflate_params_ok(const char *p, size_t n)
+{
+	size_t	a, b, s, e, k;
+
+	for (a = 0; a < n; a = b + 1) {
+		for (b = a; b < n && p[b] != ';'; b++)
+			;
+		for (s = a; s < b && (p[s] == ' ' || p[s] == '\t'); s++)
+			;
+		for (e = b; e > s && (p[e - 1] == ' ' || p[e - 1] == '\t'); e--)
+			;
+		if (s == e)
+			continue;	/* nothing before the first ';' */
+		for (k = s; k < e && p[k] != '='; k++)
+			;
+#define IS(x)	(k - s == sizeof(x) - 1 && strncasecmp(p + s, x, k - s) == 0)
+		if (IS("server_no_context_takeover") ||
+		    IS("client_no_context_takeover")) {
+			if (k != e)
+				return (0);
+		} else if (IS("client_max_window_bits")) {
+			/* Limits the client's compressor, not ours: fine. */
+		} else if (IS("server_max_window_bits")) {
+			if (!(e - k == 3 && strncmp(p + k, "=15", 3) == 0) &&
+			    !(e - k == 5 && strncmp(p + k, "=\"15\"", 5) == 0))
+				return (0);
+		} else
+			return (0);
+#undef IS
+	}
+	return (1);
+}
+
+int
+ws_deflate_offered(const struct http_request *req)
+{
+	static const char	 name[] = "permessage-deflate";
+	const struct http_header *h;
+	size_t			 i, a, b, s, n = sizeof(name) - 1;
+
+	for (i = 0; i < req->nheaders; i++) {
+		h = &req->headers[i];
+		if (h->name_len != 24 || strncasecmp(h->name,
+		    "Sec-WebSocket-Extensions", 24) != 0)
+			continue;
+		for (a = 0; a < h->value_len; a = b + 1) {
+			for (b = a; b < h->value_len && h->value[b] != ','; b++)
+				;
+			for (s = a; s < b && (h->value[s] == ' ' ||
+			    h->value[s] == '\t'); s++)
+				;
+			if (b - s < n || strncasecmp(h->value + s, name, n) != 0)
+				continue;
+			if (s + n < b && h->value[s + n] != ';' &&
+			    h->value[s + n] != ' ')
+				continue;
+			if (deflate_params_ok(h->value + s + n, b - s - n))
+				return (1);
+		}
+	}
+	return (0);
 }
 
 int

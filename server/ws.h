@@ -26,7 +26,8 @@
 #define WS_CLOSE_POLICY		1008
 #define WS_CLOSE_TOO_BIG	1009
 
-#define WS_CLIENT_FRAME_MAX	4096	/* clients only send control frames */
+#define WS_CLIENT_FRAME_MAX	512	/* spec: clients only send control frames;
+					   larger frames close (GO SetReadLimit) */
 
 struct ws_frame {
 	int		 fin;
@@ -58,7 +59,27 @@ void	ws_accept_key(const char *key, size_t keylen, char accept[29]);
  * minus the close code to send (-1002 protocol error, -1009 too big).
  */
 long	ws_parse_frame(uint8_t *buf, size_t len, struct ws_frame *f);
+/* The same, allowing RSV1 on data frames (permessage-deflate in use). */
+long	ws_parse_frame_ext(uint8_t *buf, size_t len, struct ws_frame *f,
+	    int rsv1_ok);
 
+/*
+ * Does the request offer permessage-deflate (RFC 7692) in a form we take:
+ * parameters among server_no_context_takeover, client_no_context_takeover,
+ * client_max_window_bits[=8..15] and server_max_window_bits=15 only (we
+ * compress every frame once, with a 15-bit window and no context, for all
+ * clients).  1 or 0.  The answer to send is WS_DEFLATE_RESPONSE.
+ */
+int	ws_deflate_offered(const struct http_request *req);
+#define WS_DEFLATE_RESPONSE	"Sec-WebSocket-Extensions: permessage-deflate; " \
+	"server_no_context_takeover; client_no_context_takeover\r\n"
+#define WS_RSV1			0x40
+
+/*
+ * The header of an unmasked server frame (FIN set) with the given first
+ * byte bits (opcode, RSV1) and payload length; returns its size (2..10).
+ */
+size_t	ws_frame_header(uint8_t hdr[10], unsigned opcode, size_t len);
 /* Append one unmasked server frame.  0, or -1 when out is full. */
 int	ws_put_frame(struct buf *out, int opcode, const void *p, size_t len);
 /*

@@ -40,6 +40,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -589,6 +590,15 @@ txn_backoff(int attempt)
 	(void)nanosleep(&ts, NULL);	/* a signal just shortens it */
 }
 
+/* Where this process counts deadlock retries (shared memory), or NULL. */
+static _Atomic uint64_t *retry_counter;
+
+void
+db_count_retries(_Atomic uint64_t *counter)
+{
+	retry_counter = counter;
+}
+
 int
 db_txn_run(DB_ENV *env, db_txn_fn fn, void *arg, int *attempts)
 {
@@ -618,6 +628,9 @@ db_txn_run(DB_ENV *env, db_txn_fn fn, void *arg, int *attempts)
 		}
 		log_debug("db: txn attempt %d: %s, retrying", n,
 		    db_strerror(r));
+		if (retry_counter != NULL)
+			atomic_fetch_add_explicit(retry_counter, 1,
+			    memory_order_relaxed);
 		txn_backoff(n);
 	}
 	if (attempts != NULL)

@@ -16,6 +16,7 @@
 #define NOTARYD_DBENV_H
 
 #include <db.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,8 @@ int	db_table_open(DB_ENV *env, DB **dbp, const char *name, int readonly);
  */
 typedef int (*db_txn_fn)(DB_ENV *env, DB_TXN *txn, void *arg);
 int	db_txn_run(DB_ENV *env, db_txn_fn fn, void *arg, int *attempts);
+/* Count every deadlock retry of this process into *counter (shared). */
+void	db_count_retries(_Atomic uint64_t *counter);
 
 /* If r is DB_RUNRECOVERY, log and _exit(DB_EXIT_RECOVER); else return r. */
 int	db_check(int r);

@@ -115,7 +115,7 @@ START_TEST(test_not_found)
 {
 	static const char *const paths[] = { "/nosuch", "/index/",
 	    "/INDEX", "/healthz/", "//", "/index.html", "/favicon.ico/",
-	    "/healthzz", "/metrics", "/full-stream/x" };
+	    "/healthzz", "/full-stream/x" };
 	char	raw[256];
 	size_t	i;
 
@@ -134,6 +134,9 @@ START_TEST(test_not_found)
 		dispatch(raw);
 		ck_assert_int_eq(resp.status, 404);
 	}
+	/* /metrics exists, for metrics.allow peers only (none here) */
+	dispatch("GET /metrics HTTP/1.1\r\nHost: n\r\n\r\n");
+	ck_assert_int_eq(resp.status, 403);
 }
 END_TEST
 
@@ -252,7 +255,7 @@ START_TEST(test_index_page)
 	ck_assert(body_has("<td>Server Name Indication</td><td "
 	    "class='td-status-on'>On</td>"));
 	ck_assert(body_has("<td>Performance Metrics</td><td "
-	    "class='td-status-off'>Off</td>"));
+	    "class='td-status-on'>On</td>"));
 	/* notes are escaped text */
 	ck_assert(body_has("GET /?host=H&amp;port=P&amp;service_type=2"));
 	ck_assert(body_has("websocket on /, /full-stream, /domains-only"));
@@ -569,9 +572,15 @@ START_TEST(test_streams)
 	dispatch(UPGRADE("/", "13"));
 	ck_assert_int_eq(resp.status, 101);
 	ck_assert_int_eq(resp.stream, HTTP_STREAM_LITE);
-	/* a plain GET on a stream path: 400, but "/" is still the index */
+	/* a plain GET on a stream path: a short page; "/" is the index */
 	dispatch("GET /full-stream HTTP/1.1\r\nHost: n\r\n\r\n");
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert(body_has("websocket endpoint"));
+	ck_assert_int_eq(resp.stream, HTTP_STREAM_NONE);
+	/* a bad filter: 400 with the reason, before any upgrade */
+	dispatch(UPGRADE("/full-stream?type=cert", "13"));
 	ck_assert_int_eq(resp.status, 400);
+	ck_assert(body_has("type= must be precert or x509"));
 	ck_assert_int_eq(resp.stream, HTTP_STREAM_NONE);
 	dispatch("GET / HTTP/1.1\r\nHost: n\r\n\r\n");
 	ck_assert_int_eq(resp.status, 200);

@@ -189,6 +189,44 @@ START_TEST(test_in_order)
 }
 END_TEST
 
+/* Starting k records back: exact records, clamped k, overwritten ones. */
+START_TEST(test_cursor_back)
+{
+	struct ring		*r;
+	struct ring_cursor	 cur;
+	unsigned char		 buf[1024];
+	uint64_t		 seq, skipped = 0;
+
+	ck_assert_ptr_nonnull(r = ring_create(SMALL));
+	ck_assert_uint_eq(ring_cursor_back(r, 5, &cur), 0);
+	ck_assert_uint_eq(cur.seq, 1);
+	for (seq = 1; seq <= 3; seq++)
+		publish_seq(r, seq, rec_len(seq, 600));
+	/* fewer published than asked: all of them */
+	ck_assert_uint_eq(ring_cursor_back(r, 10, &cur), 3);
+	for (seq = 1; seq <= 3; seq++)
+		read_expect(r, &cur, rec_len(seq, 600));
+	for (seq = 4; seq <= 3000; seq++)
+		publish_seq(r, seq, rec_len(seq, 200));
+	/* the last 25, in order */
+	ck_assert_uint_eq(ring_cursor_back(r, 25, &cur), 25);
+	ck_assert_uint_eq(cur.seq, 3001 - 25);
+	for (seq = 3001 - 25; seq <= 3000; seq++)
+		read_expect(r, &cur, rec_len(seq, 200));
+	ck_assert_int_eq(ring_read(r, &cur, NULL, buf, sizeof(buf), NULL,
+	    NULL), RING_EMPTY);
+	/* k is clamped to the index */
+	ck_assert_uint_eq(ring_cursor_back(r, 100000, &cur), RING_RECENT - 1);
+	/* 1023 records of up to 200 bytes overflow a 64K ring: overrun */
+	ck_assert_int_eq(ring_read(r, &cur, NULL, buf, sizeof(buf), NULL,
+	    &skipped), RING_OVERRUN);
+	ck_assert_uint_eq(cur.seq, 3001);
+	ck_assert_uint_gt(skipped, 0);
+	ck_assert_uint_eq(ring_cursor_back(NULL, 3, &cur), 0);
+	ring_destroy(r);
+}
+END_TEST
+
 START_TEST(test_record_limits)
 {
 	struct ring		*r;
@@ -529,6 +567,7 @@ tu_suite(void)
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_in_order);
 	tcase_add_test(tc, test_record_limits);
+	tcase_add_test(tc, test_cursor_back);
 	tcase_add_test(tc, test_wrap_around);
 	tcase_add_test(tc, test_header_split);
 	tcase_add_test(tc, test_overrun_exact);

@@ -5,6 +5,7 @@
  * websocket attempts, and the close-code rules of RFC 6455 §7.4.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +112,68 @@ START_TEST(test_is_upgrade)
 	/* Upgrade without Connection: upgrade is no upgrade at all. */
 	ck_assert_int_eq(is_upgrade("GET / HTTP/1.1\r\nHost: x\r\n"
 	    "Upgrade: websocket\r\n\r\n"), 0);
+}
+END_TEST
+
+static int
+offered(const char *ext)
+{
+	static char		raw[1024];
+	struct http_request	req;
+	struct http_limits	lim = { 8192, 64, 1024 };
+
+	snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\n"
+	    "Sec-WebSocket-Extensions: %s\r\n\r\n", ext);
+	ck_assert_int_gt(http_parse_request(raw, strlen(raw), &lim, &req), 0);
+	return (ws_deflate_offered(&req));
+}
+
+/* permessage-deflate offers we take, and those we decline. */
+START_TEST(test_deflate_offers)
+{
+	ck_assert_int_eq(offered("permessage-deflate"), 1);
+	ck_assert_int_eq(offered("permessage-deflate; client_max_window_bits"),
+	    1);
+	ck_assert_int_eq(offered("permessage-deflate; "
+	    "server_no_context_takeover; client_no_context_takeover"), 1);
+	ck_assert_int_eq(offered("x-webkit-deflate-frame, "
+	    "PerMessage-Deflate; client_max_window_bits=10"), 1);
+	ck_assert_int_eq(offered("permessage-deflate; "
+	    "server_max_window_bits=15"), 1);
+	/* a smaller server window: declined, plain frames */
+	ck_assert_int_eq(offered("permessage-deflate; "
+	    "server_max_window_bits=10"), 0);
+	/* unknown parameter, or a value on a flag: declined */
+	ck_assert_int_eq(offered("permessage-deflate; foo"), 0);
+	ck_assert_int_eq(offered("permessage-deflate; "
+	    "server_no_context_takeover=1"), 0);
+	/* ... but a later acceptable offer is taken */
+	ck_assert_int_eq(offered("permessage-deflate; server_max_window_bits=9,"
+	    " permessage-deflate"), 1);
+	ck_assert_int_eq(offered("permessage-deflatex"), 0);
+	ck_assert_int_eq(offered("x-webkit-deflate-frame"), 0);
+}
+END_TEST
+
+/* RSV1: only on data frames, only when deflate was agreed. */
+START_TEST(test_parse_rsv1)
+{
+	uint8_t		frame[64];
+	struct ws_frame	f;
+	size_t		n;
+
+	n = mask_frame(frame, 1, WS_OP_TEXT, (const uint8_t *)"zz", 2);
+	frame[0] |= WS_RSV1;
+	ck_assert_int_eq(ws_parse_frame(frame, n, &f), -WS_CLOSE_PROTOCOL);
+	ck_assert_int_eq(ws_parse_frame_ext(frame, n, &f, 1), (long)n);
+	n = mask_frame(frame, 1, WS_OP_PING, (const uint8_t *)"zz", 2);
+	frame[0] |= WS_RSV1;
+	ck_assert_int_eq(ws_parse_frame_ext(frame, n, &f, 1),
+	    -WS_CLOSE_PROTOCOL);
+	n = mask_frame(frame, 1, WS_OP_TEXT, (const uint8_t *)"zz", 2);
+	frame[0] |= 0x20;		/* RSV2 */
+	ck_assert_int_eq(ws_parse_frame_ext(frame, n, &f, 1),
+	    -WS_CLOSE_PROTOCOL);
 }
 END_TEST
 
@@ -276,6 +339,8 @@ tu_suite(void)
 	tcase_add_test(tc, test_parse_masked_ping_split);
 	tcase_add_test(tc, test_parse_rejects);
 	tcase_add_test(tc, test_put_frames);
+	tcase_add_test(tc, test_deflate_offers);
+	tcase_add_test(tc, test_parse_rsv1);
 	tcase_add_test(tc, test_is_upgrade);
 	tcase_add_test(tc, test_close_codes);
 	return (s);

@@ -6,12 +6,13 @@
 set -eu
 
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
-libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl
+libyaml-dev zlib1g-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl
 libjansson-dev"
 # sysvinit-utils (/lib/lsb/init-functions) for test_install.py, which
 # runs the SysV script; it checks the unit with systemd-analyze only where
 # systemd is installed.  python3-cryptography for the test CT log server.
-TEST_PKGS="check python3 python3-cryptography curl openssl procps sysvinit-utils"
+TEST_PKGS="check python3 python3-cryptography curl openssl procps sysvinit-utils
+python3-websockets python3-prometheus-client nginx-light"
 
 BENCH_PKGS="wrk nginx-light"
 
@@ -20,6 +21,25 @@ build)	PKGS="$BUILD_PKGS" ;;
 test)	PKGS="$BUILD_PKGS $TEST_PKGS" ;;
 bench)	PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS" ;;
 *)	echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+# The npm certstream client (1.1.1) for the stream tests, into tests/node
+# (not committed).  Needs npm and the npm registry; the tests skip it
+# when it is missing.
+node_client() {
+	here=$(cd "$(dirname "$0")" && pwd)
+	if [ -d "$here/node/node_modules/certstream" ]; then
+		return 0
+	fi
+	if command -v npm >/dev/null 2>&1; then
+		mkdir -p "$here/node" &&
+		    (cd "$here/node" && npm install --no-audit --no-fund \
+		    certstream@1.1.1) ||
+		    echo "install-deps: npm certstream not installed" >&2
+	fi
+}
+case "${1:-test}" in
+test|bench)	node_client ;;
 esac
 
 missing=""
