@@ -317,7 +317,7 @@ persp_parse_query(const char *query, size_t qlen, const char *body,
 	q->status = PERSP_QUERY_OK;
 	q->why = NULL;
 	q->type = p.v[P_TYPE].val[0] - '0';
-	q->probe = q->type == 2;
+	q->probe = q->type == SVCID_TYPE_TLS;
 	return (q->status);
 }
 
@@ -547,7 +547,7 @@ persp_build_reply(const char *svc, size_t len, int type,
 	size_t		siglen, old = out->len;
 	int		ret = -1;
 
-	if ((type != 1 && type != 2) || n == 0 || spans == NULL ||
+	if ((type != SVCID_TYPE_SSH && type != SVCID_TYPE_TLS) || n == 0 || spans == NULL ||
 	    !reply_spans_ok(spans, n))
 		return (-1);
 	buf_init(&packed, SIZE_MAX);

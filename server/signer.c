@@ -235,10 +235,10 @@ answer(struct signer *s, int fd, const struct sigproto_req *rq)
 		return;
 	}
 	if (n == 0) {
-		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == 2 &&
+		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == SVCID_TYPE_TLS &&
 		    persp_hold(s, fd, rq))
 			return;
-		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == 2)
+		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == SVCID_TYPE_TLS)
 			queue_probe(s, rq);
 		send_reply(fd, rq->seq, SIG_UNKNOWN, NULL, 0);
 		return;

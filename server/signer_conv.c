@@ -221,7 +221,7 @@ answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
 
 	if (s->conv_key == NULL || conv_id(rq, &e) == -1 ||
 	    svcid_parse(e.svc, e.svclen, &t, err, sizeof(err)) == -1 ||
-	    t.type != 2) {
+	    t.type != SVCID_TYPE_TLS) {
 		send_reply(fd, rq->seq, SIG_BAD, NULL, 0);
 		return;
 	}

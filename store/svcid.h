@@ -19,6 +19,10 @@
 
 #define SVCID_MAX	255
 
+/* The Perspectives service types: what follows the comma in an id. */
+#define SVCID_TYPE_SSH	1
+#define SVCID_TYPE_TLS	2
+
 enum svcid_host {
 	SVCID_DNS = 0,
 	SVCID_IPV4,
