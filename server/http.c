@@ -66,12 +66,6 @@
 #include "store/paths.h"
 #include "common/xmalloc.h"
 
-static void	conn_process(struct worker *, struct conn *);
-static void	stop_accepting(struct worker *);
-static void	signer_count(struct worker *, struct conn *, int);
-static int	signer_ask(struct worker *, struct conn *,
-		    const struct http_response *, int, int);
-
 /* Tags for epoll data that are not connections. */
 static char	tag_signal, tag_chan, tag_signer, tag_listen[CONF_LISTEN_MAX],
 		tag_conv, tag_relay;
@@ -110,7 +104,7 @@ timer_next(struct worker *w)
 
 /* ---- responses ---------------------------------------------------------- */
 
-static const char *
+const char *
 http_date(struct worker *w)
 {
 	struct tm	tm;
@@ -130,7 +124,7 @@ http_date(struct worker *w)
  * headers go on every answer: the index page and error bodies are HTML or
  * text that a browser may render.
  */
-static void
+void
 conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
     int head_only, int keep_alive)
 {
@@ -255,124 +249,8 @@ free_dead(struct worker *w)
 	}
 }
 
-/*
- * After a flood (slowloris, a burst of clients), the freed connection
- * buffers stay in the heap's free lists and the worker's RSS stays at the
- * peak.  Once at least half of the peak and TRIM_MIN_DROP connections are
- * gone, give the free memory back to the kernel: malloc_trim walks the
- * heap, so at most once per TRIM_INTERVAL_MS.
- */
-static void
-trim_after_drop(struct worker *w)
-{
-	int64_t	now;
-
-	if (w->peak_conns - w->nconns < TRIM_MIN_DROP ||
-	    w->nconns > w->peak_conns / 2)
-		return;
-	now = mono_ms();
-	if (now - w->last_trim < TRIM_INTERVAL_MS)
-		return;
-	w->last_trim = now;
-	(void)malloc_trim(0);
-	log_debug("connections %d (peak %d): memory trimmed", w->nconns,
-	    w->peak_conns);
-	w->peak_conns = w->nconns;
-}
-
-/* After the last response: half-close and drain briefly (lingering close). */
-void
-conn_linger(struct worker *w, struct conn *c)
-{
-	if (c->state == CONN_STREAM)
-		stream_end(w, c);
-	c->state = CONN_READ;
-	if (shutdown(c->fd, SHUT_WR) == -1) {
-		conn_close(w, c);
-		return;
-	}
-	c->state = CONN_LINGER;
-	buf_reset(&c->in);
-	timer_set(w, c, TIMER_LINGER);
-	conn_update_events(w, c);
-}
-
-static void
-conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer)
-{
-	struct epoll_event	 ev;
-	struct conn		*c = xcalloc(1, sizeof(*c));
-
-	c->fd = fd;
-	c->peer = *peer;
-	c->state = CONN_READ;
-	c->timer = TIMER_NONE;
-	buf_init(&c->in, w->lim.max_request + w->lim.max_body);
-	buf_init(&c->out, OUT_MAX);
-	c->events = EPOLLIN | EPOLLRDHUP;
-	ev.events = c->events;
-	ev.data.ptr = c;
-	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
-		log_warn("epoll_ctl add");
-		close(fd);
-		buf_free(&c->in);
-		buf_free(&c->out);
-		free(c);
-		return;
-	}
-	if (++w->nconns > w->peak_conns)
-		w->peak_conns = w->nconns;
-	timer_set(w, c, TIMER_IDLE);
-}
-
-/* Over max_connections: answer 503 at once, without queueing anything. */
-static void
-refuse_busy(struct worker *w, int fd)
-{
-	char	msg[512];
-	int	n;
-
-	n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\n"
-	    "Server: notaryd/%s\r\nDate: %s\r\nContent-Type: text/plain;"
-	    "charset=utf-8\r\nContent-Length: 24\r\nConnection: close\r\n"
-	    "Retry-After: 5\r\n\r\n503 Service Unavailable\n",
-	    PACKAGE_VERSION, http_date(w));
-	if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
-		log_debug("busy reply not sent");
-	close(fd);
-}
-
-static void
-accept_clients(struct worker *w, int lfd)
-{
-	struct sockaddr_storage	peer;
-	socklen_t		plen;
-	int			i, fd;
-
-	for (i = 0; i < ACCEPT_BURST; i++) {
-		plen = sizeof(peer);
-		memset(&peer, 0, sizeof(peer));
-		fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				/* Level-triggered: stop listening or spin. */
-				log_warn("accept: pausing for 100 ms");
-				stop_accepting(w);
-				w->accept_paused_until = mono_ms() + 100;
-			}
-			return;
-		}
-		if (w->nconns >= w->cf->http.max_connections)
-			refuse_busy(w, fd);
-		else
-			conn_new(w, fd, &peer);
-	}
-}
-
 /* Parse and answer every complete request in the input buffer. */
-static void
+void
 conn_process(struct worker *w, struct conn *c)
 {
 	struct http_request	req;
@@ -535,45 +413,7 @@ conn_read(struct worker *w, struct conn *c)
 
 /* ---- the signer --------------------------------------------------------- */
 
-/*
- * One connection per worker to whichever signer accepts it on the
- * master's socket.  Losing it fails the requests waiting on it (503) and
- * the next miss reconnects; a signer restart therefore costs the misses
- * in flight and nothing else (cache hits never touch the signer).
- */
-static void
-signer_fail_waiters(struct worker *w)
-{
-	struct http_response	 resp;
-	struct conn		*c;
-
-	while ((c = TAILQ_FIRST(&w->waiters)) != NULL) {
-		TAILQ_REMOVE(&w->waiters, c, wq);
-		c->waiting = 0;
-		signer_count(w, c, SIG_UNAVAILABLE);
-		http_response_init(&resp);
-		resp.route = STATUS_RT_PERSPECTIVES;
-		http_response_from_signer(&resp, SIG_UNAVAILABLE, NULL, 0, 0);
-		conn_respond(w, c, &resp, c->wait_head, c->wait_keep_alive);
-		http_response_free(&resp);
-		if (c->fd != -1)
-			conn_process(w, c);
-	}
-}
-
-static void
-signer_disconnect(struct worker *w)
-{
-	if (w->sig_fd == -1)
-		return;
-	epoll_ctl(w->ep, EPOLL_CTL_DEL, w->sig_fd, NULL);
-	close(w->sig_fd);
-	w->sig_fd = -1;
-	w->sig_retry_at = mono_ms() + SIGNER_RETRY_MS;
-	signer_fail_waiters(w);
-}
-
-static int
+int
 signer_connect(struct worker *w)
 {
 	struct sockaddr_un	sun;
@@ -603,136 +443,6 @@ signer_connect(struct worker *w)
 	}
 	w->sig_fd = fd;
 	return (0);
-}
-
-/* Send the miss to the signer and park the connection.  0, or -1 (503). */
-static int
-signer_ask(struct worker *w, struct conn *c, const struct http_response *resp,
-    int head, int keep_alive)
-{
-	struct sigproto_req	req;
-	uint8_t			msg[SIGPROTO_REQ_HDR + SIGPROTO_ID_MAX];
-	long			n;
-
-	if (signer_connect(w) == -1)
-		return (-1);
-	req.seq = ++w->sig_seq;
-	req.fmt = resp->defer_fmt;
-	req.flags = resp->defer_flags;
-	req.idlen = resp->defer_idlen;
-	req.id = resp->defer_id;
-	if ((n = sigproto_req_encode(msg, sizeof(msg), &req)) == -1)
-		return (-1);
-	if (send(w->sig_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n) {
-		if (errno != EAGAIN)
-			signer_disconnect(w);
-		return (-1);
-	}
-	c->waiting = 1;
-	c->wait_seq = req.seq;
-	c->wait_fmt = req.fmt;
-	c->wait_head = head;
-	c->wait_keep_alive = keep_alive;
-	/* A held Perspectives query may take perspectives.hold. */
-	c->wait_deadline = mono_ms() + (w->cf->perspectives.hold_ms + 1000 >
-	    SIGNER_WAIT_MS ? w->cf->perspectives.hold_ms + 1000 :
-	    SIGNER_WAIT_MS);
-	c->wait_start_ns = mono_ns();
-	timer_set(w, c, TIMER_NONE);
-	TAILQ_INSERT_TAIL(&w->waiters, c, wq);
-	return (0);
-}
-
-/*
- * Signer round trips as the client sees them, for /metrics: by result
- * (ok, unknown, bad, unavailable; timeout when we gave up waiting) and
- * a latency histogram.
- */
-static void
-signer_count(struct worker *w, struct conn *c, int status)
-{
-	struct status	*st = w->ctx->status;
-	int		 k;
-
-	if (mono_ms() >= c->wait_deadline)
-		k = 4;
-	else if (status == SIG_OK)
-		k = 0;
-	else if (status == SIG_UNKNOWN)
-		k = 1;
-	else if (status == SIG_BAD)
-		k = 2;
-	else
-		k = 3;
-	atomic_fetch_add_explicit(&st->counters.signer[k], 1,
-	    memory_order_relaxed);
-	status_observe_latency(st, (mono_ns() - c->wait_start_ns) / 1000);
-}
-
-static void
-signer_answer(struct worker *w, struct conn *c, int status,
-    const void *body, size_t len)
-{
-	struct http_response	resp;
-
-	TAILQ_REMOVE(&w->waiters, c, wq);
-	c->waiting = 0;
-	signer_count(w, c, status);
-	http_response_init(&resp);
-	resp.route = STATUS_RT_PERSPECTIVES;
-	http_response_from_signer(&resp, status, body, len, c->wait_fmt);
-	conn_respond(w, c, &resp, c->wait_head, c->wait_keep_alive);
-	http_response_free(&resp);
-	if (c->fd == -1)
-		return;
-	if (c->in.len > 0 && !c->close_after)
-		conn_process(w, c);	/* pipelined requests behind it */
-	else
-		conn_flush(w, c);
-}
-
-static void
-signer_read(struct worker *w)
-{
-	static uint8_t		 msg[SIGPROTO_REP_HDR + SIGPROTO_BODY_MAX];
-	struct sigproto_rep	 rep;
-	struct conn		*c;
-	ssize_t			 n;
-
-	for (;;) {
-		n = recv(w->sig_fd, msg, sizeof(msg), MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			log_info("signer connection lost");
-			signer_disconnect(w);
-			return;
-		}
-		if (sigproto_rep_decode(msg, (size_t)n, &rep) == -1) {
-			log_warnx("malformed reply from the signer");
-			signer_disconnect(w);
-			return;
-		}
-		TAILQ_FOREACH(c, &w->waiters, wq)
-			if (c->wait_seq == rep.seq)
-				break;
-		if (c == NULL)
-			continue;	/* its client left, or it timed out */
-		signer_answer(w, c, rep.status, rep.body, rep.len);
-	}
-}
-
-static void
-expire_waiters(struct worker *w)
-{
-	struct conn	*c;
-	int64_t		 now = mono_ms();
-
-	while ((c = TAILQ_FIRST(&w->waiters)) != NULL &&
-	    c->wait_deadline <= now)
-		signer_answer(w, c, SIG_UNAVAILABLE, NULL, 0);
 }
 
 /* ---- timers firing ------------------------------------------------------ */
@@ -777,7 +487,7 @@ epoll_add_tag(struct worker *w, int fd, void *tag, uint32_t events)
 		fatal("epoll_ctl add");
 }
 
-static void
+void
 stop_accepting(struct worker *w)
 {
 	size_t	i;

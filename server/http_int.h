@@ -134,6 +134,23 @@ void	conn_linger(struct worker *, struct conn *);
 void	conn_update_events(struct worker *, struct conn *);
 void	timer_set(struct worker *, struct conn *, enum timer_kind);
 
+void	conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
+    int head_only, int keep_alive);
+void	conn_process(struct worker *w, struct conn *c);
+int	signer_connect(struct worker *w);
+
+const char * http_date(struct worker *w);
+void	stop_accepting(struct worker *w);
+void	trim_after_drop(struct worker *w);
+void	accept_clients(struct worker *w, int lfd);
+
+/* http_signer.c */
+int	signer_ask(struct worker *w, struct conn *c, const struct http_response *resp,
+    int head, int keep_alive);
+void	signer_count(struct worker *w, struct conn *c, int status);
+void	signer_read(struct worker *w);
+void	expire_waiters(struct worker *w);
+
 /* http_stream.c */
 void	stream_begin(struct worker *, struct conn *,
 	    const struct http_response *);
