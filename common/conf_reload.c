@@ -52,6 +52,10 @@ type_size(enum conf_type t)
 		return (sizeof(struct conf_listen_list));
 	case CT_CIDRS:
 		return (sizeof(struct conf_cidr_list));
+	case CT_NATSURLS:
+		return (sizeof(struct conf_str_list));
+	case CT_SHAPES:
+		return (sizeof(unsigned));
 	case CT_CTLOGS:		/* two members; never restart-only */
 	case CT_SECTION:
 		return (0);
@@ -73,6 +77,9 @@ value_equal(const struct conf_key *k, const void *a, const void *b)
 		    memcmp(ca->v, cb->v, ca->n * sizeof(*ca->v)) == 0));
 	case CT_CTLOGS:
 		return (0);	/* never KF_RESTART; assume a change */
+	case CT_NATSURLS:
+		return (conf_str_list_equal(a, b));
+	case CT_SHAPES:
 	case CT_BOOL:
 	case CT_INT:
 	case CT_LOGLEVEL:

@@ -58,7 +58,8 @@ static int
 is_list(const struct conf_key *k)
 {
 	return (k->type == CT_LISTEN || k->type == CT_CIDRS ||
-	    k->type == CT_CTLOGS);
+	    k->type == CT_CTLOGS || k->type == CT_NATSURLS ||
+	    k->type == CT_SHAPES);
 }
 
 void
@@ -90,6 +91,12 @@ conf_set_value(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	case CT_CTLOGS:
 		set_ctlogs(ld, node, path);
 		break;
+	case CT_NATSURLS:
+		conf_set_nats_urls(ld, k, node, path);
+		break;
+	case CT_SHAPES:
+		conf_set_shapes(ld, k, node, path);
+		break;
 	default:
 		set_scalar(ld, k, node, path);
 		break;
@@ -114,6 +121,7 @@ set_scalar(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	case CT_URLPATH:
 	case CT_LOGTARGET:
 	case CT_LOGLIST:
+	case CT_NATSNAME:
 		if (conf_is_null(node))
 			s = "";
 		if (check_string(k, s) == -1) {
@@ -168,6 +176,8 @@ check_string(const struct conf_key *k, const char *s)
 			if (*c <= ' ' || *c == 0x7f || *c == '?' || *c == '#')
 				return (-1);
 		return (0);
+	case CT_NATSNAME:
+		return (conf_nats_name_ok(s, k->flags & KF_DOTS) ? 0 : -1);
 	default:
 		return (0);
 	}
@@ -219,8 +229,8 @@ set_number(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 }
 
 /* A list key's value must be a sequence; if not, say what it is. */
-static int
-is_sequence(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
+int
+conf_is_sequence(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
     const char *path)
 {
 	char	got[CONF_MSG_MAX];
@@ -234,8 +244,8 @@ is_sequence(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 }
 
 /* "key.path[i]" for the item of a sequence, in messages. */
-static void
-item_path(char *buf, size_t len, const char *path, const yaml_node_t *node,
+void
+conf_item_path(char *buf, size_t len, const char *path, const yaml_node_t *node,
     const yaml_node_item_t *item)
 {
 	(void)xsnprintf(buf, len, "%s[%zu]", path,
@@ -254,7 +264,7 @@ set_listen_list(struct loader *ld, const struct conf_key *k,
 	size_t			 n = 0, i;
 	int			 bad = 0;
 
-	if (!is_sequence(ld, k, node, path))
+	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	if (conf_sequence_length(node) > 0)
 		v = xcalloc(conf_sequence_length(node), sizeof(*v));
@@ -262,7 +272,7 @@ set_listen_list(struct loader *ld, const struct conf_key *k,
 	    item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
-		item_path(ipath, sizeof(ipath), path, node, item);
+		conf_item_path(ipath, sizeof(ipath), path, node, item);
 		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
 			bad = 1;
 			continue;
@@ -305,13 +315,13 @@ set_cidr_list(struct loader *ld, const struct conf_key *k,
 	size_t			 cap = 0, i;
 	int			 bad = 0;
 
-	if (!is_sequence(ld, k, node, path))
+	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	for (item = node->data.sequence.items.start;
 	    item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
-		item_path(ipath, sizeof(ipath), path, node, item);
+		conf_item_path(ipath, sizeof(ipath), path, node, item);
 		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
 			bad = 1;
 			continue;
@@ -364,7 +374,7 @@ set_ctlogs(struct loader *ld, yaml_node_t *node, const char *path)
 	size_t			 n = 0, i;
 	int			 bad = 0;
 
-	if (!is_sequence(ld, k, node, path))
+	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	if (conf_sequence_length(node) > 0)
 		v = xcalloc(conf_sequence_length(node), sizeof(*v));
@@ -372,7 +382,7 @@ set_ctlogs(struct loader *ld, yaml_node_t *node, const char *path)
 	    item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
-		item_path(ipath, sizeof(ipath), path, node, item);
+		conf_item_path(ipath, sizeof(ipath), path, node, item);
 		if (ctlog_parse(ld, in, ipath, &v[n]) == -1) {
 			bad = 1;
 			continue;
@@ -553,7 +563,11 @@ conf_free_field(struct conf *cf, const struct conf_key *k)
 	case CT_URLPATH:
 	case CT_LOGTARGET:
 	case CT_LOGLIST:
+	case CT_NATSNAME:
 		free(*(char **)conf_field(cf, k));
+		break;
+	case CT_NATSURLS:
+		conf_str_list_free(conf_field(cf, k));
 		break;
 	case CT_LISTEN:
 		free(((struct conf_listen_list *)conf_field(cf, k))->v);

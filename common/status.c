@@ -15,6 +15,7 @@ static const char *const role_names[ROLE_MAX] = {
 	[ROLE_SIGNER] = "signer",
 	[ROLE_SCANNER] = "scanner",
 	[ROLE_CTWATCH] = "ctwatch",
+	[ROLE_NATSPUB] = "natspub",
 	[ROLE_RECOVERY] = "db-recover",
 };
 
@@ -64,4 +65,21 @@ status_healthy(const struct status *st)
 			return (0);
 	}
 	return (1);
+}
+
+const char *
+status_nats_state_name(uint32_t state)
+{
+	static const char *const names[] = {
+		[STATUS_NATS_OFF] = "off",
+		[STATUS_NATS_CONNECTING] = "connecting",
+		[STATUS_NATS_CONNECTED] = "connected",
+		[STATUS_NATS_NOSTREAM] = "no_stream",
+		[STATUS_NATS_RECONNECTING] = "reconnecting",
+		[STATUS_NATS_CLOSED] = "closed",
+	};
+
+	if (state >= sizeof(names) / sizeof(names[0]))
+		return ("unknown");
+	return (names[state]);
 }

@@ -6,11 +6,14 @@
 set -eu
 
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
-libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl"
+libyaml-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl
+libnats-dev"
 # sysvinit-utils (/lib/lsb/init-functions) for test_install.py, which
 # runs the SysV script; it checks the unit with systemd-analyze only where
 # systemd is installed.
-TEST_PKGS="check python3 curl openssl procps sysvinit-utils"
+# nats-server: the natspub tests start a real one (JetStream on a
+# temporary directory, loopback port).
+TEST_PKGS="check python3 curl openssl procps sysvinit-utils nats-server"
 
 BENCH_PKGS="wrk nginx-light"
 
