@@ -74,6 +74,13 @@ struct status_nats {
 };
 
 const char	*status_nats_state_name(uint32_t state);
+struct buf;
+/*
+ * Append the NATS area in the Prometheus text format (notaryd_nats_*)
+ * to out, for the /metrics route.  0, or -1 when out is full.
+ */
+int		 status_nats_metrics(const struct status_nats *n,
+		    struct buf *out);
 
 struct status {
 	uint32_t		magic;

@@ -27,6 +27,7 @@
 
 #include "common/buf.h"
 #include "common/conf.h"
+#include "common/log.h"
 #include "common/ring.h"
 #include "common/status.h"
 #include "common/streamrec.h"
@@ -496,6 +497,71 @@ START_TEST(test_queue)
 }
 END_TEST
 
+/* The /metrics text of the NATS area. */
+START_TEST(test_metrics)
+{
+	struct status	*s = status_create();
+	struct buf	 b;
+
+	ck_assert_ptr_nonnull(s);
+	atomic_store(&s->nats.state, STATUS_NATS_RECONNECTING);
+	atomic_store(&s->nats.taken, 600);
+	atomic_store(&s->nats.dropped, 235);
+	atomic_store(&s->nats.ring_skipped, 7);
+	atomic_store(&s->nats.buffered_bytes, 65000);
+	buf_init(&b, 64 * 1024);
+	ck_assert_int_eq(status_nats_metrics(&s->nats, &b), 0);
+	ck_assert_int_eq(buf_append(&b, "", 1), 0);
+	ck_assert_ptr_nonnull(strstr(b.data, "# TYPE "
+	    "notaryd_nats_messages_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\nnotaryd_nats_messages_total{outcome=\"taken\"} 600\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\nnotaryd_nats_messages_total{outcome=\"dropped\"} 235\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\nnotaryd_nats_records_total{result=\"ring_skipped\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\nnotaryd_nats_state{state=\"reconnecting\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\nnotaryd_nats_state{state=\"connected\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+	    "\nnotaryd_nats_buffered_bytes 65000\n"));
+	buf_free(&b);
+	buf_init(&b, 100);
+	ck_assert_int_eq(status_nats_metrics(&s->nats, &b), -1);
+	buf_free(&b);
+	status_destroy(s);
+}
+END_TEST
+
+/*
+ * The publisher falls a ring behind (no step while 500 entries of 3K go
+ * through a 1M ring): every lost record is counted, none is published,
+ * and it follows the ring again from its head.
+ */
+START_TEST(test_fell_behind)
+{
+	struct natspub	*np;
+	uint64_t	 i;
+
+	server_start();
+	load_conf(NULL, 0);
+	np = natspub_open(cf, ring, &st->nats);
+	ck_assert_ptr_nonnull(np);
+	STEP_UNTIL(np, NGET(state) == STATUS_NATS_CONNECTED, 10000);
+	for (i = 0; i < 500; i++)
+		put_record(2, i);
+	(void)natspub_step(np);
+	ck_assert_uint_eq(NGET(ring_skipped), 500);
+	ck_assert_uint_eq(NGET(records), 0);
+	put_record(2, 500);
+	STEP_UNTIL(np, NGET(acked) == 3, 10000);
+	ck_assert_uint_eq(NGET(records), 1);
+	ck_assert_uint_eq(NGET(taken), 3);
+	natspub_close(np, 1000);
+}
+END_TEST
+
 /* The nats: keys: defaults and refusals. */
 START_TEST(test_conf_keys)
 {
@@ -560,12 +626,21 @@ tu_suite(void)
 {
 	Suite	*s = suite_create("natspub");
 	TCase	*tc = tu_tcase(s, "offline", 10);
+	char	 err[256];
+
+	/* The publisher's log: errors only, unless CHECK_VERBOSE is set. */
+	if (log_configure(tu_verbose() ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR,
+	    "stderr", err, sizeof(err)) == -1)
+		fprintf(stderr, "check_natspub: %s\n", err);
 
 	tcase_add_test(tc, test_queue);
 	tcase_add_test(tc, test_conf_keys);
+	tcase_add_test(tc, test_metrics);
 	tu_add_alone(s, "order_complete", test_order_complete, 60, setup,
 	    teardown);
 	tu_add_alone(s, "shapes_per_log", test_shapes_per_log, 60, setup,
+	    teardown);
+	tu_add_alone(s, "fell_behind", test_fell_behind, 60, setup,
 	    teardown);
 	tu_add_alone(s, "outage", test_outage, 90, setup, teardown);
 	return (s);
