@@ -537,6 +537,16 @@ natspub_close(struct natspub *np, int64_t wait_ms)
 	/* Joins libnats' threads: no callback can run after this. */
 	(void)nats_CloseAndWait(2000);
 	atomic_store(&np->st->state, STATUS_NATS_OFF);
+	log_info("nats: stopped; records %" PRIu64 ", ring skipped %" PRIu64
+	    ", malformed %" PRIu64 "; messages taken %" PRIu64 ", published %"
+	    PRIu64 ", acked %" PRIu64 ", failed %" PRIu64 ", dropped %" PRIu64
+	    ", pending %" PRIu64 "; reconnects %" PRIu64,
+	    atomic_load(&np->st->records), atomic_load(&np->st->ring_skipped),
+	    atomic_load(&np->st->bad_records), atomic_load(&np->st->taken),
+	    atomic_load(&np->st->published), atomic_load(&np->st->acked),
+	    atomic_load(&np->st->failed), atomic_load(&np->st->dropped),
+	    (uint64_t)atomic_load(&np->inflight),
+	    atomic_load(&np->st->reconnects));
 	free(np->rec);
 	free(np);
 }
