@@ -348,6 +348,7 @@ START_TEST(test_shapes_per_log)
 		"nats.max_bytes", "64M",
 	};
 	struct natspub	*np;
+	const char	*hdr = NULL;
 	natsConnection	*nc = NULL;
 	jsCtx		*js = NULL;
 	jsStreamInfo	*si = NULL;
@@ -370,12 +371,15 @@ START_TEST(test_shapes_per_log)
 	ck_assert_uint_eq(si->State.Msgs, 2);
 	ck_assert_int_eq(si->Config->MaxAge, INT64_C(2) * 3600 * 1000000000);
 	ck_assert_int_eq(si->Config->MaxBytes, 64 * 1024 * 1024);
+	ck_assert_int_eq(si->Config->Duplicates, INT64_C(30) * 1000000000);
 	ck_assert_int_eq(si->Config->SubjectsLen, 1);
 	ck_assert_str_eq(si->Config->Subjects[0], "ct.live.>");
 	jsStreamInfo_Destroy(si);
 	ck_assert_int_eq(js_GetMsg(&m, js, "CERTSTREAM", 1, NULL, &jerr),
 	    NATS_OK);
 	ck_assert_str_eq(natsMsg_GetSubject(m), "ct.live.lite.log7");
+	ck_assert_int_eq(natsMsgHeader_Get(m, "Nats-Msg-Id", &hdr), NATS_OK);
+	ck_assert_str_eq(hdr, "7:41:lite");
 	payload(want, 41, "lite");
 	ck_assert(memcmp(natsMsg_GetData(m), want, PAYLOAD) == 0);
 	natsMsg_Destroy(m);
