@@ -19,7 +19,7 @@
 static int
 nats_url_ok(const char *s)
 {
-	const char	*p;
+	const char *p;
 
 	if (strncmp(s, "nats://", 7) == 0)
 		p = s + 7;
@@ -40,18 +40,18 @@ void
 conf_set_nats_urls(struct loader *ld, const struct conf_key *k,
     yaml_node_t *node, const char *path)
 {
-	struct conf_str_list	*dst = conf_field(ld->cf, k), tmp = { 0, NULL };
-	yaml_node_item_t	*item;
-	const char		*s;
-	char			 ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
-	int			 bad = 0;
+	struct conf_str_list *dst = conf_field(ld->cf, k), tmp = { 0, NULL };
+	yaml_node_item_t     *item;
+	const char           *s;
+	char                  ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
+	int                   bad = 0;
 
 	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	if (conf_sequence_length(node) > 0)
 		tmp.v = xcalloc(conf_sequence_length(node), sizeof(*tmp.v));
 	for (item = node->data.sequence.items.start;
-	    item < node->data.sequence.items.top; item++) {
+	     item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
 		conf_item_path(ipath, sizeof(ipath), path, node, item);
@@ -61,9 +61,11 @@ conf_set_nats_urls(struct loader *ld, const struct conf_key *k,
 		}
 		if (!nats_url_ok(s)) {
 			conf_describe(got, sizeof(got), in);
-			conf_node_error(ld, in, ipath, "expected a server URL "
+			conf_node_error(ld, in, ipath,
+			    "expected a server URL "
 			    "like nats://127.0.0.1:4222 or tls://host:4222, "
-			    "got %s", got);
+			    "got %s",
+			    got);
 			bad = 1;
 			continue;
 		}
@@ -82,27 +84,28 @@ conf_set_nats_urls(struct loader *ld, const struct conf_key *k,
 }
 
 void
-conf_set_shapes(struct loader *ld, const struct conf_key *k,
-    yaml_node_t *node, const char *path)
+conf_set_shapes(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
+    const char *path)
 {
 	static const struct {
-		const char	*name;
-		unsigned	 bit;
+		const char *name;
+		unsigned    bit;
 	} shapes[] = {
-		{ "full", CONF_SHAPE_FULL }, { "lite", CONF_SHAPE_LITE },
+		{ "full", CONF_SHAPE_FULL },
+		{ "lite", CONF_SHAPE_LITE },
 		{ "domains", CONF_SHAPE_DOMAINS },
 	};
-	yaml_node_item_t	*item;
-	const char		*s;
-	char			 ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
-	unsigned		 bits = 0;
-	size_t			 i;
-	int			 bad = 0;
+	yaml_node_item_t *item;
+	const char       *s;
+	char              ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
+	unsigned          bits = 0;
+	size_t            i;
+	int               bad = 0;
 
 	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	for (item = node->data.sequence.items.start;
-	    item < node->data.sequence.items.top; item++) {
+	     item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
 		conf_item_path(ipath, sizeof(ipath), path, node, item);
@@ -115,15 +118,18 @@ conf_set_shapes(struct loader *ld, const struct conf_key *k,
 				break;
 		conf_describe(got, sizeof(got), in);
 		if (i == NELEM(shapes) || (bits & shapes[i].bit)) {
-			conf_node_error(ld, in, ipath, "expected one of full, "
-			    "lite, domains (each once), got %s", got);
+			conf_node_error(ld, in, ipath,
+			    "expected one of full, "
+			    "lite, domains (each once), got %s",
+			    got);
 			bad = 1;
 			continue;
 		}
 		bits |= shapes[i].bit;
 	}
 	if (!bad && bits == 0) {
-		conf_node_error(ld, node, path, "name at least one shape "
+		conf_node_error(ld, node, path,
+		    "name at least one shape "
 		    "(full, lite, domains)");
 		bad = 1;
 	}
@@ -139,7 +145,7 @@ conf_set_shapes(struct loader *ld, const struct conf_key *k,
 int
 conf_nats_name_ok(const char *s, int dots)
 {
-	size_t	i, len = strlen(s);
+	size_t i, len = strlen(s);
 
 	if (len == 0 || len > 64 || s[0] == '.' || s[len - 1] == '.')
 		return (0);
@@ -147,8 +153,9 @@ conf_nats_name_ok(const char *s, int dots)
 		if (s[i] == '.' && dots && s[i + 1] != '.')
 			continue;
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+		        (s[i] >= 'A' && s[i] <= 'Z') ||
+		        (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		        s[i] == '-'))
 			return (0);
 	}
 	return (1);
@@ -157,7 +164,7 @@ conf_nats_name_ok(const char *s, int dots)
 void
 conf_str_list_free(struct conf_str_list *l)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < l->n; i++)
 		free(l->v[i]);
@@ -167,10 +174,10 @@ conf_str_list_free(struct conf_str_list *l)
 }
 
 int
-conf_str_list_equal(const struct conf_str_list *a,
-    const struct conf_str_list *b)
+conf_str_list_equal(
+    const struct conf_str_list *a, const struct conf_str_list *b)
 {
-	size_t	i;
+	size_t i;
 
 	if (a->n != b->n)
 		return (0);

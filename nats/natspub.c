@@ -48,19 +48,19 @@
 #include "nats/natspub.h"
 #include "nats/npqueue.h"
 
-#define NP_TOKEN_MAX		4096	/* bytes of nats.token_file */
-#define NP_API_WAIT_MS		2000	/* JetStream API requests */
-#define NP_STREAM_RETRY_MS	1000	/* after a failed stream check */
-#define NP_BACKOFF_MIN_MS	250
-#define NP_BACKOFF_MAX_MS	5000
-#define NP_PING_MS		5000	/* a silent server is lost after 3 */
+#define NP_TOKEN_MAX       4096 /* bytes of nats.token_file */
+#define NP_API_WAIT_MS     2000 /* JetStream API requests */
+#define NP_STREAM_RETRY_MS 1000 /* after a failed stream check */
+#define NP_BACKOFF_MIN_MS  250
+#define NP_BACKOFF_MAX_MS  5000
+#define NP_PING_MS         5000 /* a silent server is lost after 3 */
 /*
  * JetStream's duplicate window of a stream we create: long enough for
  * the overlap of two natspub generations at a reload, short enough that
  * the server does not track minutes of message ids (its default 2 min
  * at 10,000 messages/s is 1.2 million ids).
  */
-#define NP_DUP_WINDOW_NS	(INT64_C(30) * 1000000000)
+#define NP_DUP_WINDOW_NS   (INT64_C(30) * 1000000000)
 
 enum np_link {
 	NP_CONNECTING = 0,
@@ -70,29 +70,29 @@ enum np_link {
 };
 
 struct natspub {
-	const struct conf	*cf;
-	struct ring		*ring;
-	struct status_nats	*st;
-	struct ring_cursor	 cur;
-	uint8_t			*rec;		/* one record copied out */
-	size_t			 reclen;
-	struct npqueue		 q;
-	natsOptions		*opts;
-	natsConnection		*nc;
-	jsCtx			*js;
-	_Atomic int		 link;		/* enum np_link */
-	_Atomic int		 need_stream;	/* (re)connected: check it */
-	_Atomic int64_t		 inflight;	/* published, not yet acked */
-	int			 stream_ok;
-	int			 last_link;	/* what the loop last logged */
-	int64_t			 stream_retry_ms;
-	int			 warned_publish;
+	const struct conf  *cf;
+	struct ring        *ring;
+	struct status_nats *st;
+	struct ring_cursor  cur;
+	uint8_t            *rec; /* one record copied out */
+	size_t              reclen;
+	struct npqueue      q;
+	natsOptions        *opts;
+	natsConnection     *nc;
+	jsCtx              *js;
+	_Atomic int         link;        /* enum np_link */
+	_Atomic int         need_stream; /* (re)connected: check it */
+	_Atomic int64_t     inflight;    /* published, not yet acked */
+	int                 stream_ok;
+	int                 last_link; /* what the loop last logged */
+	int64_t             stream_retry_ms;
+	int                 warned_publish;
 };
 
 static const struct {
-	unsigned	 bit;
-	uint32_t	 kind;
-	const char	*name;
+	unsigned    bit;
+	uint32_t    kind;
+	const char *name;
 } np_shapes[] = {
 	{ CONF_SHAPE_FULL, STREAMREC_FULL, "full" },
 	{ CONF_SHAPE_LITE, STREAMREC_LITE, "lite" },
@@ -104,7 +104,7 @@ static const struct {
 static void
 np_connected(natsConnection *nc, void *arg)
 {
-	struct natspub	*np = arg;
+	struct natspub *np = arg;
 
 	(void)nc;
 	atomic_store(&np->link, NP_UP);
@@ -115,7 +115,7 @@ np_connected(natsConnection *nc, void *arg)
 static void
 np_disconnected(natsConnection *nc, void *arg)
 {
-	struct natspub	*np = arg;
+	struct natspub *np = arg;
 
 	(void)nc;
 	if (atomic_exchange(&np->link, NP_DOWN) == NP_UP)
@@ -126,7 +126,7 @@ np_disconnected(natsConnection *nc, void *arg)
 static void
 np_reconnected(natsConnection *nc, void *arg)
 {
-	struct natspub	*np = arg;
+	struct natspub *np = arg;
 
 	atomic_fetch_add(&np->st->reconnects, 1);
 	np_connected(nc, arg);
@@ -135,7 +135,7 @@ np_reconnected(natsConnection *nc, void *arg)
 static void
 np_closed(natsConnection *nc, void *arg)
 {
-	struct natspub	*np = arg;
+	struct natspub *np = arg;
 
 	(void)nc;
 	atomic_store(&np->link, NP_CLOSED);
@@ -145,7 +145,7 @@ np_closed(natsConnection *nc, void *arg)
 static void
 np_acked(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 {
-	struct natspub	*np = arg;
+	struct natspub *np = arg;
 
 	(void)js;
 	(void)pae;
@@ -162,7 +162,7 @@ np_acked(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 static int64_t
 np_backoff(natsConnection *nc, int attempts, void *arg)
 {
-	int64_t	ms = NP_BACKOFF_MIN_MS;
+	int64_t ms = NP_BACKOFF_MIN_MS;
 
 	(void)nc;
 	(void)arg;
@@ -177,9 +177,9 @@ np_backoff(natsConnection *nc, int attempts, void *arg)
 static char *
 np_read_token(const char *path)
 {
-	char	buf[NP_TOKEN_MAX + 1];
-	ssize_t	n;
-	int	fd;
+	char    buf[NP_TOKEN_MAX + 1];
+	ssize_t n;
+	int     fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_warn("nats.token_file %s", path);
@@ -188,8 +188,8 @@ np_read_token(const char *path)
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n < 0 || n > NP_TOKEN_MAX) {
-		log_warnx("nats.token_file %s: %s", path, n < 0 ?
-		    strerror(errno) : "longer than 4096 bytes");
+		log_warnx("nats.token_file %s: %s", path,
+		    n < 0 ? strerror(errno) : "longer than 4096 bytes");
 		return (NULL);
 	}
 	buf[n] = '\0';
@@ -204,13 +204,13 @@ np_read_token(const char *path)
 static int
 np_auth(struct natspub *np)
 {
-	const struct conf	*cf = np->cf;
-	char			*tok;
-	natsStatus		 s = NATS_OK;
+	const struct conf *cf = np->cf;
+	char              *tok;
+	natsStatus         s = NATS_OK;
 
 	if (cf->nats.credentials[0] != '\0')
-		s = natsOptions_SetUserCredentialsFromFiles(np->opts,
-		    cf->nats.credentials, NULL);
+		s = natsOptions_SetUserCredentialsFromFiles(
+		    np->opts, cf->nats.credentials, NULL);
 	else if (cf->nats.token_file[0] != '\0') {
 		if ((tok = np_read_token(cf->nats.token_file)) == NULL)
 			return (-1);
@@ -228,8 +228,8 @@ np_auth(struct natspub *np)
 static int
 np_options(struct natspub *np)
 {
-	const struct conf	*cf = np->cf;
-	natsStatus		 s;
+	const struct conf *cf = np->cf;
+	natsStatus         s;
 
 	s = natsOptions_Create(&np->opts);
 	if (s == NATS_OK)
@@ -240,15 +240,16 @@ np_options(struct natspub *np)
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxReconnect(np->opts, -1);
 	if (s == NATS_OK)
-		s = natsOptions_SetCustomReconnectDelay(np->opts, np_backoff,
-		    np);
+		s = natsOptions_SetCustomReconnectDelay(
+		    np->opts, np_backoff, np);
 	if (s == NATS_OK)
 		s = natsOptions_SetPingInterval(np->opts, NP_PING_MS);
 	if (s == NATS_OK)
-		s = natsOptions_SetRetryOnFailedConnect(np->opts, true,
-		    np_connected, np);
+		s = natsOptions_SetRetryOnFailedConnect(
+		    np->opts, true, np_connected, np);
 	if (s == NATS_OK)
-		s = natsOptions_SetDisconnectedCB(np->opts, np_disconnected, np);
+		s = natsOptions_SetDisconnectedCB(
+		    np->opts, np_disconnected, np);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectedCB(np->opts, np_reconnected, np);
 	if (s == NATS_OK)
@@ -263,8 +264,8 @@ np_options(struct natspub *np)
 static int
 np_connect(struct natspub *np)
 {
-	jsOptions	jo;
-	natsStatus	s;
+	jsOptions  jo;
+	natsStatus s;
 
 	s = natsConnection_Connect(&np->nc, np->opts);
 	if (s == NATS_OK) {
@@ -278,7 +279,7 @@ np_connect(struct natspub *np)
 	jo.PublishAsync.MaxPending = np->cf->nats.max_pending;
 	jo.PublishAsync.AckHandler = np_acked;
 	jo.PublishAsync.AckHandlerClosure = np;
-	jo.PublishAsync.StallWait = 1;	/* we never reach MaxPending */
+	jo.PublishAsync.StallWait = 1; /* we never reach MaxPending */
 	s = natsConnection_JetStream(&np->js, np->nc, &jo);
 	if (s != NATS_OK) {
 		log_warnx("nats JetStream context: %s", natsStatus_GetText(s));
@@ -290,7 +291,7 @@ np_connect(struct natspub *np)
 struct natspub *
 natspub_open(const struct conf *cf, struct ring *ring, struct status_nats *st)
 {
-	struct natspub	*np = xcalloc(1, sizeof(*np));
+	struct natspub *np = xcalloc(1, sizeof(*np));
 
 	np->cf = cf;
 	np->ring = ring;
@@ -306,8 +307,9 @@ natspub_open(const struct conf *cf, struct ring *ring, struct status_nats *st)
 		return (NULL);
 	}
 	log_info("publishing the stream to NATS %s%s, stream %s, subjects "
-	    "%s.>", cf->nats.url.v[0], cf->nats.url.n > 1 ? " (and others)" :
-	    "", cf->nats.stream, cf->nats.subject_prefix);
+	         "%s.>",
+	    cf->nats.url.v[0], cf->nats.url.n > 1 ? " (and others)" : "",
+	    cf->nats.stream, cf->nats.subject_prefix);
 	return (np);
 }
 
@@ -316,13 +318,13 @@ natspub_open(const struct conf *cf, struct ring *ring, struct status_nats *st)
 static int
 np_ensure_stream(struct natspub *np)
 {
-	const struct conf	*cf = np->cf;
-	jsStreamConfig		 sc;
-	jsStreamInfo		*si = NULL;
-	jsErrCode		 jerr = 0;
-	natsStatus		 s;
-	char			 subj[80];
-	const char		*subjects[1] = { subj };
+	const struct conf *cf = np->cf;
+	jsStreamConfig     sc;
+	jsStreamInfo      *si = NULL;
+	jsErrCode          jerr = 0;
+	natsStatus         s;
+	char               subj[80];
+	const char        *subjects[1] = { subj };
 
 	s = js_GetStreamInfo(&si, np->js, cf->nats.stream, NULL, &jerr);
 	if (s == NATS_OK) {
@@ -339,7 +341,7 @@ np_ensure_stream(struct natspub *np)
 	sc.Name = cf->nats.stream;
 	sc.Subjects = subjects;
 	sc.SubjectsLen = 1;
-	sc.MaxAge = cf->nats.max_age_ms * 1000000;	/* nanoseconds */
+	sc.MaxAge = cf->nats.max_age_ms * 1000000; /* nanoseconds */
 	sc.MaxBytes = (int64_t)cf->nats.max_bytes;
 	sc.Storage = js_FileStorage;
 	sc.Duplicates = NP_DUP_WINDOW_NS;
@@ -359,7 +361,7 @@ np_ensure_stream(struct natspub *np)
 static void
 np_track_link(struct natspub *np)
 {
-	int	link = atomic_load(&np->link);
+	int link = atomic_load(&np->link);
 
 	if (link == np->last_link)
 		return;
@@ -367,7 +369,8 @@ np_track_link(struct natspub *np)
 		log_info("nats: connected");
 	else if (link == NP_DOWN)
 		log_warnx("nats: connection lost; reconnecting, queueing up "
-		    "to %" PRIu64 " bytes", np->cf->nats.buffer);
+		          "to %" PRIu64 " bytes",
+		    np->cf->nats.buffer);
 	else if (link == NP_CLOSED)
 		log_warnx("nats: connection closed");
 	if (link != NP_UP)
@@ -378,8 +381,7 @@ np_track_link(struct natspub *np)
 static void
 np_check_stream(struct natspub *np)
 {
-	if (atomic_load(&np->link) != NP_UP ||
-	    !atomic_load(&np->need_stream) ||
+	if (atomic_load(&np->link) != NP_UP || !atomic_load(&np->need_stream) ||
 	    mono_ms() < np->stream_retry_ms)
 		return;
 	atomic_store(&np->need_stream, 0);
@@ -399,10 +401,10 @@ np_check_stream(struct natspub *np)
 static void
 np_enqueue(struct natspub *np, const struct streamrec_view *v)
 {
-	const struct conf	*cf = np->cf;
-	const uint8_t		*data;
-	char			 subj[NPQ_SUBJECT_MAX], id[NPQ_MSGID_MAX];
-	size_t			 i, len;
+	const struct conf *cf = np->cf;
+	const uint8_t     *data;
+	char               subj[NPQ_SUBJECT_MAX], id[NPQ_MSGID_MAX];
+	size_t             i, len;
 
 	for (i = 0; i < sizeof(np_shapes) / sizeof(np_shapes[0]); i++) {
 		if (!(cf->nats.shapes & np_shapes[i].bit))
@@ -429,12 +431,12 @@ np_enqueue(struct natspub *np, const struct streamrec_view *v)
 static int
 np_drain_ring(struct natspub *np)
 {
-	struct streamrec_view	v;
-	enum ring_result	rr;
-	uint64_t		skipped;
-	uint32_t		type;
-	size_t			len;
-	int			n;
+	struct streamrec_view v;
+	enum ring_result      rr;
+	uint64_t              skipped;
+	uint32_t              type;
+	size_t                len;
+	int                   n;
 
 	for (n = 0; n < NATSPUB_DRAIN_MAX; n++) {
 		skipped = 0;
@@ -446,8 +448,9 @@ np_drain_ring(struct natspub *np)
 			atomic_fetch_add(&np->st->ring_skipped, skipped);
 			continue;
 		}
-		if (rr != RING_OK) {	/* cannot be: buf is the maximum */
-			log_warnx("nats: ring record too big; skipping to head");
+		if (rr != RING_OK) { /* cannot be: buf is the maximum */
+			log_warnx(
+			    "nats: ring record too big; skipping to head");
 			ring_cursor_head(np->ring, &np->cur);
 			return (0);
 		}
@@ -467,9 +470,9 @@ np_drain_ring(struct natspub *np)
 static int
 np_publish(struct natspub *np)
 {
-	struct npmsg	*m;
-	jsPubOptions	 po;
-	natsStatus	 s;
+	struct npmsg *m;
+	jsPubOptions  po;
+	natsStatus    s;
 
 	while ((m = npq_peek(&np->q)) != NULL) {
 		if (atomic_load(&np->link) != NP_UP || !np->stream_ok ||
@@ -481,23 +484,23 @@ np_publish(struct natspub *np)
 		po.MsgId = m->msgid;
 		po.MaxWait = np->cf->nats.ack_timeout_ms;
 		atomic_fetch_add(&np->inflight, 1);
-		s = js_PublishAsync(np->js, m->subject, m->data, (int)m->len,
-		    &po);
+		s = js_PublishAsync(
+		    np->js, m->subject, m->data, (int)m->len, &po);
 		if (s != NATS_OK) {
 			atomic_fetch_sub(&np->inflight, 1);
 			if (s != NATS_MAX_PAYLOAD && s != NATS_INVALID_ARG)
-				return (0);	/* link trouble: retry later */
+				return (0); /* link trouble: retry later */
 			if (!np->warned_publish++)
 				log_warnx("nats: %s refused a message (%zu "
-				    "bytes): %s; dropped", m->subject, m->len,
-				    natsStatus_GetText(s));
+				          "bytes): %s; dropped",
+				    m->subject, m->len, natsStatus_GetText(s));
 			atomic_fetch_add(&np->st->dropped, 1);
 			npq_pop(&np->q);
 			continue;
 		}
 		atomic_fetch_add(&np->st->published, 1);
-		atomic_store(&np->st->pending,
-		    (uint64_t)atomic_load(&np->inflight));
+		atomic_store(
+		    &np->st->pending, (uint64_t)atomic_load(&np->inflight));
 		npq_pop(&np->q);
 	}
 	return (0);
@@ -506,7 +509,7 @@ np_publish(struct natspub *np)
 int
 natspub_step(struct natspub *np)
 {
-	int	more;
+	int more;
 
 	np_track_link(np);
 	np_check_stream(np);
@@ -524,7 +527,7 @@ natspub_step(struct natspub *np)
 void
 natspub_close(struct natspub *np, int64_t wait_ms)
 {
-	jsPubOptions	po;
+	jsPubOptions po;
 
 	if (np == NULL)
 		return;
@@ -546,9 +549,10 @@ natspub_close(struct natspub *np, int64_t wait_ms)
 	(void)nats_CloseAndWait(2000);
 	atomic_store(&np->st->state, STATUS_NATS_OFF);
 	log_info("nats: stopped; records %" PRIu64 ", ring skipped %" PRIu64
-	    ", malformed %" PRIu64 "; messages taken %" PRIu64 ", published %"
-	    PRIu64 ", acked %" PRIu64 ", failed %" PRIu64 ", dropped %" PRIu64
-	    ", pending %" PRIu64 "; reconnects %" PRIu64,
+	         ", malformed %" PRIu64 "; messages taken %" PRIu64
+	         ", published %" PRIu64 ", acked %" PRIu64 ", failed %" PRIu64
+	         ", dropped %" PRIu64 ", pending %" PRIu64
+	         "; reconnects %" PRIu64,
 	    atomic_load(&np->st->records), atomic_load(&np->st->ring_skipped),
 	    atomic_load(&np->st->bad_records), atomic_load(&np->st->taken),
 	    atomic_load(&np->st->published), atomic_load(&np->st->acked),

@@ -16,7 +16,7 @@ struct status_nats;
 struct natspub;
 
 /* Records read from the ring per natspub_step, at most. */
-#define NATSPUB_DRAIN_MAX	1024
+#define NATSPUB_DRAIN_MAX 1024
 
 /*
  * Set up the connection (asynchronous: a NATS server that is down is
@@ -24,8 +24,8 @@ struct natspub;
  * and state go to st.  Returns NULL (logged) when the options cannot be
  * made (e.g. an unreadable token file).
  */
-struct natspub	*natspub_open(const struct conf *cf, struct ring *ring,
-		    struct status_nats *st);
+struct natspub *
+natspub_open(const struct conf *cf, struct ring *ring, struct status_nats *st);
 /*
  * One round, never blocking on NATS except for the JetStream stream
  * check right after a (re)connection (bounded by 2 s): read up to
@@ -34,12 +34,12 @@ struct natspub	*natspub_open(const struct conf *cf, struct ring *ring,
  * nats.max_pending await their ack.  Returns 1 when there is more to do
  * at once, 0 when idle.
  */
-int		 natspub_step(struct natspub *np);
+int  natspub_step(struct natspub *np);
 /*
  * Wait up to wait_ms for the acks of what is in flight, count what is
  * still queued as dropped, close the connection and free np.
  */
-void		 natspub_close(struct natspub *np, int64_t wait_ms);
+void natspub_close(struct natspub *np, int64_t wait_ms);
 
 /* The natspub role (nats.enabled: one process). */
 extern const struct role_ops natspub_role;

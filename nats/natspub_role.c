@@ -20,13 +20,13 @@
 #include "common/proc.h"
 #include "nats/natspub.h"
 
-#define NATSPUB_IDLE_MS		5
-#define NATSPUB_STOP_WAIT_MS	2000
+#define NATSPUB_IDLE_MS      5
+#define NATSPUB_STOP_WAIT_MS 2000
 
 static void *
 natspub_role_open(struct proc_ctx *ctx, int *code)
 {
-	struct natspub	*np;
+	struct natspub *np;
 
 	*code = PROC_EXIT_FAIL;
 	if (ctx->ring == NULL || ctx->status == NULL) {
@@ -40,9 +40,9 @@ natspub_role_open(struct proc_ctx *ctx, int *code)
 static int
 natspub_role_run(void *state, struct proc_ctx *ctx, int sfd)
 {
-	struct natspub	*np = state;
-	struct pollfd	 pfd[2];
-	int		 more, rv;
+	struct natspub *np = state;
+	struct pollfd   pfd[2];
+	int             more, rv;
 
 	pfd[0].fd = sfd;
 	pfd[0].events = POLLIN;
@@ -57,8 +57,7 @@ natspub_role_run(void *state, struct proc_ctx *ctx, int sfd)
 		}
 		if (rv <= 0)
 			continue;
-		rv = proc_poll_events(ctx, sfd, pfd[0].revents,
-		    pfd[1].revents);
+		rv = proc_poll_events(ctx, sfd, pfd[0].revents, pfd[1].revents);
 		if (rv == PROC_STOP)
 			return (PROC_EXIT_OK);
 		if (rv == PROC_GONE)
@@ -72,6 +71,5 @@ natspub_role_close(void *state)
 	natspub_close(state, NATSPUB_STOP_WAIT_MS);
 }
 
-const struct role_ops natspub_role = {
-	natspub_role_open, natspub_role_run, natspub_role_close, 0
-};
+const struct role_ops natspub_role = { natspub_role_open, natspub_role_run,
+	natspub_role_close, 0 };

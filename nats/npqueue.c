@@ -22,8 +22,8 @@ int
 npq_push(struct npqueue *q, const char *subject, const char *msgid,
     const void *data, size_t len)
 {
-	struct npmsg	*m;
-	size_t		 slen = strlen(subject), ilen = strlen(msgid);
+	struct npmsg *m;
+	size_t        slen = strlen(subject), ilen = strlen(msgid);
 
 	if (len > q->limit || q->bytes > q->limit - len ||
 	    slen >= sizeof(m->subject) || ilen >= sizeof(m->msgid))
@@ -54,7 +54,7 @@ npq_peek(struct npqueue *q)
 void
 npq_pop(struct npqueue *q)
 {
-	struct npmsg	*m = q->head;
+	struct npmsg *m = q->head;
 
 	if (m == NULL)
 		return;
@@ -69,7 +69,7 @@ npq_pop(struct npqueue *q)
 size_t
 npq_clear(struct npqueue *q)
 {
-	size_t	n = q->count;
+	size_t n = q->count;
 
 	while (q->head != NULL)
 		npq_pop(q);
