@@ -488,8 +488,11 @@ np_publish(struct natspub *np)
 		    np->js, m->subject, m->data, (int)m->len, &po);
 		if (s != NATS_OK) {
 			atomic_fetch_sub(&np->inflight, 1);
-			if (s != NATS_MAX_PAYLOAD && s != NATS_INVALID_ARG)
+			if (s != NATS_MAX_PAYLOAD && s != NATS_INVALID_ARG) {
+				log_debug("nats: publish: %s; retrying",
+				    natsStatus_GetText(s));
 				return (0); /* link trouble: retry later */
+			}
 			if (!np->warned_publish++)
 				log_warnx("nats: %s refused a message (%zu "
 				          "bytes): %s; dropped",
