@@ -29,6 +29,13 @@
 #define CONF_CIDRS_MAX		1024	/* deny, allow, trusted_proxies, ... */
 #define CONF_CTLOGS_MAX		1024	/* ctwatch.logs */
 #define CONF_HEADERS_MAX	128	/* http.max_headers */
+#define CONF_NATS_URLS_MAX	32	/* nats.url */
+#define CONF_NATS_URL_LEN	256	/* one nats.url entry */
+
+/* The stream shapes, as bits of nats.shapes. */
+#define CONF_SHAPE_FULL		0x1u
+#define CONF_SHAPE_LITE		0x2u
+#define CONF_SHAPE_DOMAINS	0x4u
 
 enum conf_ct_type {
 	CONF_CT_RFC6962 = 0,
@@ -170,6 +177,22 @@ struct conf {
 		char	*path;
 		struct netaddr_cidr_list allow;
 	} metrics;
+
+	struct {
+		bool	 enabled;		/* run the natspub process */
+		struct conf_strlist url;	/* nats:// or tls:// servers */
+		char	*credentials;		/* .creds file, absolute or "" */
+		char	*token_file;		/* absolute or "" */
+		char	*subject_prefix;	/* "certstream" */
+		unsigned shapes;		/* CONF_SHAPE_* bits, not 0 */
+		bool	 per_log_subjects;	/* <prefix>.<shape>.<log> */
+		char	*stream;		/* JetStream stream name */
+		int64_t	 max_age_ms;		/* 0 = unlimited */
+		uint64_t max_bytes;		/* 0 = unlimited */
+		int	 max_pending;		/* publishes awaiting an ack */
+		uint64_t buffer;		/* bytes queued while down/slow */
+		int64_t	 ack_timeout_ms;	/* a publish without ack fails */
+	} nats;
 
 	struct {
 		uint64_t cache_size;	/* Berkeley DB mpool, default 32M */

@@ -40,6 +40,7 @@ static void	check_http_paths(struct loader *);
 static void	check_stream_timers(struct loader *);
 static void	check_convergence(struct loader *);
 static void	check_listen_overlap(struct loader *);
+static void	check_nats(struct loader *);
 static const char *blame(struct loader *, const char *, const char *);
 static int	is_relative_file(const struct conf_key *, const char *);
 static void	loglist_absolute(const struct conf_key *,
@@ -54,6 +55,19 @@ conf_check_cross(struct loader *ld)
 	check_stream_timers(ld);
 	check_convergence(ld);
 	check_listen_overlap(ld);
+	check_nats(ld);
+}
+
+/* One way to authenticate to NATS. */
+static void
+check_nats(struct loader *ld)
+{
+	const struct conf	*cf = ld->cf;
+
+	if (cf->nats.credentials[0] != '\0' && cf->nats.token_file[0] != '\0')
+		conf_key_error(ld, blame(ld, "nats.token_file",
+		    "nats.credentials"), "set either nats.credentials or "
+		    "nats.token_file, not both");
 }
 
 /*

@@ -50,12 +50,16 @@ enum conf_type {
 	CT_CIDRS,	/* struct netaddr_cidr_list */
 	CT_CTLOGS,	/* ctwatch.logs, the only one of its kind */
 	CT_CTSTATES,	/* ctwatch.log_states: list of state names -> bits */
+	CT_NATSURLS,	/* nats.url: struct conf_strlist of server URLs */
+	CT_SHAPES,	/* unsigned, CONF_SHAPE_* bits: [full, lite, domains] */
+	CT_NATSNAME,	/* a NATS subject prefix or stream name */
 };
 
 #define KF_EMPTY_OK	0x01	/* CT_PATH: "" allowed, means "none" */
 #define KF_ZERO_OFF	0x02	/* CT_DURATION: 0 allowed, means "off" */
 #define KF_DEFAULT_DENY	0x04	/* CT_CIDRS: "default" expands */
 #define KF_DATA_DIR	0x08	/* CT_PATH: relative to the cwd, not data_dir */
+#define KF_DOTS		0x100	/* CT_NATSNAME: dot-separated tokens */
 /*
  * Restart-only keys: a reload cannot change them (the old value stays,
  * with a warning).  The flag says what the master would have to make
@@ -139,6 +143,18 @@ const char *conf_scalar_of(const yaml_node_t *);
 int	conf_scalar_value(struct loader *, const struct conf_key *,
 		    yaml_node_t *, const char *, const char **);
 size_t	conf_sequence_length(const yaml_node_t *);
+int	conf_is_sequence(struct loader *, const struct conf_key *,
+		    yaml_node_t *, const char *);
+void	conf_item_path(char *, size_t, const char *, const yaml_node_t *,
+		    const yaml_node_item_t *);
+/* conf_nats.c */
+void	conf_set_nats_urls(struct loader *, const struct conf_key *,
+		    yaml_node_t *, const char *);
+void	conf_set_shapes(struct loader *, const struct conf_key *,
+		    yaml_node_t *, const char *);
+int	conf_nats_name_ok(const char *, int);
+int	conf_strlist_equal(const struct conf_strlist *,
+		    const struct conf_strlist *);
 void	conf_set_value(struct loader *, const struct conf_key *,
 		    yaml_node_t *, const char *);
 void	conf_free_field(struct conf *, const struct conf_key *);

@@ -309,8 +309,14 @@ conf_expectation(const struct conf_key *k)
 		[CT_CTLOGS] = "a list of logs like [{url: https://ct.example/log/}]",
 		[CT_CTSTATES] = "a list of log states like [usable, qualified, "
 		    "readonly]",
+		[CT_NATSURLS] = "a list of servers like [\"nats://127.0.0.1:4222\"]",
+		[CT_SHAPES] = "a list of shapes from full, lite, domains",
+		[CT_NATSNAME] = "a name of letters, digits, - and _",
 	};
 
+	if (k->type == CT_NATSNAME && (k->flags & KF_DOTS))
+		return ("a subject like certstream (letters, digits, - and _, "
+		    "tokens separated by dots)");
 	if (k->type == CT_PATH && (k->flags & KF_EMPTY_OK))
 		return ("a file path or \"\"");
 	if ((unsigned)k->type >= NELEM(what) || what[k->type] == NULL)

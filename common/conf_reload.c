@@ -54,6 +54,10 @@ type_size(enum conf_type t)
 		return (sizeof(struct netaddr_cidr_list));
 	case CT_CTSTATES:
 		return (sizeof(uint32_t));
+	case CT_NATSURLS:
+		return (sizeof(struct conf_strlist));
+	case CT_SHAPES:
+		return (sizeof(unsigned));
 	case CT_CTLOGS:		/* two members; never restart-only */
 	case CT_LOGLIST:	/* a list; never restart-only */
 	case CT_SECTION:
@@ -77,7 +81,10 @@ value_equal(const struct conf_key *k, const void *a, const void *b)
 	case CT_CTLOGS:
 	case CT_LOGLIST:
 		return (0);	/* never KF_RESTART; assume a change */
+	case CT_NATSURLS:
+		return (conf_strlist_equal(a, b));
 	case CT_CTSTATES:
+	case CT_SHAPES:
 	case CT_BOOL:
 	case CT_INT:
 	case CT_LOGLEVEL:

@@ -63,7 +63,8 @@ is_list(const struct conf_key *k)
 {
 	return (k->type == CT_LISTEN || k->type == CT_CIDRS ||
 	    k->type == CT_CTLOGS || k->type == CT_LOGLIST ||
-	    k->type == CT_CTSTATES);
+	    k->type == CT_CTSTATES || k->type == CT_NATSURLS ||
+	    k->type == CT_SHAPES);
 }
 
 void
@@ -101,6 +102,12 @@ conf_set_value(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	case CT_CTSTATES:
 		conf_set_ctstates(ld, k, node, path);
 		break;
+	case CT_NATSURLS:
+		conf_set_nats_urls(ld, k, node, path);
+		break;
+	case CT_SHAPES:
+		conf_set_shapes(ld, k, node, path);
+		break;
 	default:
 		set_scalar(ld, k, node, path);
 		break;
@@ -124,6 +131,7 @@ set_scalar(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	case CT_PATH:
 	case CT_URLPATH:
 	case CT_LOGTARGET:
+	case CT_NATSNAME:
 		if (conf_is_null(node))
 			s = "";
 		if (check_string(k, s) == -1) {
@@ -178,6 +186,8 @@ check_string(const struct conf_key *k, const char *s)
 			if (*c <= ' ' || *c == 0x7f || *c == '?' || *c == '#')
 				return (-1);
 		return (0);
+	case CT_NATSNAME:
+		return (conf_nats_name_ok(s, k->flags & KF_DOTS) ? 0 : -1);
 	default:
 		return (0);
 	}
@@ -229,8 +239,8 @@ set_number(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 }
 
 /* A list key's value must be a sequence; if not, say what it is. */
-static int
-is_sequence(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
+int
+conf_is_sequence(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
     const char *path)
 {
 	char	got[CONF_MSG_MAX];
@@ -244,8 +254,8 @@ is_sequence(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 }
 
 /* "key.path[i]" for the item of a sequence, in messages. */
-static void
-item_path(char *buf, size_t len, const char *path, const yaml_node_t *node,
+void
+conf_item_path(char *buf, size_t len, const char *path, const yaml_node_t *node,
     const yaml_node_item_t *item)
 {
 	(void)xsnprintf(buf, len, "%s[%zu]", path,
@@ -264,7 +274,7 @@ set_listen_list(struct loader *ld, const struct conf_key *k,
 	size_t			 n = 0, i;
 	int			 bad = 0;
 
-	if (!is_sequence(ld, k, node, path))
+	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	if (conf_sequence_length(node) > 0)
 		v = xcalloc(conf_sequence_length(node), sizeof(*v));
@@ -272,7 +282,7 @@ set_listen_list(struct loader *ld, const struct conf_key *k,
 	    item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
-		item_path(ipath, sizeof(ipath), path, node, item);
+		conf_item_path(ipath, sizeof(ipath), path, node, item);
 		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
 			bad = 1;
 			continue;
@@ -315,13 +325,13 @@ set_cidr_list(struct loader *ld, const struct conf_key *k,
 	size_t			 cap = 0, i;
 	int			 bad = 0;
 
-	if (!is_sequence(ld, k, node, path))
+	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	for (item = node->data.sequence.items.start;
 	    item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
-		item_path(ipath, sizeof(ipath), path, node, item);
+		conf_item_path(ipath, sizeof(ipath), path, node, item);
 		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
 			bad = 1;
 			continue;
@@ -374,7 +384,7 @@ set_ctlogs(struct loader *ld, yaml_node_t *node, const char *path)
 	size_t			 n = 0, i;
 	int			 bad = 0;
 
-	if (!is_sequence(ld, k, node, path))
+	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	if (conf_sequence_length(node) > 0)
 		v = xcalloc(conf_sequence_length(node), sizeof(*v));
@@ -382,7 +392,7 @@ set_ctlogs(struct loader *ld, yaml_node_t *node, const char *path)
 	    item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
-		item_path(ipath, sizeof(ipath), path, node, item);
+		conf_item_path(ipath, sizeof(ipath), path, node, item);
 		if (ctlog_parse(ld, in, ipath, &v[n]) == -1) {
 			bad = 1;
 			continue;
@@ -575,6 +585,12 @@ conf_free_field(struct conf *cf, const struct conf_key *k)
 		free(*(char **)conf_field(cf, k));
 		break;
 	case CT_LOGLIST:
+		conf_strlist_free(conf_field(cf, k));
+		break;
+	case CT_NATSNAME:
+		free(*(char **)conf_field(cf, k));
+		break;
+	case CT_NATSURLS:
 		conf_strlist_free(conf_field(cf, k));
 		break;
 	case CT_LISTEN:

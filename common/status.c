@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/status.h"
 
@@ -19,6 +20,7 @@ static const char *const role_names[ROLE_MAX] = {
 	[ROLE_SIGNER] = "signer",
 	[ROLE_SCANNER] = "scanner",
 	[ROLE_CTWATCH] = "ctwatch",
+	[ROLE_NATSPUB] = "natspub",
 	[ROLE_RECOVERY] = "db-recover",
 };
 
@@ -191,4 +193,95 @@ status_observe_latency(struct status *st, int64_t us)
 	    memory_order_relaxed);
 	atomic_fetch_add_explicit(&st->counters.signer_lat_us, (uint64_t)us,
 	    memory_order_relaxed);
+}
+
+const char *
+status_nats_state_name(uint32_t state)
+{
+	static const char *const names[] = {
+		[STATUS_NATS_OFF] = "off",
+		[STATUS_NATS_CONNECTING] = "connecting",
+		[STATUS_NATS_CONNECTED] = "connected",
+		[STATUS_NATS_NOSTREAM] = "no_stream",
+		[STATUS_NATS_RECONNECTING] = "reconnecting",
+		[STATUS_NATS_CLOSED] = "closed",
+	};
+
+	if (state >= sizeof(names) / sizeof(names[0]))
+		return ("unknown");
+	return (names[state]);
+}
+
+/* One "# HELP/# TYPE" pair and its samples: name{label="v"} value. */
+static int
+prom_family(struct buf *out, const char *name, const char *type,
+    const char *help, const char *label, const char *const *values,
+    const uint64_t *n, size_t count)
+{
+	size_t	i;
+	int	rv;
+
+	rv = buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+	for (i = 0; rv == 0 && i < count; i++) {
+		if (label == NULL)
+			rv = buf_printf(out, "%s %llu\n", name,
+			    (unsigned long long)n[i]);
+		else
+			rv = buf_printf(out, "%s{%s=\"%s\"} %llu\n", name, label,
+			    values[i], (unsigned long long)n[i]);
+	}
+	return (rv);
+}
+
+int
+status_nats_metrics(const struct status_nats *a, struct buf *out)
+{
+	static const char *const msg[] = { "taken", "published", "acked",
+	    "failed", "dropped" };
+	static const char *const rec[] = { "read", "ring_skipped",
+	    "malformed" };
+	const char	*states[STATUS_NATS_CLOSED + 1];
+	uint64_t	m[5], r[3], s[STATUS_NATS_CLOSED + 1], g;
+	uint32_t	state = atomic_load(&a->state);
+	size_t		i;
+	int		rv;
+
+	m[0] = atomic_load(&a->taken);
+	m[1] = atomic_load(&a->published);
+	m[2] = atomic_load(&a->acked);
+	m[3] = atomic_load(&a->failed);
+	m[4] = atomic_load(&a->dropped);
+	r[0] = atomic_load(&a->records);
+	r[1] = atomic_load(&a->ring_skipped);
+	r[2] = atomic_load(&a->bad_records);
+	for (i = 0; i < 6; i++) {
+		states[i] = status_nats_state_name((uint32_t)i);
+		s[i] = (i == state);
+	}
+	rv = prom_family(out, "notaryd_nats_messages_total", "counter",
+	    "NATS messages by outcome (one per shape of an entry)", "outcome",
+	    msg, m, 5);
+	rv |= prom_family(out, "notaryd_nats_records_total", "counter",
+	    "Stream ring records seen by the NATS publisher", "result", rec,
+	    r, 3);
+	rv |= prom_family(out, "notaryd_nats_state", "gauge",
+	    "NATS publisher connection state (1 = current)", "state", states,
+	    s, 6);
+	g = atomic_load(&a->pending);
+	rv |= prom_family(out, "notaryd_nats_pending", "gauge",
+	    "Publishes awaiting their JetStream ack", NULL, NULL, &g, 1);
+	g = atomic_load(&a->buffered);
+	rv |= prom_family(out, "notaryd_nats_buffered_messages", "gauge",
+	    "Messages queued while NATS is down or slow", NULL, NULL, &g, 1);
+	g = atomic_load(&a->buffered_bytes);
+	rv |= prom_family(out, "notaryd_nats_buffered_bytes", "gauge",
+	    "Payload bytes queued (bounded by nats.buffer)", NULL, NULL, &g, 1);
+	g = atomic_load(&a->reconnects);
+	rv |= prom_family(out, "notaryd_nats_reconnects_total", "counter",
+	    "Reconnections to NATS", NULL, NULL, &g, 1);
+	g = atomic_load(&a->disconnects);
+	rv |= prom_family(out, "notaryd_nats_disconnects_total", "counter",
+	    "Connections to NATS lost", NULL, NULL, &g, 1);
+	return (rv == 0 ? 0 : -1);
 }

@@ -24,6 +24,7 @@ enum role {
 	ROLE_SIGNER,
 	ROLE_SCANNER,
 	ROLE_CTWATCH,
+	ROLE_NATSPUB,
 	ROLE_RECOVERY,
 	ROLE_MAX,
 };
@@ -178,6 +179,51 @@ struct status_counters {
 /* Upper bounds of the signer latency buckets, in microseconds. */
 extern const uint64_t status_lat_bounds_us[STATUS_LAT_BUCKETS];
 void	status_observe_latency(struct status *st, int64_t us);
+/*
+ * The NATS publisher's area (natspub role, one process): written only by
+ * that process (atomic stores and adds, from its loop and from libnats'
+ * callback threads), read by the HTTP workers for /metrics.  Messages are
+ * counted one per subject published (a record with three shapes is three
+ * messages); for every message taken from the ring,
+ *   taken = published + dropped + buffered (in the queue now)
+ *   published = acked + failed + pending (awaiting their ack now).
+ * The counters start at 0 with each natspub process.
+ */
+enum status_nats_state {
+	STATUS_NATS_OFF = 0,		/* no natspub process */
+	STATUS_NATS_CONNECTING,		/* first connection not yet made */
+	STATUS_NATS_CONNECTED,		/* connected, stream ready: publishing */
+	STATUS_NATS_NOSTREAM,		/* connected, stream not usable yet */
+	STATUS_NATS_RECONNECTING,	/* lost; libnats reconnects */
+	STATUS_NATS_CLOSED,		/* given up (process restarts) */
+};
+
+struct status_nats {
+	_Atomic uint32_t	state;		/* enum status_nats_state */
+	_Atomic uint64_t	records;	/* ring records read */
+	_Atomic uint64_t	ring_skipped;	/* records lost: fell behind */
+	_Atomic uint64_t	bad_records;	/* failed streamrec_parse */
+	_Atomic uint64_t	taken;		/* messages made from records */
+	_Atomic uint64_t	published;	/* handed to libnats */
+	_Atomic uint64_t	acked;		/* JetStream acks received */
+	_Atomic uint64_t	failed;		/* nacked, or no ack in time */
+	_Atomic uint64_t	dropped;	/* nats.buffer full: never sent */
+	_Atomic uint64_t	pending;	/* gauge: awaiting an ack */
+	_Atomic uint64_t	buffered;	/* gauge: messages queued */
+	_Atomic uint64_t	buffered_bytes;	/* gauge: their payload bytes */
+	_Atomic uint64_t	reconnects;	/* reconnections made */
+	_Atomic uint64_t	disconnects;
+	_Atomic uint64_t	streams_created;
+};
+
+const char	*status_nats_state_name(uint32_t state);
+struct buf;
+/*
+ * Append the NATS area in the Prometheus text format (notaryd_nats_*)
+ * to out, for the /metrics route.  0, or -1 when out is full.
+ */
+int		 status_nats_metrics(const struct status_nats *n,
+		    struct buf *out);
 
 struct status {
 	uint32_t		magic;
@@ -195,6 +241,7 @@ struct status {
 	struct status_role	role[ROLE_MAX];
 	_Atomic uint32_t	nctlogs;	/* slots ever used */
 	struct status_ctlog	ctlog[STATUS_MAX_CTLOGS];
+	struct status_nats	nats;		/* natspub writes */
 };
 
 #define STATUS_MAGIC	0x6e737431u	/* "nst1" */

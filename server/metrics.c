@@ -357,5 +357,7 @@ metrics_route(struct http_site *site, const struct http_request *req,
 	daemon_metrics(&resp->body, site);
 	stream_metrics(&resp->body, site);
 	ct_metrics(&resp->body, site->status);
+	if (site->status != NULL)
+		(void)status_nats_metrics(&site->status->nats, &resp->body);
 	return (1);
 }

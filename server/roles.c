@@ -6,6 +6,7 @@
 
 #include "common/conf.h"
 #include "ctwatch/ctwatch.h"
+#include "nats/natspub.h"
 #include "scanner/scanner.h"
 #include "server/http.h"
 #include "server/recover.h"
@@ -19,6 +20,7 @@ const struct role_def roles[ROLE_MAX] = {
 	[ROLE_SCANNER] = { &scanner_role, ROLE_F_DB_USER,
 	    "scanner.processes" },
 	[ROLE_CTWATCH] = { &ctwatch_role, ROLE_F_DB_USER, "ctwatch.enabled" },
+	[ROLE_NATSPUB] = { &natspub_role, 0, "nats.enabled" },
 	[ROLE_RECOVERY] = { &recover_role, 0, NULL },
 };
 

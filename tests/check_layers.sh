@@ -4,7 +4,7 @@
 #
 #   common/   includes only common/
 #   store/    common/ and store/
-#   server/, scanner/, ctwatch/ (roles): common/, store/ and their own
+#   server/, scanner/, ctwatch/, nats/ (roles): common/, store/ and their own
 #             folder, never another role; server/roles.c, the role table,
 #             alone may name every role's entry point
 #   ctl/      (notaryctl) anything
@@ -19,15 +19,16 @@ allowed() {	# $1 file -> the folders it may include
 	case $1 in
 	common/*)	echo "common" ;;
 	store/*)	echo "common store" ;;
-	server/roles.c)	echo "common store server scanner ctwatch" ;;
+	server/roles.c)	echo "common store server scanner ctwatch nats" ;;
 	server/*)	echo "common store server" ;;
 	scanner/*)	echo "common store scanner" ;;
 	ctwatch/*)	echo "common store ctwatch" ;;
-	ctl/*)		echo "common store server scanner ctwatch ctl" ;;
+	nats/*)		echo "common store nats" ;;
+	ctl/*)		echo "common store server scanner ctwatch nats ctl" ;;
 	esac
 }
 
-files=$(find common store server scanner ctwatch ctl -name '*.[ch]' \
+files=$(find common store server scanner ctwatch nats ctl -name '*.[ch]' \
     2>/dev/null | sort)
 n=0; bad=0
 echo "1..$(echo "$files" | wc -w)"

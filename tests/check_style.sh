@@ -9,7 +9,7 @@ top=${NOTARYD_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$top" || exit 1
 FILE_MAX=800
 FUNC_MAX=80
-files=$(find common store server scanner ctwatch ctl -name '*.[ch]' | sort)
+files=$(find common store server scanner ctwatch nats ctl -name '*.[ch]' | sort)
 n=0; bad=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); bad=$((bad + 1)); echo "not ok $n - $1"; }

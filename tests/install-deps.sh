@@ -7,12 +7,14 @@ set -eu
 
 BUILD_PKGS="build-essential autoconf automake pkg-config libssl-dev
 libyaml-dev zlib1g-dev libdb5.3-dev db5.3-util libcurl4-openssl-dev libc-ares-dev curl
-libjansson-dev"
+libjansson-dev libnats-dev"
 # sysvinit-utils (/lib/lsb/init-functions) for test_install.py, which
 # runs the SysV script; it checks the unit with systemd-analyze only where
 # systemd is installed.  python3-cryptography for the test CT log server.
+# nats-server: the natspub tests start a real one (JetStream on a
+# temporary directory, loopback port).
 TEST_PKGS="check python3 python3-cryptography curl openssl procps sysvinit-utils
-python3-websockets python3-prometheus-client nginx-light"
+python3-websockets python3-prometheus-client nginx-light nats-server"
 
 BENCH_PKGS="wrk nginx-light"
 
