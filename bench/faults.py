@@ -47,6 +47,7 @@ KILLS = int(os.environ.get("FAULTS_KILLS", "10"))
 LOAD_CLIENTS = 8
 IMPORT_ROUNDS = int(os.environ.get("FAULTS_IMPORT_ROUNDS", "10"))
 BIG_IMPORT = 100000         # tuples in the import that gets killed
+SCAN_ROUNDS = int(os.environ.get("FAULTS_SCAN_ROUNDS", "10"))
 QUERY = "/?host=unknown.example&port=22&service_type=1"
 
 t = Tap()
@@ -415,8 +416,106 @@ def part_import():
         d.cleanup()
 
 
+# ---- kill the tree during scanning -------------------------------------------
+
+def make_cert(dirname):
+    key, crt = (os.path.join(dirname, "tls.key"),
+                os.path.join(dirname, "tls.pem"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                    "-out", crt, "-days", "2", "-subj", "/CN=faults"],
+                   capture_output=True, check=True)
+    return key, crt
+
+
+def tls_servers(n, key, crt):
+    """n openssl s_server processes on fresh loopback ports."""
+    out = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        p = subprocess.Popen(["openssl", "s_server", "-accept",
+                              "127.0.0.1:%d" % port, "-key", key, "-cert",
+                              crt, "-www", "-quiet"],
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        out.append((port, p))
+    for port, _ in out:
+        wait_until(lambda: port_open(port), 10)
+    return out
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def svc_query(port):
+    return "/?host=127.0.0.1&port=%d&service_type=2" % port
+
+
+def part_scan():
+    """Per round: two services probed until their signed reply is served
+    (acknowledged), two more probes asked for, then SIGKILL of the tree
+    0..0.5 s later and a restart.  Every acknowledged reply must still be
+    served (from the database) at the end."""
+    d = Daemon(workers=1)
+    d.write_conf(text=d.base_yaml() + "scanner:\n  allow: [127.0.0.0/8]\n"
+                 "  timeout: 3s\n  on_demand_limit: 100\n"
+                 "  rescan_interval: 0\n")
+    key, crt = make_cert(d.dir)
+    acked, procs, restarts = [], [], 0
+    try:
+        d.start()
+        for rnd in range(SCAN_ROUNDS):
+            srv = tls_servers(4, key, crt)
+            procs += [p for _, p in srv]
+            for port, _ in srv[:2]:
+                get(d.port, svc_query(port), timeout=3)
+            for port, _ in srv[:2]:
+                r = wait_until(lambda: (lambda x: x is not None and
+                                        x[0] == 200)(
+                    get(d.port, svc_query(port), timeout=3)), 10, 0.2)
+                if r:
+                    acked.append(port)
+            for port, _ in srv[2:]:
+                get(d.port, svc_query(port), timeout=3)
+            time.sleep(random.uniform(0.0, 0.5))
+            kill_tree(d)
+            d.proc = None
+            d.start()
+            restarts += 1
+            for _, p in srv:
+                p.terminate()
+                p.wait(5)
+        lost = [p for p in acked
+                if (lambda x: x is None or x[0] != 200)(
+                    get(d.port, svc_query(p), timeout=5))]
+        note("scan: %d rounds, %d acknowledged replies, %d lost after %d "
+             "kills of the tree" % (SCAN_ROUNDS, len(acked), len(lost),
+                                    restarts))
+        t.eq(restarts, SCAN_ROUNDS, "the daemon restarted after each kill")
+        t.ok(len(acked) >= SCAN_ROUNDS, "probes were acknowledged (%d)"
+             % len(acked))
+        t.ok(not lost, "every acknowledged reply is still served",
+             "lost ports: %s" % lost)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+        d.stop()
+        d.cleanup()
+
+
 PARTS = {"slowloris": part_slowloris, "kill": part_kill,
-         "import": part_import}
+         "import": part_import, "scan": part_scan}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(PARTS):
