@@ -37,6 +37,7 @@
 
 
 #include "ctl/ctl.h"
+#include "ctl/import_parse.h"
 
 enum entry_state {
 	ENTRY_NEW = 0,
@@ -48,23 +49,9 @@ struct import_err {
 	char		*msg;
 };
 
-/* One line of an import file that holds a tuple. */
-struct entry {
-	char		*svc;		/* shared by equal neighbors */
-	uint32_t	 len;
-	uint32_t	 line;
-	int64_t		 start;
-	int64_t		 end;
-	int64_t		 first_seen;	/* for services.db */
-	uint8_t		 md5[16];
-	uint8_t		 svc_only;	/* "(svc, None, None, None)" */
-	uint8_t		 owns_svc;
-	uint8_t		 state;
-};
-
 struct import {
 	const char	*name;		/* for messages */
-	struct entry	*v;
+	struct import_entry	*v;
 	size_t		 n;
 	size_t		 cap;
 	struct import_err *err;
@@ -87,11 +74,7 @@ struct batch {
 static void	import_error(struct import *, uint32_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	read_line(FILE *, char *, size_t, size_t *, int *, int *);
-static void	trim(const char **, const char **);
-static int	has_uppercase_hex(const char *, size_t);
-static int	parse_tuple(const char *, size_t, struct entry *,
-		    const char **, char *, size_t);
-static void	entry_add(struct import *, const struct entry *,
+static void	entry_add(struct import *, const struct import_entry *,
 		    const char *);
 static int	entry_cmp(const void *, const void *);
 static int	err_cmp(const void *, const void *);
@@ -153,131 +136,12 @@ read_line(FILE *f, char *buf, size_t max, size_t *len, int *too_long,
 	return (1);
 }
 
-/* Move *s forward and *e back over spaces and tabs. */
-static void
-trim(const char **s, const char **e)
-{
-	while (*s < *e && (**s == ' ' || **s == '\t'))
-		(*s)++;
-	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
-		(*e)--;
-}
-
-/* Decimal digits only, 0..OBS_TIME_MAX. */
-int
-ctl_parse_time(const char *s, size_t len, int64_t *t)
-{
-	int64_t	v = 0;
-	size_t	i;
-
-	if (len == 0 || len > 15)
-		return (-1);
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return (-1);
-		v = v * 10 + (s[i] - '0');
-	}
-	if (v > OBS_TIME_MAX)
-		return (-1);
-	*t = v;
-	return (0);
-}
-
-static int
-has_uppercase_hex(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] >= 'A' && s[i] <= 'F')
-			return (1);
-	return (0);
-}
-
-/*
- * "(svc, fp, start, end)" or "(svc, None, None, None)".  The id holds a
- * comma itself, so the fields are split at the last three commas.
- * Returns 0 (e filled, except svc: *svc points to the id in line, e->len
- * long) or -1 with a reason.
- */
-static int
-parse_tuple(const char *line, size_t len, struct entry *e, const char **svc,
-    char *err, size_t errlen)
-{
-	const char	*s = line, *end = line + len, *f[4], *fe[4], *p;
-	char		 why[128];
-	int		 i;
-
-	trim(&s, &end);
-	if (end - s < 2 || *s != '(' || end[-1] != ')') {
-		snprintf(err, errlen, "expected (service, fingerprint, start, "
-		    "end)");
-		return (-1);
-	}
-	s++;
-	end--;
-	/* fields 3, 2, 1 from the right; field 0 is what is left */
-	fe[3] = end;
-	for (i = 3; i > 0; i--) {
-		for (p = fe[i]; p > s && p[-1] != ','; p--)
-			;
-		if (p == s) {
-			snprintf(err, errlen, "expected 4 fields: (service, "
-			    "fingerprint, start, end)");
-			return (-1);
-		}
-		f[i] = p;
-		fe[i - 1] = p - 1;
-	}
-	f[0] = s;
-	for (i = 0; i < 4; i++)
-		trim(&f[i], &fe[i]);
-	memset(e, 0, sizeof(*e));
-	if (svcid_parse(f[0], (size_t)(fe[0] - f[0]), NULL, why,
-	    sizeof(why)) == -1) {
-		snprintf(err, errlen, "bad service id: %s", why);
-		return (-1);
-	}
-	*svc = f[0];
-	e->len = (uint32_t)(fe[0] - f[0]);
-	for (i = 1; i < 4; i++)
-		if (fe[i] - f[i] != 4 || memcmp(f[i], "None", 4) != 0)
-			break;
-	if (i == 4) {
-		e->svc_only = 1;
-		return (0);
-	}
-	if (has_uppercase_hex(f[1], (size_t)(fe[1] - f[1]))) {
-		snprintf(err, errlen, "fingerprint has uppercase hex digits "
-		    "(notaryd stores lowercase only)");
-		return (-1);
-	}
-	if (obs_parse_colon_hex(f[1], (size_t)(fe[1] - f[1]), e->md5,
-	    sizeof(e->md5)) == -1) {
-		snprintf(err, errlen, "fingerprint is not an MD5 in colon-hex "
-		    "(aa:bb:...: 16 bytes)");
-		return (-1);
-	}
-	if (ctl_parse_time(f[2], (size_t)(fe[2] - f[2]), &e->start) == -1 ||
-	    ctl_parse_time(f[3], (size_t)(fe[3] - f[3]), &e->end) == -1) {
-		snprintf(err, errlen, "start and end must be times in seconds "
-		    "(0..%lld)", (long long)OBS_TIME_MAX);
-		return (-1);
-	}
-	if (e->start > e->end) {
-		snprintf(err, errlen, "start %lld is after end %lld",
-		    (long long)e->start, (long long)e->end);
-		return (-1);
-	}
-	return (0);
-}
-
 /* Keep e; its id is svc (shared with the entry before when equal). */
 static void
-entry_add(struct import *im, const struct entry *e, const char *svc)
+entry_add(struct import *im, const struct import_entry *e, const char *svc)
 {
-	struct entry	*prev = im->n > 0 ? &im->v[im->n - 1] : NULL;
-	struct entry	*ne;
+	struct import_entry	*prev = im->n > 0 ? &im->v[im->n - 1] : NULL;
+	struct import_entry	*ne;
 
 	if (im->n == im->cap) {
 		im->cap = im->cap ? im->cap * 2 : 1024;
@@ -300,7 +164,7 @@ entry_add(struct import *im, const struct entry *e, const char *svc)
 static int
 entry_cmp(const void *pa, const void *pb)
 {
-	const struct entry	*a = pa, *b = pb;
+	const struct import_entry	*a = pa, *b = pb;
 	int			 c;
 
 	if ((c = strcmp(a->svc, b->svc)) != 0)
@@ -328,7 +192,7 @@ err_cmp(const void *pa, const void *pb)
 static int
 import_read(struct import *im, FILE *in)
 {
-	struct entry	 e;
+	struct import_entry	 e;
 	char		 buf[IMPORT_LINE_MAX + 1], err[256];
 	const char	*p;
 	size_t		 len;
@@ -356,7 +220,7 @@ import_read(struct import *im, FILE *in)
 			    "file; split it", IMPORT_MAX_ENTRIES);
 			return (0);
 		}
-		if (parse_tuple(buf, len, &e, &p, err, sizeof(err)) == -1) {
+		if (import_parse_tuple(buf, len, &e, &p, err, sizeof(err)) == -1) {
 			import_error(im, line, "%s", err);
 			continue;
 		}
@@ -380,7 +244,7 @@ import_read(struct import *im, FILE *in)
 static void
 import_check_file(struct import *im)
 {
-	struct entry	*e, *g, *last;
+	struct import_entry	*e, *g, *last;
 	size_t		 i, j, spans;
 	int64_t		 first;
 
@@ -435,7 +299,7 @@ static int
 import_check_stored(struct import *im, struct obs_db *o)
 {
 	struct obs_span	*st;
-	struct entry	*e;
+	struct import_entry	*e;
 	size_t		 i, j, k, n, added;
 	int		 r = 0;
 
@@ -486,7 +350,7 @@ static int
 batch_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
 	struct batch	*b = arg;
-	struct entry	*e;
+	struct import_entry	*e;
 	struct obs_span	 sp;
 	size_t		 i;
 	int		 r;
@@ -666,7 +530,7 @@ schedule_rescans(struct ctl *c, struct import *im)
 	    sched_open(&sd, c->env) == -1)
 		return;
 	for (i = 0; i < im->n; i++) {
-		const struct entry *e = &im->v[i];
+		const struct import_entry *e = &im->v[i];
 
 		if (!e->svc_only && e->end > newest)
 			newest = e->end;

@@ -363,7 +363,8 @@ conn_flush(struct worker *w, struct conn *c)
 			conn_close(w, c);
 			return;
 		}
-		if (c->timer != TIMER_IDLE)
+		/* An answer went out: the idle time starts again now. */
+		if (c->timer != TIMER_IDLE || had_output)
 			timer_set(w, c, TIMER_IDLE);
 	}
 	conn_update_events(w, c);

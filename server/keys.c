@@ -491,12 +491,23 @@ keys_ensure(const char *priv_path, const char *pub_path, uid_t uid,
 			return (-1);
 		}
 		r = write_private(priv_path, key, uid, gid, err, errlen);
-		if (r != 0) {
-			/* 1: another process created it first; keep theirs. */
+		if (r == -1) {
 			EVP_PKEY_free(key);
-			return (r == 1 ? KEYS_EXISTED : -1);
+			return (-1);
 		}
-		state = KEYS_CREATED;
+		if (r == 1) {
+			/*
+			 * Another process (a second signer) created it first:
+			 * keep theirs, and make sure of the public key, which
+			 * that process may not have written yet.
+			 */
+			EVP_PKEY_free(key);
+			if ((key = keys_load_private(priv_path, err,
+			    errlen)) == NULL)
+				return (-1);
+			state = KEYS_EXISTED;
+		} else
+			state = KEYS_CREATED;
 	}
 	/*
 	 * The private key is written first: a crash in between is repaired

@@ -333,6 +333,11 @@ enum fake {
 	FAKE_HUGE_CERT,
 	FAKE_DRIP,
 	FAKE_HALF,
+	FAKE_RESET,		/* RST after the ClientHello */
+	FAKE_HELLO_RESET,	/* ServerHello, then RST */
+	FAKE_EOF,		/* clean close after the ClientHello */
+	FAKE_HTTP,		/* a plain-HTTP 400, then close */
+	FAKE_NO_CERT,		/* ServerHello, ServerHelloDone: no cert */
 };
 
 /* A TLS 1.2 ServerHello: ECDHE-RSA-AES128-GCM-SHA256, renegotiation_info. */
@@ -370,6 +375,50 @@ read_some(int fd)
 	char	buf[4096];
 
 	(void)recv(fd, buf, sizeof(buf), 0);
+}
+
+/* Close c with a RST (linger 0) instead of a FIN. */
+static void
+close_reset(int c)
+{
+	struct linger	l = { 1, 0 };
+
+	(void)setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(c);
+}
+
+/* The kinds that end the connection at once after a few bytes. */
+static void
+fake_conn_short(enum fake kind, int c)
+{
+	static const char	http[] = "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	static const uint8_t	done[] = { 0x16, 0x03, 0x03, 0x00, 0x04,
+	    0x0e, 0x00, 0x00, 0x00 };
+
+	read_some(c);
+	switch (kind) {
+	case FAKE_RESET:
+		close_reset(c);
+		return;
+	case FAKE_HELLO_RESET:
+		write_all(c, server_hello, sizeof(server_hello));
+		usleep(50000);
+		close_reset(c);
+		return;
+	case FAKE_EOF:
+		break;
+	case FAKE_HTTP:
+		write_all(c, http, sizeof(http) - 1);
+		break;
+	case FAKE_NO_CERT:
+		write_all(c, server_hello, sizeof(server_hello));
+		write_all(c, done, sizeof(done));
+		break;
+	default:
+		break;
+	}
+	close(c);
 }
 
 static void
@@ -439,6 +488,9 @@ fake_conn(enum fake kind, int c)
 		buf[8] = 0xe8;
 		write_all(c, buf, 100);
 		return;			/* kept open */
+	default:
+		fake_conn_short(kind, c);
+		return;
 	}
 }
 
@@ -1069,6 +1121,42 @@ START_TEST(test_half_handshake)
 }
 END_TEST
 
+/* A reset before or after the ServerHello is "reset", at once. */
+START_TEST(test_reset)
+{
+	int		 port = fake_server(FAKE_RESET);
+	struct res	*r = probe1(5000, "%s:%d,2", "127.0.0.1", port);
+
+	ck_result(r, PROBE_RESET);
+	ck_assert_int_lt(r->out.elapsed_ms, 2000);
+	port = fake_server(FAKE_HELLO_RESET);
+	r = probe1(5000, "%s:%d,2", "127.0.0.1", port);
+	ck_result(r, PROBE_RESET);
+	ck_assert_int_lt(r->out.elapsed_ms, 2000);
+}
+END_TEST
+
+/*
+ * A clean close before any answer, a plain-HTTP server, a handshake
+ * without a certificate: "protocol", at once, and no certificate kept.
+ */
+START_TEST(test_eof_http_nocert)
+{
+	static const enum fake	 kinds[] = { FAKE_EOF, FAKE_HTTP,
+	    FAKE_NO_CERT };
+	struct res		*r;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		r = probe1(5000, "%s:%d,2", "127.0.0.1",
+		    fake_server(kinds[i]));
+		ck_result(r, PROBE_PROTOCOL);
+		ck_assert_int_lt(r->out.elapsed_ms, 2000);
+		ck_assert_ptr_null(r->out.der);
+	}
+}
+END_TEST
+
 /* Default deny, nothing allowed: loopback is never connected. */
 START_TEST(test_deny_literal)
 {
@@ -1454,6 +1542,8 @@ tu_suite(void)
 	tcase_add_test(tc, test_huge_cert);
 	tcase_add_test(tc, test_slow_drip);
 	tcase_add_test(tc, test_half_handshake);
+	tcase_add_test(tc, test_reset);
+	tcase_add_test(tc, test_eof_http_nocert);
 	tcase_add_test(tc, test_deny_literal);
 	tcase_add_test(tc, test_deny_embedded);
 	tcase_add_test(tc, test_deny_name);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-deps.sh - install what notaryd needs to build ("build") or to
 # build and run the whole test suite ("test", the default), or also the
-# benchmarks ("bench"), on Debian 12.
+# benchmarks ("bench") or the libFuzzer runs of "make fuzz" ("fuzz"), on
+# Debian 12.  "make check" replays the fuzz corpora without clang.
 # Run as root.  Skips apt-get entirely when everything is already there.
 set -eu
 
@@ -17,12 +18,15 @@ TEST_PKGS="check python3 python3-cryptography curl openssl procps sysvinit-utils
 python3-websockets python3-prometheus-client nginx-light nats-server"
 
 BENCH_PKGS="wrk nginx-light"
+# make fuzz: clang -fsanitize=fuzzer,address,undefined
+FUZZ_PKGS="clang libfuzzer-14-dev"
 
 case "${1:-test}" in
 build)	PKGS="$BUILD_PKGS" ;;
 test)	PKGS="$BUILD_PKGS $TEST_PKGS" ;;
 bench)	PKGS="$BUILD_PKGS $TEST_PKGS $BENCH_PKGS" ;;
-*)	echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+fuzz)	PKGS="$BUILD_PKGS $TEST_PKGS $FUZZ_PKGS" ;;
+*)	echo "usage: $0 [build|test|bench|fuzz]" >&2; exit 2 ;;
 esac
 
 # The npm certstream client (1.1.1) for the stream tests, into tests/node

@@ -118,6 +118,27 @@ try:
          "idle connection closed after keepalive_timeout (2s)")
     s.close()
 
+    # A busy keep-alive connection is not idle: one request every 200 ms
+    # for twice keepalive_timeout, every one answered on the same
+    # connection (the idle deadline restarts after each answer).
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    t0, answered, asked = time.monotonic(), 0, 0
+    while time.monotonic() - t0 < 4.0 and asked < 40:
+        asked += 1
+        try:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = read_response(s, 3)
+        except OSError:
+            r = None
+        if r is None or r[0] != 200:
+            break
+        answered += 1
+        time.sleep(0.2)
+    s.close()
+    t.eq(answered, asked, "a busy keep-alive connection outlives "
+         "keepalive_timeout (%d requests over %.1f s)" %
+         (asked, time.monotonic() - t0))
+
     # Keep-alive and pipelining.
     s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
     s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -230,4 +230,21 @@ finally:
     if tls:
         tls.stop()
     d.cleanup()
+
+# Several signers on a fresh data_dir: one creates the key pair, the
+# others keep it, and none may start before the public key is there (a
+# signer whose private key lost the race read a missing notary.pub and
+# stopped the daemon with status 2 about one start in four).
+started = 0
+for i in range(6):
+    d = Daemon(workers=1, extra_yaml="signer:\n  processes: 4\n")
+    try:
+        d.start()
+        started += 1
+    except RuntimeError:
+        pass
+    finally:
+        d.stop()
+        d.cleanup()
+t.eq(started, 6, "six fresh starts with 4 signers each: all healthy")
 t.done()
