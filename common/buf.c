@@ -34,7 +34,7 @@ buf_reset(struct buf *b)
 int
 buf_reserve(struct buf *b, size_t n)
 {
-	size_t	want, ncap;
+	size_t want, ncap;
 
 	if (n > b->max || b->len > b->max - n)
 		return (-1);
@@ -72,9 +72,9 @@ buf_puts(struct buf *b, const char *s)
 int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*tmp;
-	int	 n;
+	va_list ap;
+	char   *tmp;
+	int     n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
@@ -103,8 +103,8 @@ buf_printf(struct buf *b, const char *fmt, ...)
 int
 buf_put_html(struct buf *b, const char *s, size_t n)
 {
-	size_t	i, old = b->len;
-	int	r = 0;
+	size_t i, old = b->len;
+	int    r = 0;
 
 	for (i = 0; i < n && r == 0; i++) {
 		switch (s[i]) {
@@ -128,7 +128,7 @@ buf_put_html(struct buf *b, const char *s, size_t n)
 		}
 	}
 	if (r == -1)
-		b->len = old;	/* all or nothing, as every other append */
+		b->len = old; /* all or nothing, as every other append */
 	return (r);
 }
 

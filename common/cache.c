@@ -64,17 +64,15 @@
 #include "common/siphash.h"
 #include "common/cache_impl.h"
 
-static uint64_t	round_up(uint64_t, uint64_t);
-static void	stat_inc(_Atomic uint64_t *);
+static uint64_t             round_up(uint64_t, uint64_t);
+static void                 stat_inc(_Atomic uint64_t *);
 static struct cache_stripe *stripe_at(struct cache *, uint32_t);
-static int	stripe_init(struct cache_stripe *);
-static void	stripe_repair(struct cache *, uint32_t);
-static int	slot_is_free(const struct cache_slot *, uint64_t, int64_t);
-static void	slot_write(struct cache_slot *, const struct cache_key *,
-		    enum slot_state, uint64_t, int64_t, int64_t,
-		    const void *, size_t);
-static int	tombstone_place(struct cache *, const struct cache_key *,
-		    int64_t);
+static int                  stripe_init(struct cache_stripe *);
+static void                 stripe_repair(struct cache *, uint32_t);
+static int  slot_is_free(const struct cache_slot *, uint64_t, int64_t);
+static void slot_write(struct cache_slot *, const struct cache_key *,
+    enum slot_state, uint64_t, int64_t, int64_t, const void *, size_t);
+static int  tombstone_place(struct cache *, const struct cache_key *, int64_t);
 
 static uint64_t
 round_up(uint64_t n, uint64_t align)
@@ -156,27 +154,26 @@ cache_key_stripe(const struct cache *c, const struct cache_key *k)
 struct cache *
 cache_create(uint64_t size_bytes, uint32_t max_value)
 {
-	struct cache		*c;
-	struct cache_counters	*ctr;
-	uint64_t		 page, slot_size, stripe_size, fixed, n, map;
-	uint32_t		 s;
-	long			 ps;
+	struct cache          *c;
+	struct cache_counters *ctr;
+	uint64_t               page, slot_size, stripe_size, fixed, n, map;
+	uint32_t               s;
+	long                   ps;
 
 	/* The geometry and the cache_counters each get a page of their own. */
 	ps = sysconf(_SC_PAGESIZE);
 	page = ps > 0 ? (uint64_t)ps : 4096;
 	if (max_value == 0 || max_value > CACHE_VALUE_LIMIT) {
-		log_warnx("cache: max value %u out of range 1..%u",
-		    max_value, CACHE_VALUE_LIMIT);
+		log_warnx("cache: max value %u out of range 1..%u", max_value,
+		    CACHE_VALUE_LIMIT);
 		return (NULL);
 	}
-	slot_size = round_up(sizeof(struct cache_slot) + max_value,
-	    CACHE_LINE);
+	slot_size = round_up(sizeof(struct cache_slot) + max_value, CACHE_LINE);
 	stripe_size = CACHE_LINE + (uint64_t)CACHE_WAYS * slot_size;
 	fixed = 2 * page;
 	if (size_bytes < fixed + stripe_size) {
 		log_warnx("cache: %llu bytes cannot hold one stripe "
-		    "(%llu bytes needed for values of %u bytes)",
+		          "(%llu bytes needed for values of %u bytes)",
 		    (unsigned long long)size_bytes,
 		    (unsigned long long)(fixed + stripe_size), max_value);
 		return (NULL);
@@ -217,7 +214,7 @@ cache_create(uint64_t size_bytes, uint32_t max_value)
 		goto fail;
 	}
 	return (c);
- fail:
+fail:
 	munmap(c, map);
 	return (NULL);
 }
@@ -225,18 +222,18 @@ cache_create(uint64_t size_bytes, uint32_t max_value)
 static int
 stripe_init(struct cache_stripe *st)
 {
-	pthread_mutexattr_t	attr;
-	int			r;
+	pthread_mutexattr_t attr;
+	int                 r;
 
 	if ((r = pthread_mutexattr_init(&attr)) != 0) {
 		errno = r;
 		log_warn("cache: pthread_mutexattr_init");
 		return (-1);
 	}
-	if ((r = pthread_mutexattr_setpshared(&attr,
-	    PTHREAD_PROCESS_SHARED)) != 0 ||
-	    (r = pthread_mutexattr_setrobust(&attr,
-	    PTHREAD_MUTEX_ROBUST)) != 0 ||
+	if ((r = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED)) !=
+	        0 ||
+	    (r = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST)) !=
+	        0 ||
 	    (r = pthread_mutex_init(&st->mtx, &attr)) != 0) {
 		pthread_mutexattr_destroy(&attr);
 		errno = r;
@@ -274,10 +271,10 @@ cache_max_value(const struct cache *c)
 enum lock_result
 cache_stripe_lock(struct cache *c, uint32_t stripe, int timeout_ms)
 {
-	static int		 logged_broken;
-	struct cache_stripe	*st = stripe_at(c, stripe);
-	struct timespec		 ts;
-	int			 r;
+	static int           logged_broken;
+	struct cache_stripe *st = stripe_at(c, stripe);
+	struct timespec      ts;
+	int                  r;
 
 	r = pthread_mutex_trylock(&st->mtx);
 	if (r == EBUSY) {
@@ -334,8 +331,8 @@ cache_stripe_unlock(struct cache *c, uint32_t stripe)
 static void
 stripe_repair(struct cache *c, uint32_t stripe)
 {
-	struct cache_slot	*s;
-	uint32_t		 way, seq, dropped = 0;
+	struct cache_slot *s;
+	uint32_t           way, seq, dropped = 0;
 
 	for (way = 0; way < c->ways; way++) {
 		s = cache_slot_at(c, stripe, way);
@@ -373,8 +370,8 @@ cache_slot_sane(const struct cache *c, const struct cache_slot *s)
 struct cache_slot *
 cache_slot_find(struct cache *c, uint32_t stripe, const struct cache_key *k)
 {
-	struct cache_slot	*s;
-	uint32_t		 way;
+	struct cache_slot *s;
+	uint32_t           way;
 
 	for (way = 0; way < c->ways; way++) {
 		s = cache_slot_at(c, stripe, way);
@@ -399,11 +396,11 @@ slot_is_free(const struct cache_slot *s, uint64_t epoch, int64_t now)
  * or flushed one if there is one, else the oldest (an eviction).
  */
 struct cache_slot *
-cache_slot_victim(struct cache *c, uint32_t stripe, uint64_t epoch, int64_t now,
-    int *evicted)
+cache_slot_victim(
+    struct cache *c, uint32_t stripe, uint64_t epoch, int64_t now, int *evicted)
 {
-	struct cache_slot	*s, *oldest = NULL;
-	uint32_t		 way;
+	struct cache_slot *s, *oldest = NULL;
+	uint32_t           way;
 
 	*evicted = 0;
 	for (way = 0; way < c->ways; way++) {
@@ -427,7 +424,7 @@ slot_write(struct cache_slot *s, const struct cache_key *k,
     enum slot_state state, uint64_t epoch, int64_t stored, int64_t expires,
     const void *val, size_t vlen)
 {
-	uint32_t	seq;
+	uint32_t seq;
 
 	seq = atomic_load_explicit(&s->seq, memory_order_relaxed) | 1;
 	atomic_store_explicit(&s->seq, seq, memory_order_relaxed);
@@ -446,15 +443,14 @@ slot_write(struct cache_slot *s, const struct cache_key *k,
 }
 
 int
-cache_get(struct cache *c, uint8_t fmt, const char *id, size_t idlen,
-    void *buf, size_t buflen, size_t *vlen, int64_t *stored_ms,
-    int64_t now_ms)
+cache_get(struct cache *c, uint8_t fmt, const char *id, size_t idlen, void *buf,
+    size_t buflen, size_t *vlen, int64_t *stored_ms, int64_t now_ms)
 {
-	struct cache_counters	*ctr;
-	struct cache_key	 k;
-	struct cache_slot	*s;
-	uint32_t		 stripe;
-	int			 ret = 0;
+	struct cache_counters *ctr;
+	struct cache_key       k;
+	struct cache_slot     *s;
+	uint32_t               stripe;
+	int                    ret = 0;
 
 	if (!cache_usable(c) || vlen == NULL || (buf == NULL && buflen > 0) ||
 	    cache_key_make(c, fmt, id, idlen, &k) == -1)
@@ -495,11 +491,11 @@ cache_put(struct cache *c, uint8_t fmt, const char *id, size_t idlen,
     const void *val, size_t vlen, int64_t ttl_ms, int64_t read_began_ms,
     int64_t now_ms)
 {
-	struct cache_counters	*ctr;
-	struct cache_key	 k;
-	struct cache_slot	*s;
-	uint32_t		 stripe;
-	int			 evicted = 0;
+	struct cache_counters *ctr;
+	struct cache_key       k;
+	struct cache_slot     *s;
+	uint32_t               stripe;
+	int                    evicted = 0;
 
 	if (!cache_usable(c) || (val == NULL && vlen > 0) ||
 	    cache_key_make(c, fmt, id, idlen, &k) == -1)
@@ -543,20 +539,20 @@ cache_put(struct cache *c, uint8_t fmt, const char *id, size_t idlen,
 static int
 tombstone_place(struct cache *c, const struct cache_key *k, int64_t now)
 {
-	struct cache_counters	*ctr = cache_counters(c);
-	struct cache_slot	*s;
-	enum lock_result	 lr;
-	uint64_t		 epoch;
-	uint32_t		 stripe;
-	int			 evicted = 0;
+	struct cache_counters *ctr = cache_counters(c);
+	struct cache_slot     *s;
+	enum lock_result       lr;
+	uint64_t               epoch;
+	uint32_t               stripe;
+	int                    evicted = 0;
 
 	stripe = cache_key_stripe(c, k);
 	lr = cache_stripe_lock(c, stripe, CACHE_INVALIDATE_TIMEOUT_MS);
 	if (lr == LOCK_BROKEN)
-		return (0);	/* every get on this stripe misses anyway */
+		return (0); /* every get on this stripe misses anyway */
 	if (lr == LOCK_TIMEOUT) {
-		log_warnx("cache: stripe %u busy, flushing to invalidate",
-		    stripe);
+		log_warnx(
+		    "cache: stripe %u busy, flushing to invalidate", stripe);
 		cache_flush(c);
 		return (0);
 	}
@@ -564,7 +560,7 @@ tombstone_place(struct cache *c, const struct cache_key *k, int64_t now)
 	if ((s = cache_slot_find(c, stripe, k)) == NULL)
 		s = cache_slot_victim(c, stripe, epoch, now, &evicted);
 	else if (s->state == SLOT_TOMBSTONE && s->stored > now)
-		now = s->stored;	/* never move a tombstone back */
+		now = s->stored; /* never move a tombstone back */
 	slot_write(s, k, SLOT_TOMBSTONE, epoch, now,
 	    cache_deadline_add(now, CACHE_TOMBSTONE_MS), NULL, 0);
 	cache_stripe_unlock(c, stripe);
@@ -575,10 +571,10 @@ tombstone_place(struct cache *c, const struct cache_key *k, int64_t now)
 }
 
 int
-cache_invalidate(struct cache *c, uint8_t fmt, const char *id, size_t idlen,
-    int64_t now_ms)
+cache_invalidate(
+    struct cache *c, uint8_t fmt, const char *id, size_t idlen, int64_t now_ms)
 {
-	struct cache_key	k;
+	struct cache_key k;
 
 	if (!cache_usable(c) || cache_key_make(c, fmt, id, idlen, &k) == -1)
 		return (-1);
@@ -586,10 +582,10 @@ cache_invalidate(struct cache *c, uint8_t fmt, const char *id, size_t idlen,
 }
 
 int
-cache_invalidate_service(struct cache *c, const char *id, size_t idlen,
-    int64_t now_ms)
+cache_invalidate_service(
+    struct cache *c, const char *id, size_t idlen, int64_t now_ms)
 {
-	uint8_t	fmt;
+	uint8_t fmt;
 
 	for (fmt = 1; fmt <= CACHE_FMT_MAX; fmt++)
 		if (cache_invalidate(c, fmt, id, idlen, now_ms) == -1)
@@ -608,6 +604,6 @@ void
 cache_flush(struct cache *c)
 {
 	if (cache_usable(c))
-		atomic_fetch_add_explicit(&cache_counters(c)->epoch, 1,
-		    memory_order_acq_rel);
+		atomic_fetch_add_explicit(
+		    &cache_counters(c)->epoch, 1, memory_order_acq_rel);
 }

@@ -29,10 +29,10 @@
 void
 cache_stats(struct cache *c, struct cache_stats *st)
 {
-	struct cache_counters	*ctr;
-	struct cache_slot	*s;
-	uint64_t		 epoch;
-	uint32_t		 stripe, way;
+	struct cache_counters *ctr;
+	struct cache_slot     *s;
+	uint64_t               epoch;
+	uint32_t               stripe, way;
 
 	memset(st, 0, sizeof(*st));
 	if (!cache_usable(c))
@@ -40,7 +40,8 @@ cache_stats(struct cache *c, struct cache_stats *st)
 	ctr = cache_counters(c);
 	epoch = atomic_load_explicit(&ctr->epoch, memory_order_acquire);
 	for (stripe = 0; stripe < c->nstripes; stripe++) {
-		if (cache_stripe_lock(c, stripe, CACHE_LOCK_TIMEOUT_MS) != LOCK_OK)
+		if (cache_stripe_lock(c, stripe, CACHE_LOCK_TIMEOUT_MS) !=
+		    LOCK_OK)
 			continue;
 		for (way = 0; way < c->ways; way++) {
 			s = cache_slot_at(c, stripe, way);
@@ -52,7 +53,7 @@ cache_stats(struct cache *c, struct cache_stats *st)
 	}
 	st->slots = (uint64_t)c->nstripes * c->ways;
 	st->max_value = c->max_value;
-#define LOAD(f)	atomic_load_explicit(&ctr->f, memory_order_relaxed)
+#define LOAD(f) atomic_load_explicit(&ctr->f, memory_order_relaxed)
 	st->hits = LOAD(hits);
 	st->misses = LOAD(misses);
 	st->stores = LOAD(stores);
@@ -67,10 +68,10 @@ cache_stats(struct cache *c, struct cache_stats *st)
 }
 
 int
-cache_debug_stripe_of(struct cache *c, uint8_t fmt, const char *id,
-    size_t idlen)
+cache_debug_stripe_of(
+    struct cache *c, uint8_t fmt, const char *id, size_t idlen)
 {
-	struct cache_key	k;
+	struct cache_key k;
 
 	if (!cache_usable(c) || cache_key_make(c, fmt, id, idlen, &k) == -1)
 		return (-1);
@@ -83,14 +84,14 @@ cache_debug_stripe_of(struct cache *c, uint8_t fmt, const char *id,
  * overwritten.  Without the repair a later get would return torn bytes.
  */
 int
-cache_debug_lock_and_dirty(struct cache *c, uint8_t fmt, const char *id,
-    size_t idlen, int64_t now_ms)
+cache_debug_lock_and_dirty(
+    struct cache *c, uint8_t fmt, const char *id, size_t idlen, int64_t now_ms)
 {
-	struct cache_counters	*ctr;
-	struct cache_key	 k;
-	struct cache_slot	*s;
-	uint32_t		 stripe, seq, vlen;
-	int			 evicted;
+	struct cache_counters *ctr;
+	struct cache_key       k;
+	struct cache_slot     *s;
+	uint32_t               stripe, seq, vlen;
+	int                    evicted;
 
 	if (!cache_usable(c) || cache_key_make(c, fmt, id, idlen, &k) == -1)
 		return (-1);
@@ -103,8 +104,9 @@ cache_debug_lock_and_dirty(struct cache *c, uint8_t fmt, const char *id,
 		s = cache_slot_victim(c, stripe,
 		    atomic_load_explicit(&ctr->epoch, memory_order_acquire),
 		    now_ms, &evicted);
-	vlen = (s->state == SLOT_VALUE && cache_slot_sane(c, s) && s->vlen > 0) ?
-	    s->vlen : c->max_value;
+	vlen = (s->state == SLOT_VALUE && cache_slot_sane(c, s) && s->vlen > 0)
+	    ? s->vlen
+	    : c->max_value;
 	seq = atomic_load_explicit(&s->seq, memory_order_relaxed) | 1;
 	atomic_store_explicit(&s->seq, seq, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);

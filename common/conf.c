@@ -43,8 +43,11 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
-#define SECTION(name)	{ name, CT_SECTION, 0, 0, 0, 0, NULL }
-#define O(member)	offsetof(struct conf, member)
+#define SECTION(name)                              \
+	{                                          \
+		name, CT_SECTION, 0, 0, 0, 0, NULL \
+	}
+#define O(member) offsetof(struct conf, member)
 
 /*
  * Every key, in the order of conf/notaryd.yaml.  The ranges are what a
@@ -55,38 +58,36 @@
 const struct conf_key conf_keys[] = {
 	SECTION("daemon"),
 	{ "daemon.data_dir", CT_PATH, O(daemon.data_dir),
-	    KF_DATA_DIR | KF_RESTART_DIR,
-	    0, 0, "./var" },
+	    KF_DATA_DIR | KF_RESTART_DIR, 0, 0, "./var" },
 	{ "daemon.user", CT_STRING, O(daemon.user), KF_RESTART_DIR, 0, 0,
 	    "\"\"" },
 	{ "daemon.group", CT_STRING, O(daemon.group), KF_RESTART_DIR, 0, 0,
 	    "\"\"" },
 	{ "daemon.pidfile", CT_PATH, O(daemon.pidfile),
 	    KF_EMPTY_OK | KF_RESTART_DIR, 0, 0, "\"\"" },
-	{ "daemon.stop_timeout", CT_DURATION, O(daemon.stop_timeout_ms), 0,
-	    100, MS_HOUR, "10s" },
+	{ "daemon.stop_timeout", CT_DURATION, O(daemon.stop_timeout_ms), 0, 100,
+	    MS_HOUR, "10s" },
 
 	SECTION("log"),
 	{ "log.level", CT_LOGLEVEL, O(log.level), 0, 0, 0, "info" },
 	{ "log.target", CT_LOGTARGET, O(log.target), 0, 0, 0, "stderr" },
 
 	SECTION("http"),
-	{ "http.listen", CT_LISTEN, O(http.listen), KF_RESTART_SOCK,
-	    0, CONF_LISTEN_MAX, "[\"127.0.0.1:8080\"]" },
+	{ "http.listen", CT_LISTEN, O(http.listen), KF_RESTART_SOCK, 0,
+	    CONF_LISTEN_MAX, "[\"127.0.0.1:8080\"]" },
 	{ "http.workers", CT_INT, O(http.workers), 0, 0, 256, "2" },
-	{ "http.max_connections", CT_INT, O(http.max_connections), 0,
-	    1, 1000000, "10000" },
-	{ "http.keepalive_timeout", CT_DURATION,
-	    O(http.keepalive_timeout_ms), 0, 100, MS_HOUR, "15s" },
+	{ "http.max_connections", CT_INT, O(http.max_connections), 0, 1,
+	    1000000, "10000" },
+	{ "http.keepalive_timeout", CT_DURATION, O(http.keepalive_timeout_ms),
+	    0, 100, MS_HOUR, "15s" },
 	{ "http.request_timeout", CT_DURATION, O(http.request_timeout_ms), 0,
 	    100, 10 * MS_MIN, "10s" },
-	{ "http.max_request", CT_SIZE, O(http.max_request), 0,
-	    KIB, MIB, "8K" },
-	{ "http.max_headers", CT_INT, O(http.max_headers), 0,
-	    1, CONF_HEADERS_MAX, "64" },
+	{ "http.max_request", CT_SIZE, O(http.max_request), 0, KIB, MIB, "8K" },
+	{ "http.max_headers", CT_INT, O(http.max_headers), 0, 1,
+	    CONF_HEADERS_MAX, "64" },
 	{ "http.max_body", CT_SIZE, O(http.max_body), 0, KIB, MIB, "16K" },
-	{ "http.trusted_proxies", CT_CIDRS, O(http.trusted_proxies), 0,
-	    0, CONF_CIDRS_MAX, "[]" },
+	{ "http.trusted_proxies", CT_CIDRS, O(http.trusted_proxies), 0, 0,
+	    CONF_CIDRS_MAX, "[]" },
 
 	SECTION("keys"),
 	{ "keys.private", CT_PATH, O(keys.private_key), 0, 0, 0,
@@ -95,47 +96,45 @@ const struct conf_key conf_keys[] = {
 	    "keys/notary.pub" },
 
 	SECTION("cache"),
-	{ "cache.size", CT_SIZE, O(cache.size), KF_RESTART_SHM,
-	    MIB, 64 * GIB, "64M" },
+	{ "cache.size", CT_SIZE, O(cache.size), KF_RESTART_SHM, MIB, 64 * GIB,
+	    "64M" },
 	{ "cache.max_response", CT_SIZE, O(cache.max_response), KF_RESTART_SHM,
 	    KIB, MIB, "8K" },
-	{ "cache.ttl", CT_DURATION, O(cache.ttl_ms), 0,
-	    MS_SEC, 30 * MS_DAY, "12h" },
+	{ "cache.ttl", CT_DURATION, O(cache.ttl_ms), 0, MS_SEC, 30 * MS_DAY,
+	    "12h" },
 
 	SECTION("signer"),
 	{ "signer.processes", CT_INT, O(signer.processes), 0, 1, 64, "1" },
 
 	SECTION("scanner"),
 	{ "scanner.processes", CT_INT, O(scanner.processes), 0, 1, 64, "1" },
-	{ "scanner.concurrency", CT_INT, O(scanner.concurrency), 0,
-	    1, 65536, "256" },
-	{ "scanner.timeout", CT_DURATION, O(scanner.timeout_ms), 0,
-	    100, 10 * MS_MIN, "10s" },
+	{ "scanner.concurrency", CT_INT, O(scanner.concurrency), 0, 1, 65536,
+	    "256" },
+	{ "scanner.timeout", CT_DURATION, O(scanner.timeout_ms), 0, 100,
+	    10 * MS_MIN, "10s" },
 	{ "scanner.sni", CT_BOOL, O(scanner.sni), 0, 0, 0, "true" },
-	{ "scanner.rescan_interval", CT_DURATION,
-	    O(scanner.rescan_interval_ms), KF_ZERO_OFF,
-	    MS_SEC, 365 * MS_DAY, "12h" },
+	{ "scanner.rescan_interval", CT_DURATION, O(scanner.rescan_interval_ms),
+	    KF_ZERO_OFF, MS_SEC, 365 * MS_DAY, "12h" },
 	{ "scanner.rescan_newer_than", CT_DURATION,
-	    O(scanner.rescan_newer_than_ms), 0,
-	    MS_MIN, 3650 * MS_DAY, "5d" },
-	{ "scanner.on_demand_limit", CT_INT, O(scanner.on_demand_limit), 0,
-	    0, 65536, "10" },
-	{ "scanner.deny", CT_CIDRS, O(scanner.deny), KF_DEFAULT_DENY,
-	    0, CONF_CIDRS_MAX, "[default]" },
-	{ "scanner.allow", CT_CIDRS, O(scanner.allow), 0,
-	    0, CONF_CIDRS_MAX, "[]" },
+	    O(scanner.rescan_newer_than_ms), 0, MS_MIN, 3650 * MS_DAY, "5d" },
+	{ "scanner.on_demand_limit", CT_INT, O(scanner.on_demand_limit), 0, 0,
+	    65536, "10" },
+	{ "scanner.deny", CT_CIDRS, O(scanner.deny), KF_DEFAULT_DENY, 0,
+	    CONF_CIDRS_MAX, "[default]" },
+	{ "scanner.allow", CT_CIDRS, O(scanner.allow), 0, 0, CONF_CIDRS_MAX,
+	    "[]" },
 
 	SECTION("perspectives"),
 	{ "perspectives.hold", CT_DURATION, O(perspectives.hold_ms),
 	    KF_ZERO_OFF, 100, MS_MIN, "3s" },
 
 	SECTION("convergence"),
-	{ "convergence.listen", CT_LISTEN, O(convergence.listen), KF_RESTART_SOCK,
-	    0, CONF_LISTEN_MAX, "[]" },
+	{ "convergence.listen", CT_LISTEN, O(convergence.listen),
+	    KF_RESTART_SOCK, 0, CONF_LISTEN_MAX, "[]" },
 	{ "convergence.certificate", CT_PATH, O(convergence.certificate),
 	    KF_EMPTY_OK | KF_RESTART_SOCK, 0, 0, "\"\"" },
-	{ "convergence.key", CT_PATH, O(convergence.key), KF_EMPTY_OK | KF_RESTART_SOCK,
-	    0, 0, "\"\"" },
+	{ "convergence.key", CT_PATH, O(convergence.key),
+	    KF_EMPTY_OK | KF_RESTART_SOCK, 0, 0, "\"\"" },
 	{ "convergence.proxy_listen", CT_LISTEN, O(convergence.proxy_listen),
 	    KF_RESTART_SOCK, 0, CONF_LISTEN_MAX, "[]" },
 	{ "convergence.proxy_max_tunnels", CT_INT,
@@ -153,38 +152,38 @@ const struct conf_key conf_keys[] = {
 	    O(ctwatch.log_list_refresh_ms), 0, 100, 7 * MS_DAY, "1h" },
 	{ "ctwatch.log_states", CT_CTSTATES, O(ctwatch.log_states), 0, 0, 16,
 	    "[usable, qualified, readonly]" },
-	{ "ctwatch.logs", CT_CTLOGS, O(ctwatch.logs), 0,
-	    0, CONF_CTLOGS_MAX, "[]" },
-	{ "ctwatch.poll_interval", CT_DURATION, O(ctwatch.poll_interval_ms),
-	    0, 100, MS_HOUR, "10s" },
-	{ "ctwatch.batch_size", CT_INT, O(ctwatch.batch_size), 0,
-	    1, 4096, "256" },
+	{ "ctwatch.logs", CT_CTLOGS, O(ctwatch.logs), 0, 0, CONF_CTLOGS_MAX,
+	    "[]" },
+	{ "ctwatch.poll_interval", CT_DURATION, O(ctwatch.poll_interval_ms), 0,
+	    100, MS_HOUR, "10s" },
+	{ "ctwatch.batch_size", CT_INT, O(ctwatch.batch_size), 0, 1, 4096,
+	    "256" },
 	{ "ctwatch.resume", CT_BOOL, O(ctwatch.resume), 0, 0, 0, "true" },
-	{ "ctwatch.parallel_fetches", CT_INT, O(ctwatch.parallel_fetches), 0,
-	    1, 64, "2" },
-	{ "ctwatch.max_fetches", CT_INT, O(ctwatch.max_fetches), 0,
-	    1, 4096, "64" },
-	{ "ctwatch.max_backfill", CT_INT, O(ctwatch.max_backfill), 0,
-	    0, 1000000000, "100000" },
+	{ "ctwatch.parallel_fetches", CT_INT, O(ctwatch.parallel_fetches), 0, 1,
+	    64, "2" },
+	{ "ctwatch.max_fetches", CT_INT, O(ctwatch.max_fetches), 0, 1, 4096,
+	    "64" },
+	{ "ctwatch.max_backfill", CT_INT, O(ctwatch.max_backfill), 0, 0,
+	    1000000000, "100000" },
 	{ "ctwatch.dedup", CT_BOOL, O(ctwatch.dedup), 0, 0, 0, "false" },
-	{ "ctwatch.fetch_timeout", CT_DURATION, O(ctwatch.fetch_timeout_ms),
-	    0, 100, 10 * MS_MIN, "30s" },
-	{ "ctwatch.max_response", CT_SIZE, O(ctwatch.max_response), 0,
-	    64 * KIB, GIB, "16M" },
+	{ "ctwatch.fetch_timeout", CT_DURATION, O(ctwatch.fetch_timeout_ms), 0,
+	    100, 10 * MS_MIN, "30s" },
+	{ "ctwatch.max_response", CT_SIZE, O(ctwatch.max_response), 0, 64 * KIB,
+	    GIB, "16M" },
 
 	SECTION("stream"),
 	{ "stream.lite_path", CT_URLPATH, O(stream.lite_path), 0, 0, 0, "/" },
 	{ "stream.full_path", CT_URLPATH, O(stream.full_path), 0, 0, 0,
 	    "/full-stream" },
-	{ "stream.domains_path", CT_URLPATH, O(stream.domains_path), 0,
-	    0, 0, "/domains-only" },
+	{ "stream.domains_path", CT_URLPATH, O(stream.domains_path), 0, 0, 0,
+	    "/domains-only" },
 	{ "stream.latest", CT_INT, O(stream.latest), 0, 1, 1000, "25" },
-	{ "stream.client_queue", CT_INT, O(stream.client_queue), 0,
-	    1, 1000000, "300" },
+	{ "stream.client_queue", CT_INT, O(stream.client_queue), 0, 1, 1000000,
+	    "300" },
 	{ "stream.ping_interval", CT_DURATION, O(stream.ping_interval_ms), 0,
 	    100, MS_HOUR, "30s" },
-	{ "stream.idle_timeout", CT_DURATION, O(stream.idle_timeout_ms), 0,
-	    100, MS_HOUR, "65s" },
+	{ "stream.idle_timeout", CT_DURATION, O(stream.idle_timeout_ms), 0, 100,
+	    MS_HOUR, "65s" },
 	{ "stream.json_heartbeat", CT_DURATION, O(stream.json_heartbeat_ms),
 	    KF_ZERO_OFF, 100, MS_HOUR, "30s" },
 	{ "stream.ring_size", CT_SIZE, O(stream.ring_size), KF_RESTART_SHM,
@@ -193,34 +192,33 @@ const struct conf_key conf_keys[] = {
 	    "false" },
 	{ "stream.max_clients", CT_INT, O(stream.max_clients), 0, 0, 10000000,
 	    "0" },
-	{ "stream.max_clients_per_ip", CT_INT, O(stream.max_clients_per_ip),
-	    0, 0, 10000000, "0" },
+	{ "stream.max_clients_per_ip", CT_INT, O(stream.max_clients_per_ip), 0,
+	    0, 10000000, "0" },
 
 	SECTION("nats"),
 	{ "nats.enabled", CT_BOOL, O(nats.enabled), 0, 0, 0, "false" },
 	{ "nats.url", CT_NATSURLS, O(nats.url), 0, 1, CONF_NATS_URLS_MAX,
 	    "[\"nats://127.0.0.1:4222\"]" },
-	{ "nats.credentials", CT_PATH, O(nats.credentials), KF_EMPTY_OK,
-	    0, 0, "\"\"" },
-	{ "nats.token_file", CT_PATH, O(nats.token_file), KF_EMPTY_OK,
-	    0, 0, "\"\"" },
+	{ "nats.credentials", CT_PATH, O(nats.credentials), KF_EMPTY_OK, 0, 0,
+	    "\"\"" },
+	{ "nats.token_file", CT_PATH, O(nats.token_file), KF_EMPTY_OK, 0, 0,
+	    "\"\"" },
 	{ "nats.subject_prefix", CT_NATSNAME, O(nats.subject_prefix), KF_DOTS,
 	    0, 0, "certstream" },
 	{ "nats.shapes", CT_SHAPES, O(nats.shapes), 0, 1, 3,
 	    "[full, lite, domains]" },
-	{ "nats.per_log_subjects", CT_BOOL, O(nats.per_log_subjects), 0,
-	    0, 0, "false" },
+	{ "nats.per_log_subjects", CT_BOOL, O(nats.per_log_subjects), 0, 0, 0,
+	    "false" },
 	{ "nats.stream", CT_NATSNAME, O(nats.stream), 0, 0, 0, "CERTSTREAM" },
-	{ "nats.max_age", CT_DURATION, O(nats.max_age_ms), KF_ZERO_OFF,
-	    MS_SEC, 3650 * MS_DAY, "24h" },
-	{ "nats.max_bytes", CT_SIZE, O(nats.max_bytes), 0,
-	    MIB, 1024 * GIB, "1G" },
+	{ "nats.max_age", CT_DURATION, O(nats.max_age_ms), KF_ZERO_OFF, MS_SEC,
+	    3650 * MS_DAY, "24h" },
+	{ "nats.max_bytes", CT_SIZE, O(nats.max_bytes), 0, MIB, 1024 * GIB,
+	    "1G" },
 	{ "nats.max_pending", CT_INT, O(nats.max_pending), 0, 1, 65536,
 	    "1024" },
-	{ "nats.buffer", CT_SIZE, O(nats.buffer), 0, 64 * KIB, 4 * GIB,
-	    "64M" },
-	{ "nats.ack_timeout", CT_DURATION, O(nats.ack_timeout_ms), 0,
-	    100, 10 * MS_MIN, "5s" },
+	{ "nats.buffer", CT_SIZE, O(nats.buffer), 0, 64 * KIB, 4 * GIB, "64M" },
+	{ "nats.ack_timeout", CT_DURATION, O(nats.ack_timeout_ms), 0, 100,
+	    10 * MS_MIN, "5s" },
 
 	SECTION("metrics"),
 	{ "metrics.path", CT_URLPATH, O(metrics.path), 0, 0, 0, "/metrics" },
@@ -233,24 +231,24 @@ const struct conf_key conf_keys[] = {
 };
 
 const size_t conf_nkeys = NELEM(conf_keys);
-_Static_assert(NELEM(conf_keys) <= CONF_NKEYS_MAX,
-    "conf_keys[] outgrew CONF_NKEYS_MAX");
+_Static_assert(
+    NELEM(conf_keys) <= CONF_NKEYS_MAX, "conf_keys[] outgrew CONF_NKEYS_MAX");
 
-static int	parse_text(const char *, yaml_document_t *, char *, size_t);
-static void	load_defaults(struct loader *);
-static void	load_file(struct loader *, const char *);
-static void	load_override(struct loader *, const struct conf_override *);
-static void	apply_document(struct loader *, const struct conf_key *,
-		    yaml_document_t *, const char *);
-static void	apply_pair(struct loader *, const char *, yaml_node_t *,
-		    yaml_node_t *);
+static int  parse_text(const char *, yaml_document_t *, char *, size_t);
+static void load_defaults(struct loader *);
+static void load_file(struct loader *, const char *);
+static void load_override(struct loader *, const struct conf_override *);
+static void apply_document(
+    struct loader *, const struct conf_key *, yaml_document_t *, const char *);
+static void
+apply_pair(struct loader *, const char *, yaml_node_t *, yaml_node_t *);
 
 struct conf *
 conf_load(const char *path, const struct conf_override *ov, size_t nov,
     char *err, size_t errlen)
 {
-	struct loader	ld;
-	size_t		i;
+	struct loader ld;
+	size_t        i;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.err = err;
@@ -292,7 +290,7 @@ conf_default_path(void)
 void
 conf_free(struct conf *cf)
 {
-	size_t	i;
+	size_t i;
 
 	if (cf == NULL)
 		return;
@@ -309,16 +307,16 @@ conf_free(struct conf *cf)
 static int
 parse_text(const char *text, yaml_document_t *doc, char *why, size_t len)
 {
-	yaml_parser_t	parser;
-	yaml_document_t	extra;
-	int		rv = 0;
+	yaml_parser_t   parser;
+	yaml_document_t extra;
+	int             rv = 0;
 
 	if (text[strspn(text, " \t")] == '\0')
 		text = "\"\"";
 	if (!yaml_parser_initialize(&parser))
 		panicx("conf: cannot initialise the YAML parser");
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-	    strlen(text));
+	yaml_parser_set_input_string(
+	    &parser, (const unsigned char *)text, strlen(text));
 	if (!yaml_parser_load(&parser, doc)) {
 		conf_yaml_problem(&parser, why, len);
 		yaml_parser_delete(&parser);
@@ -329,7 +327,8 @@ parse_text(const char *text, yaml_document_t *doc, char *why, size_t len)
 		rv = -1;
 	} else {
 		if (yaml_document_get_root_node(&extra) != NULL) {
-			snprintf(why, len, "expected one YAML value, "
+			snprintf(why, len,
+			    "expected one YAML value, "
 			    "found several documents");
 			rv = -1;
 		}
@@ -344,17 +343,17 @@ parse_text(const char *text, yaml_document_t *doc, char *why, size_t len)
 static void
 load_defaults(struct loader *ld)
 {
-	const struct conf_key	*k;
-	yaml_document_t		 doc;
-	char			 why[CONF_MSG_MAX];
+	const struct conf_key *k;
+	yaml_document_t        doc;
+	char                   why[CONF_MSG_MAX];
 
 	ld->source = FROM_DEFAULT;
 	for (k = conf_keys; k < conf_keys + conf_nkeys; k++) {
 		if (k->type == CT_SECTION)
 			continue;
 		if (parse_text(k->def, &doc, why, sizeof(why)) == -1)
-			panicx("conf: built-in default of %s: %s", k->path,
-			    why);
+			panicx(
+			    "conf: built-in default of %s: %s", k->path, why);
 		apply_document(ld, k, &doc, k->path);
 		yaml_document_delete(&doc);
 	}
@@ -363,11 +362,11 @@ load_defaults(struct loader *ld)
 static void
 load_file(struct loader *ld, const char *path)
 {
-	yaml_parser_t	 parser;
-	yaml_document_t	 doc, extra;
-	yaml_node_t	*root;
-	struct stat	 st;
-	FILE		*fp;
+	yaml_parser_t   parser;
+	yaml_document_t doc, extra;
+	yaml_node_t    *root;
+	struct stat     st;
+	FILE           *fp;
 
 	ld->source = FROM_FILE;
 	if ((fp = fopen(path, "r")) == NULL) {
@@ -375,7 +374,8 @@ load_file(struct loader *ld, const char *path)
 		return;
 	}
 	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-		conf_plain_error(ld, "%s: is a directory, not a YAML file", path);
+		conf_plain_error(
+		    ld, "%s: is a directory, not a YAML file", path);
 		fclose(fp);
 		return;
 	}
@@ -396,13 +396,14 @@ load_file(struct loader *ld, const char *path)
 		else {
 			root = yaml_document_get_root_node(&extra);
 			if (root != NULL)
-				conf_node_error(ld, root, NULL, "a second YAML "
+				conf_node_error(ld, root, NULL,
+				    "a second YAML "
 				    "document; the config is one document");
 			yaml_document_delete(&extra);
 		}
 	}
 	yaml_document_delete(&doc);
- out:
+out:
 	yaml_parser_delete(&parser);
 	fclose(fp);
 }
@@ -410,13 +411,14 @@ load_file(struct loader *ld, const char *path)
 static void
 load_override(struct loader *ld, const struct conf_override *o)
 {
-	const struct conf_key	*k;
-	yaml_document_t		 doc;
-	char			 why[CONF_MSG_MAX];
+	const struct conf_key *k;
+	yaml_document_t        doc;
+	char                   why[CONF_MSG_MAX];
 
 	ld->source = FROM_OVERRIDE;
 	if (o->key == NULL || o->key[0] == '\0') {
-		conf_plain_error(ld, "-o: expected KEY=VALUE, the key is missing");
+		conf_plain_error(
+		    ld, "-o: expected KEY=VALUE, the key is missing");
 		return;
 	}
 	if ((k = conf_key_lookup(o->key)) == NULL) {
@@ -424,12 +426,14 @@ load_override(struct loader *ld, const struct conf_override *o)
 		return;
 	}
 	if (o->value == NULL) {
-		conf_node_error(ld, NULL, o->key, "expected KEY=VALUE, "
+		conf_node_error(ld, NULL, o->key,
+		    "expected KEY=VALUE, "
 		    "the value is missing");
 		return;
 	}
 	if (parse_text(o->value, &doc, why, sizeof(why)) == -1) {
-		conf_node_error(ld, NULL, o->key, "invalid YAML value: %s", why);
+		conf_node_error(
+		    ld, NULL, o->key, "invalid YAML value: %s", why);
 		return;
 	}
 	apply_document(ld, k, &doc, o->key);
@@ -453,24 +457,28 @@ apply_document(struct loader *ld, const struct conf_key *k,
 void
 conf_apply_mapping(struct loader *ld, const char *prefix, yaml_node_t *node)
 {
-	yaml_node_pair_t	*pair;
-	char			 got[CONF_MSG_MAX];
+	yaml_node_pair_t *pair;
+	char              got[CONF_MSG_MAX];
 
 	if (conf_is_null(node))
 		return;
 	if (node->type != YAML_MAPPING_NODE) {
 		conf_describe(got, sizeof(got), node);
 		if (prefix == NULL)
-			conf_node_error(ld, node, NULL, "expected a mapping of "
+			conf_node_error(ld, node, NULL,
+			    "expected a mapping of "
 			    "sections (daemon:, http:, ...) at the top level, "
-			    "got %s", got);
+			    "got %s",
+			    got);
 		else
-			conf_node_error(ld, node, prefix, "expected a mapping of "
-			    "keys, got %s", got);
+			conf_node_error(ld, node, prefix,
+			    "expected a mapping of "
+			    "keys, got %s",
+			    got);
 		return;
 	}
 	for (pair = node->data.mapping.pairs.start;
-	    pair < node->data.mapping.pairs.top; pair++) {
+	     pair < node->data.mapping.pairs.top; pair++) {
 		if (conf_is_duplicate(ld, prefix, node, pair))
 			continue;
 		apply_pair(ld, prefix, conf_get_node(ld, pair->key),
@@ -479,16 +487,17 @@ conf_apply_mapping(struct loader *ld, const char *prefix, yaml_node_t *node)
 }
 
 static void
-apply_pair(struct loader *ld, const char *prefix, yaml_node_t *key,
-    yaml_node_t *value)
+apply_pair(
+    struct loader *ld, const char *prefix, yaml_node_t *key, yaml_node_t *value)
 {
-	const struct conf_key	*k;
-	const char		*name;
-	char			 path[CONF_PATH_MAX], got[CONF_MSG_MAX];
+	const struct conf_key *k;
+	const char            *name;
+	char                   path[CONF_PATH_MAX], got[CONF_MSG_MAX];
 
 	if (key->type != YAML_SCALAR_NODE) {
 		conf_describe(got, sizeof(got), key);
-		conf_node_error(ld, key, prefix, "expected a key name, got %s", got);
+		conf_node_error(
+		    ld, key, prefix, "expected a key name, got %s", got);
 		return;
 	}
 	name = conf_scalar_of(key);
@@ -511,9 +520,9 @@ int
 conf_is_duplicate(struct loader *ld, const char *prefix, yaml_node_t *mapping,
     yaml_node_pair_t *pair)
 {
-	yaml_node_pair_t	*p;
-	yaml_node_t		*key, *prev;
-	char			 path[CONF_PATH_MAX];
+	yaml_node_pair_t *p;
+	yaml_node_t      *key, *prev;
+	char              path[CONF_PATH_MAX];
 
 	key = conf_get_node(ld, pair->key);
 	if (key->type != YAML_SCALAR_NODE)
@@ -523,13 +532,16 @@ conf_is_duplicate(struct loader *ld, const char *prefix, yaml_node_t *mapping,
 		if (prev->type != YAML_SCALAR_NODE ||
 		    prev->data.scalar.length != key->data.scalar.length ||
 		    memcmp(prev->data.scalar.value, key->data.scalar.value,
-		    key->data.scalar.length) != 0)
+		        key->data.scalar.length) != 0)
 			continue;
 		(void)xsnprintf(path, sizeof(path), "%s%s%s",
-		    prefix ? prefix : "", prefix ? "." : "", conf_scalar_of(key));
+		    prefix ? prefix : "", prefix ? "." : "",
+		    conf_scalar_of(key));
 		if (ld->source == FROM_FILE)
-			conf_node_error(ld, key, path, "duplicate key (first given "
-			    "at line %zu)", prev->start_mark.line + 1);
+			conf_node_error(ld, key, path,
+			    "duplicate key (first given "
+			    "at line %zu)",
+			    prev->start_mark.line + 1);
 		else
 			conf_node_error(ld, key, path, "duplicate key");
 		return (1);
@@ -540,7 +552,7 @@ conf_is_duplicate(struct loader *ld, const char *prefix, yaml_node_t *mapping,
 yaml_node_t *
 conf_get_node(struct loader *ld, int index_)
 {
-	yaml_node_t	*n;
+	yaml_node_t *n;
 
 	if ((n = yaml_document_get_node(ld->doc, index_)) == NULL)
 		panicx("conf: libyaml node %d missing", index_);
@@ -551,14 +563,14 @@ conf_get_node(struct loader *ld, int index_)
 int
 conf_is_null(const yaml_node_t *n)
 {
-	const char	*s;
+	const char *s;
 
 	if (n->type != YAML_SCALAR_NODE ||
 	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return (0);
 	s = conf_scalar_of(n);
-	return (s[0] == '\0' || strcmp(s, "~") == 0 ||
-	    strcasecmp(s, "null") == 0);
+	return (
+	    s[0] == '\0' || strcmp(s, "~") == 0 || strcasecmp(s, "null") == 0);
 }
 
 const char *
@@ -569,10 +581,10 @@ conf_scalar_of(const yaml_node_t *n)
 
 /* The text of a scalar node, or -1 after an error. */
 int
-conf_scalar_value(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
-    const char *path, const char **s)
+conf_scalar_value(struct loader *ld, const struct conf_key *k,
+    yaml_node_t *node, const char *path, const char **s)
 {
-	char	got[CONF_MSG_MAX];
+	char got[CONF_MSG_MAX];
 
 	if (node->type != YAML_SCALAR_NODE) {
 		conf_describe(got, sizeof(got), node);
@@ -591,14 +603,14 @@ conf_scalar_value(struct loader *ld, const struct conf_key *k, yaml_node_t *node
 size_t
 conf_sequence_length(const yaml_node_t *n)
 {
-	return ((size_t)(n->data.sequence.items.top -
-	    n->data.sequence.items.start));
+	return ((
+	    size_t)(n->data.sequence.items.top - n->data.sequence.items.start));
 }
 
 const struct conf_key *
 conf_key_lookup(const char *path)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < conf_nkeys; i++)
 		if (strcmp(conf_keys[i].path, path) == 0)
@@ -609,7 +621,7 @@ conf_key_lookup(const char *path)
 size_t
 conf_key_depth(const char *path)
 {
-	size_t	n = 0;
+	size_t n = 0;
 
 	for (; *path != '\0'; path++)
 		if (*path == '.')
@@ -626,8 +638,8 @@ conf_field(struct conf *cf, const struct conf_key *k)
 int
 conf_count(const struct conf *cf, const char *path)
 {
-	const struct conf_key	*k = conf_key_lookup(path);
-	const char		*p;
+	const struct conf_key *k = conf_key_lookup(path);
+	const char            *p;
 
 	if (k == NULL)
 		fatalx("conf_count: no key %s", path);

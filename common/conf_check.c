@@ -32,20 +32,22 @@
 
 /* Routes the HTTP workers serve themselves: no key may hide them. */
 static const char *const reserved_paths[] = {
-	"/latest.json", "/example.json", "/stats",
+	"/latest.json",
+	"/example.json",
+	"/stats",
 };
 
-static void	check_cache_sizes(struct loader *);
-static void	check_http_paths(struct loader *);
-static void	check_stream_timers(struct loader *);
-static void	check_convergence(struct loader *);
-static void	check_listen_overlap(struct loader *);
-static void	check_nats(struct loader *);
+static void        check_cache_sizes(struct loader *);
+static void        check_http_paths(struct loader *);
+static void        check_stream_timers(struct loader *);
+static void        check_convergence(struct loader *);
+static void        check_listen_overlap(struct loader *);
+static void        check_nats(struct loader *);
 static const char *blame(struct loader *, const char *, const char *);
-static int	is_relative_file(const struct conf_key *, const char *);
-static void	loglist_absolute(const struct conf_key *,
-		    struct conf_strlist *, const char *);
-static void	path_normalise(char *);
+static int         is_relative_file(const struct conf_key *, const char *);
+static void
+loglist_absolute(const struct conf_key *, struct conf_strlist *, const char *);
+static void path_normalise(char *);
 
 void
 conf_check_cross(struct loader *ld)
@@ -62,11 +64,12 @@ conf_check_cross(struct loader *ld)
 static void
 check_nats(struct loader *ld)
 {
-	const struct conf	*cf = ld->cf;
+	const struct conf *cf = ld->cf;
 
 	if (cf->nats.credentials[0] != '\0' && cf->nats.token_file[0] != '\0')
-		conf_key_error(ld, blame(ld, "nats.token_file",
-		    "nats.credentials"), "set either nats.credentials or "
+		conf_key_error(ld,
+		    blame(ld, "nats.token_file", "nats.credentials"),
+		    "set either nats.credentials or "
 		    "nats.token_file, not both");
 }
 
@@ -77,7 +80,7 @@ check_nats(struct loader *ld)
 static const char *
 blame(struct loader *ld, const char *a, const char *b)
 {
-	const struct conf_key	*k = conf_key_lookup(a);
+	const struct conf_key *k = conf_key_lookup(a);
 
 	return (ld->origin[k - conf_keys].source != FROM_DEFAULT ? a : b);
 }
@@ -88,8 +91,8 @@ blame(struct loader *ld, const char *a, const char *b)
  * saying what it must be relative to the other ("...(<other>), got <own>").
  */
 static void
-pair_error(struct loader *ld, const char *a, const char *a_must,
-    const char *va, const char *b, const char *b_must, const char *vb)
+pair_error(struct loader *ld, const char *a, const char *a_must, const char *va,
+    const char *b, const char *b_must, const char *vb)
 {
 	if (strcmp(blame(ld, a, b), a) == 0)
 		conf_key_error(ld, a, "%s%s), got %s", a_must, vb, va);
@@ -100,16 +103,20 @@ pair_error(struct loader *ld, const char *a, const char *a_must,
 static void
 check_cache_sizes(struct loader *ld)
 {
-	const struct conf	*cf = ld->cf;
-	char			 a[32], b[32];
+	const struct conf *cf = ld->cf;
+	char               a[32], b[32];
 
 	if (cf->cache.max_response < cf->cache.size / 64)
 		return;
 	conf_fmt_size(a, sizeof(a), cf->cache.max_response);
 	conf_fmt_size(b, sizeof(b), cf->cache.size);
-	pair_error(ld, "cache.max_response", "must be less than cache.size / "
-	    "64 (cache.size is ", a, "cache.size", "must be more than 64 "
-	    "times cache.max_response (", b);
+	pair_error(ld, "cache.max_response",
+	    "must be less than cache.size / "
+	    "64 (cache.size is ",
+	    a, "cache.size",
+	    "must be more than 64 "
+	    "times cache.max_response (",
+	    b);
 }
 
 /* The workers route on these paths: two keys on one path hide one. */
@@ -117,24 +124,28 @@ static void
 check_http_paths(struct loader *ld)
 {
 	static const char *const keys[] = { "stream.lite_path",
-	    "stream.full_path", "stream.domains_path", "metrics.path" };
-	const char	*pi, *pj, *who;
-	size_t		 i, j;
+		"stream.full_path", "stream.domains_path", "metrics.path" };
+	const char              *pi, *pj, *who;
+	size_t                   i, j;
 
 	for (i = 0; i < NELEM(keys); i++) {
 		pi = *(char **)conf_field(ld->cf, conf_key_lookup(keys[i]));
 		for (j = 0; j < NELEM(reserved_paths); j++)
 			if (strcmp(pi, reserved_paths[j]) == 0)
-				conf_key_error(ld, keys[i], "%s is a built-in "
-				    "route; choose another path", pi);
+				conf_key_error(ld, keys[i],
+				    "%s is a built-in "
+				    "route; choose another path",
+				    pi);
 		for (j = 0; j < i; j++) {
-			pj = *(char **)conf_field(ld->cf, conf_key_lookup(keys[j]));
+			pj = *(char **)conf_field(
+			    ld->cf, conf_key_lookup(keys[j]));
 			if (strcmp(pi, pj) != 0)
 				continue;
 			who = blame(ld, keys[i], keys[j]);
-			conf_key_error(ld, who, "%s is also %s; each path must be "
-			    "different", pi,
-			    who == keys[i] ? keys[j] : keys[i]);
+			conf_key_error(ld, who,
+			    "%s is also %s; each path must be "
+			    "different",
+			    pi, who == keys[i] ? keys[j] : keys[i]);
 		}
 	}
 }
@@ -143,15 +154,17 @@ check_http_paths(struct loader *ld)
 static void
 check_stream_timers(struct loader *ld)
 {
-	const struct conf	*cf = ld->cf;
-	char			 ping[32], idle[32];
+	const struct conf *cf = ld->cf;
+	char               ping[32], idle[32];
 
 	if (cf->stream.idle_timeout_ms > cf->stream.ping_interval_ms)
 		return;
 	conf_fmt_duration(ping, sizeof(ping), cf->stream.ping_interval_ms);
 	conf_fmt_duration(idle, sizeof(idle), cf->stream.idle_timeout_ms);
-	pair_error(ld, "stream.idle_timeout", "must be longer than "
-	    "stream.ping_interval (", idle, "stream.ping_interval",
+	pair_error(ld, "stream.idle_timeout",
+	    "must be longer than "
+	    "stream.ping_interval (",
+	    idle, "stream.ping_interval",
 	    "must be shorter than stream.idle_timeout (", ping);
 }
 
@@ -162,20 +175,22 @@ check_stream_timers(struct loader *ld)
 static void
 check_convergence(struct loader *ld)
 {
-	const struct conf	*cf = ld->cf;
-	int			 cert = cf->convergence.certificate[0] != '\0';
-	int			 key = cf->convergence.key[0] != '\0';
+	const struct conf *cf = ld->cf;
+	int                cert = cf->convergence.certificate[0] != '\0';
+	int                key = cf->convergence.key[0] != '\0';
 
 	/* Name the one that was set: that is where the operator looks. */
 	if (cert != key)
-		conf_key_error(ld, cert ? "convergence.certificate" :
-		    "convergence.key", "must be set together with %s",
+		conf_key_error(ld,
+		    cert ? "convergence.certificate" : "convergence.key",
+		    "must be set together with %s",
 		    cert ? "convergence.key" : "convergence.certificate");
 	if (cf->convergence.proxy_max_tunnels_per_ip >
 	    cf->convergence.proxy_max_tunnels)
 		conf_key_error(ld, "convergence.proxy_max_tunnels_per_ip",
 		    "must not exceed convergence.proxy_max_tunnels (%d), "
-		    "got %d", cf->convergence.proxy_max_tunnels,
+		    "got %d",
+		    cf->convergence.proxy_max_tunnels,
 		    cf->convergence.proxy_max_tunnels_per_ip);
 }
 
@@ -183,11 +198,11 @@ check_convergence(struct loader *ld)
 static void
 check_listen_overlap(struct loader *ld)
 {
-	static const char *const keys[] = { "http.listen",
-	    "convergence.listen", "convergence.proxy_listen" };
-	const struct netaddr_listen_list	*a, *b;
-	const char			*who;
-	size_t				 i, j, x, y;
+	static const char *const keys[] = { "http.listen", "convergence.listen",
+		"convergence.proxy_listen" };
+	const struct netaddr_listen_list *a, *b;
+	const char                       *who;
+	size_t                            i, j, x, y;
 
 	for (i = 0; i < NELEM(keys); i++) {
 		a = conf_field(ld->cf, conf_key_lookup(keys[i]));
@@ -197,11 +212,13 @@ check_listen_overlap(struct loader *ld)
 			for (x = 0; x < a->n; x++)
 				for (y = 0; y < b->n; y++)
 					if (strcmp(a->v[x].text,
-					    b->v[y].text) == 0)
-						conf_key_error(ld, who, "%s is also "
-						    "in %s", a->v[x].text,
-						    who == keys[i] ? keys[j] :
-						    keys[i]);
+					        b->v[y].text) == 0)
+						conf_key_error(ld, who,
+						    "%s is also "
+						    "in %s",
+						    a->v[x].text,
+						    who == keys[i] ? keys[j]
+						                   : keys[i]);
 		}
 	}
 }
@@ -210,7 +227,7 @@ check_listen_overlap(struct loader *ld)
 void
 conf_resolve_workers(struct conf *cf)
 {
-	long	n;
+	long n;
 
 	if (cf->http.workers != 0)
 		return;
@@ -229,18 +246,20 @@ conf_resolve_workers(struct conf *cf)
 void
 conf_resolve_paths(struct loader *ld)
 {
-	const struct conf_key	*k;
-	char			 cwd[PATH_MAX], **p, *abs;
-	char			*dir;
+	const struct conf_key *k;
+	char                   cwd[PATH_MAX], **p, *abs;
+	char                  *dir;
 
 	dir = ld->cf->daemon.data_dir;
 	if (dir[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL) {
-		conf_key_error(ld, "daemon.data_dir", "cannot make %s absolute: "
-		    "getcwd: %s", dir, strerror(errno));
+		conf_key_error(ld, "daemon.data_dir",
+		    "cannot make %s absolute: "
+		    "getcwd: %s",
+		    dir, strerror(errno));
 		return;
 	}
-	ld->cf->daemon.data_dir = conf_path_absolute(dir[0] == '/' ? NULL : cwd,
-	    dir);
+	ld->cf->daemon.data_dir =
+	    conf_path_absolute(dir[0] == '/' ? NULL : cwd, dir);
 	free(dir);
 	dir = ld->cf->daemon.data_dir;
 
@@ -267,11 +286,11 @@ conf_resolve_paths(struct loader *ld)
 
 /* Make the relative file names of a log_list absolute against dir. */
 static void
-loglist_absolute(const struct conf_key *k, struct conf_strlist *l,
-    const char *dir)
+loglist_absolute(
+    const struct conf_key *k, struct conf_strlist *l, const char *dir)
 {
-	char	*abs;
-	size_t	 i;
+	char  *abs;
+	size_t i;
 
 	for (i = 0; i < l->n; i++) {
 		if (!is_relative_file(k, l->v[i]))
@@ -302,7 +321,7 @@ is_relative_file(const struct conf_key *k, const char *s)
 char *
 conf_path_absolute(const char *base, const char *path)
 {
-	char	*abs, cwd[PATH_MAX];
+	char *abs, cwd[PATH_MAX];
 
 	if (path[0] == '/')
 		abs = xstrdup(path);
@@ -323,8 +342,8 @@ conf_path_absolute(const char *base, const char *path)
 static void
 path_normalise(char *p)
 {
-	char	*src = p, *dst = p;
-	size_t	 n;
+	char  *src = p, *dst = p;
+	size_t n;
 
 	while (*src != '\0') {
 		while (*src == '/')

@@ -21,7 +21,12 @@
 
 /* The state names of ctwatch.log_states, bit i = 1 << i (CONF_CTS_*). */
 static const char *const ct_state_names[] = {
-	"pending", "qualified", "usable", "readonly", "retired", "rejected",
+	"pending",
+	"qualified",
+	"usable",
+	"readonly",
+	"retired",
+	"rejected",
 };
 
 /*
@@ -32,12 +37,12 @@ void
 conf_set_loglist(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
     const char *path)
 {
-	struct conf_strlist	 tmp = { 0, NULL };
-	yaml_node_item_t	*item;
-	yaml_node_t		*in;
-	const char		*s;
-	char			 ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
-	size_t			 n, i;
+	struct conf_strlist tmp = { 0, NULL };
+	yaml_node_item_t   *item;
+	yaml_node_t        *in;
+	const char         *s;
+	char                ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
+	size_t              n, i;
 
 	n = node->type == YAML_SEQUENCE_NODE ? conf_sequence_length(node) : 1;
 	if (n > 0)
@@ -46,8 +51,8 @@ conf_set_loglist(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 		if (node->type == YAML_SEQUENCE_NODE) {
 			item = node->data.sequence.items.start + i;
 			in = conf_get_node(ld, *item);
-			(void)xsnprintf(ipath, sizeof(ipath), "%s[%zu]", path,
-			    i);
+			(void)xsnprintf(
+			    ipath, sizeof(ipath), "%s[%zu]", path, i);
 		} else {
 			in = node;
 			(void)xsnprintf(ipath, sizeof(ipath), "%s", path);
@@ -75,15 +80,15 @@ conf_set_loglist(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 
 /* ctwatch.log_states: a sequence of state names, kept as CONF_CTS_ bits. */
 void
-conf_set_ctstates(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
-    const char *path)
+conf_set_ctstates(struct loader *ld, const struct conf_key *k,
+    yaml_node_t *node, const char *path)
 {
-	yaml_node_item_t	*item;
-	const char		*s, *sug;
-	char			 ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
-	uint32_t		 bits = 0;
-	size_t			 i;
-	int			 bad = 0;
+	yaml_node_item_t *item;
+	const char       *s, *sug;
+	char              ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
+	uint32_t          bits = 0;
+	size_t            i;
+	int               bad = 0;
 
 	if (node->type != YAML_SEQUENCE_NODE) {
 		conf_describe(got, sizeof(got), node);
@@ -92,7 +97,7 @@ conf_set_ctstates(struct loader *ld, const struct conf_key *k, yaml_node_t *node
 		return;
 	}
 	for (item = node->data.sequence.items.start;
-	    item < node->data.sequence.items.top; item++) {
+	     item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
 		(void)xsnprintf(ipath, sizeof(ipath), "%s[%zu]", path,
@@ -105,12 +110,14 @@ conf_set_ctstates(struct loader *ld, const struct conf_key *k, yaml_node_t *node
 			if (strcmp(s, ct_state_names[i]) == 0)
 				break;
 		if (i == NELEM(ct_state_names)) {
-			sug = conf_suggest(s, ct_state_names,
-			    NELEM(ct_state_names));
-			conf_node_error(ld, in, ipath, "unknown log state%s%s%s "
+			sug = conf_suggest(
+			    s, ct_state_names, NELEM(ct_state_names));
+			conf_node_error(ld, in, ipath,
+			    "unknown log state%s%s%s "
 			    "(pending, qualified, usable, readonly, retired, "
-			    "rejected)", sug ? "; did you mean " : "",
-			    sug ? sug : "", sug ? "?" : "");
+			    "rejected)",
+			    sug ? "; did you mean " : "", sug ? sug : "",
+			    sug ? "?" : "");
 			bad = 1;
 			continue;
 		}
@@ -123,7 +130,7 @@ conf_set_ctstates(struct loader *ld, const struct conf_key *k, yaml_node_t *node
 void
 conf_strlist_free(struct conf_strlist *l)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < l->n; i++)
 		free(l->v[i]);
@@ -136,7 +143,7 @@ conf_strlist_free(struct conf_strlist *l)
 int
 conf_is_base64(const char *s)
 {
-	size_t	n = strlen(s), i, pad = 0;
+	size_t n = strlen(s), i, pad = 0;
 
 	if (n == 0 || n % 4 != 0 || n > 16384)
 		return (0);
@@ -145,8 +152,9 @@ conf_is_base64(const char *s)
 			pad++;
 			continue;
 		}
-		if (pad > 0 || !(isalnum((unsigned char)s[i]) ||
-		    s[i] == '+' || s[i] == '/'))
+		if (pad > 0 ||
+		    !(isalnum((unsigned char)s[i]) || s[i] == '+' ||
+		        s[i] == '/'))
 			return (0);
 	}
 	return (pad <= 2);

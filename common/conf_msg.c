@@ -32,11 +32,11 @@
 #include "common/xmalloc.h"
 
 
-static void	emit(struct loader *, const struct conf_where *, const char *,
-		    const char *);
-static void	err_add(struct loader *, const char *);
+static void
+emit(struct loader *, const struct conf_where *, const char *, const char *);
+static void        err_add(struct loader *, const char *);
 static const char *suggest_key(const char *);
-static size_t	edit_distance(const char *, const char *);
+static size_t      edit_distance(const char *, const char *);
 
 /*
  * The candidate closest to name, if it is close enough to be a typo: at
@@ -46,13 +46,13 @@ static size_t	edit_distance(const char *, const char *);
 const char *
 conf_suggest(const char *name, const char *const *cand, size_t n)
 {
-	const char	*best = NULL, *last;
-	size_t		 i, d, bestd = CONF_SUGGEST_MAX + 1;
+	const char *best = NULL, *last;
+	size_t      i, d, bestd = CONF_SUGGEST_MAX + 1;
 
 	for (i = 0; i < n; i++) {
 		d = edit_distance(name, cand[i]);
-		last = strrchr(cand[i], '.') ? strrchr(cand[i], '.') + 1 :
-		    cand[i];
+		last =
+		    strrchr(cand[i], '.') ? strrchr(cand[i], '.') + 1 : cand[i];
 		if (d > 0 && d < bestd && 2 * d < strlen(last)) {
 			bestd = d;
 			best = cand[i];
@@ -65,8 +65,8 @@ conf_suggest(const char *name, const char *const *cand, size_t n)
 static const char *
 suggest_key(const char *path)
 {
-	const char	*cand[CONF_NKEYS_MAX];
-	size_t		 i, n = 0;
+	const char *cand[CONF_NKEYS_MAX];
+	size_t      i, n = 0;
 
 	for (i = 0; i < conf_nkeys; i++)
 		if (conf_key_depth(conf_keys[i].path) == conf_key_depth(path))
@@ -81,9 +81,9 @@ suggest_key(const char *path)
 static size_t
 edit_distance(const char *a, const char *b)
 {
-	size_t	row[3][CONF_PATH_MAX + 1];
-	size_t	la = strlen(a), lb = strlen(b), i, j, d;
-	size_t	*prev2, *prev, *cur;
+	size_t  row[3][CONF_PATH_MAX + 1];
+	size_t  la = strlen(a), lb = strlen(b), i, j, d;
+	size_t *prev2, *prev, *cur;
 
 	if (la > CONF_PATH_MAX || lb > CONF_PATH_MAX)
 		return (SIZE_MAX);
@@ -91,8 +91,8 @@ edit_distance(const char *a, const char *b)
 		row[0][j] = j;
 	for (i = 1; i <= la; i++) {
 		cur = row[i % 3];
-		prev = row[(i + 2) % 3];	/* i - 1 */
-		prev2 = row[(i + 1) % 3];	/* i - 2 */
+		prev = row[(i + 2) % 3];  /* i - 1 */
+		prev2 = row[(i + 1) % 3]; /* i - 2 */
 		cur[0] = i;
 		for (j = 1; j <= lb; j++) {
 			d = prev[j - 1] + (a[i - 1] != b[j - 1]);
@@ -113,7 +113,7 @@ void
 conf_unknown_key(struct loader *ld, const yaml_node_t *node, const char *path,
     const char *name)
 {
-	const char	*sug = NULL;
+	const char *sug = NULL;
 
 	if (strpbrk(name, "[") == NULL)
 		sug = suggest_key(path);
@@ -129,8 +129,8 @@ static void
 emit(struct loader *ld, const struct conf_where *w, const char *path,
     const char *msg)
 {
-	char	line[CONF_PATH_MAX + 2 * CONF_MSG_MAX];
-	char	pfx[CONF_MSG_MAX];
+	char line[CONF_PATH_MAX + 2 * CONF_MSG_MAX];
+	char pfx[CONF_MSG_MAX];
 
 	if (ld->source == FROM_DEFAULT)
 		panicx("conf: built-in default of %s: %s", path, msg);
@@ -161,9 +161,9 @@ void
 conf_node_error(struct loader *ld, const yaml_node_t *node, const char *path,
     const char *fmt, ...)
 {
-	struct conf_where	w;
-	va_list			ap;
-	char			msg[CONF_MSG_MAX];
+	struct conf_where w;
+	va_list           ap;
+	char              msg[CONF_MSG_MAX];
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -178,9 +178,9 @@ conf_node_error(struct loader *ld, const yaml_node_t *node, const char *path,
 void
 conf_key_error(struct loader *ld, const char *path, const char *fmt, ...)
 {
-	const struct conf_key	*k;
-	va_list			 ap;
-	char			 msg[CONF_MSG_MAX];
+	const struct conf_key *k;
+	va_list                ap;
+	char                   msg[CONF_MSG_MAX];
 
 	if ((k = conf_key_lookup(path)) == NULL)
 		panicx("conf: key_error: unknown key %s", path);
@@ -193,8 +193,8 @@ conf_key_error(struct loader *ld, const char *path, const char *fmt, ...)
 void
 conf_plain_error(struct loader *ld, const char *fmt, ...)
 {
-	va_list	ap;
-	char	msg[CONF_MSG_MAX];
+	va_list ap;
+	char    msg[CONF_MSG_MAX];
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -205,7 +205,7 @@ conf_plain_error(struct loader *ld, const char *fmt, ...)
 static void
 err_add(struct loader *ld, const char *line)
 {
-	size_t	used;
+	size_t used;
 
 	if (++ld->nerr > CONF_MAX_ERRORS || ld->err == NULL || ld->errlen == 0)
 		return;
@@ -217,19 +217,21 @@ err_add(struct loader *ld, const char *line)
 void
 conf_err_finish(struct loader *ld)
 {
-	size_t	used;
+	size_t used;
 
 	if (ld->nerr <= CONF_MAX_ERRORS || ld->err == NULL || ld->errlen == 0)
 		return;
 	used = strlen(ld->err);
-	snprintf(ld->err + used, ld->errlen - used, "\n(%d more errors not "
-	    "shown)", ld->nerr - CONF_MAX_ERRORS);
+	snprintf(ld->err + used, ld->errlen - used,
+	    "\n(%d more errors not "
+	    "shown)",
+	    ld->nerr - CONF_MAX_ERRORS);
 }
 
 void
 conf_syntax_error(struct loader *ld, const yaml_parser_t *p)
 {
-	char	why[CONF_MSG_MAX];
+	char why[CONF_MSG_MAX];
 
 	conf_yaml_problem(p, why, sizeof(why));
 	if (p->error == YAML_READER_ERROR)
@@ -243,7 +245,7 @@ conf_syntax_error(struct loader *ld, const yaml_parser_t *p)
 void
 conf_yaml_problem(const yaml_parser_t *p, char *buf, size_t len)
 {
-	const char	*problem = p->problem ? p->problem : "unknown error";
+	const char *problem = p->problem ? p->problem : "unknown error";
 
 	switch (p->error) {
 	case YAML_MEMORY_ERROR:
@@ -254,9 +256,10 @@ conf_yaml_problem(const yaml_parser_t *p, char *buf, size_t len)
 		break;
 	default:
 		if (p->context != NULL)
-			snprintf(buf, len, "YAML syntax error: %s (%s at "
-			    "line %zu column %zu)", problem, p->context,
-			    p->context_mark.line + 1,
+			snprintf(buf, len,
+			    "YAML syntax error: %s (%s at "
+			    "line %zu column %zu)",
+			    problem, p->context, p->context_mark.line + 1,
 			    p->context_mark.column + 1);
 		else
 			snprintf(buf, len, "YAML syntax error: %s", problem);
@@ -298,25 +301,28 @@ conf_expectation(const struct conf_key *k)
 		[CT_URLPATH] = "an HTTP path like /metrics",
 		[CT_LOGTARGET] = "stderr, syslog or a file path",
 		[CT_LOGLIST] = "\"\", an http:// or https:// URL, a file path, "
-		    "or a list of them",
+		               "or a list of them",
 		[CT_BOOL] = "true or false",
 		[CT_INT] = "an integer",
 		[CT_DURATION] = "a duration like 10s",
 		[CT_SIZE] = "a size like 64K, 16M or 1G",
 		[CT_LOGLEVEL] = "one of debug, info, notice, warning, error",
 		[CT_LISTEN] = "a list of addresses like [\"127.0.0.1:8080\"]",
-		[CT_CIDRS] = "a list of networks like [10.0.0.0/8, \"::1/128\"]",
-		[CT_CTLOGS] = "a list of logs like [{url: https://ct.example/log/}]",
+		[CT_CIDRS] =
+		    "a list of networks like [10.0.0.0/8, \"::1/128\"]",
+		[CT_CTLOGS] =
+		    "a list of logs like [{url: https://ct.example/log/}]",
 		[CT_CTSTATES] = "a list of log states like [usable, qualified, "
-		    "readonly]",
-		[CT_NATSURLS] = "a list of servers like [\"nats://127.0.0.1:4222\"]",
+		                "readonly]",
+		[CT_NATSURLS] =
+		    "a list of servers like [\"nats://127.0.0.1:4222\"]",
 		[CT_SHAPES] = "a list of shapes from full, lite, domains",
 		[CT_NATSNAME] = "a name of letters, digits, - and _",
 	};
 
 	if (k->type == CT_NATSNAME && (k->flags & KF_DOTS))
 		return ("a subject like certstream (letters, digits, - and _, "
-		    "tokens separated by dots)");
+		        "tokens separated by dots)");
 	if (k->type == CT_PATH && (k->flags & KF_EMPTY_OK))
 		return ("a file path or \"\"");
 	if ((unsigned)k->type >= NELEM(what) || what[k->type] == NULL)
@@ -328,7 +334,7 @@ conf_expectation(const struct conf_key *k)
 void
 conf_fmt_range(char *buf, size_t len, const struct conf_key *k, int64_t v)
 {
-	char	lo[32], hi[32], got[32];
+	char lo[32], hi[32], got[32];
 
 	switch (k->type) {
 	case CT_DURATION:
@@ -356,13 +362,15 @@ void
 conf_fmt_duration(char *buf, size_t len, int64_t ms)
 {
 	static const struct {
-		int64_t		 ms;
-		const char	*unit;
+		int64_t     ms;
+		const char *unit;
 	} units[] = {
-		{ MS_DAY, "d" }, { MS_HOUR, "h" }, { MS_MIN, "m" },
+		{ MS_DAY, "d" },
+		{ MS_HOUR, "h" },
+		{ MS_MIN, "m" },
 		{ MS_SEC, "s" },
 	};
-	size_t	i;
+	size_t i;
 
 	if (ms == 0) {
 		snprintf(buf, len, "0");
@@ -380,15 +388,15 @@ conf_fmt_duration(char *buf, size_t len, int64_t ms)
 void
 conf_fmt_size(char *buf, size_t len, uint64_t b)
 {
-	static const char	units[] = "KMGT";
-	size_t			i;
-	uint64_t		f;
+	static const char units[] = "KMGT";
+	size_t            i;
+	uint64_t          f;
 
 	for (i = sizeof(units) - 1; i > 0; i--) {
 		f = (uint64_t)1 << (10 * i);
 		if (b != 0 && b % f == 0) {
-			snprintf(buf, len, "%" PRIu64 "%c", b / f,
-			    units[i - 1]);
+			snprintf(
+			    buf, len, "%" PRIu64 "%c", b / f, units[i - 1]);
 			return;
 		}
 	}
@@ -398,12 +406,12 @@ conf_fmt_size(char *buf, size_t len, uint64_t b)
 void
 conf_note_diff(char *what, size_t len, int *n, const char *name)
 {
-	size_t	used;
+	size_t used;
 
 	if (what != NULL && len > 0) {
 		used = strlen(what);
-		snprintf(what + used, len - used, "%s%s", *n > 0 ? ", " : "",
-		    name);
+		snprintf(
+		    what + used, len - used, "%s%s", *n > 0 ? ", " : "", name);
 	}
 	(*n)++;
 }
@@ -412,7 +420,7 @@ int
 conf_add_override(const char *prog, struct conf_override *ov, size_t *nov,
     size_t max, char *arg)
 {
-	char	*eq = strchr(arg, '=');
+	char *eq = strchr(arg, '=');
 
 	if (eq == NULL || eq == arg) {
 		fprintf(stderr, "%s: -o %s: expected KEY=VALUE\n", prog, arg);
@@ -433,7 +441,7 @@ conf_add_override(const char *prog, struct conf_override *ov, size_t *nov,
 void
 conf_print_errors(const char *prog, const char *errs)
 {
-	const char	*p = errs, *nl;
+	const char *p = errs, *nl;
 
 	while (*p != '\0') {
 		nl = strchr(p, '\n');

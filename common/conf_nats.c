@@ -41,10 +41,10 @@ conf_set_nats_urls(struct loader *ld, const struct conf_key *k,
     yaml_node_t *node, const char *path)
 {
 	struct conf_strlist *dst = conf_field(ld->cf, k), tmp = { 0, NULL };
-	yaml_node_item_t     *item;
-	const char           *s;
-	char                  ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
-	int                   bad = 0;
+	yaml_node_item_t    *item;
+	const char          *s;
+	char                 ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
+	int                  bad = 0;
 
 	if (!conf_is_sequence(ld, k, node, path))
 		return;
@@ -162,8 +162,7 @@ conf_nats_name_ok(const char *s, int dots)
 }
 
 int
-conf_strlist_equal(
-    const struct conf_strlist *a, const struct conf_strlist *b)
+conf_strlist_equal(const struct conf_strlist *a, const struct conf_strlist *b)
 {
 	size_t i;
 

@@ -29,10 +29,11 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
-static size_t	type_size(enum conf_type t);
-static int	value_equal(const struct conf_key *k, const void *a, const void *b);
-static int	listen_equal(const struct netaddr_listen_list *a,     const struct netaddr_listen_list *b);
-static int	str_differ(const char *a, const char *b);
+static size_t type_size(enum conf_type t);
+static int value_equal(const struct conf_key *k, const void *a, const void *b);
+static int listen_equal(
+    const struct netaddr_listen_list *a, const struct netaddr_listen_list *b);
+static int str_differ(const char *a, const char *b);
 
 /* Bytes of the struct conf member a key of this type fills. */
 static size_t
@@ -58,8 +59,8 @@ type_size(enum conf_type t)
 		return (sizeof(struct conf_strlist));
 	case CT_SHAPES:
 		return (sizeof(unsigned));
-	case CT_CTLOGS:		/* two members; never restart-only */
-	case CT_LOGLIST:	/* a list; never restart-only */
+	case CT_CTLOGS:  /* two members; never restart-only */
+	case CT_LOGLIST: /* a list; never restart-only */
 	case CT_SECTION:
 		return (0);
 	default:
@@ -76,11 +77,12 @@ value_equal(const struct conf_key *k, const void *a, const void *b)
 	case CT_LISTEN:
 		return (listen_equal(a, b));
 	case CT_CIDRS:
-		return (ca->n == cb->n && (ca->n == 0 ||
-		    memcmp(ca->v, cb->v, ca->n * sizeof(*ca->v)) == 0));
+		return (ca->n == cb->n &&
+		    (ca->n == 0 ||
+		        memcmp(ca->v, cb->v, ca->n * sizeof(*ca->v)) == 0));
 	case CT_CTLOGS:
 	case CT_LOGLIST:
-		return (0);	/* never KF_RESTART; assume a change */
+		return (0); /* never KF_RESTART; assume a change */
 	case CT_NATSURLS:
 		return (conf_strlist_equal(a, b));
 	case CT_CTSTATES:
@@ -99,13 +101,13 @@ value_equal(const struct conf_key *k, const void *a, const void *b)
 }
 
 int
-conf_restart_keys_differ(const struct conf *old, const struct conf *new,
-    char *what, size_t len)
+conf_restart_keys_differ(
+    const struct conf *old, const struct conf *new, char *what, size_t len)
 {
 	static const int stages[] = { KF_RESTART_SOCK, KF_RESTART_SHM,
-	    KF_RESTART_DIR, KF_RESTART_DB };
-	size_t	i, st;
-	int	n = 0;
+		KF_RESTART_DIR, KF_RESTART_DB };
+	size_t           i, st;
+	int              n = 0;
 
 	if (what != NULL && len > 0)
 		what[0] = '\0';
@@ -115,7 +117,7 @@ conf_restart_keys_differ(const struct conf *old, const struct conf *new,
 
 			if ((k->flags & stages[st]) &&
 			    !value_equal(k, (const char *)old + k->off,
-			    (const char *)new + k->off))
+			        (const char *)new + k->off))
 				conf_note_diff(what, len, &n, k->path);
 		}
 	return (n);
@@ -128,8 +130,8 @@ conf_restart_keys_differ(const struct conf *old, const struct conf *new,
 void
 conf_keep_restart_keys(struct conf *nw, struct conf *old)
 {
-	unsigned char	tmp[64];
-	size_t		i, sz;
+	unsigned char tmp[64];
+	size_t        i, sz;
 
 	for (i = 0; i < conf_nkeys; i++) {
 		const struct conf_key *k = &conf_keys[i];
@@ -147,10 +149,10 @@ conf_keep_restart_keys(struct conf *nw, struct conf *old)
 
 /* Same set of addresses, in any order (the sockets are the same). */
 static int
-listen_equal(const struct netaddr_listen_list *a,
-    const struct netaddr_listen_list *b)
+listen_equal(
+    const struct netaddr_listen_list *a, const struct netaddr_listen_list *b)
 {
-	size_t	i, j;
+	size_t i, j;
 
 	if (a->n != b->n)
 		return (0);

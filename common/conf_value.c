@@ -32,31 +32,35 @@
 
 /* The sub-keys of one ctwatch.logs entry. */
 static const char *const ctlog_keys[] = {
-	"url", "name", "operator", "type", "key",
+	"url",
+	"name",
+	"operator",
+	"type",
+	"key",
 };
 
 
-static void	set_scalar(struct loader *, const struct conf_key *,
-		    yaml_node_t *, const char *);
-static int	check_string(const struct conf_key *, const char *);
-static int	set_number(struct loader *, const struct conf_key *,
-		    yaml_node_t *, const char *, const char *);
-static void	set_listen_list(struct loader *, const struct conf_key *,
-		    yaml_node_t *, const char *);
-static void	set_cidr_list(struct loader *, const struct conf_key *,
-		    yaml_node_t *, const char *);
-static void	cidr_list_add(struct netaddr_cidr_list *, size_t *,
-		    const struct netaddr_cidr *);
-static void	set_ctlogs(struct loader *, yaml_node_t *, const char *);
-static int	ctlog_parse(struct loader *, yaml_node_t *, const char *,
-		    struct conf_ctlog *);
-static int	ctlog_set(struct loader *, struct conf_ctlog *, const char *,
-		    yaml_node_t *, const char *);
-static void	ctlog_clear(struct conf_ctlog *);
-static void	ctlogs_free(struct conf_ctlog *, size_t);
-static void	set_string(char **, const char *);
-static int	parse_int(const char *, int64_t *);
-static int	parse_bool(const char *, bool *);
+static void set_scalar(
+    struct loader *, const struct conf_key *, yaml_node_t *, const char *);
+static int  check_string(const struct conf_key *, const char *);
+static int  set_number(struct loader *, const struct conf_key *, yaml_node_t *,
+     const char *, const char *);
+static void set_listen_list(
+    struct loader *, const struct conf_key *, yaml_node_t *, const char *);
+static void set_cidr_list(
+    struct loader *, const struct conf_key *, yaml_node_t *, const char *);
+static void cidr_list_add(
+    struct netaddr_cidr_list *, size_t *, const struct netaddr_cidr *);
+static void set_ctlogs(struct loader *, yaml_node_t *, const char *);
+static int
+ctlog_parse(struct loader *, yaml_node_t *, const char *, struct conf_ctlog *);
+static int  ctlog_set(struct loader *, struct conf_ctlog *, const char *,
+     yaml_node_t *, const char *);
+static void ctlog_clear(struct conf_ctlog *);
+static void ctlogs_free(struct conf_ctlog *, size_t);
+static void set_string(char **, const char *);
+static int  parse_int(const char *, int64_t *);
+static int  parse_bool(const char *, bool *);
 
 static int
 is_list(const struct conf_key *k)
@@ -71,7 +75,7 @@ void
 conf_set_value(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
     const char *path)
 {
-	struct conf_where	*w = &ld->origin[k - conf_keys];
+	struct conf_where *w = &ld->origin[k - conf_keys];
 
 	w->source = ld->source;
 	w->line = node->start_mark.line + 1;
@@ -118,10 +122,10 @@ static void
 set_scalar(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
     const char *path)
 {
-	const char	*s;
-	char		 got[CONF_MSG_MAX];
-	int		 level;
-	bool		 b;
+	const char *s;
+	char        got[CONF_MSG_MAX];
+	int         level;
+	bool        b;
 
 	if (conf_scalar_value(ld, k, node, path, &s) == -1)
 		return;
@@ -167,7 +171,7 @@ set_scalar(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 static int
 check_string(const struct conf_key *k, const char *s)
 {
-	const char	*c;
+	const char *c;
 
 	switch (k->type) {
 	case CT_PATH:
@@ -198,10 +202,10 @@ static int
 set_number(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
     const char *path, const char *s)
 {
-	char		 got[CONF_MSG_MAX], range[CONF_MSG_MAX];
-	int64_t		 v;
-	uint64_t	 u;
-	int		 rv;
+	char     got[CONF_MSG_MAX], range[CONF_MSG_MAX];
+	int64_t  v;
+	uint64_t u;
+	int      rv;
 
 	switch (k->type) {
 	case CT_INT:
@@ -243,13 +247,13 @@ int
 conf_is_sequence(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
     const char *path)
 {
-	char	got[CONF_MSG_MAX];
+	char got[CONF_MSG_MAX];
 
 	if (node->type == YAML_SEQUENCE_NODE)
 		return (1);
 	conf_describe(got, sizeof(got), node);
-	conf_node_error(ld, node, path, "expected %s, got %s",
-	    conf_expectation(k), got);
+	conf_node_error(
+	    ld, node, path, "expected %s, got %s", conf_expectation(k), got);
 	return (0);
 }
 
@@ -263,23 +267,23 @@ conf_item_path(char *buf, size_t len, const char *path, const yaml_node_t *node,
 }
 
 static void
-set_listen_list(struct loader *ld, const struct conf_key *k,
-    yaml_node_t *node, const char *path)
+set_listen_list(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
+    const char *path)
 {
-	struct netaddr_listen_list	*dst = conf_field(ld->cf, k);
-	struct netaddr_listen	*v = NULL;
-	yaml_node_item_t	*item;
-	const char		*s;
-	char			 ipath[CONF_PATH_MAX], why[CONF_MSG_MAX];
-	size_t			 n = 0, i;
-	int			 bad = 0;
+	struct netaddr_listen_list *dst = conf_field(ld->cf, k);
+	struct netaddr_listen      *v = NULL;
+	yaml_node_item_t           *item;
+	const char                 *s;
+	char                        ipath[CONF_PATH_MAX], why[CONF_MSG_MAX];
+	size_t                      n = 0, i;
+	int                         bad = 0;
 
 	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	if (conf_sequence_length(node) > 0)
 		v = xcalloc(conf_sequence_length(node), sizeof(*v));
 	for (item = node->data.sequence.items.start;
-	    item < node->data.sequence.items.top; item++) {
+	     item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
 		conf_item_path(ipath, sizeof(ipath), path, node, item);
@@ -296,8 +300,8 @@ set_listen_list(struct loader *ld, const struct conf_key *k,
 			if (strcmp(v[i].text, v[n].text) == 0)
 				break;
 		if (i < n) {
-			conf_node_error(ld, in, ipath, "%s is listed twice",
-			    v[n].text);
+			conf_node_error(
+			    ld, in, ipath, "%s is listed twice", v[n].text);
 			bad = 1;
 			continue;
 		}
@@ -313,22 +317,23 @@ set_listen_list(struct loader *ld, const struct conf_key *k,
 }
 
 static void
-set_cidr_list(struct loader *ld, const struct conf_key *k,
-    yaml_node_t *node, const char *path)
+set_cidr_list(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
+    const char *path)
 {
-	struct netaddr_cidr_list	*dst = conf_field(ld->cf, k), tmp = { 0, NULL };
-	struct netaddr_cidr_list	 deny;
-	struct netaddr_cidr	 c;
-	yaml_node_item_t	*item;
-	const char		*s;
-	char			 ipath[CONF_PATH_MAX], why[CONF_MSG_MAX];
-	size_t			 cap = 0, i;
-	int			 bad = 0;
+	struct netaddr_cidr_list *dst = conf_field(ld->cf, k),
+	                         tmp = { 0, NULL };
+	struct netaddr_cidr_list deny;
+	struct netaddr_cidr      c;
+	yaml_node_item_t        *item;
+	const char              *s;
+	char                     ipath[CONF_PATH_MAX], why[CONF_MSG_MAX];
+	size_t                   cap = 0, i;
+	int                      bad = 0;
 
 	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	for (item = node->data.sequence.items.start;
-	    item < node->data.sequence.items.top; item++) {
+	     item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
 		conf_item_path(ipath, sizeof(ipath), path, node, item);
@@ -338,7 +343,8 @@ set_cidr_list(struct loader *ld, const struct conf_key *k,
 		}
 		if (strcmp(s, "default") == 0) {
 			if (!(k->flags & KF_DEFAULT_DENY)) {
-				conf_node_error(ld, in, ipath, "\"default\" is "
+				conf_node_error(ld, in, ipath,
+				    "\"default\" is "
 				    "only understood in scanner.deny");
 				bad = 1;
 				continue;
@@ -365,7 +371,8 @@ set_cidr_list(struct loader *ld, const struct conf_key *k,
 }
 
 static void
-cidr_list_add(struct netaddr_cidr_list *l, size_t *cap, const struct netaddr_cidr *c)
+cidr_list_add(
+    struct netaddr_cidr_list *l, size_t *cap, const struct netaddr_cidr *c)
 {
 	if (l->n == *cap) {
 		*cap = *cap == 0 ? 8 : *cap * 2;
@@ -377,19 +384,19 @@ cidr_list_add(struct netaddr_cidr_list *l, size_t *cap, const struct netaddr_cid
 static void
 set_ctlogs(struct loader *ld, yaml_node_t *node, const char *path)
 {
-	struct conf_ctlog	*v = NULL;
-	yaml_node_item_t	*item;
-	const struct conf_key	*k = conf_key_lookup("ctwatch.logs");
-	char			 ipath[CONF_PATH_MAX];
-	size_t			 n = 0, i;
-	int			 bad = 0;
+	struct conf_ctlog     *v = NULL;
+	yaml_node_item_t      *item;
+	const struct conf_key *k = conf_key_lookup("ctwatch.logs");
+	char                   ipath[CONF_PATH_MAX];
+	size_t                 n = 0, i;
+	int                    bad = 0;
 
 	if (!conf_is_sequence(ld, k, node, path))
 		return;
 	if (conf_sequence_length(node) > 0)
 		v = xcalloc(conf_sequence_length(node), sizeof(*v));
 	for (item = node->data.sequence.items.start;
-	    item < node->data.sequence.items.top; item++) {
+	     item < node->data.sequence.items.top; item++) {
 		yaml_node_t *in = conf_get_node(ld, *item);
 
 		conf_item_path(ipath, sizeof(ipath), path, node, item);
@@ -401,8 +408,8 @@ set_ctlogs(struct loader *ld, yaml_node_t *node, const char *path)
 			if (strcmp(v[i].url, v[n].url) == 0)
 				break;
 		if (i < n) {
-			conf_node_error(ld, in, ipath, "log %s is listed twice",
-			    v[n].url);
+			conf_node_error(
+			    ld, in, ipath, "log %s is listed twice", v[n].url);
 			ctlog_clear(&v[n]);
 			bad = 1;
 			continue;
@@ -423,22 +430,23 @@ static int
 ctlog_parse(struct loader *ld, yaml_node_t *node, const char *path,
     struct conf_ctlog *out)
 {
-	yaml_node_pair_t	*pair;
-	yaml_node_t		*key;
-	const char		*url, *sug;
-	char			 kpath[CONF_PATH_MAX], got[CONF_MSG_MAX];
-	int			 bad = 0, rv;
+	yaml_node_pair_t *pair;
+	yaml_node_t      *key;
+	const char       *url, *sug;
+	char              kpath[CONF_PATH_MAX], got[CONF_MSG_MAX];
+	int               bad = 0, rv;
 
 	memset(out, 0, sizeof(*out));
 	if (node->type != YAML_MAPPING_NODE) {
 		conf_describe(got, sizeof(got), node);
-		conf_node_error(ld, node, path, "expected a mapping like "
+		conf_node_error(ld, node, path,
+		    "expected a mapping like "
 		    "{url: https://ct.example/2025h1/, name: ...}, got %s",
 		    got);
 		return (-1);
 	}
 	for (pair = node->data.mapping.pairs.start;
-	    pair < node->data.mapping.pairs.top; pair++) {
+	     pair < node->data.mapping.pairs.top; pair++) {
 		if (conf_is_duplicate(ld, path, node, pair)) {
 			bad = 1;
 			continue;
@@ -446,21 +454,22 @@ ctlog_parse(struct loader *ld, yaml_node_t *node, const char *path,
 		key = conf_get_node(ld, pair->key);
 		if (key->type != YAML_SCALAR_NODE) {
 			conf_describe(got, sizeof(got), key);
-			conf_node_error(ld, key, path, "expected a key name, got %s",
-			    got);
+			conf_node_error(
+			    ld, key, path, "expected a key name, got %s", got);
 			bad = 1;
 			continue;
 		}
-		(void)xsnprintf(kpath, sizeof(kpath), "%s.%s", path,
-		    conf_scalar_of(key));
+		(void)xsnprintf(
+		    kpath, sizeof(kpath), "%s.%s", path, conf_scalar_of(key));
 		rv = ctlog_set(ld, out, conf_scalar_of(key),
 		    conf_get_node(ld, pair->value), kpath);
 		if (rv == 0)
 			continue;
 		if (rv == 1) {
-			sug = conf_suggest(conf_scalar_of(key), ctlog_keys,
-			    NELEM(ctlog_keys));
-			conf_node_error(ld, key, kpath, "unknown key%s%s%s (a log "
+			sug = conf_suggest(
+			    conf_scalar_of(key), ctlog_keys, NELEM(ctlog_keys));
+			conf_node_error(ld, key, kpath,
+			    "unknown key%s%s%s (a log "
 			    "has url, name, operator, type and key)",
 			    sug ? "; did you mean " : "", sug ? sug : "",
 			    sug ? "?" : "");
@@ -478,11 +487,11 @@ ctlog_parse(struct loader *ld, yaml_node_t *node, const char *path,
 	/* Without a name, show the URL without its scheme. */
 	if (out->name == NULL) {
 		url = strstr(out->url, "://") + 3;
-		out->name = xstrndup(url, strlen(url) -
-		    (url[strlen(url) - 1] == '/' ? 1 : 0));
+		out->name = xstrndup(
+		    url, strlen(url) - (url[strlen(url) - 1] == '/' ? 1 : 0));
 	}
-	if (out->operator == NULL)
-		out->operator = xstrdup("");
+	if (out->operator== NULL)
+		out->operator= xstrdup("");
 	if (out->key == NULL)
 		out->key = xstrdup("");
 	return (0);
@@ -496,9 +505,9 @@ static int
 ctlog_set(struct loader *ld, struct conf_ctlog *out, const char *name,
     yaml_node_t *value, const char *path)
 {
-	char		**dst;
-	const char	 *s;
-	char		  got[CONF_MSG_MAX];
+	char      **dst;
+	const char *s;
+	char        got[CONF_MSG_MAX];
 
 	if (strcmp(name, "url") == 0)
 		dst = &out->url;
@@ -516,7 +525,8 @@ ctlog_set(struct loader *ld, struct conf_ctlog *out, const char *name,
 	conf_describe(got, sizeof(got), value);
 	if (value->type != YAML_SCALAR_NODE ||
 	    strlen(conf_scalar_of(value)) != value->data.scalar.length) {
-		conf_node_error(ld, value, path, "expected a string, got %s", got);
+		conf_node_error(
+		    ld, value, path, "expected a string, got %s", got);
 		return (-1);
 	}
 	s = conf_scalar_of(value);
@@ -526,21 +536,27 @@ ctlog_set(struct loader *ld, struct conf_ctlog *out, const char *name,
 		else if (strcmp(s, "static") == 0)
 			out->type = CONF_CT_STATIC;
 		else {
-			conf_node_error(ld, value, path, "expected rfc6962 or "
-			    "static, got %s", got);
+			conf_node_error(ld, value, path,
+			    "expected rfc6962 or "
+			    "static, got %s",
+			    got);
 			return (-1);
 		}
 		return (0);
 	}
 	if (dst == &out->key && !conf_is_base64(s)) {
-		conf_node_error(ld, value, path, "expected the log's public key "
-		    "in base64 (DER SubjectPublicKeyInfo), got %s", got);
+		conf_node_error(ld, value, path,
+		    "expected the log's public key "
+		    "in base64 (DER SubjectPublicKeyInfo), got %s",
+		    got);
 		return (-1);
 	}
-	if (dst == &out->url && (!conf_is_http_url(s) ||
-	    strpbrk(s, " \t\r\n") != NULL)) {
-		conf_node_error(ld, value, path, "expected an http:// or https:// "
-		    "URL like https://ct.example/2025h1/, got %s", got);
+	if (dst == &out->url &&
+	    (!conf_is_http_url(s) || strpbrk(s, " \t\r\n") != NULL)) {
+		conf_node_error(ld, value, path,
+		    "expected an http:// or https:// "
+		    "URL like https://ct.example/2025h1/, got %s",
+		    got);
 		return (-1);
 	}
 	set_string(dst, s);
@@ -560,7 +576,7 @@ ctlog_clear(struct conf_ctlog *l)
 static void
 ctlogs_free(struct conf_ctlog *v, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		ctlog_clear(&v[i]);
@@ -610,9 +626,9 @@ conf_free_field(struct conf *cf, const struct conf_key *k)
 static int
 parse_int(const char *s, int64_t *v)
 {
-	const char	*end;
-	uint64_t	 u;
-	int		 neg = (*s == '-');
+	const char *end;
+	uint64_t    u;
+	int         neg = (*s == '-');
 
 	if (util_parse_u64(s + neg, &u, &end) == -1 || *end != '\0')
 		return (-1);
@@ -627,7 +643,7 @@ parse_bool(const char *s, bool *b)
 {
 	static const char *const yes[] = { "true", "yes", "on" };
 	static const char *const no[] = { "false", "no", "off" };
-	size_t	i;
+	size_t                   i;
 
 	for (i = 0; i < NELEM(yes); i++) {
 		if (strcasecmp(s, yes[i]) == 0) {
@@ -662,15 +678,18 @@ int
 conf_parse_duration(const char *s, int64_t *ms)
 {
 	static const struct {
-		const char	*unit;
-		int64_t		 ms;
+		const char *unit;
+		int64_t     ms;
 	} units[] = {
-		{ "ms", 1 }, { "s", MS_SEC }, { "m", MS_MIN },
-		{ "h", MS_HOUR }, { "d", MS_DAY },
+		{ "ms", 1 },
+		{ "s", MS_SEC },
+		{ "m", MS_MIN },
+		{ "h", MS_HOUR },
+		{ "d", MS_DAY },
 	};
-	const char	*end;
-	uint64_t	 n;
-	size_t		 i;
+	const char *end;
+	uint64_t    n;
+	size_t      i;
 
 	if (s == NULL || util_parse_u64(s, &n, &end) == -1)
 		return (-1);
@@ -695,10 +714,10 @@ conf_parse_duration(const char *s, int64_t *ms)
 int
 conf_parse_size(const char *s, uint64_t *bytes)
 {
-	static const char	 units[] = "KMGT";
-	const char		*end, *p;
-	uint64_t		 n;
-	unsigned		 shift = 0;
+	static const char units[] = "KMGT";
+	const char       *end, *p;
+	uint64_t          n;
+	unsigned          shift = 0;
 
 	if (s == NULL || util_parse_u64(s, &n, &end) == -1)
 		return (-1);
@@ -715,4 +734,3 @@ conf_parse_size(const char *s, uint64_t *bytes)
 	*bytes = n << shift;
 	return (0);
 }
-

@@ -28,8 +28,8 @@ plain_byte(unsigned char c, int html)
 static size_t
 utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
 {
-	unsigned	c = s[0], lo = 0x80, hi = 0xbf;
-	size_t		need, i;
+	unsigned c = s[0], lo = 0x80, hi = 0xbf;
+	size_t   need, i;
 
 	if (c >= 0xc2 && c <= 0xdf) {
 		need = 2;
@@ -65,7 +65,7 @@ utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
 static int
 put_escape(struct buf *b, unsigned char c)
 {
-	char	e[6];
+	char e[6];
 
 	switch (c) {
 	case '"':
@@ -95,8 +95,7 @@ put_escape(struct buf *b, unsigned char c)
 int
 json_str(struct buf *b, const char *s, size_t n, int html)
 {
-	if (buf_append(b, "\"", 1) == -1 ||
-	    json_strbody(b, s, n, html) == -1)
+	if (buf_append(b, "\"", 1) == -1 || json_strbody(b, s, n, html) == -1)
 		return (-1);
 	return (buf_append(b, "\"", 1));
 }
@@ -104,9 +103,9 @@ json_str(struct buf *b, const char *s, size_t n, int html)
 int
 json_strbody(struct buf *b, const char *str, size_t n, int html)
 {
-	const unsigned char	*s = (const unsigned char *)str;
-	size_t			 i = 0, run, k;
-	unsigned		 cp;
+	const unsigned char *s = (const unsigned char *)str;
+	size_t               i = 0, run, k;
+	unsigned             cp;
 
 	while (i < n) {
 		run = i;
@@ -130,7 +129,7 @@ json_strbody(struct buf *b, const char *str, size_t n, int html)
 			i++;
 		} else if (cp == 0x2028 || cp == 0x2029) {
 			if (buf_append(b, cp == 0x2028 ? "\\u2028" : "\\u2029",
-			    6) == -1)
+			        6) == -1)
 				return (-1);
 			i += k;
 		} else {
@@ -153,8 +152,8 @@ json_cstr(struct buf *b, const char *s, int html)
 int
 json_u64(struct buf *b, uint64_t v)
 {
-	char	tmp[24];
-	size_t	i = sizeof(tmp);
+	char   tmp[24];
+	size_t i = sizeof(tmp);
 
 	do {
 		tmp[--i] = (char)('0' + v % 10);
@@ -183,9 +182,9 @@ json_i64(struct buf *b, int64_t v)
 static int
 shortest_digits(double v, char *digits, size_t dlen, int *exp10)
 {
-	char	tmp[40], *e;
-	int	p;
-	size_t	nd, i;
+	char   tmp[40], *e;
+	int    p;
+	size_t nd, i;
 
 	for (p = 1; p <= 17; p++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", p - 1, v);
@@ -209,9 +208,9 @@ shortest_digits(double v, char *digits, size_t dlen, int *exp10)
 static int
 f64_slow(struct buf *b, double v)
 {
-	char	d[24], out[400];
-	int	x, nd, i, o = 0;
-	double	a = fabs(v);
+	char   d[24], out[400];
+	int    x, nd, i, o = 0;
+	double a = fabs(v);
 
 	if (v < 0)
 		out[o++] = '-';
@@ -252,10 +251,10 @@ f64_slow(struct buf *b, double v)
 int
 json_f64(struct buf *b, double v)
 {
-	double		m;
-	uint64_t	mi, frac;
-	char		tmp[8];
-	int		n = 0;
+	double   m;
+	uint64_t mi, frac;
+	char     tmp[8];
+	int      n = 0;
 
 	if (isnan(v) || isinf(v))
 		return (-1);

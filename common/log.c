@@ -23,32 +23,40 @@
 #include "common/log.h"
 #include "common/proc.h"
 
-#define LOG_LINE_MAX	2048
-#define LOG_RL_SLOTS	64
+#define LOG_LINE_MAX 2048
+#define LOG_RL_SLOTS 64
 
 enum log_target { TARGET_STDERR, TARGET_SYSLOG, TARGET_FILE };
 
 struct log_rl {
-	uint64_t	hash;
-	int64_t		second;
-	unsigned	suppressed;
+	uint64_t hash;
+	int64_t  second;
+	unsigned suppressed;
 };
 
 static struct {
-	char		role[32];
-	enum log_level	level;
-	enum log_target	target;
-	char		path[1024];
-	int		fd;		/* file target, or -1 */
-	struct log_rl	rl[LOG_RL_SLOTS];
+	char            role[32];
+	enum log_level  level;
+	enum log_target target;
+	char            path[1024];
+	int             fd; /* file target, or -1 */
+	struct log_rl   rl[LOG_RL_SLOTS];
 } logst = { "notaryd", LOG_LEVEL_INFO, TARGET_STDERR, "", -1, { { 0, 0, 0 } } };
 
 static const char *const level_names[] = {
-	"debug", "info", "notice", "warning", "error",
+	"debug",
+	"info",
+	"notice",
+	"warning",
+	"error",
 };
 
 static const int level_syslog[] = {
-	LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR,
+	LOG_DEBUG,
+	LOG_INFO,
+	LOG_NOTICE,
+	LOG_WARNING,
+	LOG_ERR,
 };
 
 void
@@ -69,7 +77,7 @@ log_set_role(const char *role)
 int
 log_level_parse(const char *s)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
 		if (strcasecmp(s, level_names[i]) == 0)
@@ -100,7 +108,7 @@ log_fd(void)
 static int
 open_log_file(const char *path, char *err, size_t errlen)
 {
-	int	fd;
+	int fd;
 
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd == -1 && err != NULL)
@@ -110,10 +118,10 @@ open_log_file(const char *path, char *err, size_t errlen)
 }
 
 int
-log_configure(enum log_level level, const char *target, char *err,
-    size_t errlen)
+log_configure(
+    enum log_level level, const char *target, char *err, size_t errlen)
 {
-	int	fd;
+	int fd;
 
 	if ((unsigned)level > LOG_LEVEL_ERROR) {
 		snprintf(err, errlen, "bad log level %d", (int)level);
@@ -165,8 +173,8 @@ log_reattach(void)
 int
 log_reopen(void)
 {
-	char	err[sizeof(logst.path) + 128];
-	int	fd;
+	char err[sizeof(logst.path) + 128];
+	int  fd;
 
 	if (logst.target != TARGET_FILE)
 		return (0);
@@ -183,7 +191,7 @@ log_reopen(void)
 static uint64_t
 fnv1a(const char *s)
 {
-	uint64_t	h = 1469598103934665603ULL;
+	uint64_t h = 1469598103934665603ULL;
 
 	for (; *s != '\0'; s++) {
 		h ^= (unsigned char)*s;
@@ -199,10 +207,10 @@ fnv1a(const char *s)
 static long
 rate_limit(const char *msg)
 {
-	struct log_rl	*rl;
-	struct timespec	 ts;
-	uint64_t	 h = fnv1a(msg);
-	long		 n;
+	struct log_rl  *rl;
+	struct timespec ts;
+	uint64_t        h = fnv1a(msg);
+	long            n;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	rl = &logst.rl[h % LOG_RL_SLOTS];
@@ -220,7 +228,7 @@ rate_limit(const char *msg)
 static void
 write_all(int fd, const char *buf, size_t len)
 {
-	ssize_t	n;
+	ssize_t n;
 
 	while (len > 0) {
 		n = write(fd, buf, len);
@@ -236,18 +244,18 @@ write_all(int fd, const char *buf, size_t len)
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
-	char		 msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 256];
-	char		 tbuf[32];
-	struct tm	 tm;
-	time_t		 now;
-	long		 dropped;
-	int		 saved = errno, n;
+	char      msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 256];
+	char      tbuf[32];
+	struct tm tm;
+	time_t    now;
+	long      dropped;
+	int       saved = errno, n;
 
 	if (level < logst.level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno) {
-		size_t	l = strlen(msg);
+		size_t l = strlen(msg);
 		snprintf(msg + l, sizeof(msg) - l, ": %s", strerror(saved));
 	}
 	if ((dropped = rate_limit(msg)) < 0) {
@@ -256,8 +264,10 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	}
 	if (logst.target == TARGET_SYSLOG) {
 		if (dropped > 0)
-			syslog(level_syslog[level], "%s: %s (%ld similar "
-			    "lines suppressed)", logst.role, msg, dropped);
+			syslog(level_syslog[level],
+			    "%s: %s (%ld similar "
+			    "lines suppressed)",
+			    logst.role, msg, dropped);
 		else
 			syslog(level_syslog[level], "%s: %s", logst.role, msg);
 		errno = saved;
@@ -267,9 +277,11 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	gmtime_r(&now, &tm);
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (dropped > 0)
-		n = snprintf(line, sizeof(line), "%s %s[%d] %s: %s (%ld "
-		    "similar lines suppressed)\n", tbuf, logst.role,
-		    (int)getpid(), level_names[level], msg, dropped);
+		n = snprintf(line, sizeof(line),
+		    "%s %s[%d] %s: %s (%ld "
+		    "similar lines suppressed)\n",
+		    tbuf, logst.role, (int)getpid(), level_names[level], msg,
+		    dropped);
 	else
 		n = snprintf(line, sizeof(line), "%s %s[%d] %s: %s\n", tbuf,
 		    logst.role, (int)getpid(), level_names[level], msg);
@@ -279,20 +291,20 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	write_all(logst.target == TARGET_FILE && logst.fd != -1 ? logst.fd :
-	    STDERR_FILENO, line, (size_t)n);
+	write_all(logst.target == TARGET_FILE && logst.fd != -1 ? logst.fd
+	                                                        : STDERR_FILENO,
+	    line, (size_t)n);
 	errno = saved;
 }
 
-#define LOG_FN(name, level, with_errno)				\
-void								\
-name(const char *fmt, ...)					\
-{								\
-	va_list	ap;						\
-	va_start(ap, fmt);					\
-	vlog(level, with_errno, fmt, ap);			\
-	va_end(ap);						\
-}
+#define LOG_FN(name, level, with_errno)           \
+	void name(const char *fmt, ...)           \
+	{                                         \
+		va_list ap;                       \
+		va_start(ap, fmt);                \
+		vlog(level, with_errno, fmt, ap); \
+		va_end(ap);                       \
+	}
 
 LOG_FN(log_debug, LOG_LEVEL_DEBUG, 0)
 LOG_FN(log_info, LOG_LEVEL_INFO, 0)
@@ -304,7 +316,7 @@ LOG_FN(log_errorx, LOG_LEVEL_ERROR, 0)
 void
 fatal(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_ERROR, 1, fmt, ap);
@@ -315,7 +327,7 @@ fatal(const char *fmt, ...)
 void
 fatalx(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_ERROR, 0, fmt, ap);
@@ -326,7 +338,7 @@ fatalx(const char *fmt, ...)
 void
 panicx(const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	vlog(LOG_LEVEL_ERROR, 0, fmt, ap);

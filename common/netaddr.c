@@ -27,13 +27,13 @@
 int
 netaddr_embedded_v4(const uint8_t a6[16], uint8_t v4[4])
 {
-	static const uint8_t	zero[12];
-	static const uint8_t	mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-				    0xff, 0xff };
-	static const uint8_t	translated[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
-				    0xff, 0xff, 0, 0 };
-	static const uint8_t	nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0,
-				    0, 0, 0, 0, 0 };
+	static const uint8_t zero[12];
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+		0xff };
+	static const uint8_t translated[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+		0xff, 0, 0 };
+	static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0,
+		0, 0, 0 };
 
 	if (memcmp(a6, zero, 12) == 0 || memcmp(a6, mapped, 12) == 0 ||
 	    memcmp(a6, translated, 12) == 0 || memcmp(a6, nat64, 12) == 0) {
@@ -59,9 +59,9 @@ int
 netaddr_denied(const struct netaddr_cidr_list *deny,
     const struct netaddr_cidr_list *allow, const struct sockaddr *sa)
 {
-	struct sockaddr_in6	sin6;
-	struct sockaddr_in	sin;
-	uint8_t			v4[4];
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in  sin;
+	uint8_t             v4[4];
 
 	if (sa == NULL)
 		return (1);
@@ -90,25 +90,44 @@ netaddr_denied(const struct netaddr_cidr_list *deny,
  * have no fixed embedding and are denied whole.
  */
 static const char *const default_deny[] = {
-	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
-	"169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
-	"192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
-	"198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-	"::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/32",
-	"2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+	"0.0.0.0/8",
+	"10.0.0.0/8",
+	"100.64.0.0/10",
+	"127.0.0.0/8",
+	"169.254.0.0/16",
+	"172.16.0.0/12",
+	"192.0.0.0/24",
+	"192.0.2.0/24",
+	"192.88.99.0/24",
+	"192.168.0.0/16",
+	"198.18.0.0/15",
+	"198.51.100.0/24",
+	"203.0.113.0/24",
+	"224.0.0.0/4",
+	"240.0.0.0/4",
+	"::/128",
+	"::1/128",
+	"64:ff9b:1::/48",
+	"100::/64",
+	"2001::/32",
+	"2001:db8::/32",
+	"fc00::/7",
+	"fe80::/10",
+	"fec0::/10",
+	"ff00::/8",
 };
 
-static int	listen_host(const char *, size_t, int, struct netaddr_listen *,
-		    char *, size_t, const char *);
-static int	cidr_has_host_bits(const struct netaddr_cidr *);
-static void	cidr_mask(struct netaddr_cidr *);
-static void	cidr_unmap_v4(struct netaddr_cidr *);
-static int	prefix_equal(const uint8_t *, const uint8_t *, unsigned);
+static int  listen_host(const char *, size_t, int, struct netaddr_listen *,
+     char *, size_t, const char *);
+static int  cidr_has_host_bits(const struct netaddr_cidr *);
+static void cidr_mask(struct netaddr_cidr *);
+static void cidr_unmap_v4(struct netaddr_cidr *);
+static int  prefix_equal(const uint8_t *, const uint8_t *, unsigned);
 
 int
 netaddr_parse_listen(const char *s, struct netaddr_listen *out)
 {
-	char	why[NETADDR_MSG_MAX];
+	char why[NETADDR_MSG_MAX];
 
 	if (s == NULL)
 		return (-1);
@@ -118,7 +137,7 @@ netaddr_parse_listen(const char *s, struct netaddr_listen *out)
 int
 netaddr_parse_cidr(const char *s, struct netaddr_cidr *out)
 {
-	char	why[NETADDR_MSG_MAX];
+	char why[NETADDR_MSG_MAX];
 
 	if (s == NULL)
 		return (-1);
@@ -131,13 +150,14 @@ netaddr_parse_cidr(const char *s, struct netaddr_cidr *out)
  * at start.  On error why holds a whole message.
  */
 int
-netaddr_listen_parse(const char *s, struct netaddr_listen *out, char *why, size_t len)
+netaddr_listen_parse(
+    const char *s, struct netaddr_listen *out, char *why, size_t len)
 {
-	const char	*host, *colon, *end;
-	char		 got[NETADDR_MSG_MAX];
-	size_t		 hostlen;
-	uint64_t	 port;
-	int		 v6 = (s[0] == '[');
+	const char *host, *colon, *end;
+	char        got[NETADDR_MSG_MAX];
+	size_t      hostlen;
+	uint64_t    port;
+	int         v6 = (s[0] == '[');
 
 	memset(out, 0, sizeof(*out));
 	util_quote(got, sizeof(got), s);
@@ -153,15 +173,19 @@ netaddr_listen_parse(const char *s, struct netaddr_listen *out, char *why, size_
 			goto syntax;
 		hostlen = (size_t)(colon - host);
 		if (memchr(host, ':', hostlen) != NULL) {
-			snprintf(why, len, "an IPv6 address needs brackets, "
-			    "like \"[::1]:8080\", got %s", got);
+			snprintf(why, len,
+			    "an IPv6 address needs brackets, "
+			    "like \"[::1]:8080\", got %s",
+			    got);
 			return (-1);
 		}
 	}
 	if (util_parse_u64(colon + 1, &port, &end) == -1 || *end != '\0' ||
 	    port < 1 || port > 65535) {
-		snprintf(why, len, "the port must be a number from 1 to 65535, "
-		    "got %s", got);
+		snprintf(why, len,
+		    "the port must be a number from 1 to 65535, "
+		    "got %s",
+		    got);
 		return (-1);
 	}
 	if (listen_host(host, hostlen, v6, out, why, len, got) == -1)
@@ -176,21 +200,23 @@ netaddr_listen_parse(const char *s, struct netaddr_listen *out, char *why, size_
 	    sizeof(out->text) - strlen(out->text), ":%u", (unsigned)port);
 	return (0);
 
- syntax:
-	snprintf(why, len, "expected an address like \"127.0.0.1:8080\", "
-	    "\"[::1]:8080\" or \"*:8080\", got %s", got);
+syntax:
+	snprintf(why, len,
+	    "expected an address like \"127.0.0.1:8080\", "
+	    "\"[::1]:8080\" or \"*:8080\", got %s",
+	    got);
 	return (-1);
 }
 
 /* The host part of a listen address (v6: it was in brackets) into out. */
 static int
-listen_host(const char *host, size_t hostlen, int v6, struct netaddr_listen *out,
-    char *why, size_t len, const char *got)
+listen_host(const char *host, size_t hostlen, int v6,
+    struct netaddr_listen *out, char *why, size_t len, const char *got)
 {
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&out->addr;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&out->addr;
-	char			 h[INET6_ADDRSTRLEN + 1];
-	char			 ntop[INET6_ADDRSTRLEN];
+	struct sockaddr_in  *sin = (struct sockaddr_in *)&out->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
+	char                 h[INET6_ADDRSTRLEN + 1];
+	char                 ntop[INET6_ADDRSTRLEN];
 
 	if (hostlen == 0 || hostlen >= sizeof(h))
 		goto bad;
@@ -216,14 +242,18 @@ listen_host(const char *host, size_t hostlen, int v6, struct netaddr_listen *out
 		return (0);
 	}
 	if (!v6 && strspn(h, "0123456789.") != hostlen) {
-		snprintf(why, len, "host names are not resolved; use an "
+		snprintf(why, len,
+		    "host names are not resolved; use an "
 		    "address like \"127.0.0.1:8080\", \"[::1]:8080\" or "
-		    "\"*:8080\", got %s", got);
+		    "\"*:8080\", got %s",
+		    got);
 		return (-1);
 	}
- bad:
-	snprintf(why, len, "expected an address like \"127.0.0.1:8080\", "
-	    "\"[::1]:8080\" or \"*:8080\", got %s", got);
+bad:
+	snprintf(why, len,
+	    "expected an address like \"127.0.0.1:8080\", "
+	    "\"[::1]:8080\" or \"*:8080\", got %s",
+	    got);
 	return (-1);
 }
 
@@ -234,14 +264,15 @@ listen_host(const char *host, size_t hostlen, int v6, struct netaddr_listen *out
  * netaddr_cidr_match needs only one form.
  */
 int
-netaddr_cidr_parse(const char *s, struct netaddr_cidr *out, char *why, size_t len)
+netaddr_cidr_parse(
+    const char *s, struct netaddr_cidr *out, char *why, size_t len)
 {
-	const char	*slash, *end;
-	char		 a[INET6_ADDRSTRLEN + 1], got[NETADDR_MSG_MAX];
-	char		 ntop[INET6_ADDRSTRLEN];
-	size_t		 alen;
-	uint64_t	 prefix;
-	unsigned	 max;
+	const char *slash, *end;
+	char        a[INET6_ADDRSTRLEN + 1], got[NETADDR_MSG_MAX];
+	char        ntop[INET6_ADDRSTRLEN];
+	size_t      alen;
+	uint64_t    prefix;
+	unsigned    max;
 
 	memset(out, 0, sizeof(*out));
 	util_quote(got, sizeof(got), s);
@@ -264,9 +295,10 @@ netaddr_cidr_parse(const char *s, struct netaddr_cidr *out, char *why, size_t le
 	if (slash != NULL) {
 		if (util_parse_u64(slash + 1, &prefix, &end) == -1 ||
 		    *end != '\0' || prefix > max) {
-			snprintf(why, len, "the prefix length of an %s network "
-			    "must be 0 to %u, got %s", max == 32 ? "IPv4" :
-			    "IPv6", max, got);
+			snprintf(why, len,
+			    "the prefix length of an %s network "
+			    "must be 0 to %u, got %s",
+			    max == 32 ? "IPv4" : "IPv6", max, got);
 			return (-1);
 		}
 		out->prefix = (unsigned)prefix;
@@ -281,16 +313,18 @@ netaddr_cidr_parse(const char *s, struct netaddr_cidr *out, char *why, size_t le
 	cidr_unmap_v4(out);
 	return (0);
 
- syntax:
-	snprintf(why, len, "expected a network like \"10.0.0.0/8\" or "
-	    "\"2001:db8::/32\", or one address, got %s", got);
+syntax:
+	snprintf(why, len,
+	    "expected a network like \"10.0.0.0/8\" or "
+	    "\"2001:db8::/32\", or one address, got %s",
+	    got);
 	return (-1);
 }
 
 static int
 cidr_has_host_bits(const struct netaddr_cidr *c)
 {
-	struct netaddr_cidr	m = *c;
+	struct netaddr_cidr m = *c;
 
 	cidr_mask(&m);
 	return (memcmp(m.addr, c->addr, sizeof(m.addr)) != 0);
@@ -300,7 +334,7 @@ cidr_has_host_bits(const struct netaddr_cidr *c)
 static void
 cidr_mask(struct netaddr_cidr *c)
 {
-	unsigned	bytes = c->family == AF_INET ? 4 : 16, i;
+	unsigned bytes = c->family == AF_INET ? 4 : 16, i;
 
 	for (i = 0; i < bytes; i++) {
 		if (c->prefix >= 8 * (i + 1))
@@ -316,8 +350,8 @@ cidr_mask(struct netaddr_cidr *c)
 static void
 cidr_unmap_v4(struct netaddr_cidr *c)
 {
-	static const uint8_t	mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-				    0xff, 0xff };
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+		0xff };
 
 	if (c->family != AF_INET6 || c->prefix < 96 ||
 	    memcmp(c->addr, mapped, sizeof(mapped)) != 0)
@@ -331,8 +365,8 @@ cidr_unmap_v4(struct netaddr_cidr *c)
 static int
 prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefix)
 {
-	unsigned	full = prefix / 8, rest = prefix % 8;
-	uint8_t		mask;
+	unsigned full = prefix / 8, rest = prefix % 8;
+	uint8_t  mask;
 
 	if (memcmp(a, b, full) != 0)
 		return (0);
@@ -345,25 +379,25 @@ prefix_equal(const uint8_t *a, const uint8_t *b, unsigned prefix)
 void
 netaddr_default_deny(struct netaddr_cidr_list *out)
 {
-	char	why[NETADDR_MSG_MAX];
-	size_t	i;
+	char   why[NETADDR_MSG_MAX];
+	size_t i;
 
 	out->n = NELEM(default_deny);
 	out->v = xcalloc(out->n, sizeof(*out->v));
 	for (i = 0; i < out->n; i++)
-		if (netaddr_cidr_parse(default_deny[i], &out->v[i], why,
-		    sizeof(why)) == -1)
+		if (netaddr_cidr_parse(
+		        default_deny[i], &out->v[i], why, sizeof(why)) == -1)
 			panicx("conf: default deny list: %s", why);
 }
 
 int
 netaddr_cidr_match(const struct netaddr_cidr_list *l, const struct sockaddr *sa)
 {
-	struct sockaddr_in	sin;
-	struct sockaddr_in6	sin6;
-	uint8_t			addr[16];
-	int			family;
-	size_t			i;
+	struct sockaddr_in  sin;
+	struct sockaddr_in6 sin6;
+	uint8_t             addr[16];
+	int                 family;
+	size_t              i;
 
 	if (l == NULL || sa == NULL)
 		return (0);

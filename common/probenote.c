@@ -27,7 +27,7 @@ probenote_init(struct probenote_sender *s, const struct sockaddr_un *sun)
 static int
 note_connect(struct probenote_sender *s)
 {
-	int	fd;
+	int fd;
 
 	if (s->fd != -1)
 		return (0);
@@ -46,10 +46,9 @@ note_connect(struct probenote_sender *s)
 }
 
 void
-probenote_send(struct probenote_sender *s, const char *svc, size_t len,
-    int ok)
+probenote_send(struct probenote_sender *s, const char *svc, size_t len, int ok)
 {
-	uint8_t	msg[PROBENOTE_HDR + PROBENOTE_SVC_MAX];
+	uint8_t msg[PROBENOTE_HDR + PROBENOTE_SVC_MAX];
 
 	if (len == 0 || len > PROBENOTE_SVC_MAX || note_connect(s) == -1)
 		return;
@@ -59,8 +58,9 @@ probenote_send(struct probenote_sender *s, const char *svc, size_t len,
 	msg[6] = (uint8_t)(len >> 8);
 	msg[7] = (uint8_t)len;
 	memcpy(msg + PROBENOTE_HDR, svc, len);
-	if (send(s->fd, msg, PROBENOTE_HDR + len, MSG_DONTWAIT |
-	    MSG_NOSIGNAL) == -1 && errno != EAGAIN) {
+	if (send(s->fd, msg, PROBENOTE_HDR + len,
+	        MSG_DONTWAIT | MSG_NOSIGNAL) == -1 &&
+	    errno != EAGAIN) {
 		log_debug("probe note: signer connection lost");
 		probenote_close(s);
 	}
@@ -78,7 +78,7 @@ int
 probenote_decode(const uint8_t *msg, size_t len, char *svc, size_t max,
     size_t *svclen, int *ok)
 {
-	size_t	n;
+	size_t n;
 
 	if (len < PROBENOTE_HDR || msg[4] != PROBENOTE_FMT || msg[5] > 1)
 		return (-1);

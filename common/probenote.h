@@ -19,25 +19,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROBENOTE_FMT		0xc1
-#define PROBENOTE_HDR		8
-#define PROBENOTE_SVC_MAX	255
-#define PROBENOTE_RETRY_MS	1000
+#define PROBENOTE_FMT      0xc1
+#define PROBENOTE_HDR      8
+#define PROBENOTE_SVC_MAX  255
+#define PROBENOTE_RETRY_MS 1000
 
 struct probenote_sender {
-	int			fd;
-	int64_t			retry_at;
-	struct sockaddr_un	sun;	/* the signer's socket */
+	int                fd;
+	int64_t            retry_at;
+	struct sockaddr_un sun; /* the signer's socket */
 };
 
 /* Notes go to the signer's socket at sun (see store_sockaddr()). */
-void	probenote_init(struct probenote_sender *s,
-	    const struct sockaddr_un *sun);
-void	probenote_send(struct probenote_sender *s, const char *svc,
-	    size_t len, int ok);
-void	probenote_close(struct probenote_sender *s);
+void probenote_init(struct probenote_sender *s, const struct sockaddr_un *sun);
+void
+probenote_send(struct probenote_sender *s, const char *svc, size_t len, int ok);
+void probenote_close(struct probenote_sender *s);
 /* 0 with svc (NUL-terminated, max bytes with NUL) and *ok, or -1. */
-int	probenote_decode(const uint8_t *msg, size_t len, char *svc,
-	    size_t max, size_t *svclen, int *ok);
+int  probenote_decode(const uint8_t *msg, size_t len, char *svc, size_t max,
+     size_t *svclen, int *ok);
 
 #endif

@@ -31,15 +31,20 @@
 #include "common/xmalloc.h"
 
 static const int handled_signals[] = {
-	SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD,
+	SIGTERM,
+	SIGINT,
+	SIGQUIT,
+	SIGHUP,
+	SIGUSR1,
+	SIGCHLD,
 };
 
 int
 proc_signalfd(void)
 {
-	sigset_t	set;
-	size_t		i;
-	int		fd;
+	sigset_t set;
+	size_t   i;
+	int      fd;
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
@@ -59,8 +64,8 @@ proc_signalfd(void)
 int
 proc_read_signals(int sfd, struct proc_signals *s)
 {
-	struct signalfd_siginfo	si;
-	ssize_t			n;
+	struct signalfd_siginfo si;
+	ssize_t                 n;
 
 	for (;;) {
 		n = read(sfd, &si, sizeof(si));
@@ -96,7 +101,7 @@ proc_read_signals(int sfd, struct proc_signals *s)
 static int
 fd_is_kept(int fd, const int *keep, size_t nkeep)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < nkeep; i++)
 		if (keep[i] == fd)
@@ -112,9 +117,9 @@ fd_is_kept(int fd, const int *keep, size_t nkeep)
 static void
 close_other_fds(const int *keep, size_t nkeep)
 {
-	DIR		*d;
-	struct dirent	*de;
-	int		 fds[1024], n = 0, fd, i, dfd;
+	DIR           *d;
+	struct dirent *de;
+	int            fds[1024], n = 0, fd, i, dfd;
 
 	if ((d = opendir("/proc/self/fd")) == NULL)
 		fatal("opendir /proc/self/fd");
@@ -150,10 +155,9 @@ drop_privileges(struct proc_ctx *ctx)
 void
 proc_child_init(struct proc_ctx *ctx, const int *keep, size_t nkeep)
 {
-	char	name[32];
+	char name[32];
 
-	snprintf(name, sizeof(name), "%s#%d", role_name(ctx->role),
-	    ctx->index);
+	snprintf(name, sizeof(name), "%s#%d", role_name(ctx->role), ctx->index);
 	log_set_role(name);
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		fatal("prctl(PR_SET_PDEATHSIG)");
@@ -179,7 +183,7 @@ proc_child_init(struct proc_ctx *ctx, const int *keep, size_t nkeep)
 int
 proc_report_ready(struct proc_ctx *ctx)
 {
-	char	c = PROC_MSG_READY;
+	char c = PROC_MSG_READY;
 
 	if (send(ctx->chan, &c, 1, MSG_NOSIGNAL) != 1) {
 		log_warn("cannot report readiness to the master");
@@ -191,8 +195,8 @@ proc_report_ready(struct proc_ctx *ctx)
 int
 proc_chan_read(struct proc_ctx *ctx)
 {
-	char	buf[64];
-	ssize_t	n;
+	char    buf[64];
+	ssize_t n;
 
 	n = recv(ctx->chan, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n == 0)
@@ -205,10 +209,10 @@ proc_chan_read(struct proc_ctx *ctx)
 int
 proc_fault_injected(const char *role)
 {
-	const char	*path = getenv("NOTARYD_TEST_FAULTS");
-	char		 startup[64], fatal_[64], line[256];
-	FILE		*f;
-	int		 hit = 0;
+	const char *path = getenv("NOTARYD_TEST_FAULTS");
+	char        startup[64], fatal_[64], line[256];
+	FILE       *f;
+	int         hit = 0;
 
 	if (path == NULL || *path == '\0')
 		return (0);
@@ -227,10 +231,10 @@ proc_fault_injected(const char *role)
 }
 
 int
-proc_poll_events(struct proc_ctx *ctx, int sfd, short sig_revents,
-    short chan_revents)
+proc_poll_events(
+    struct proc_ctx *ctx, int sfd, short sig_revents, short chan_revents)
 {
-	struct proc_signals	sig;
+	struct proc_signals sig;
 
 	if ((chan_revents & (POLLIN | POLLHUP | POLLERR)) &&
 	    proc_chan_read(ctx) == -1) {
@@ -252,9 +256,9 @@ proc_poll_events(struct proc_ctx *ctx, int sfd, short sig_revents,
 int
 proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l)
 {
-	struct pollfd		 pfd[2];
-	int64_t			 next = mono_ms() + l->tick_ms, now;
-	int			 timeout;
+	struct pollfd pfd[2];
+	int64_t       next = mono_ms() + l->tick_ms, now;
+	int           timeout;
 
 	for (;;) {
 		pfd[0].fd = sfd;
@@ -265,8 +269,8 @@ proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l)
 		timeout = next > now ? (int)(next - now) : 0;
 		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
 			fatal("poll");
-		switch (proc_poll_events(ctx, sfd, pfd[0].revents,
-		    pfd[1].revents)) {
+		switch (proc_poll_events(
+		    ctx, sfd, pfd[0].revents, pfd[1].revents)) {
 		case PROC_GONE:
 			return (PROC_EXIT_FAIL);
 		case PROC_STOP:
@@ -283,8 +287,8 @@ proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l)
 void
 proc_child_run(struct proc_ctx *ctx, const struct role_ops *ops)
 {
-	void	*state;
-	int	 sfd, code = PROC_EXIT_FAIL;
+	void *state;
+	int   sfd, code = PROC_EXIT_FAIL;
 
 	if ((sfd = proc_signalfd()) == -1)
 		_exit(PROC_EXIT_FAIL);

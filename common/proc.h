@@ -19,25 +19,25 @@ struct cache;
 struct ring;
 
 struct proc_ctx {
-	const struct conf	*cf;
-	enum role		 role;
-	int			 index;		/* slot within the role */
-	unsigned		 generation;	/* config generation */
-	int			 chan;		/* our end of the master channel */
-	const int		*listen_fds;
-	size_t			 nlisten;
-	const int		*conv_listen_fds;	/* convergence.listen */
-	size_t			 nconv_listen;
-	const int		*proxy_listen_fds;	/* ...proxy_listen */
-	size_t			 nproxy_listen;
-	int			 signer_fd;	/* signer role: listening socket */
-	struct cache		*cache;
-	struct ring		*ring;
-	struct status		*status;
-	pid_t			 master_pid;
-	uid_t			 uid;		/* drop to these when root */
-	gid_t			 gid;
-	int			 drop_privs;
+	const struct conf *cf;
+	enum role          role;
+	int                index;      /* slot within the role */
+	unsigned           generation; /* config generation */
+	int                chan;       /* our end of the master channel */
+	const int         *listen_fds;
+	size_t             nlisten;
+	const int         *conv_listen_fds; /* convergence.listen */
+	size_t             nconv_listen;
+	const int         *proxy_listen_fds; /* ...proxy_listen */
+	size_t             nproxy_listen;
+	int                signer_fd; /* signer role: listening socket */
+	struct cache      *cache;
+	struct ring       *ring;
+	struct status     *status;
+	pid_t              master_pid;
+	uid_t              uid; /* drop to these when root */
+	gid_t              gid;
+	int                drop_privs;
 };
 
 /*
@@ -45,10 +45,10 @@ struct proc_ctx {
  * children (which return these) and the master (which acts on them).
  */
 enum proc_exit {
-	PROC_EXIT_OK = 0,	/* clean stop (asked to) */
-	PROC_EXIT_FAIL = 1,	/* runtime failure: respawn with back-off */
-	PROC_EXIT_FATAL = 2,	/* an operator must act: never respawn */
-	PROC_EXIT_DBPANIC = 3,	/* the database needs recovery */
+	PROC_EXIT_OK = 0,      /* clean stop (asked to) */
+	PROC_EXIT_FAIL = 1,    /* runtime failure: respawn with back-off */
+	PROC_EXIT_FATAL = 2,   /* an operator must act: never respawn */
+	PROC_EXIT_DBPANIC = 3, /* the database needs recovery */
 };
 
 /*
@@ -61,35 +61,35 @@ enum proc_exit {
  * helper) does one job and never reports ready.
  */
 struct role_ops {
-	void	*(*open)(struct proc_ctx *ctx, int *code);
-	int	 (*run)(void *state, struct proc_ctx *ctx, int sfd);
-	void	 (*close)(void *state);
-	int	   once_only;
+	void *(*open)(struct proc_ctx *ctx, int *code);
+	int (*run)(void *state, struct proc_ctx *ctx, int sfd);
+	void (*close)(void *state);
+	int once_only;
 };
 
 /*
  * The life of every child after proc_child_init(): signalfd, open,
  * report ready, run, close, _exit with run's status.
  */
-void	proc_child_run(struct proc_ctx *ctx, const struct role_ops *ops)
-	    __attribute__((noreturn));
+void proc_child_run(struct proc_ctx *ctx, const struct role_ops *ops)
+    __attribute__((noreturn));
 
 /*
  * Descriptors every child keeps besides the listeners it inherits: its
  * master channel, the log file, the signer socket (and one spare).
  */
-#define PROC_KEEP_FIXED	4
+#define PROC_KEEP_FIXED 4
 
 /* Byte a child writes on its channel once it is ready to work. */
-#define PROC_MSG_READY	'R'
+#define PROC_MSG_READY 'R'
 
 /* What the signalfd said. */
 struct proc_signals {
-	int	stop;		/* TERM, INT: stop now */
-	int	quit;		/* QUIT: finish in-flight work, then stop */
-	int	reopen;		/* USR1: reopen log files */
-	int	hup;		/* HUP (master only) */
-	int	chld;		/* CHLD (master only) */
+	int stop;   /* TERM, INT: stop now */
+	int quit;   /* QUIT: finish in-flight work, then stop */
+	int reopen; /* USR1: reopen log files */
+	int hup;    /* HUP (master only) */
+	int chld;   /* CHLD (master only) */
 };
 
 /*
@@ -98,9 +98,9 @@ struct proc_signals {
  * then only ever seen synchronously in the event loops: there are no
  * asynchronous handlers at all.
  */
-int	proc_signalfd(void);
+int proc_signalfd(void);
 /* Drain the signalfd into s (flags are OR-ed in).  0, or -1 on error. */
-int	proc_read_signals(int sfd, struct proc_signals *s);
+int proc_read_signals(int sfd, struct proc_signals *s);
 
 /*
  * Child set-up right after fork: role name in the log, parent-death
@@ -108,14 +108,14 @@ int	proc_read_signals(int sfd, struct proc_signals *s);
  * must not hold (keep: listeners, our channel, the log), drop privileges.
  * Exits the process on failure.
  */
-void	proc_child_init(struct proc_ctx *ctx, const int *keep, size_t nkeep);
+void proc_child_init(struct proc_ctx *ctx, const int *keep, size_t nkeep);
 /* Tell the master we finished start-up.  0/-1. */
-int	proc_report_ready(struct proc_ctx *ctx);
+int  proc_report_ready(struct proc_ctx *ctx);
 /*
  * Read the master channel (readable): returns -1 when the master is gone
  * (EOF or error), 0 otherwise.
  */
-int	proc_chan_read(struct proc_ctx *ctx);
+int  proc_chan_read(struct proc_ctx *ctx);
 
 /*
  * Test hook: when the environment variable NOTARYD_TEST_FAULTS names a
@@ -124,7 +124,7 @@ int	proc_chan_read(struct proc_ctx *ctx);
  * with exit status 1 or 2.  Used by the supervision tests to make a role
  * crash-loop or fail fatally on demand; nothing else sets it.
  */
-int	proc_fault_injected(const char *role);
+int proc_fault_injected(const char *role);
 
 /*
  * Event loop for roles that have no sockets of their own (yet): waits on
@@ -133,11 +133,11 @@ int	proc_fault_injected(const char *role);
  * when the master is gone.
  */
 struct proc_loop {
-	int64_t	  tick_ms;
-	void	(*tick)(void *arg);
-	void	 *arg;
+	int64_t tick_ms;
+	void (*tick)(void *arg);
+	void *arg;
 };
-int	proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l);
+int proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l);
 
 /*
  * For event loops that poll the signalfd and the master channel among
@@ -145,9 +145,9 @@ int	proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l);
  * Returns 0 to go on, PROC_STOP for TERM/INT/QUIT, PROC_GONE when the
  * master is gone.
  */
-#define PROC_STOP	1
-#define PROC_GONE	2
-int	proc_poll_events(struct proc_ctx *ctx, int sfd, short sig_revents,
-	    short chan_revents);
+#define PROC_STOP 1
+#define PROC_GONE 2
+int proc_poll_events(
+    struct proc_ctx *ctx, int sfd, short sig_revents, short chan_revents);
 
 #endif

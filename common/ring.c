@@ -67,70 +67,70 @@
 #include "common/log.h"
 #include "common/ring.h"
 
-#define RING_MAGIC	0x6e52494eU	/* "nRIN" */
-#define RING_VERSION	1
-#define RING_MIN_SIZE	(64ULL * 1024)
-#define RING_MAX_SIZE	(1ULL << 30)
-#define RING_ALIGN	8
-#define RING_LINE	64
+#define RING_MAGIC    0x6e52494eU /* "nRIN" */
+#define RING_VERSION  1
+#define RING_MIN_SIZE (64ULL * 1024)
+#define RING_MAX_SIZE (1ULL << 30)
+#define RING_ALIGN    8
+#define RING_LINE     64
 
 /* Page 0: read-only after ring_create(). */
 struct ring {
-	uint32_t	magic;
-	uint32_t	version;
-	uint64_t	size;		/* data area, power of two */
-	uint64_t	mask;		/* size - 1 */
-	uint64_t	max_record;	/* size / 4 */
-	uint64_t	shared_off;
-	uint64_t	data_off;
-	uint64_t	map_size;
+	uint32_t magic;
+	uint32_t version;
+	uint64_t size;       /* data area, power of two */
+	uint64_t mask;       /* size - 1 */
+	uint64_t max_record; /* size / 4 */
+	uint64_t shared_off;
+	uint64_t data_off;
+	uint64_t map_size;
 };
 
 struct ring_head {
-	_Atomic uint64_t	pos;
-	_Atomic uint64_t	seq;
+	_Atomic uint64_t pos;
+	_Atomic uint64_t seq;
 };
 
 /* Page 1: written by the writer only, read by everyone. */
 struct ring_shared {
-	_Atomic uint64_t	reserve_pos;
-	_Atomic uint64_t	commit_pos;
-	_Atomic uint64_t	next_seq;
-	_Atomic uint64_t	head_gen;
-	struct ring_head	head[2];	/* head[head_gen & 1] is live */
+	_Atomic uint64_t reserve_pos;
+	_Atomic uint64_t commit_pos;
+	_Atomic uint64_t next_seq;
+	_Atomic uint64_t head_gen;
+	struct ring_head head[2]; /* head[head_gen & 1] is live */
 	_Alignas(RING_LINE) _Atomic uint64_t published;
-	_Atomic uint64_t	bytes;
+	_Atomic uint64_t bytes;
 	/* recent[seq % RING_RECENT]: position of record seq (a hint). */
 	_Alignas(RING_LINE) _Atomic uint64_t recent[RING_RECENT];
 };
 
 _Static_assert(sizeof(struct ring) <= 4096, "geometry fits in a page");
-_Static_assert(sizeof(struct ring_shared) <= 4096 * 3,
-    "positions fit three pages");
+_Static_assert(
+    sizeof(struct ring_shared) <= 4096 * 3, "positions fit three pages");
 
 struct ring_rec_hdr {
-	uint64_t	seq;
-	uint32_t	type;
-	uint32_t	len;
+	uint64_t seq;
+	uint32_t type;
+	uint32_t len;
 };
 
-static int	ring_usable(const struct ring *);
+static int                 ring_usable(const struct ring *);
 static struct ring_shared *shared(struct ring *);
-static unsigned char *data_area(struct ring *);
-static uint64_t	record_span(uint64_t);
-static void	copy_in(struct ring *, uint64_t, const void *, size_t);
-static void	copy_out(struct ring *, uint64_t, void *, size_t);
-static void	head_publish(struct ring_shared *, uint64_t, uint64_t);
-static void	head_snapshot(struct ring_shared *, uint64_t *, uint64_t *);
-static int	writer_reached(struct ring *, uint64_t);
-static enum ring_result overrun(struct ring *, struct ring_cursor *,
-		    uint64_t *);
+static unsigned char      *data_area(struct ring *);
+static uint64_t            record_span(uint64_t);
+static void copy_in(struct ring *, uint64_t, const void *, size_t);
+static void copy_out(struct ring *, uint64_t, void *, size_t);
+static void head_publish(struct ring_shared *, uint64_t, uint64_t);
+static void head_snapshot(struct ring_shared *, uint64_t *, uint64_t *);
+static int  writer_reached(struct ring *, uint64_t);
+static enum ring_result
+overrun(struct ring *, struct ring_cursor *, uint64_t *);
 
 static int
 ring_usable(const struct ring *r)
 {
-	return (r != NULL && r->magic == RING_MAGIC &&
-	    r->version == RING_VERSION);
+	return (
+	    r != NULL && r->magic == RING_MAGIC && r->version == RING_VERSION);
 }
 
 static struct ring_shared *
@@ -156,10 +156,10 @@ record_span(uint64_t len)
 struct ring *
 ring_create(uint64_t size_bytes)
 {
-	struct ring		*r;
-	struct ring_shared	*sh;
-	uint64_t		 page, size, map, shoff, dataoff;
-	long			 ps;
+	struct ring        *r;
+	struct ring_shared *sh;
+	uint64_t            page, size, map, shoff, dataoff;
+	long                ps;
 
 	/* The geometry and the positions each get a page of their own. */
 	ps = sysconf(_SC_PAGESIZE);
@@ -173,7 +173,8 @@ ring_create(uint64_t size_bytes)
 	for (size = RING_MIN_SIZE; size < size_bytes; size <<= 1)
 		;
 	shoff = page;
-	dataoff = page + ((sizeof(struct ring_shared) + page - 1) / page) * page;
+	dataoff =
+	    page + ((sizeof(struct ring_shared) + page - 1) / page) * page;
 	map = dataoff + size;
 	r = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 	    -1, 0);
@@ -217,8 +218,8 @@ ring_max_record(const struct ring *r)
 static void
 copy_in(struct ring *r, uint64_t pos, const void *src, size_t n)
 {
-	uint64_t	idx = pos & r->mask;
-	size_t		first;
+	uint64_t idx = pos & r->mask;
+	size_t   first;
 
 	if (n == 0)
 		return;
@@ -233,8 +234,8 @@ copy_in(struct ring *r, uint64_t pos, const void *src, size_t n)
 static void
 copy_out(struct ring *r, uint64_t pos, void *dst, size_t n)
 {
-	uint64_t	idx = pos & r->mask;
-	size_t		first;
+	uint64_t idx = pos & r->mask;
+	size_t   first;
 
 	if (n == 0)
 		return;
@@ -252,8 +253,8 @@ copy_out(struct ring *r, uint64_t pos, void *dst, size_t n)
 static void
 head_publish(struct ring_shared *sh, uint64_t pos, uint64_t seq)
 {
-	uint64_t		 gen;
-	struct ring_head	*h;
+	uint64_t          gen;
+	struct ring_head *h;
 
 	gen = atomic_load_explicit(&sh->head_gen, memory_order_relaxed);
 	h = &sh->head[(gen + 1) & 1];
@@ -270,18 +271,17 @@ head_publish(struct ring_shared *sh, uint64_t pos, uint64_t seq)
 static void
 head_snapshot(struct ring_shared *sh, uint64_t *pos, uint64_t *seq)
 {
-	struct ring_head	*h;
-	uint64_t		 gen;
+	struct ring_head *h;
+	uint64_t          gen;
 
 	for (;;) {
-		gen = atomic_load_explicit(&sh->head_gen,
-		    memory_order_acquire);
+		gen = atomic_load_explicit(&sh->head_gen, memory_order_acquire);
 		h = &sh->head[gen & 1];
 		*pos = atomic_load_explicit(&h->pos, memory_order_relaxed);
 		*seq = atomic_load_explicit(&h->seq, memory_order_relaxed);
 		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&sh->head_gen,
-		    memory_order_relaxed) == gen)
+		if (atomic_load_explicit(&sh->head_gen, memory_order_relaxed) ==
+		    gen)
 			return;
 	}
 }
@@ -289,9 +289,9 @@ head_snapshot(struct ring_shared *sh, uint64_t *pos, uint64_t *seq)
 uint64_t
 ring_publish(struct ring *r, uint32_t type, const void *data, size_t len)
 {
-	struct ring_shared	*sh;
-	struct ring_rec_hdr	 hdr;
-	uint64_t		 pos, end, seq;
+	struct ring_shared *sh;
+	struct ring_rec_hdr hdr;
+	uint64_t            pos, end, seq;
 
 	if (!ring_usable(r) || len > r->max_record || (data == NULL && len > 0))
 		return (0);
@@ -308,8 +308,8 @@ ring_publish(struct ring *r, uint32_t type, const void *data, size_t len)
 	 * restarted writer begins again at commit_pos.
 	 */
 	if (atomic_load_explicit(&sh->reserve_pos, memory_order_relaxed) < end)
-		atomic_store_explicit(&sh->reserve_pos, end,
-		    memory_order_relaxed);
+		atomic_store_explicit(
+		    &sh->reserve_pos, end, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 
 	memset(&hdr, 0, sizeof(hdr));
@@ -319,8 +319,8 @@ ring_publish(struct ring *r, uint32_t type, const void *data, size_t len)
 	copy_in(r, pos, &hdr, sizeof(hdr));
 	copy_in(r, pos + sizeof(hdr), data, len);
 	/* A hint only: readers validate the record it points at. */
-	atomic_store_explicit(&sh->recent[seq % RING_RECENT], pos,
-	    memory_order_relaxed);
+	atomic_store_explicit(
+	    &sh->recent[seq % RING_RECENT], pos, memory_order_relaxed);
 
 	/*
 	 * next_seq before commit_pos: a writer killed between the two then
@@ -354,14 +354,14 @@ ring_cursor_back(struct ring *r, uint64_t k, struct ring_cursor *cur)
 	if (!ring_usable(r) || k == 0 || cur->seq == 0)
 		return (0);
 	if (k > RING_RECENT - 1)
-		k = RING_RECENT - 1;	/* the writer may be filling one slot */
+		k = RING_RECENT - 1; /* the writer may be filling one slot */
 	if (k > cur->seq - 1)
-		k = cur->seq - 1;	/* sequence numbers start at 1 */
+		k = cur->seq - 1; /* sequence numbers start at 1 */
 	if (k == 0)
 		return (0);
 	cur->seq -= k;
-	cur->pos = atomic_load_explicit(&shared(r)->recent[cur->seq %
-	    RING_RECENT], memory_order_acquire);
+	cur->pos = atomic_load_explicit(
+	    &shared(r)->recent[cur->seq % RING_RECENT], memory_order_acquire);
 	return (k);
 }
 
@@ -370,8 +370,8 @@ ring_next_seq(struct ring *r)
 {
 	if (!ring_usable(r))
 		return (0);
-	return (atomic_load_explicit(&shared(r)->next_seq,
-	    memory_order_acquire));
+	return (
+	    atomic_load_explicit(&shared(r)->next_seq, memory_order_acquire));
 }
 
 /*
@@ -381,17 +381,17 @@ ring_next_seq(struct ring *r)
 static int
 writer_reached(struct ring *r, uint64_t pos)
 {
-	uint64_t	reserve;
+	uint64_t reserve;
 
-	reserve = atomic_load_explicit(&shared(r)->reserve_pos,
-	    memory_order_acquire);
+	reserve =
+	    atomic_load_explicit(&shared(r)->reserve_pos, memory_order_acquire);
 	return (reserve - pos > r->size);
 }
 
 static enum ring_result
 overrun(struct ring *r, struct ring_cursor *cur, uint64_t *skipped)
 {
-	uint64_t	pos, seq;
+	uint64_t pos, seq;
 
 	head_snapshot(shared(r), &pos, &seq);
 	if (skipped != NULL)
@@ -405,16 +405,16 @@ enum ring_result
 ring_read(struct ring *r, struct ring_cursor *cur, uint32_t *type, void *buf,
     size_t buflen, size_t *len, uint64_t *skipped)
 {
-	struct ring_rec_hdr	hdr;
-	uint64_t		commit, p;
+	struct ring_rec_hdr hdr;
+	uint64_t            commit, p;
 
 	if (skipped != NULL)
 		*skipped = 0;
 	if (!ring_usable(r))
 		return (RING_EMPTY);
 	p = cur->pos;
-	commit = atomic_load_explicit(&shared(r)->commit_pos,
-	    memory_order_acquire);
+	commit =
+	    atomic_load_explicit(&shared(r)->commit_pos, memory_order_acquire);
 	if (p == commit)
 		return (RING_EMPTY);
 	/* Too far behind, ahead of the writer, or not on a record boundary. */
@@ -454,14 +454,14 @@ ring_read(struct ring *r, struct ring_cursor *cur, uint32_t *type, void *buf,
 void
 ring_stats(struct ring *r, struct ring_stats *st)
 {
-	struct ring_shared	*sh;
+	struct ring_shared *sh;
 
 	memset(st, 0, sizeof(*st));
 	if (!ring_usable(r))
 		return;
 	sh = shared(r);
 	st->size = r->size;
-	st->published = atomic_load_explicit(&sh->published,
-	    memory_order_relaxed);
+	st->published =
+	    atomic_load_explicit(&sh->published, memory_order_relaxed);
 	st->bytes = atomic_load_explicit(&sh->bytes, memory_order_relaxed);
 }

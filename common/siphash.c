@@ -15,23 +15,23 @@
 
 #include "common/siphash.h"
 
-#define SIP_C_ROUNDS	2	/* rounds per message word */
-#define SIP_D_ROUNDS	4	/* finalisation rounds */
+#define SIP_C_ROUNDS 2 /* rounds per message word */
+#define SIP_D_ROUNDS 4 /* finalisation rounds */
 
 struct sip_state {
-	uint64_t	v0, v1, v2, v3;
+	uint64_t v0, v1, v2, v3;
 };
 
-static uint64_t	load_le64(const unsigned char *);
-static uint64_t	rotl64(uint64_t, unsigned);
-static void	sip_round(struct sip_state *);
-static void	sip_absorb(struct sip_state *, uint64_t);
+static uint64_t load_le64(const unsigned char *);
+static uint64_t rotl64(uint64_t, unsigned);
+static void     sip_round(struct sip_state *);
+static void     sip_absorb(struct sip_state *, uint64_t);
 
 static uint64_t
 load_le64(const unsigned char *p)
 {
-	uint64_t	w = 0;
-	int		i;
+	uint64_t w = 0;
+	int      i;
 
 	for (i = 7; i >= 0; i--)
 		w = (w << 8) | p[i];
@@ -67,7 +67,7 @@ sip_round(struct sip_state *s)
 static void
 sip_absorb(struct sip_state *s, uint64_t m)
 {
-	int	i;
+	int i;
 
 	s->v3 ^= m;
 	for (i = 0; i < SIP_C_ROUNDS; i++)
@@ -76,14 +76,13 @@ sip_absorb(struct sip_state *s, uint64_t m)
 }
 
 uint64_t
-siphash24(const unsigned char key[SIPHASH_KEY_LEN], const void *msg,
-    size_t len)
+siphash24(const unsigned char key[SIPHASH_KEY_LEN], const void *msg, size_t len)
 {
-	const unsigned char	*p = msg;
-	struct sip_state	 s;
-	uint64_t		 k0, k1, last;
-	size_t			 left;
-	int			 i;
+	const unsigned char *p = msg;
+	struct sip_state     s;
+	uint64_t             k0, k1, last;
+	size_t               left;
+	int                  i;
 
 	k0 = load_le64(key);
 	k1 = load_le64(key + 8);

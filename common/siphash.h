@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIPHASH_KEY_LEN	16
+#define SIPHASH_KEY_LEN 16
 
 /* The 64-bit SipHash-2-4 of len bytes at msg under a 16-byte key. */
-uint64_t	siphash24(const unsigned char key[SIPHASH_KEY_LEN],
-		    const void *msg, size_t len);
+uint64_t siphash24(
+    const unsigned char key[SIPHASH_KEY_LEN], const void *msg, size_t len);
 
 #endif

@@ -27,7 +27,7 @@ static const char *const role_names[ROLE_MAX] = {
 struct status *
 status_create(void)
 {
-	struct status	*st;
+	struct status *st;
 
 	st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -38,7 +38,7 @@ status_create(void)
 	memset(st, 0, sizeof(*st));
 	if (getrandom(st->addr_key, sizeof(st->addr_key), 0) !=
 	    (ssize_t)sizeof(st->addr_key))
-		log_warn("status: getrandom");	/* zero key: still works */
+		log_warn("status: getrandom"); /* zero key: still works */
 	st->magic = STATUS_MAGIC;
 	return (st);
 }
@@ -61,7 +61,7 @@ role_name(enum role r)
 int
 status_healthy(const struct status *st)
 {
-	int	r;
+	int r;
 
 	if (st == NULL || st->magic != STATUS_MAGIC)
 		return (0);
@@ -96,9 +96,9 @@ status_ctfe_name(enum status_ctfe k)
 struct status_http *
 status_http_claim(struct status *st, uint32_t pid)
 {
-	struct status_http	*h;
-	uint32_t		 zero;
-	size_t			 i, s;
+	struct status_http *h;
+	uint32_t            zero;
+	size_t              i, s;
 
 	for (i = 0; i < STATUS_MAX_HTTP; i++) {
 		h = &st->http[i];
@@ -122,7 +122,7 @@ status_http_claim(struct status *st, uint32_t pid)
 void
 status_http_release(struct status *st, uint32_t pid)
 {
-	size_t	i;
+	size_t i;
 
 	if (pid == 0)
 		return;
@@ -166,33 +166,43 @@ status_route_name(enum status_route r)
 void
 status_count_request(struct status *st, enum status_route r, int http_status)
 {
-	int	cls = http_status / 100 - 1;
+	int cls = http_status / 100 - 1;
 
 	if (st == NULL || (unsigned)r >= STATUS_RT_MAX || cls < 0 || cls > 4)
 		return;
-	atomic_fetch_add_explicit(&st->http_requests[r][cls], 1,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &st->http_requests[r][cls], 1, memory_order_relaxed);
 }
 
 const uint64_t status_lat_bounds_us[STATUS_LAT_BUCKETS] = {
-	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
-	1000000, 1500000, 2000000,
+	1000,
+	2500,
+	5000,
+	10000,
+	25000,
+	50000,
+	100000,
+	250000,
+	500000,
+	1000000,
+	1500000,
+	2000000,
 };
 
 void
 status_observe_latency(struct status *st, int64_t us)
 {
-	size_t	b;
+	size_t b;
 
 	if (st == NULL || us < 0)
 		return;
 	for (b = 0; b < STATUS_LAT_BUCKETS; b++)
 		if ((uint64_t)us <= status_lat_bounds_us[b])
 			break;
-	atomic_fetch_add_explicit(&st->counters.signer_lat[b], 1,
-	    memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->counters.signer_lat_us, (uint64_t)us,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &st->counters.signer_lat[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &st->counters.signer_lat_us, (uint64_t)us, memory_order_relaxed);
 }
 
 const char *
@@ -218,18 +228,18 @@ prom_family(struct buf *out, const char *name, const char *type,
     const char *help, const char *label, const char *const *values,
     const uint64_t *n, size_t count)
 {
-	size_t	i;
-	int	rv;
+	size_t i;
+	int    rv;
 
-	rv = buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
-	    type);
+	rv = buf_printf(
+	    out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 	for (i = 0; rv == 0 && i < count; i++) {
 		if (label == NULL)
-			rv = buf_printf(out, "%s %llu\n", name,
-			    (unsigned long long)n[i]);
+			rv = buf_printf(
+			    out, "%s %llu\n", name, (unsigned long long)n[i]);
 		else
-			rv = buf_printf(out, "%s{%s=\"%s\"} %llu\n", name, label,
-			    values[i], (unsigned long long)n[i]);
+			rv = buf_printf(out, "%s{%s=\"%s\"} %llu\n", name,
+			    label, values[i], (unsigned long long)n[i]);
 	}
 	return (rv);
 }
@@ -238,14 +248,14 @@ int
 status_nats_metrics(const struct status_nats *a, struct buf *out)
 {
 	static const char *const msg[] = { "taken", "published", "acked",
-	    "failed", "dropped" };
+		"failed", "dropped" };
 	static const char *const rec[] = { "read", "ring_skipped",
-	    "malformed" };
-	const char	*states[STATUS_NATS_CLOSED + 1];
-	uint64_t	m[5], r[3], s[STATUS_NATS_CLOSED + 1], g;
-	uint32_t	state = atomic_load(&a->state);
-	size_t		i;
-	int		rv;
+		"malformed" };
+	const char              *states[STATUS_NATS_CLOSED + 1];
+	uint64_t                 m[5], r[3], s[STATUS_NATS_CLOSED + 1], g;
+	uint32_t                 state = atomic_load(&a->state);
+	size_t                   i;
+	int                      rv;
 
 	m[0] = atomic_load(&a->taken);
 	m[1] = atomic_load(&a->published);
@@ -263,11 +273,11 @@ status_nats_metrics(const struct status_nats *a, struct buf *out)
 	    "NATS messages by outcome (one per shape of an entry)", "outcome",
 	    msg, m, 5);
 	rv |= prom_family(out, "notaryd_nats_records_total", "counter",
-	    "Stream ring records seen by the NATS publisher", "result", rec,
-	    r, 3);
+	    "Stream ring records seen by the NATS publisher", "result", rec, r,
+	    3);
 	rv |= prom_family(out, "notaryd_nats_state", "gauge",
-	    "NATS publisher connection state (1 = current)", "state", states,
-	    s, 6);
+	    "NATS publisher connection state (1 = current)", "state", states, s,
+	    6);
 	g = atomic_load(&a->pending);
 	rv |= prom_family(out, "notaryd_nats_pending", "gauge",
 	    "Publishes awaiting their JetStream ack", NULL, NULL, &g, 1);

@@ -30,41 +30,41 @@ enum role {
 };
 
 enum db_state {
-	DB_STATE_DOWN = 0,	/* not yet recovered */
+	DB_STATE_DOWN = 0, /* not yet recovered */
 	DB_STATE_RECOVERING,
 	DB_STATE_UP,
 };
 
 struct status_role {
-	_Atomic uint32_t	wanted;		/* children the config asks for */
-	_Atomic uint32_t	ready;		/* children that reported ready */
-	_Atomic uint64_t	spawns;		/* forks since start */
-	_Atomic uint64_t	crashes;	/* signal deaths / bad exits */
-	_Atomic uint32_t	throttled;	/* 1 while respawn is held back */
+	_Atomic uint32_t wanted;    /* children the config asks for */
+	_Atomic uint32_t ready;     /* children that reported ready */
+	_Atomic uint64_t spawns;    /* forks since start */
+	_Atomic uint64_t crashes;   /* signal deaths / bad exits */
+	_Atomic uint32_t throttled; /* 1 while respawn is held back */
 };
 
 /* Fetch error kinds counted per log (status_ctlog.fetch_errors). */
 enum status_ctfe {
-	STATUS_CTFE_CONNECT = 0,	/* DNS, connect, TLS, reset */
+	STATUS_CTFE_CONNECT = 0, /* DNS, connect, TLS, reset */
 	STATUS_CTFE_TIMEOUT,
-	STATUS_CTFE_RATELIMIT,		/* HTTP 429 */
-	STATUS_CTFE_HTTP4XX,		/* other 4xx (and 3xx) */
+	STATUS_CTFE_RATELIMIT, /* HTTP 429 */
+	STATUS_CTFE_HTTP4XX,   /* other 4xx (and 3xx) */
 	STATUS_CTFE_HTTP5XX,
-	STATUS_CTFE_TOOBIG,		/* past ctwatch.max_response */
-	STATUS_CTFE_MALFORMED,		/* a body we cannot read */
+	STATUS_CTFE_TOOBIG,    /* past ctwatch.max_response */
+	STATUS_CTFE_MALFORMED, /* a body we cannot read */
 	STATUS_CTFE_MAX,
 };
 
 enum status_ctbackoff {
 	STATUS_CTB_OK = 0,
-	STATUS_CTB_BACKOFF,		/* waiting after an error */
-	STATUS_CTB_OPEN,		/* circuit breaker open */
+	STATUS_CTB_BACKOFF, /* waiting after an error */
+	STATUS_CTB_OPEN,    /* circuit breaker open */
 };
 
-#define STATUS_MAX_CTLOGS	256
-#define STATUS_CT_URL_MAX	256	/* with the NUL */
-#define STATUS_CT_NAME_MAX	128
-#define STATUS_CT_OPER_MAX	64
+#define STATUS_MAX_CTLOGS  256
+#define STATUS_CT_URL_MAX  256 /* with the NUL */
+#define STATUS_CT_NAME_MAX 128
+#define STATUS_CT_OPER_MAX 64
 
 /*
  * One CT log.  The text fields are written only while seq is odd (a
@@ -73,26 +73,26 @@ enum status_ctbackoff {
  * position).
  */
 struct status_ctlog {
-	_Atomic uint32_t	seq;
-	_Atomic uint32_t	state;
-	_Atomic uint32_t	tiled;		/* 0 RFC 6962, 1 static CT */
-	_Atomic uint32_t	backoff;	/* enum status_ctbackoff */
-	char			url[STATUS_CT_URL_MAX];	/* normalised */
-	char			name[STATUS_CT_NAME_MAX];
-	char			operator[STATUS_CT_OPER_MAX];
-	_Atomic uint64_t	tree_size;	/* last trusted size */
-	_Atomic uint64_t	next_index;	/* after the last entry published */
-	_Atomic uint64_t	published;	/* entries put into the ring */
-	_Atomic uint64_t	precerts;	/* of which precertificates */
-	_Atomic uint64_t	parse_errors;	/* entries skipped as malformed */
-	_Atomic uint64_t	duplicates;	/* suppressed by ctwatch.dedup */
-	_Atomic uint64_t	backfill_skipped; /* past ctwatch.max_backfill */
-	_Atomic uint64_t	sth_bad_signature;
-	_Atomic uint64_t	sth_shrunk;	/* tree sizes that went back */
-	_Atomic uint64_t	fetch_errors[STATUS_CTFE_MAX];
-	_Atomic uint64_t	lag_entries;	/* tree_size - next_index */
-	_Atomic int64_t		lag_ms;		/* since entries were waiting */
-	_Atomic int64_t		updated_wall;	/* unix seconds */
+	_Atomic uint32_t seq;
+	_Atomic uint32_t state;
+	_Atomic uint32_t tiled;                  /* 0 RFC 6962, 1 static CT */
+	_Atomic uint32_t backoff;                /* enum status_ctbackoff */
+	char             url[STATUS_CT_URL_MAX]; /* normalised */
+	char             name[STATUS_CT_NAME_MAX];
+	char             operator[STATUS_CT_OPER_MAX];
+	_Atomic uint64_t tree_size;        /* last trusted size */
+	_Atomic uint64_t next_index;       /* after the last entry published */
+	_Atomic uint64_t published;        /* entries put into the ring */
+	_Atomic uint64_t precerts;         /* of which precertificates */
+	_Atomic uint64_t parse_errors;     /* entries skipped as malformed */
+	_Atomic uint64_t duplicates;       /* suppressed by ctwatch.dedup */
+	_Atomic uint64_t backfill_skipped; /* past ctwatch.max_backfill */
+	_Atomic uint64_t sth_bad_signature;
+	_Atomic uint64_t sth_shrunk; /* tree sizes that went back */
+	_Atomic uint64_t fetch_errors[STATUS_CTFE_MAX];
+	_Atomic uint64_t lag_entries;  /* tree_size - next_index */
+	_Atomic int64_t  lag_ms;       /* since entries were waiting */
+	_Atomic int64_t  updated_wall; /* unix seconds */
 };
 
 /*
@@ -110,50 +110,50 @@ enum status_shape {
 };
 
 enum status_route {
-	STATUS_RT_INDEX = 0,		/* index page */
-	STATUS_RT_PERSPECTIVES,		/* notary queries */
+	STATUS_RT_INDEX = 0,    /* index page */
+	STATUS_RT_PERSPECTIVES, /* notary queries */
 	STATUS_RT_HEALTHZ,
 	STATUS_RT_FAVICON,
-	STATUS_RT_STREAM,		/* websocket upgrades, stream pages */
+	STATUS_RT_STREAM, /* websocket upgrades, stream pages */
 	STATUS_RT_SSE,
 	STATUS_RT_EXAMPLE,
 	STATUS_RT_LATEST,
 	STATUS_RT_STATS,
 	STATUS_RT_METRICS,
-	STATUS_RT_OTHER,		/* 404, 405, bad requests */
+	STATUS_RT_OTHER, /* 404, 405, bad requests */
 	STATUS_RT_MAX,
 };
 
-#define STATUS_MAX_HTTP		256	/* worker slots */
-#define STATUS_IPC		2048	/* client-address counts per slot */
-#define STATUS_TOP_SKIPPERS	8	/* per worker, for metrics */
+#define STATUS_MAX_HTTP     256  /* worker slots */
+#define STATUS_IPC          2048 /* client-address counts per slot */
+#define STATUS_TOP_SKIPPERS 8    /* per worker, for metrics */
 
 struct status_skipper {
-	_Atomic uint64_t	id;		/* opaque client id, 0 = none */
-	_Atomic uint64_t	skipped;
+	_Atomic uint64_t id; /* opaque client id, 0 = none */
+	_Atomic uint64_t skipped;
 };
 
 /* Stream clients of one address: a keyed hash, never the address. */
 struct status_ipcount {
-	_Atomic uint64_t	key;
-	_Atomic uint32_t	n;		/* 0: free */
+	_Atomic uint64_t key;
+	_Atomic uint32_t n; /* 0: free */
 };
 
 struct status_http {
-	_Atomic uint32_t	pid;		/* 0: free */
-	_Atomic uint32_t	clients[STATUS_SHAPES];	/* connected now */
-	struct status_skipper	top[STATUS_TOP_SKIPPERS];
-	struct status_ipcount	ipc[STATUS_IPC];	/* this worker's */
+	_Atomic uint32_t      pid;                    /* 0: free */
+	_Atomic uint32_t      clients[STATUS_SHAPES]; /* connected now */
+	struct status_skipper top[STATUS_TOP_SKIPPERS];
+	struct status_ipcount ipc[STATUS_IPC]; /* this worker's */
 };
 
 struct status_stream {
-	_Atomic uint64_t	sent[STATUS_SHAPES];	/* frames */
-	_Atomic uint64_t	skipped[STATUS_SHAPES];
-	_Atomic uint64_t	bytes[STATUS_SHAPES];	/* on the wire */
-	_Atomic uint64_t	bytes_plain[STATUS_SHAPES]; /* uncompressed */
-	_Atomic uint64_t	connects[STATUS_SHAPES];
-	_Atomic uint64_t	refused;	/* 429: client limits */
-	_Atomic uint64_t	worker_lost;	/* records a worker missed */
+	_Atomic uint64_t sent[STATUS_SHAPES]; /* frames */
+	_Atomic uint64_t skipped[STATUS_SHAPES];
+	_Atomic uint64_t bytes[STATUS_SHAPES];       /* on the wire */
+	_Atomic uint64_t bytes_plain[STATUS_SHAPES]; /* uncompressed */
+	_Atomic uint64_t connects[STATUS_SHAPES];
+	_Atomic uint64_t refused;     /* 429: client limits */
+	_Atomic uint64_t worker_lost; /* records a worker missed */
 };
 
 struct status;
@@ -163,22 +163,22 @@ struct status;
  * that does the work (scanners, database users, HTTP workers for the
  * signer round trips they wait for).
  */
-#define STATUS_PROBE_RESULTS	16	/* >= store's PROBE_NRESULTS */
-#define STATUS_SIGNER_RESULTS	5	/* ok, unknown, bad, unavailable, timeout */
-#define STATUS_LAT_BUCKETS	12	/* 1ms .. 2s, then +Inf */
+#define STATUS_PROBE_RESULTS  16 /* >= store's PROBE_NRESULTS */
+#define STATUS_SIGNER_RESULTS 5  /* ok, unknown, bad, unavailable, timeout */
+#define STATUS_LAT_BUCKETS    12 /* 1ms .. 2s, then +Inf */
 
 struct status_counters {
-	_Atomic uint64_t	probes[STATUS_PROBE_RESULTS];
-	_Atomic uint64_t	probe_queue;	/* services queued (gauge) */
-	_Atomic uint64_t	db_txn_retries;	/* deadlock retries */
-	_Atomic uint64_t	signer[STATUS_SIGNER_RESULTS];
-	_Atomic uint64_t	signer_lat[STATUS_LAT_BUCKETS + 1]; /* per bucket */
-	_Atomic uint64_t	signer_lat_us;	/* sum, microseconds */
+	_Atomic uint64_t probes[STATUS_PROBE_RESULTS];
+	_Atomic uint64_t probe_queue;    /* services queued (gauge) */
+	_Atomic uint64_t db_txn_retries; /* deadlock retries */
+	_Atomic uint64_t signer[STATUS_SIGNER_RESULTS];
+	_Atomic uint64_t signer_lat[STATUS_LAT_BUCKETS + 1]; /* per bucket */
+	_Atomic uint64_t signer_lat_us; /* sum, microseconds */
 };
 
 /* Upper bounds of the signer latency buckets, in microseconds. */
 extern const uint64_t status_lat_bounds_us[STATUS_LAT_BUCKETS];
-void	status_observe_latency(struct status *st, int64_t us);
+void                  status_observe_latency(struct status *st, int64_t us);
 /*
  * The NATS publisher's area (natspub role, one process): written only by
  * that process (atomic stores and adds, from its loop and from libnats'
@@ -190,80 +190,79 @@ void	status_observe_latency(struct status *st, int64_t us);
  * The counters start at 0 with each natspub process.
  */
 enum status_nats_state {
-	STATUS_NATS_OFF = 0,		/* no natspub process */
-	STATUS_NATS_CONNECTING,		/* first connection not yet made */
-	STATUS_NATS_CONNECTED,		/* connected, stream ready: publishing */
-	STATUS_NATS_NOSTREAM,		/* connected, stream not usable yet */
-	STATUS_NATS_RECONNECTING,	/* lost; libnats reconnects */
-	STATUS_NATS_CLOSED,		/* given up (process restarts) */
+	STATUS_NATS_OFF = 0,      /* no natspub process */
+	STATUS_NATS_CONNECTING,   /* first connection not yet made */
+	STATUS_NATS_CONNECTED,    /* connected, stream ready: publishing */
+	STATUS_NATS_NOSTREAM,     /* connected, stream not usable yet */
+	STATUS_NATS_RECONNECTING, /* lost; libnats reconnects */
+	STATUS_NATS_CLOSED,       /* given up (process restarts) */
 };
 
 struct status_nats {
-	_Atomic uint32_t	state;		/* enum status_nats_state */
-	_Atomic uint64_t	records;	/* ring records read */
-	_Atomic uint64_t	ring_skipped;	/* records lost: fell behind */
-	_Atomic uint64_t	bad_records;	/* failed streamrec_parse */
-	_Atomic uint64_t	taken;		/* messages made from records */
-	_Atomic uint64_t	published;	/* handed to libnats */
-	_Atomic uint64_t	acked;		/* JetStream acks received */
-	_Atomic uint64_t	failed;		/* nacked, or no ack in time */
-	_Atomic uint64_t	dropped;	/* nats.buffer full: never sent */
-	_Atomic uint64_t	pending;	/* gauge: awaiting an ack */
-	_Atomic uint64_t	buffered;	/* gauge: messages queued */
-	_Atomic uint64_t	buffered_bytes;	/* gauge: their payload bytes */
-	_Atomic uint64_t	reconnects;	/* reconnections made */
-	_Atomic uint64_t	disconnects;
-	_Atomic uint64_t	streams_created;
+	_Atomic uint32_t state;          /* enum status_nats_state */
+	_Atomic uint64_t records;        /* ring records read */
+	_Atomic uint64_t ring_skipped;   /* records lost: fell behind */
+	_Atomic uint64_t bad_records;    /* failed streamrec_parse */
+	_Atomic uint64_t taken;          /* messages made from records */
+	_Atomic uint64_t published;      /* handed to libnats */
+	_Atomic uint64_t acked;          /* JetStream acks received */
+	_Atomic uint64_t failed;         /* nacked, or no ack in time */
+	_Atomic uint64_t dropped;        /* nats.buffer full: never sent */
+	_Atomic uint64_t pending;        /* gauge: awaiting an ack */
+	_Atomic uint64_t buffered;       /* gauge: messages queued */
+	_Atomic uint64_t buffered_bytes; /* gauge: their payload bytes */
+	_Atomic uint64_t reconnects;     /* reconnections made */
+	_Atomic uint64_t disconnects;
+	_Atomic uint64_t streams_created;
 };
 
-const char	*status_nats_state_name(uint32_t state);
+const char *status_nats_state_name(uint32_t state);
 struct buf;
 /*
  * Append the NATS area in the Prometheus text format (notaryd_nats_*)
  * to out, for the /metrics route.  0, or -1 when out is full.
  */
-int		 status_nats_metrics(const struct status_nats *n,
-		    struct buf *out);
+int status_nats_metrics(const struct status_nats *n, struct buf *out);
 
 struct status {
-	uint32_t		magic;
-	unsigned char		addr_key[16];	/* SipHash key for client
+	uint32_t               magic;
+	unsigned char          addr_key[16]; /* SipHash key for client
 						   addresses, random per start */
-	_Atomic int64_t		started_wall;	/* unix seconds */
-	_Atomic uint32_t	generation;	/* ++ on every good reload */
-	_Atomic uint32_t	db_state;	/* enum db_state */
-	_Atomic uint64_t	recoveries;
-	_Atomic uint32_t	stopping;	/* 1 once a stop began */
-	struct status_stream	stream;		/* HTTP workers: counters */
-	_Atomic uint64_t	http_requests[STATUS_RT_MAX][5]; /* 1xx..5xx */
-	struct status_counters	counters;
-	struct status_http	http[STATUS_MAX_HTTP];	/* and gauges */
-	struct status_role	role[ROLE_MAX];
-	_Atomic uint32_t	nctlogs;	/* slots ever used */
-	struct status_ctlog	ctlog[STATUS_MAX_CTLOGS];
-	struct status_nats	nats;		/* natspub writes */
+	_Atomic int64_t        started_wall; /* unix seconds */
+	_Atomic uint32_t       generation;   /* ++ on every good reload */
+	_Atomic uint32_t       db_state;     /* enum db_state */
+	_Atomic uint64_t       recoveries;
+	_Atomic uint32_t       stopping; /* 1 once a stop began */
+	struct status_stream   stream;   /* HTTP workers: counters */
+	_Atomic uint64_t       http_requests[STATUS_RT_MAX][5]; /* 1xx..5xx */
+	struct status_counters counters;
+	struct status_http     http[STATUS_MAX_HTTP]; /* and gauges */
+	struct status_role     role[ROLE_MAX];
+	_Atomic uint32_t       nctlogs; /* slots ever used */
+	struct status_ctlog    ctlog[STATUS_MAX_CTLOGS];
+	struct status_nats     nats; /* natspub writes */
 };
 
-#define STATUS_MAGIC	0x6e737431u	/* "nst1" */
+#define STATUS_MAGIC 0x6e737431u /* "nst1" */
 
-struct status	*status_create(void);
-void		 status_destroy(struct status *st);
-const char	*role_name(enum role r);
+struct status      *status_create(void);
+void                status_destroy(struct status *st);
+const char         *role_name(enum role r);
 /* 1 when every role has as many ready children as wanted and the db is up. */
-int		 status_healthy(const struct status *st);
+int                 status_healthy(const struct status *st);
 /*
  * HTTP worker slots: claim one for pid (NULL when all are taken), free
  * the slot of pid (master, when it reaps it).
  */
 struct status_http *status_http_claim(struct status *st, uint32_t pid);
-void		 status_http_release(struct status *st, uint32_t pid);
-const char	*status_shape_name(enum status_shape s);
-const char	*status_route_name(enum status_route r);
+void                status_http_release(struct status *st, uint32_t pid);
+const char         *status_shape_name(enum status_shape s);
+const char         *status_route_name(enum status_route r);
 /* Count one HTTP answer. */
-void		 status_count_request(struct status *st, enum status_route r,
-		    int http_status);
+void
+status_count_request(struct status *st, enum status_route r, int http_status);
 
 /* Name of a STATUS_CTFE_* kind ("connect", "timeout", ...). */
-const char	*status_ctfe_name(enum status_ctfe k);
+const char *status_ctfe_name(enum status_ctfe k);
 
 #endif

@@ -9,17 +9,17 @@
 
 #include "common/streamrec.h"
 
-#define HDR_LEN		24
-#define SECT_LEN	12
+#define HDR_LEN  24
+#define SECT_LEN 12
 
 int
 streamrec_build(struct buf *out, uint32_t flags, uint32_t log_id,
     uint64_t index, const struct streamrec_part *parts, size_t nparts)
 {
-	uint8_t		 hdr[HDR_LEN + SECT_LEN * STREAMREC_MAX_SECT];
-	uint32_t	 magic = STREAMREC_MAGIC, v32;
-	uint16_t	 v16;
-	size_t		 i, j, total, start = out->len;
+	uint8_t  hdr[HDR_LEN + SECT_LEN * STREAMREC_MAX_SECT];
+	uint32_t magic = STREAMREC_MAGIC, v32;
+	uint16_t v16;
+	size_t   i, j, total, start = out->len;
 
 	if (nparts == 0 || nparts > STREAMREC_MAX_SECT)
 		return (-1);
@@ -45,7 +45,7 @@ streamrec_build(struct buf *out, uint32_t flags, uint32_t log_id,
 	memcpy(hdr + 16, &index, 8);
 	total = HDR_LEN + SECT_LEN * nparts;
 	for (i = 0; i < nparts; i++) {
-		uint8_t	*s = hdr + HDR_LEN + SECT_LEN * i;
+		uint8_t *s = hdr + HDR_LEN + SECT_LEN * i;
 
 		memcpy(s, &parts[i].kind, 4);
 		v32 = (uint32_t)total;
@@ -69,10 +69,10 @@ streamrec_build(struct buf *out, uint32_t flags, uint32_t log_id,
 int
 streamrec_parse(const void *rec, size_t len, struct streamrec_view *v)
 {
-	const uint8_t	*p = rec;
-	uint32_t	 magic;
-	uint16_t	 version, nsect;
-	size_t		 i, j, table_end, next;
+	const uint8_t *p = rec;
+	uint32_t       magic;
+	uint16_t       version, nsect;
+	size_t         i, j, table_end, next;
 
 	if (p == NULL || len < HDR_LEN || len > STREAMREC_MAX_LEN)
 		return (-1);
@@ -94,8 +94,8 @@ streamrec_parse(const void *rec, size_t len, struct streamrec_view *v)
 	memcpy(&v->cert_index, p + 16, 8);
 	next = table_end;
 	for (i = 0; i < nsect; i++) {
-		struct streamrec_sect	*s = &v->sect[i];
-		const uint8_t		*t = p + HDR_LEN + SECT_LEN * i;
+		struct streamrec_sect *s = &v->sect[i];
+		const uint8_t         *t = p + HDR_LEN + SECT_LEN * i;
 
 		memcpy(&s->kind, t, 4);
 		memcpy(&s->off, t + 4, 4);
@@ -119,7 +119,7 @@ streamrec_parse(const void *rec, size_t len, struct streamrec_view *v)
 const uint8_t *
 streamrec_section(const struct streamrec_view *v, uint32_t kind, size_t *len)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < v->nsect && i < STREAMREC_MAX_SECT; i++) {
 		if (v->sect[i].kind == kind) {
@@ -134,8 +134,8 @@ streamrec_section(const struct streamrec_view *v, uint32_t kind, size_t *len)
 const char *
 streamrec_name_next(const uint8_t *names, size_t len, size_t *pos)
 {
-	const char	*s;
-	const uint8_t	*nul;
+	const char    *s;
+	const uint8_t *nul;
 
 	if (names == NULL || *pos >= len)
 		return (NULL);

@@ -13,7 +13,7 @@
 int64_t
 mono_ns(void)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
@@ -63,7 +63,7 @@ be64dec(const uint8_t *p)
 int
 fd_set_nonblock(int fd)
 {
-	int	fl;
+	int fl;
 
 	if ((fl = fcntl(fd, F_GETFL)) == -1)
 		return (-1);
@@ -73,7 +73,7 @@ fd_set_nonblock(int fd)
 int
 fd_set_cloexec(int fd)
 {
-	int	fl;
+	int fl;
 
 	if ((fl = fcntl(fd, F_GETFD)) == -1)
 		return (-1);
@@ -83,8 +83,8 @@ fd_set_cloexec(int fd)
 int
 xsnprintf(char *buf, size_t len, const char *fmt, ...)
 {
-	va_list	ap;
-	int	r;
+	va_list ap;
+	int     r;
 
 	va_start(ap, fmt);
 	r = vsnprintf(buf, len, fmt, ap);
@@ -99,11 +99,11 @@ xsnprintf(char *buf, size_t len, const char *fmt, ...)
 void
 util_quote(char *buf, size_t len, const char *s)
 {
-	size_t	o = 0, shown = 0;
-	char	esc[8];
+	size_t o = 0, shown = 0;
+	char   esc[8];
 
 	if (len < UTIL_QUOTE_SHOW + 16)
-		abort();	/* a programming error: see util.h */
+		abort(); /* a programming error: see util.h */
 	buf[o++] = '"';
 	for (; *s != '\0' && shown < UTIL_QUOTE_SHOW; s++, shown++) {
 		unsigned char c = (unsigned char)*s;
@@ -132,8 +132,8 @@ util_quote(char *buf, size_t len, const char *s)
 int
 util_parse_u64(const char *s, uint64_t *v, const char **end)
 {
-	uint64_t	n = 0;
-	unsigned	d;
+	uint64_t n = 0;
+	unsigned d;
 
 	if (*s < '0' || *s > '9')
 		return (-1);

@@ -14,7 +14,7 @@
 void *
 xmalloc(size_t size)
 {
-	void	*p;
+	void *p;
 
 	if (size == 0)
 		panicx("xmalloc: zero size");
@@ -26,7 +26,7 @@ xmalloc(size_t size)
 void *
 xcalloc(size_t nmemb, size_t size)
 {
-	void	*p;
+	void *p;
 
 	if (nmemb == 0 || size == 0)
 		panicx("xcalloc: zero size");
@@ -39,14 +39,15 @@ xcalloc(size_t nmemb, size_t size)
 void *
 xreallocarray(void *ptr, size_t nmemb, size_t size)
 {
-	void	*p;
+	void *p;
 
 	if (nmemb == 0 || size == 0)
 		panicx("xreallocarray: zero size");
 	if (nmemb > ((size_t)-1) / size)
 		panicx("xreallocarray: %zu * %zu overflows", nmemb, size);
 	if ((p = realloc(ptr, nmemb * size)) == NULL)
-		panicx("xreallocarray: out of memory allocating %zu * %zu bytes",
+		panicx(
+		    "xreallocarray: out of memory allocating %zu * %zu bytes",
 		    nmemb, size);
 	return (p);
 }
@@ -54,7 +55,7 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 char *
 xstrdup(const char *s)
 {
-	char	*p;
+	char *p;
 
 	if ((p = strdup(s)) == NULL)
 		panicx("xstrdup: out of memory");
@@ -64,7 +65,7 @@ xstrdup(const char *s)
 char *
 xstrndup(const char *s, size_t n)
 {
-	char	*p;
+	char *p;
 
 	if ((p = strndup(s, n)) == NULL)
 		panicx("xstrndup: out of memory");
@@ -74,9 +75,9 @@ xstrndup(const char *s, size_t n)
 char *
 xasprintf(const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*p;
-	int	 r;
+	va_list ap;
+	char   *p;
+	int     r;
 
 	va_start(ap, fmt);
 	r = vasprintf(&p, fmt, ap);

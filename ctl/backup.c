@@ -15,8 +15,8 @@
 int
 cmd_backup(struct ctl *c, int argc, char **argv)
 {
-	char	err[PATH_MAX + 256];
-	int	r;
+	char err[PATH_MAX + 256];
+	int  r;
 
 	if (argc != 2 || argv[1][0] == '\0' || argv[1][0] == '-') {
 		fprintf(stderr, "usage: notaryctl backup DIR\n");

@@ -27,24 +27,24 @@
 #include "server/convergence.h"
 #include "server/convkeys.h"
 
-#define MAX_HOSTS	16
-#define BUNDLE_MAX	(256 * 1024)
+#define MAX_HOSTS  16
+#define BUNDLE_MAX (256 * 1024)
 
 struct bundle_args {
-	const char	*hosts[MAX_HOSTS];
-	size_t		 nhosts;
-	int		 ssl_port;
-	int		 http_port;
-	const char	*region;
-	const char	*name;
-	const char	*location;
+	const char *hosts[MAX_HOSTS];
+	size_t      nhosts;
+	int         ssl_port;
+	int         http_port;
+	const char *region;
+	const char *name;
+	const char *location;
 };
 
 static int
 port_arg(const char *s, int *port)
 {
-	char	*end;
-	long	 v = strtol(s, &end, 10);
+	char *end;
+	long  v = strtol(s, &end, 10);
 
 	if (*s < '0' || *s > '9' || *end != '\0' || v < 1 || v > 65535)
 		return (-1);
@@ -65,7 +65,7 @@ parse_args(int argc, char **argv, struct bundle_args *a)
 		{ "bundle-location", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int	ch;
+	int ch;
 
 	memset(a, 0, sizeof(*a));
 	a->ssl_port = 443;
@@ -80,8 +80,8 @@ parse_args(int argc, char **argv, struct bundle_args *a)
 			break;
 		case 's':
 		case 'p':
-			if (port_arg(optarg, ch == 's' ? &a->ssl_port :
-			    &a->http_port) == -1)
+			if (port_arg(optarg,
+			        ch == 's' ? &a->ssl_port : &a->http_port) == -1)
 				goto usage;
 			break;
 		case 'r':
@@ -101,7 +101,8 @@ parse_args(int argc, char **argv, struct bundle_args *a)
 		goto usage;
 	return (0);
 usage:
-	fprintf(stderr, "notaryctl: convergence-bundle: expected --host H "
+	fprintf(stderr,
+	    "notaryctl: convergence-bundle: expected --host H "
 	    "(up to %d), [--ssl-port P] [--http-port P] [--region CC] "
 	    "[--bundle-name N] [--bundle-location https://....notary]\n",
 	    MAX_HOSTS);
@@ -111,14 +112,14 @@ usage:
 int
 cmd_convergence_bundle(struct ctl *ctl, int argc, char **argv)
 {
-	const struct conf	*cf = ctl->cf;
-	struct bundle_args	 a;
-	struct conv_bundle_host	 h[MAX_HOSTS];
-	struct convkeys_cert	 c;
-	struct buf		 out;
-	char			 cert[4096], key[4096], err[512], loc[512];
-	size_t			 i;
-	int			 r = 1;
+	const struct conf      *cf = ctl->cf;
+	struct bundle_args      a;
+	struct conv_bundle_host h[MAX_HOSTS];
+	struct convkeys_cert    c;
+	struct buf              out;
+	char                    cert[4096], key[4096], err[512], loc[512];
+	size_t                  i;
+	int                     r = 1;
 
 	if (parse_args(argc, argv, &a) == -1)
 		return (EXIT_USAGE);
@@ -130,9 +131,11 @@ cmd_convergence_bundle(struct ctl *ctl, int argc, char **argv)
 	if (convkeys_paths(cf, cert, sizeof(cert), key, sizeof(key)) == -1 ||
 	    convkeys_load_cert(cert, &c, err, sizeof(err)) == -1) {
 		fprintf(stderr, "notaryctl: convergence-bundle: %s%s\n", err,
-		    cf->convergence.certificate[0] == '\0' ? " (start notaryd "
-		    "with convergence.listen once, or set "
-		    "convergence.certificate)" : "");
+		    cf->convergence.certificate[0] == '\0'
+		        ? " (start notaryd "
+		          "with convergence.listen once, or set "
+		          "convergence.certificate)"
+		        : "");
 		return (1);
 	}
 	for (i = 0; i < a.nhosts; i++) {
@@ -143,15 +146,17 @@ cmd_convergence_bundle(struct ctl *ctl, int argc, char **argv)
 	}
 	buf_init(&out, BUNDLE_MAX);
 	if (conv_bundle(a.name != NULL ? a.name : a.hosts[0], a.location,
-	    a.region, h, a.nhosts, &out) == -1) {
-		fprintf(stderr, "notaryctl: convergence-bundle: refused: a host "
+	        a.region, h, a.nhosts, &out) == -1) {
+		fprintf(stderr,
+		    "notaryctl: convergence-bundle: refused: a host "
 		    "must be a DNS name or IPv4 address, the region two "
 		    "capital letters, the location https://....notary, the "
 		    "name non-empty UTF-8\n");
 		r = 2;
 	} else if (fwrite(out.data, 1, out.len, stdout) != out.len ||
 	    fflush(stdout) != 0)
-		fprintf(stderr, "notaryctl: convergence-bundle: stdout: write "
+		fprintf(stderr,
+		    "notaryctl: convergence-bundle: stdout: write "
 		    "failed\n");
 	else {
 		fprintf(stderr, "notaryctl: certificate %s, SHA-1 %s\n", cert,

@@ -12,7 +12,7 @@
 #include "store/ctpos.h"
 #include "store/session.h"
 
-#define CTPOS_LIST_MAX	100000	/* rows printed at most */
+#define CTPOS_LIST_MAX 100000 /* rows printed at most */
 
 /*
  * Print the CT watcher's saved positions, one log a line:
@@ -25,9 +25,9 @@
 static int
 ct_positions_print(struct ctl *c, DB *db)
 {
-	struct ctpos	*v;
-	ssize_t		 n, i;
-	char		 when[ISO_LEN];
+	struct ctpos *v;
+	ssize_t       n, i;
+	char          when[ISO_LEN];
 
 	if ((n = ctpos_list(c->env, db, &v, CTPOS_LIST_MAX)) == -1) {
 		fprintf(stderr, "notaryctl: cannot read the CT positions\n");
@@ -35,23 +35,24 @@ ct_positions_print(struct ctl *c, DB *db)
 	}
 	for (i = 0; i < n; i++) {
 		ctl_iso_time(v[i].updated, when, sizeof(when));
-		printf("%s %llu %s\n", v[i].url,
-		    (unsigned long long)v[i].next, when);
+		printf("%s %llu %s\n", v[i].url, (unsigned long long)v[i].next,
+		    when);
 	}
 	free(v);
-	return (ctl_out_error(stdout, "standard output") == 0 ? EXIT_OK :
-	    EXIT_RUNTIME);
+	return (ctl_out_error(stdout, "standard output") == 0 ? EXIT_OK
+	                                                      : EXIT_RUNTIME);
 }
 
 static int
 ct_positions_reset(struct ctl *c, DB *db)
 {
-	struct ctpos	*v;
-	ssize_t		 n, i;
-	int		 r = EXIT_OK;
+	struct ctpos *v;
+	ssize_t       n, i;
+	int           r = EXIT_OK;
 
 	if (store_daemon_running(c->cf) != 0) {
-		fprintf(stderr, "notaryctl: ct-positions --set-latest needs "
+		fprintf(stderr,
+		    "notaryctl: ct-positions --set-latest needs "
 		    "the daemon stopped (its ctwatch would save its positions "
 		    "again)\n");
 		return (EXIT_RUNTIME);
@@ -76,13 +77,14 @@ ct_positions_reset(struct ctl *c, DB *db)
 int
 cmd_ct_positions(struct ctl *c, int argc, char **argv)
 {
-	DB	*db;
-	int	 reset = 0, r;
+	DB *db;
+	int reset = 0, r;
 
 	if (argc == 2 && strcmp(argv[1], "--set-latest") == 0)
 		reset = 1;
 	else if (argc != 1) {
-		fprintf(stderr, "usage: notaryctl ct-positions "
+		fprintf(stderr,
+		    "usage: notaryctl ct-positions "
 		    "[--set-latest]\n");
 		return (EXIT_USAGE);
 	}

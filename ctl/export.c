@@ -37,34 +37,35 @@
 #include "ctl/ctl.h"
 
 struct export_ctx {
-	FILE		*out;
-	struct names	*registered;	/* services.db, sorted */
-	size_t		 next;		/* first name not written */
-	char		 last[SVCID_MAX + 1];
-	size_t		 spans;
-	size_t		 services;
+	FILE         *out;
+	struct names *registered; /* services.db, sorted */
+	size_t        next;       /* first name not written */
+	char          last[SVCID_MAX + 1];
+	size_t        spans;
+	size_t        services;
 };
 
-static int	export_time(int64_t *);
-static FILE	*open_output(const char *, char **);
-static int	close_output(FILE *, const char *, const char *, int);
-static int	export_service_only(struct export_ctx *, const char *);
-static int	export_registered_before(struct export_ctx *, const char *);
-static int	export_span(const char *, size_t, const struct obs_span *,
-		    void *);
+static int   export_time(int64_t *);
+static FILE *open_output(const char *, char **);
+static int   close_output(FILE *, const char *, const char *, int);
+static int   export_service_only(struct export_ctx *, const char *);
+static int   export_registered_before(struct export_ctx *, const char *);
+static int   export_span(const char *, size_t, const struct obs_span *, void *);
 
 /* The header's date: SOURCE_DATE_EPOCH (reproducible dumps) or now. */
 static int
 export_time(int64_t *t)
 {
-	const char	*s = getenv("SOURCE_DATE_EPOCH");
+	const char *s = getenv("SOURCE_DATE_EPOCH");
 
 	*t = wall_s();
 	if (s == NULL)
 		return (0);
 	if (ctl_parse_time(s, strlen(s), t) == -1) {
-		fprintf(stderr, "notaryctl: SOURCE_DATE_EPOCH \"%s\" is not a "
-		    "time in seconds\n", s);
+		fprintf(stderr,
+		    "notaryctl: SOURCE_DATE_EPOCH \"%s\" is not a "
+		    "time in seconds\n",
+		    s);
 		return (-1);
 	}
 	return (0);
@@ -77,9 +78,9 @@ export_time(int64_t *t)
 static FILE *
 open_output(const char *path, char **tmp)
 {
-	FILE	*f;
-	mode_t	 mask;
-	int	 fd;
+	FILE  *f;
+	mode_t mask;
+	int    fd;
 
 	*tmp = NULL;
 	if (strcmp(path, "-") == 0)
@@ -113,15 +114,15 @@ open_output(const char *path, char **tmp)
 static int
 close_output(FILE *f, const char *path, const char *tmp, int complete)
 {
-	int	r = ctl_out_error(f, tmp ? tmp : "stdout");
+	int r = ctl_out_error(f, tmp ? tmp : "stdout");
 
 	if (!complete)
 		r = -1;
 	if (tmp == NULL)
 		return (r);
 	if (fclose(f) != 0 && r == 0) {
-		fprintf(stderr, "notaryctl: close %s: %s\n", tmp,
-		    strerror(errno));
+		fprintf(
+		    stderr, "notaryctl: close %s: %s\n", tmp, strerror(errno));
 		r = -1;
 	}
 	if (r == 0 && rename(tmp, path) == -1) {
@@ -147,8 +148,8 @@ export_service_only(struct export_ctx *x, const char *svc)
 static int
 export_registered_before(struct export_ctx *x, const char *svc)
 {
-	struct names	*reg = x->registered;
-	int		 cmp;
+	struct names *reg = x->registered;
+	int           cmp;
 
 	for (; x->next < reg->n; x->next++) {
 		cmp = svc == NULL ? -1 : strcmp(reg->v[x->next], svc);
@@ -163,11 +164,10 @@ export_registered_before(struct export_ctx *x, const char *svc)
 }
 
 static int
-export_span(const char *svc, size_t len, const struct obs_span *sp,
-    void *arg)
+export_span(const char *svc, size_t len, const struct obs_span *sp, void *arg)
 {
-	struct export_ctx	*x = arg;
-	char			 hex[MD5_HEX_LEN];
+	struct export_ctx *x = arg;
+	char               hex[MD5_HEX_LEN];
 
 	if (strcmp(x->last, svc) != 0) {
 		if (export_registered_before(x, svc) == -1)
@@ -180,7 +180,7 @@ export_span(const char *svc, size_t len, const struct obs_span *sp,
 	obs_hex_colon(sp->md5, sizeof(sp->md5), hex);
 	x->spans++;
 	if (fprintf(x->out, "(%s, %s, %lld, %lld)\n", svc, hex,
-	    (long long)sp->start, (long long)sp->end) < 0)
+	        (long long)sp->start, (long long)sp->end) < 0)
 		return (-1);
 	return (0);
 }
@@ -192,16 +192,17 @@ export_span(const char *svc, size_t len, const struct obs_span *sp,
 int
 cmd_export(struct ctl *c, int argc, char **argv)
 {
-	struct export_ctx	 x;
-	struct names		 reg;
-	const char		*path = argc > 1 ? argv[1] : "-";
-	char			*tmp = NULL, iso[ISO_LEN];
-	int64_t			 t;
-	FILE			*out;
-	int			 r = EXIT_RUNTIME, w;
+	struct export_ctx x;
+	struct names      reg;
+	const char       *path = argc > 1 ? argv[1] : "-";
+	char             *tmp = NULL, iso[ISO_LEN];
+	int64_t           t;
+	FILE             *out;
+	int               r = EXIT_RUNTIME, w;
 
 	if (argc > 2) {
-		fprintf(stderr, "notaryctl: export: expected at most one "
+		fprintf(stderr,
+		    "notaryctl: export: expected at most one "
 		    "FILE\n");
 		return (EXIT_USAGE);
 	}
@@ -224,7 +225,8 @@ cmd_export(struct ctl *c, int argc, char **argv)
 	if (w == 0)
 		w = export_registered_before(&x, NULL);
 	if (w != 0 && !ferror(out) && !ctl_interrupted())
-		fprintf(stderr, "notaryctl: export: reading the database "
+		fprintf(stderr,
+		    "notaryctl: export: reading the database "
 		    "failed\n");
 	if (close_output(out, path, tmp, w == 0) == 0) {
 		r = EXIT_OK;

@@ -41,64 +41,63 @@
 
 enum entry_state {
 	ENTRY_NEW = 0,
-	ENTRY_PRESENT,		/* the same span: earlier, or stored */
+	ENTRY_PRESENT, /* the same span: earlier, or stored */
 };
 
 struct import_err {
-	uint32_t	 line;
-	char		*msg;
+	uint32_t line;
+	char    *msg;
 };
 
 struct import {
-	const char	*name;		/* for messages */
-	struct import_entry	*v;
-	size_t		 n;
-	size_t		 cap;
-	struct import_err *err;
-	size_t		 nerr;
-	size_t		 errcap;
-	size_t		 services;
-	size_t		 present;
+	const char          *name; /* for messages */
+	struct import_entry *v;
+	size_t               n;
+	size_t               cap;
+	struct import_err   *err;
+	size_t               nerr;
+	size_t               errcap;
+	size_t               services;
+	size_t               present;
 };
 
 struct batch {
-	struct obs_db	*o;
-	struct import	*im;
-	size_t		 from;
-	size_t		 to;
-	size_t		 inserted;
-	size_t		 present;
-	size_t		 failed;	/* the entry that failed */
+	struct obs_db *o;
+	struct import *im;
+	size_t         from;
+	size_t         to;
+	size_t         inserted;
+	size_t         present;
+	size_t         failed; /* the entry that failed */
 };
 
-static void	import_error(struct import *, uint32_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-static int	read_line(FILE *, char *, size_t, size_t *, int *, int *);
-static void	entry_add(struct import *, const struct import_entry *,
-		    const char *);
-static int	entry_cmp(const void *, const void *);
-static int	err_cmp(const void *, const void *);
-static int	import_read(struct import *, FILE *);
-static void	import_check_file(struct import *);
-static int	import_check_stored(struct import *, struct obs_db *);
-static int	batch_txn(DB_ENV *, DB_TXN *, void *);
-static int	import_write(struct import *, struct ctl *, size_t *);
-static void	import_free(struct import *);
-static void	schedule_rescans(struct ctl *, struct import *);
+static void import_error(struct import *, uint32_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static int read_line(FILE *, char *, size_t, size_t *, int *, int *);
+static void
+entry_add(struct import *, const struct import_entry *, const char *);
+static int  entry_cmp(const void *, const void *);
+static int  err_cmp(const void *, const void *);
+static int  import_read(struct import *, FILE *);
+static void import_check_file(struct import *);
+static int  import_check_stored(struct import *, struct obs_db *);
+static int  batch_txn(DB_ENV *, DB_TXN *, void *);
+static int  import_write(struct import *, struct ctl *, size_t *);
+static void import_free(struct import *);
+static void schedule_rescans(struct ctl *, struct import *);
 
 static void
 import_error(struct import *im, uint32_t line, const char *fmt, ...)
 {
-	va_list	ap;
-	char	buf[512];
+	va_list ap;
+	char    buf[512];
 
 	va_start(ap, fmt);
 	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (im->nerr == im->errcap) {
 		im->errcap = im->errcap ? im->errcap * 2 : 16;
-		im->err = xreallocarray(im->err, im->errcap,
-		    sizeof(*im->err));
+		im->err = xreallocarray(im->err, im->errcap, sizeof(*im->err));
 	}
 	im->err[im->nerr].line = line;
 	im->err[im->nerr].msg = xstrdup(buf);
@@ -111,10 +110,10 @@ import_error(struct import *im, uint32_t line, const char *fmt, ...)
  * its end and flagged *too_long; a NUL byte is flagged *has_nul.
  */
 static int
-read_line(FILE *f, char *buf, size_t max, size_t *len, int *too_long,
-    int *has_nul)
+read_line(
+    FILE *f, char *buf, size_t max, size_t *len, int *too_long, int *has_nul)
 {
-	int	ch;
+	int ch;
 
 	*len = 0;
 	*too_long = *has_nul = 0;
@@ -140,8 +139,8 @@ read_line(FILE *f, char *buf, size_t max, size_t *len, int *too_long,
 static void
 entry_add(struct import *im, const struct import_entry *e, const char *svc)
 {
-	struct import_entry	*prev = im->n > 0 ? &im->v[im->n - 1] : NULL;
-	struct import_entry	*ne;
+	struct import_entry *prev = im->n > 0 ? &im->v[im->n - 1] : NULL;
+	struct import_entry *ne;
 
 	if (im->n == im->cap) {
 		im->cap = im->cap ? im->cap * 2 : 1024;
@@ -164,8 +163,8 @@ entry_add(struct import *im, const struct import_entry *e, const char *svc)
 static int
 entry_cmp(const void *pa, const void *pb)
 {
-	const struct import_entry	*a = pa, *b = pb;
-	int			 c;
+	const struct import_entry *a = pa, *b = pb;
+	int                        c;
 
 	if ((c = strcmp(a->svc, b->svc)) != 0)
 		return (c);
@@ -183,7 +182,7 @@ entry_cmp(const void *pa, const void *pb)
 static int
 err_cmp(const void *pa, const void *pb)
 {
-	const struct import_err	*a = pa, *b = pb;
+	const struct import_err *a = pa, *b = pb;
 
 	return (a->line < b->line ? -1 : a->line > b->line);
 }
@@ -192,15 +191,15 @@ err_cmp(const void *pa, const void *pb)
 static int
 import_read(struct import *im, FILE *in)
 {
-	struct import_entry	 e;
-	char		 buf[IMPORT_LINE_MAX + 1], err[256];
-	const char	*p;
-	size_t		 len;
-	uint32_t	 line = 0;
-	int		 too_long, has_nul, r;
+	struct import_entry e;
+	char                buf[IMPORT_LINE_MAX + 1], err[256];
+	const char         *p;
+	size_t              len;
+	uint32_t            line = 0;
+	int                 too_long, has_nul, r;
 
 	while ((r = read_line(in, buf, IMPORT_LINE_MAX, &len, &too_long,
-	    &has_nul)) == 1) {
+	            &has_nul)) == 1) {
 		line++;
 		if (too_long) {
 			import_error(im, line, "line longer than %d bytes",
@@ -216,11 +215,14 @@ import_read(struct import *im, FILE *in)
 		if (*p == '\0' || *p == '#')
 			continue;
 		if (im->n == IMPORT_MAX_ENTRIES) {
-			import_error(im, line, "more than %d tuples in one "
-			    "file; split it", IMPORT_MAX_ENTRIES);
+			import_error(im, line,
+			    "more than %d tuples in one "
+			    "file; split it",
+			    IMPORT_MAX_ENTRIES);
 			return (0);
 		}
-		if (import_parse_tuple(buf, len, &e, &p, err, sizeof(err)) == -1) {
+		if (import_parse_tuple(buf, len, &e, &p, err, sizeof(err)) ==
+		    -1) {
 			import_error(im, line, "%s", err);
 			continue;
 		}
@@ -244,9 +246,9 @@ import_read(struct import *im, FILE *in)
 static void
 import_check_file(struct import *im)
 {
-	struct import_entry	*e, *g, *last;
-	size_t		 i, j, spans;
-	int64_t		 first;
+	struct import_entry *e, *g, *last;
+	size_t               i, j, spans;
+	int64_t              first;
 
 	if (im->n == 0)
 		return;
@@ -257,21 +259,23 @@ import_check_file(struct import *im)
 		spans = 0;
 		last = NULL;
 		for (j = i; j < im->n && strcmp(im->v[j].svc, g->svc) == 0;
-		    j++) {
+		     j++) {
 			e = &im->v[j];
 			if (e->svc_only)
 				continue;
 			if (first == -1 || e->start < first)
 				first = e->start;
-			if (last != NULL && memcmp(last->md5, e->md5,
-			    sizeof(e->md5)) == 0 && e->start <= last->end) {
+			if (last != NULL &&
+			    memcmp(last->md5, e->md5, sizeof(e->md5)) == 0 &&
+			    e->start <= last->end) {
 				if (e->start == last->start &&
 				    e->end == last->end) {
 					e->state = ENTRY_PRESENT;
 					im->present++;
 					continue;
 				}
-				import_error(im, e->line, "overlaps the span "
+				import_error(im, e->line,
+				    "overlaps the span "
 				    "on line %u (same service and key)",
 				    last->line);
 				if (e->end <= last->end)
@@ -279,8 +283,10 @@ import_check_file(struct import *im)
 			}
 			last = e;
 			if (++spans == OBS_MAX_SPANS + 1)
-				import_error(im, e->line, "%s has more than %d "
-				    "spans", e->svc, OBS_MAX_SPANS);
+				import_error(im, e->line,
+				    "%s has more than %d "
+				    "spans",
+				    e->svc, OBS_MAX_SPANS);
 		}
 		if (first == -1)
 			first = wall_s();
@@ -298,29 +304,30 @@ import_check_file(struct import *im)
 static int
 import_check_stored(struct import *im, struct obs_db *o)
 {
-	struct obs_span	*st;
-	struct import_entry	*e;
-	size_t		 i, j, k, n, added;
-	int		 r = 0;
+	struct obs_span     *st;
+	struct import_entry *e;
+	size_t               i, j, k, n, added;
+	int                  r = 0;
 
 	st = xreallocarray(NULL, OBS_MAX_SPANS + 1, sizeof(*st));
 	for (i = 0; i < im->n && r == 0; i = j) {
 		if ((r = ctl_check_interrupt()) == -1)
 			break;
 		if (obs_read(o, im->v[i].svc, im->v[i].len, st,
-		    OBS_MAX_SPANS + 1, &n) == -1) {
+		        OBS_MAX_SPANS + 1, &n) == -1) {
 			r = -1;
 			break;
 		}
 		added = 0;
-		for (j = i; j < im->n && strcmp(im->v[j].svc,
-		    im->v[i].svc) == 0; j++) {
+		for (j = i;
+		     j < im->n && strcmp(im->v[j].svc, im->v[i].svc) == 0;
+		     j++) {
 			e = &im->v[j];
 			if (e->svc_only || e->state == ENTRY_PRESENT)
 				continue;
 			for (k = 0; k < n; k++) {
-				if (memcmp(st[k].md5, e->md5,
-				    sizeof(e->md5)) != 0 ||
+				if (memcmp(st[k].md5, e->md5, sizeof(e->md5)) !=
+				        0 ||
 				    st[k].start > e->end ||
 				    e->start > st[k].end)
 					continue;
@@ -329,7 +336,8 @@ import_check_stored(struct import *im, struct obs_db *o)
 					e->state = ENTRY_PRESENT;
 					im->present++;
 				} else
-					import_error(im, e->line, "overlaps "
+					import_error(im, e->line,
+					    "overlaps "
 					    "the stored span %lld..%lld of "
 					    "the same key",
 					    (long long)st[k].start,
@@ -337,7 +345,8 @@ import_check_stored(struct import *im, struct obs_db *o)
 				break;
 			}
 			if (k == n && ++added + n == OBS_MAX_SPANS + 1)
-				import_error(im, e->line, "%s would have more "
+				import_error(im, e->line,
+				    "%s would have more "
 				    "than %d spans with the stored ones",
 				    e->svc, OBS_MAX_SPANS);
 		}
@@ -349,11 +358,11 @@ import_check_stored(struct import *im, struct obs_db *o)
 static int
 batch_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct batch	*b = arg;
-	struct import_entry	*e;
-	struct obs_span	 sp;
-	size_t		 i;
-	int		 r;
+	struct batch        *b = arg;
+	struct import_entry *e;
+	struct obs_span      sp;
+	size_t               i;
+	int                  r;
 
 	(void)env;
 	b->inserted = b->present = 0;
@@ -361,8 +370,8 @@ batch_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 		e = &b->im->v[i];
 		b->failed = i;
 		if (i == b->from || strcmp(e->svc, b->im->v[i - 1].svc) != 0) {
-			if ((r = obs_register_service(b->o, txn, e->svc,
-			    e->len, e->first_seen)) != 0)
+			if ((r = obs_register_service(b->o, txn, e->svc, e->len,
+			         e->first_seen)) != 0)
 				return (r);
 		}
 		if (e->svc_only || e->state == ENTRY_PRESENT)
@@ -391,8 +400,8 @@ batch_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 static int
 import_write(struct import *im, struct ctl *c, size_t *inserted)
 {
-	struct batch	b;
-	int		r;
+	struct batch b;
+	int          r;
 
 	memset(&b, 0, sizeof(b));
 	b.o = &c->obs;
@@ -401,13 +410,14 @@ import_write(struct import *im, struct ctl *c, size_t *inserted)
 	for (b.from = 0; b.from < im->n; b.from = b.to) {
 		if (ctl_check_interrupt() == -1)
 			goto partial;
-		b.to = b.from + IMPORT_BATCH < im->n ? b.from + IMPORT_BATCH :
-		    im->n;
+		b.to = b.from + IMPORT_BATCH < im->n ? b.from + IMPORT_BATCH
+		                                     : im->n;
 		if ((r = db_txn_run(c->env, batch_txn, &b, NULL)) != 0) {
 			if (r == EEXIST)
-				fprintf(stderr, "notaryctl: %s:%u: overlaps a "
-				    "span stored meanwhile\n", im->name,
-				    im->v[b.failed].line);
+				fprintf(stderr,
+				    "notaryctl: %s:%u: overlaps a "
+				    "span stored meanwhile\n",
+				    im->name, im->v[b.failed].line);
 			else
 				fprintf(stderr, "notaryctl: %s:%u: %s\n",
 				    im->name, im->v[b.failed].line,
@@ -419,15 +429,17 @@ import_write(struct import *im, struct ctl *c, size_t *inserted)
 	}
 	return (0);
 partial:
-	fprintf(stderr, "notaryctl: import stopped; %zu spans were imported "
-	    "before it\n", *inserted);
+	fprintf(stderr,
+	    "notaryctl: import stopped; %zu spans were imported "
+	    "before it\n",
+	    *inserted);
 	return (-1);
 }
 
 static void
 import_free(struct import *im)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < im->n; i++)
 		if (im->v[i].owns_svc)
@@ -445,14 +457,15 @@ import_free(struct import *im)
 int
 cmd_import(struct ctl *c, int argc, char **argv)
 {
-	struct import	 im;
-	const char	*path = argc > 1 ? argv[1] : "-";
-	size_t		 i, inserted;
-	FILE		*in;
-	int		 r = EXIT_RUNTIME;
+	struct import im;
+	const char   *path = argc > 1 ? argv[1] : "-";
+	size_t        i, inserted;
+	FILE         *in;
+	int           r = EXIT_RUNTIME;
 
 	if (argc > 2) {
-		fprintf(stderr, "notaryctl: import: expected at most one "
+		fprintf(stderr,
+		    "notaryctl: import: expected at most one "
 		    "FILE\n");
 		return (EXIT_USAGE);
 	}
@@ -478,15 +491,16 @@ cmd_import(struct ctl *c, int argc, char **argv)
 		for (i = 0; i < im.nerr; i++)
 			fprintf(stderr, "notaryctl: %s:%u: %s\n", im.name,
 			    im.err[i].line, im.err[i].msg);
-		fprintf(stderr, "notaryctl: %s: %zu invalid line%s, nothing "
-		    "imported\n", im.name, im.nerr, im.nerr == 1 ? "" : "s");
+		fprintf(stderr,
+		    "notaryctl: %s: %zu invalid line%s, nothing "
+		    "imported\n",
+		    im.name, im.nerr, im.nerr == 1 ? "" : "s");
 		goto done;
 	}
 	if (import_write(&im, c, &inserted) == -1)
 		goto done;
 	schedule_rescans(c, &im);
-	printf("imported %zu spans for %zu services", inserted,
-	    im.services);
+	printf("imported %zu spans for %zu services", inserted, im.services);
 	if (im.present > 0)
 		printf(" (%zu already present)", im.present);
 	printf("\n");
@@ -502,8 +516,8 @@ done:
 static uint64_t
 fnv1a(const char *s, size_t len)
 {
-	uint64_t	h = 1469598103934665603ULL;
-	size_t		i;
+	uint64_t h = 1469598103934665603ULL;
+	size_t   i;
 
 	for (i = 0; i < len; i++) {
 		h ^= (unsigned char)s[i];
@@ -521,10 +535,10 @@ fnv1a(const char *s, size_t len)
 static void
 schedule_rescans(struct ctl *c, struct import *im)
 {
-	const struct conf	*cf = c->cf;
-	struct sched_db		 sd;
-	int64_t			 now = wall_s(), newest = -1;
-	size_t			 i, queued = 0;
+	const struct conf *cf = c->cf;
+	struct sched_db    sd;
+	int64_t            now = wall_s(), newest = -1;
+	size_t             i, queued = 0;
 
 	if (cf->scanner.rescan_interval_ms <= 0 || im->n == 0 ||
 	    sched_open(&sd, c->env) == -1)
@@ -536,12 +550,13 @@ schedule_rescans(struct ctl *c, struct import *im)
 			newest = e->end;
 		if (i + 1 < im->n && im->v[i + 1].len == e->len &&
 		    memcmp(im->v[i + 1].svc, e->svc, e->len) == 0)
-			continue;	/* not the last entry of this service */
-		if (newest >= 0 && (now - newest) * 1000 <=
-		    cf->scanner.rescan_newer_than_ms &&
-		    sched_offer(&sd, e->svc, e->len, now * 1000 +
-		    (int64_t)(fnv1a(e->svc, e->len) %
-		    (uint64_t)cf->scanner.rescan_interval_ms)) == 0)
+			continue; /* not the last entry of this service */
+		if (newest >= 0 &&
+		    (now - newest) * 1000 <= cf->scanner.rescan_newer_than_ms &&
+		    sched_offer(&sd, e->svc, e->len,
+		        now * 1000 +
+		            (int64_t)(fnv1a(e->svc, e->len) %
+		                (uint64_t)cf->scanner.rescan_interval_ms)) == 0)
 			queued++;
 		newest = -1;
 	}

@@ -14,8 +14,8 @@
 #include "ctl/ctl.h"
 #include "ctl/import_parse.h"
 
-static void	trim(const char **, const char **);
-static int	has_uppercase_hex(const char *, size_t);
+static void trim(const char **, const char **);
+static int  has_uppercase_hex(const char *, size_t);
 
 /* Move *s forward and *e back over spaces and tabs. */
 static void
@@ -31,8 +31,8 @@ trim(const char **s, const char **e)
 int
 ctl_parse_time(const char *s, size_t len, int64_t *t)
 {
-	int64_t	v = 0;
-	size_t	i;
+	int64_t v = 0;
+	size_t  i;
 
 	if (len == 0 || len > 15)
 		return (-1);
@@ -50,7 +50,7 @@ ctl_parse_time(const char *s, size_t len, int64_t *t)
 static int
 has_uppercase_hex(const char *s, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < len; i++)
 		if (s[i] >= 'A' && s[i] <= 'F')
@@ -68,13 +68,14 @@ int
 import_parse_tuple(const char *line, size_t len, struct import_entry *e,
     const char **svc, char *err, size_t errlen)
 {
-	const char	*s = line, *end = line + len, *f[4], *fe[4], *p;
-	char		 why[128];
-	int		 i;
+	const char *s = line, *end = line + len, *f[4], *fe[4], *p;
+	char        why[128];
+	int         i;
 
 	trim(&s, &end);
 	if (end - s < 2 || *s != '(' || end[-1] != ')') {
-		snprintf(err, errlen, "expected (service, fingerprint, start, "
+		snprintf(err, errlen,
+		    "expected (service, fingerprint, start, "
 		    "end)");
 		return (-1);
 	}
@@ -86,7 +87,8 @@ import_parse_tuple(const char *line, size_t len, struct import_entry *e,
 		for (p = fe[i]; p > s && p[-1] != ','; p--)
 			;
 		if (p == s) {
-			snprintf(err, errlen, "expected 4 fields: (service, "
+			snprintf(err, errlen,
+			    "expected 4 fields: (service, "
 			    "fingerprint, start, end)");
 			return (-1);
 		}
@@ -97,8 +99,8 @@ import_parse_tuple(const char *line, size_t len, struct import_entry *e,
 	for (i = 0; i < 4; i++)
 		trim(&f[i], &fe[i]);
 	memset(e, 0, sizeof(*e));
-	if (svcid_parse(f[0], (size_t)(fe[0] - f[0]), NULL, why,
-	    sizeof(why)) == -1) {
+	if (svcid_parse(f[0], (size_t)(fe[0] - f[0]), NULL, why, sizeof(why)) ==
+	    -1) {
 		snprintf(err, errlen, "bad service id: %s", why);
 		return (-1);
 	}
@@ -112,20 +114,24 @@ import_parse_tuple(const char *line, size_t len, struct import_entry *e,
 		return (0);
 	}
 	if (has_uppercase_hex(f[1], (size_t)(fe[1] - f[1]))) {
-		snprintf(err, errlen, "fingerprint has uppercase hex digits "
+		snprintf(err, errlen,
+		    "fingerprint has uppercase hex digits "
 		    "(notaryd stores lowercase only)");
 		return (-1);
 	}
-	if (obs_parse_colon_hex(f[1], (size_t)(fe[1] - f[1]), e->md5,
-	    sizeof(e->md5)) == -1) {
-		snprintf(err, errlen, "fingerprint is not an MD5 in colon-hex "
+	if (obs_parse_colon_hex(
+	        f[1], (size_t)(fe[1] - f[1]), e->md5, sizeof(e->md5)) == -1) {
+		snprintf(err, errlen,
+		    "fingerprint is not an MD5 in colon-hex "
 		    "(aa:bb:...: 16 bytes)");
 		return (-1);
 	}
 	if (ctl_parse_time(f[2], (size_t)(fe[2] - f[2]), &e->start) == -1 ||
 	    ctl_parse_time(f[3], (size_t)(fe[3] - f[3]), &e->end) == -1) {
-		snprintf(err, errlen, "start and end must be times in seconds "
-		    "(0..%lld)", (long long)OBS_TIME_MAX);
+		snprintf(err, errlen,
+		    "start and end must be times in seconds "
+		    "(0..%lld)",
+		    (long long)OBS_TIME_MAX);
 		return (-1);
 	}
 	if (e->start > e->end) {

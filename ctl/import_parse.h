@@ -12,16 +12,16 @@
 
 /* One line of an import file that holds a tuple. */
 struct import_entry {
-	char		*svc;		/* shared by equal neighbors */
-	uint32_t	 len;
-	uint32_t	 line;
-	int64_t		 start;
-	int64_t		 end;
-	int64_t		 first_seen;	/* for services.db */
-	uint8_t		 md5[16];
-	uint8_t		 svc_only;	/* "(svc, None, None, None)" */
-	uint8_t		 owns_svc;
-	uint8_t		 state;
+	char    *svc; /* shared by equal neighbors */
+	uint32_t len;
+	uint32_t line;
+	int64_t  start;
+	int64_t  end;
+	int64_t  first_seen; /* for services.db */
+	uint8_t  md5[16];
+	uint8_t  svc_only; /* "(svc, None, None, None)" */
+	uint8_t  owns_svc;
+	uint8_t  state;
 };
 
 /*
@@ -30,7 +30,7 @@ struct import_entry {
  * fields are split at the last three commas.  Returns 0 (e filled, except
  * svc: *svc points to the id in line, e->len long) or -1 with a reason.
  */
-int	import_parse_tuple(const char *line, size_t len,
-	    struct import_entry *e, const char **svc, char *err, size_t errlen);
+int import_parse_tuple(const char *line, size_t len, struct import_entry *e,
+    const char **svc, char *err, size_t errlen);
 
 #endif

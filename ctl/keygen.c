@@ -40,8 +40,8 @@
 static int
 make_key_dir(const char *path, const struct passwd *pw)
 {
-	char	*dir = xstrdup(path), *p;
-	int	 r = 0;
+	char *dir = xstrdup(path), *p;
+	int   r = 0;
 
 	if ((p = strrchr(dir, '/')) != NULL && p != dir) {
 		*p = '\0';
@@ -51,8 +51,8 @@ make_key_dir(const char *path, const struct passwd *pw)
 			char c = *p;
 			*p = '\0';
 			if (mkdir(dir, 0700) == 0) {
-				if (pw != NULL && chown(dir, pw->pw_uid,
-				    pw->pw_gid) == -1)
+				if (pw != NULL &&
+				    chown(dir, pw->pw_uid, pw->pw_gid) == -1)
 					r = -1;
 			} else if (errno != EEXIST) {
 				r = -1;
@@ -76,11 +76,11 @@ make_key_dir(const char *path, const struct passwd *pw)
 int
 cmd_keygen(struct ctl *c, int argc, char **argv)
 {
-	const struct conf	*cf = c->cf;
-	struct passwd		*pw = NULL;
-	EVP_PKEY		*key = NULL;
-	char			 err[512], *pem = NULL;
-	int			 st;
+	const struct conf *cf = c->cf;
+	struct passwd     *pw = NULL;
+	EVP_PKEY          *key = NULL;
+	char               err[512], *pem = NULL;
+	int                st;
 
 	(void)argv;
 	if (argc > 1) {
@@ -99,8 +99,9 @@ cmd_keygen(struct ctl *c, int argc, char **argv)
 	st = keys_ensure(cf->keys.private_key, cf->keys.public_key,
 	    pw ? pw->pw_uid : (uid_t)-1, pw ? pw->pw_gid : (gid_t)-1, err,
 	    sizeof(err));
-	if (st == -1 || keys_load(cf->keys.private_key, cf->keys.public_key,
-	    &key, &pem, err, sizeof(err)) == -1) {
+	if (st == -1 ||
+	    keys_load(cf->keys.private_key, cf->keys.public_key, &key, &pem,
+	        err, sizeof(err)) == -1) {
 		fprintf(stderr, "notaryctl: %s\n", err);
 		return (EXIT_RUNTIME);
 	}

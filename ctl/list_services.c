@@ -36,13 +36,13 @@
 
 #include "ctl/ctl.h"
 
-static int	collect_span_service(const char *, size_t,
-		    const struct obs_span *, void *);
-static int	parse_days(const char *, int64_t *);
+static int
+collect_span_service(const char *, size_t, const struct obs_span *, void *);
+static int parse_days(const char *, int64_t *);
 
 int
-ctl_collect_service(const char *svc, size_t len, const struct obs_service *st,
-    void *arg)
+ctl_collect_service(
+    const char *svc, size_t len, const struct obs_service *st, void *arg)
 {
 	(void)st;
 	ctl_names_add(arg, svc, len, -1);
@@ -51,10 +51,10 @@ ctl_collect_service(const char *svc, size_t len, const struct obs_service *st,
 
 /* Spans come grouped by service: one name each, with its newest end. */
 static int
-collect_span_service(const char *svc, size_t len, const struct obs_span *sp,
-    void *arg)
+collect_span_service(
+    const char *svc, size_t len, const struct obs_span *sp, void *arg)
 {
-	struct names	*nm = arg;
+	struct names *nm = arg;
 
 	if (nm->n > 0 && strcmp(nm->v[nm->n - 1], svc) == 0) {
 		if (sp->end > nm->newest[nm->n - 1])
@@ -68,8 +68,8 @@ collect_span_service(const char *svc, size_t len, const struct obs_span *sp,
 static int
 parse_days(const char *s, int64_t *days)
 {
-	char	*end;
-	long	 v;
+	char *end;
+	long  v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -89,15 +89,16 @@ parse_days(const char *s, int64_t *days)
 int
 cmd_list_services(struct ctl *c, int argc, char **argv)
 {
-	struct names	 reg, seen;
-	const char	*mode = "--all";
-	int64_t		 days = LIST_DEFAULT_DAYS, cutoff;
-	size_t		 i, j;
-	int		 cmp, r = EXIT_RUNTIME, all, newer;
+	struct names reg, seen;
+	const char  *mode = "--all";
+	int64_t      days = LIST_DEFAULT_DAYS, cutoff;
+	size_t       i, j;
+	int          cmp, r = EXIT_RUNTIME, all, newer;
 
 	if (argc > 3 || (argc >= 2 && argv[1][0] != '-') ||
 	    (argc == 3 && parse_days(argv[2], &days) == -1)) {
-		fprintf(stderr, "notaryctl: list-services: expected --all, "
+		fprintf(stderr,
+		    "notaryctl: list-services: expected --all, "
 		    "--newer DAYS or --older DAYS (DAYS 0..%d)\n",
 		    LIST_MAX_DAYS);
 		return (EXIT_USAGE);
@@ -108,10 +109,12 @@ cmd_list_services(struct ctl *c, int argc, char **argv)
 	newer = !strcmp(mode, "--newer") || !strcmp(mode, "--newest") ||
 	    !strcmp(mode, "--new");
 	if ((!all && !newer && strcmp(mode, "--older") &&
-	    strcmp(mode, "--oldest") && strcmp(mode, "--old")) ||
+	        strcmp(mode, "--oldest") && strcmp(mode, "--old")) ||
 	    (all && argc == 3)) {
-		fprintf(stderr, "notaryctl: list-services: unknown option "
-		    "%s\n", mode);
+		fprintf(stderr,
+		    "notaryctl: list-services: unknown option "
+		    "%s\n",
+		    mode);
 		return (EXIT_USAGE);
 	}
 	cutoff = wall_s() - days * DAY_SECONDS;
@@ -119,12 +122,13 @@ cmd_list_services(struct ctl *c, int argc, char **argv)
 	memset(&seen, 0, sizeof(seen));
 	if (ctl_open(c) == -1)
 		return (EXIT_RUNTIME);
-	if ((all && obs_walk_services(&c->obs, ctl_collect_service, &reg) != 0) ||
+	if ((all &&
+	        obs_walk_services(&c->obs, ctl_collect_service, &reg) != 0) ||
 	    obs_walk_spans(&c->obs, collect_span_service, &seen) != 0)
 		goto done;
-	ctl_close(c);	/* before any output that could block */
+	ctl_close(c); /* before any output that could block */
 	/* both lists are in key order, which is strcmp order: merge */
-	for (i = j = 0; i < reg.n || j < seen.n; ) {
+	for (i = j = 0; i < reg.n || j < seen.n;) {
 		if (i == reg.n)
 			cmp = 1;
 		else if (j == seen.n)

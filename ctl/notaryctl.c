@@ -61,16 +61,16 @@
 
 #include "ctl/ctl.h"
 
-static volatile sig_atomic_t	interrupted;
+static volatile sig_atomic_t interrupted;
 
-static void	usage(FILE *);
-static void	on_signal(int);
-static void	catch_signals(void);
+static void usage(FILE *);
+static void on_signal(int);
+static void catch_signals(void);
 
 struct command {
-	const char	*name;
-	const char	*args;
-	int		(*run)(struct ctl *, int, char **);
+	const char *name;
+	const char *args;
+	int (*run)(struct ctl *, int, char **);
 };
 
 /*
@@ -85,7 +85,8 @@ static const struct command commands[] = {
 	{ "show", "SERVICE", cmd_show },
 	{ "scan", "[FILE | -]", cmd_scan },
 	{ "keygen", "", cmd_keygen },
-	{ "convergence-bundle", "--host H [--ssl-port P] [--http-port P] "
+	{ "convergence-bundle",
+	    "--host H [--ssl-port P] [--http-port P] "
 	    "[--region CC] [--bundle-name N] [--bundle-location URL]",
 	    cmd_convergence_bundle },
 	{ "ct-positions", "[--set-latest]", cmd_ct_positions },
@@ -95,15 +96,17 @@ static const struct command commands[] = {
 static void
 usage(FILE *f)
 {
-	size_t	i;
+	size_t i;
 
-	fprintf(f, "usage: notaryctl [-c FILE] [-o KEY=VALUE]... COMMAND "
+	fprintf(f,
+	    "usage: notaryctl [-c FILE] [-o KEY=VALUE]... COMMAND "
 	    "[ARGS]\n"
 	    "  -c FILE       YAML config (default %s if it exists,\n"
 	    "                else the built-in defaults)\n"
 	    "  -o KEY=VALUE  override a config key\n"
 	    "  -h            this help\n"
-	    "commands:\n", conf_default_path());
+	    "commands:\n",
+	    conf_default_path());
 	for (i = 0; i < NELEM(commands); i++)
 		fprintf(f, "  %s %s\n", commands[i].name, commands[i].args);
 }
@@ -122,7 +125,7 @@ on_signal(int sig)
 static void
 catch_signals(void)
 {
-	struct sigaction	sa;
+	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -145,7 +148,7 @@ ctl_interrupted(void)
 int
 ctl_check_interrupt(void)
 {
-	static int	told;
+	static int told;
 
 	if (!interrupted)
 		return (0);
@@ -158,7 +161,7 @@ ctl_check_interrupt(void)
 int
 ctl_open(struct ctl *c)
 {
-	char	err[512];
+	char err[512];
 
 	if (store_env_open_tool(c->cf, &c->env, err, sizeof(err)) == -1) {
 		fprintf(stderr, "notaryctl: %s\n", err);
@@ -189,8 +192,8 @@ ctl_close(struct ctl *c)
 void
 ctl_iso_time(int64_t t, char *buf, size_t len)
 {
-	struct tm	tm;
-	time_t		tt = (time_t)t;
+	struct tm tm;
+	time_t    tt = (time_t)t;
 
 	if (t < 0 || t > OBS_TIME_MAX || gmtime_r(&tt, &tm) == NULL ||
 	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
@@ -204,8 +207,8 @@ ctl_out_error(FILE *f, const char *what)
 	if (fflush(f) == 0 && !ferror(f))
 		return (0);
 	if (errno != EPIPE)
-		fprintf(stderr, "notaryctl: write %s: %s\n", what,
-		    strerror(errno));
+		fprintf(
+		    stderr, "notaryctl: write %s: %s\n", what, strerror(errno));
 	return (-1);
 }
 
@@ -215,8 +218,8 @@ ctl_names_add(struct names *nm, const char *s, size_t len, int64_t newest)
 	if (nm->n == nm->cap) {
 		nm->cap = nm->cap ? nm->cap * 2 : 256;
 		nm->v = xreallocarray(nm->v, nm->cap, sizeof(*nm->v));
-		nm->newest = xreallocarray(nm->newest, nm->cap,
-		    sizeof(*nm->newest));
+		nm->newest =
+		    xreallocarray(nm->newest, nm->cap, sizeof(*nm->newest));
 	}
 	nm->v[nm->n] = xstrndup(s, len);
 	nm->newest[nm->n] = newest;
@@ -226,7 +229,7 @@ ctl_names_add(struct names *nm, const char *s, size_t len, int64_t newest)
 void
 ctl_names_free(struct names *nm)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < nm->n; i++)
 		free(nm->v[i]);
@@ -239,12 +242,12 @@ int
 main(int argc, char *argv[])
 {
 	static struct conf_override ov[MAX_OVERRIDES];
-	const struct command	*cmd = NULL;
-	struct ctl		 c;
-	const char		*path = NULL;
-	char			 err[CONF_ERR_MAX];
-	size_t			 nov = 0, i;
-	int			 ch, r;
+	const struct command       *cmd = NULL;
+	struct ctl                  c;
+	const char                 *path = NULL;
+	char                        err[CONF_ERR_MAX];
+	size_t                      nov = 0, i;
+	int                         ch, r;
 
 	log_init("notaryctl");
 	/* '+': stop at the command, its options are its own */
@@ -258,7 +261,7 @@ main(int argc, char *argv[])
 			return (EXIT_OK);
 		case 'o':
 			if (conf_add_override("notaryctl", ov, &nov,
-			    MAX_OVERRIDES, optarg) == -1)
+			        MAX_OVERRIDES, optarg) == -1)
 				return (EXIT_USAGE);
 			break;
 		default:

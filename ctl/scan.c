@@ -38,20 +38,19 @@
 #include "ctl/ctl.h"
 
 struct scan_run {
-	struct ctl		*c;
-	struct sched_db		 sd;
-	struct outcome_sink	 sink;
-	size_t			 counts[PROBE_NRESULTS];
-	size_t			 done;
+	struct ctl         *c;
+	struct sched_db     sd;
+	struct outcome_sink sink;
+	size_t              counts[PROBE_NRESULTS];
+	size_t              done;
 };
 
 static void
-scan_done(void *arg, const char *svc, size_t len,
-    const struct probe_outcome *out)
+scan_done(
+    void *arg, const char *svc, size_t len, const struct probe_outcome *out)
 {
-	struct scan_run		*run = arg;
-	struct outcome		 o = { out->result, &out->fp, out->der,
-				    out->derlen, 1 };
+	struct scan_run *run = arg;
+	struct outcome o = { out->result, &out->fp, out->der, out->derlen, 1 };
 
 	run->done++;
 	if ((unsigned)out->result < PROBE_NRESULTS)
@@ -60,19 +59,19 @@ scan_done(void *arg, const char *svc, size_t len,
 		fprintf(stderr, "notaryctl: %.*s: %s: %s\n", (int)len, svc,
 		    probe_result_name(out->result), out->detail);
 	if (outcome_record(&run->sink, svc, len, &o, wall_s(), NULL) == -1)
-		fprintf(stderr, "notaryctl: %.*s: not recorded\n", (int)len,
-		    svc);
+		fprintf(
+		    stderr, "notaryctl: %.*s: not recorded\n", (int)len, svc);
 }
 
 /* Read the ids to scan: one per line; '#' comments and blank lines skipped. */
 static int
 scan_read(FILE *in, const char *name, struct names *ids, size_t *bad)
 {
-	char		 line[IMPORT_LINE_MAX + 2], err[128], *p;
-	struct svcid	 t;
-	size_t		 len;
-	unsigned	 lineno = 0;
-	int		 c;
+	char         line[IMPORT_LINE_MAX + 2], err[128], *p;
+	struct svcid t;
+	size_t       len;
+	unsigned     lineno = 0;
+	int          c;
 
 	while (fgets(line, sizeof(line), in) != NULL) {
 		lineno++;
@@ -86,8 +85,8 @@ scan_read(FILE *in, const char *name, struct names *ids, size_t *bad)
 			(*bad)++;
 			continue;
 		}
-		while (len > 0 && (line[len - 1] == ' ' ||
-		    line[len - 1] == '\t'))
+		while (
+		    len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
 			len--;
 		line[len] = '\0';
 		for (p = line; *p == ' ' || *p == '\t'; p++)
@@ -103,8 +102,10 @@ scan_read(FILE *in, const char *name, struct names *ids, size_t *bad)
 			continue;
 		}
 		if (t.type != 2) {
-			fprintf(stderr, "notaryctl: %s:%u: only type 2 (ssl) "
-			    "services can be scanned\n", name, lineno);
+			fprintf(stderr,
+			    "notaryctl: %s:%u: only type 2 (ssl) "
+			    "services can be scanned\n",
+			    name, lineno);
 			(*bad)++;
 			continue;
 		}
@@ -128,7 +129,7 @@ strp_cmp(const void *a, const void *b)
 static void
 scan_dedup(struct names *ids)
 {
-	size_t	i, uniq = 0;
+	size_t i, uniq = 0;
 
 	if (ids->n > 1)
 		qsort(ids->v, ids->n, sizeof(*ids->v), strp_cmp);
@@ -144,7 +145,7 @@ scan_dedup(struct names *ids)
 static int
 scan_open(struct scan_run *run, struct ctl *c)
 {
-	const struct conf	*cf = c->cf;
+	const struct conf *cf = c->cf;
 
 	run->c = c;
 	if (ctl_open(c) == -1 || sched_open(&run->sd, c->env) == -1)
@@ -163,16 +164,15 @@ static void
 scan_probe_all(struct probe_engine *pe, size_t concurrency,
     const struct names *ids, struct scan_run *run, size_t *bad)
 {
-	struct pollfd	pfd;
-	char		err[160];
-	size_t		next = 0;
+	struct pollfd pfd;
+	char          err[160];
+	size_t        next = 0;
 
 	while ((next < ids->n || probe_inflight(pe) > 0) &&
 	    ctl_check_interrupt() == 0) {
 		while (next < ids->n && probe_inflight(pe) < concurrency) {
-			if (probe_submit(pe, ids->v[next],
-			    strlen(ids->v[next]), scan_done, run, err,
-			    sizeof(err)) == -1) {
+			if (probe_submit(pe, ids->v[next], strlen(ids->v[next]),
+			        scan_done, run, err, sizeof(err)) == -1) {
 				if (errno == EAGAIN)
 					break;
 				fprintf(stderr, "notaryctl: %s: %s\n",
@@ -193,31 +193,34 @@ scan_probe_all(struct probe_engine *pe, size_t concurrency,
 static int
 scan_summary(const struct scan_run *run, size_t bad)
 {
-	size_t	i;
+	size_t i;
 
 	printf("scanned %zu services", run->done);
 	for (i = 0; i < PROBE_NRESULTS; i++)
 		if (run->counts[i] > 0)
-			printf(", %s %zu", probe_result_name((enum probe_result)i),
+			printf(", %s %zu",
+			    probe_result_name((enum probe_result)i),
 			    run->counts[i]);
 	if (bad > 0)
 		printf(", invalid %zu", bad);
 	printf("\n");
-	return (ctl_out_error(stdout, "stdout") == 0 &&
-	    ctl_check_interrupt() == 0 ? EXIT_OK : EXIT_RUNTIME);
+	return (
+	    ctl_out_error(stdout, "stdout") == 0 && ctl_check_interrupt() == 0
+	        ? EXIT_OK
+	        : EXIT_RUNTIME);
 }
 
 int
 cmd_scan(struct ctl *c, int argc, char **argv)
 {
-	const char		*path = argc > 1 ? argv[1] : "-";
-	struct probe_opts	 po;
-	struct probe_engine	*pe = NULL;
-	struct scan_run		 run;
-	struct names		 ids;
-	size_t			 bad = 0;
-	int			 r = EXIT_RUNTIME;
-	FILE			*in;
+	const char          *path = argc > 1 ? argv[1] : "-";
+	struct probe_opts    po;
+	struct probe_engine *pe = NULL;
+	struct scan_run      run;
+	struct names         ids;
+	size_t               bad = 0;
+	int                  r = EXIT_RUNTIME;
+	FILE                *in;
 
 	if (argc > 2) {
 		fprintf(stderr, "notaryctl: scan: expected at most one FILE\n");

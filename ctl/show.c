@@ -36,15 +36,15 @@
 
 #include "ctl/ctl.h"
 
-static int	span_start_cmp(const void *, const void *);
-static void	show_digests(struct obs_db *, const struct obs_span *,
-		    char *, char *);
+static int span_start_cmp(const void *, const void *);
+static void
+show_digests(struct obs_db *, const struct obs_span *, char *, char *);
 
 /* History order: by start, then key. */
 static int
 span_start_cmp(const void *pa, const void *pb)
 {
-	const struct obs_span	*a = pa, *b = pb;
+	const struct obs_span *a = pa, *b = pb;
 
 	if (a->start != b->start)
 		return (a->start < b->start ? -1 : 1);
@@ -53,13 +53,13 @@ span_start_cmp(const void *pa, const void *pb)
 
 /* SHA-1 (from the stored DER) and SHA-256 as colon-hex, or "-". */
 static void
-show_digests(struct obs_db *o, const struct obs_span *sp, char *sha1,
-    char *sha256)
+show_digests(
+    struct obs_db *o, const struct obs_span *sp, char *sha1, char *sha256)
 {
-	static const uint8_t	 zero[32];
-	uint8_t			*der, md[EVP_MAX_MD_SIZE];
-	size_t			 derlen;
-	unsigned		 mdlen;
+	static const uint8_t zero[32];
+	uint8_t             *der, md[EVP_MAX_MD_SIZE];
+	size_t               derlen;
+	unsigned             mdlen;
 
 	(void)snprintf(sha1, SHA1_HEX_LEN, "-");
 	(void)snprintf(sha256, SHA256_HEX_LEN, "-");
@@ -77,14 +77,14 @@ show_digests(struct obs_db *o, const struct obs_span *sp, char *sha1,
 int
 cmd_show(struct ctl *c, int argc, char **argv)
 {
-	struct obs_service	 st;
-	struct obs_span		*v;
-	const char		*svc;
-	char			 why[128], s[ISO_LEN], e[ISO_LEN];
-	char			 md5[MD5_HEX_LEN], sha1[SHA1_HEX_LEN];
-	char			 sha256[SHA256_HEX_LEN];
-	size_t			 i, n;
-	int			 known, r = EXIT_RUNTIME;
+	struct obs_service st;
+	struct obs_span   *v;
+	const char        *svc;
+	char               why[128], s[ISO_LEN], e[ISO_LEN];
+	char               md5[MD5_HEX_LEN], sha1[SHA1_HEX_LEN];
+	char               sha256[SHA256_HEX_LEN];
+	size_t             i, n;
+	int                known, r = EXIT_RUNTIME;
 
 	if (argc != 2) {
 		fprintf(stderr, "notaryctl: show: expected one SERVICE\n");
@@ -119,8 +119,8 @@ cmd_show(struct ctl *c, int argc, char **argv)
 			    st.fails, probe_result_name(st.last_result));
 	} else
 		printf("probe state none\n");
-	printf("spans       %zu%s\n\n", n, n == SHOW_MAX_SPANS ?
-	    " (more not shown)" : "");
+	printf("spans       %zu%s\n\n", n,
+	    n == SHOW_MAX_SPANS ? " (more not shown)" : "");
 	qsort(v, n, sizeof(*v), span_start_cmp);
 	printf("%-20s  %-20s  %-47s  %-59s  %s\n", "START", "END", "MD5",
 	    "SHA1", "SHA256");

@@ -45,7 +45,7 @@ ct_names_free(struct ct_names *nm)
 static int
 names_has(const struct ct_names *nm, const char *s, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < nm->n; i++)
 		if (nm->len[i] == len &&
@@ -71,8 +71,8 @@ names_add(struct ct_names *nm, const void *s, size_t len)
 static int
 put_colonhex(struct buf *b, const uint8_t *d, size_t n, const char *hex)
 {
-	size_t	i;
-	char	*o;
+	size_t i;
+	char  *o;
 
 	if (n == 0)
 		return (0);
@@ -92,7 +92,7 @@ put_colonhex(struct buf *b, const uint8_t *d, size_t n, const char *hex)
 int
 ct_base64(struct buf *b, const uint8_t *p, size_t len)
 {
-	size_t	out = 4 * ((len + 2) / 3);
+	size_t out = 4 * ((len + 2) / 3);
 
 	if (len > 0x7fffffff / 2 || buf_reserve(b, out + 1) == -1)
 		return (-1);
@@ -105,11 +105,11 @@ ct_base64(struct buf *b, const uint8_t *p, size_t len)
 static int
 mgf1_hash(const X509_ALGOR *mgf)
 {
-	const ASN1_OBJECT	*o;
-	const void		*pv;
-	int			 pt, nid;
-	X509_ALGOR		*h;
-	const unsigned char	*q;
+	const ASN1_OBJECT   *o;
+	const void          *pv;
+	int                  pt, nid;
+	X509_ALGOR          *h;
+	const unsigned char *q;
 
 	X509_ALGOR_get0(&o, &pt, &pv, mgf);
 	if (OBJ_obj2nid(o) != NID_mgf1 || pt != V_ASN1_SEQUENCE)
@@ -126,12 +126,12 @@ mgf1_hash(const X509_ALGOR *mgf)
 static const char *
 pss_name(const X509_ALGOR *alg)
 {
-	const ASN1_OBJECT	*o;
-	const void		*pv;
-	int			 pt, hnid, salt;
-	RSA_PSS_PARAMS		*pp;
-	const unsigned char	*q;
-	const char		*name = "unknown";
+	const ASN1_OBJECT   *o;
+	const void          *pv;
+	int                  pt, hnid, salt;
+	RSA_PSS_PARAMS      *pp;
+	const unsigned char *q;
+	const char          *name = "unknown";
 
 	X509_ALGOR_get0(&o, &pt, &pv, alg);
 	if (pt != V_ASN1_SEQUENCE)
@@ -141,8 +141,9 @@ pss_name(const X509_ALGOR *alg)
 	if (pp == NULL)
 		return (name);
 	if (pp->hashAlgorithm == NULL || pp->maskGenAlgorithm == NULL ||
-	    pp->saltLength == NULL || (pp->trailerField != NULL &&
-	    ASN1_INTEGER_get(pp->trailerField) != 1))
+	    pp->saltLength == NULL ||
+	    (pp->trailerField != NULL &&
+	        ASN1_INTEGER_get(pp->trailerField) != 1))
 		goto out;
 	hnid = OBJ_obj2nid(pp->hashAlgorithm->algorithm);
 	salt = (int)ASN1_INTEGER_get(pp->saltLength);
@@ -161,9 +162,9 @@ out:
 
 /* The common algorithms by OID (Go ignores their parameters). */
 static const struct {
-	const char	*oid;
-	size_t		 len;
-	const char	*name;
+	const char *oid;
+	size_t      len;
+	const char *name;
 } sig_fast[] = {
 	{ "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", 9, "sha256, rsa" },
 	{ "\x2a\x86\x48\xce\x3d\x04\x03\x02", 8, "ecdsa, sha256" },
@@ -175,14 +176,14 @@ static const struct {
 static const char *
 sigalg_name(const struct ct_der *der)
 {
-	const unsigned char	*q = der->start;
-	X509_ALGOR		*alg;
-	const ASN1_OBJECT	*o;
-	const void		*pv;
-	const char		*name;
-	struct ct_der		 oid;
-	size_t			 i;
-	int			 pt;
+	const unsigned char *q = der->start;
+	X509_ALGOR          *alg;
+	const ASN1_OBJECT   *o;
+	const void          *pv;
+	const char          *name;
+	struct ct_der        oid;
+	size_t               i;
+	int                  pt;
 
 	if (ct_der_next(der->val, der->len, &oid) == 0 && oid.tag == 0x06)
 		for (i = 0; i < sizeof(sig_fast) / sizeof(sig_fast[0]); i++)
@@ -193,24 +194,52 @@ sigalg_name(const struct ct_der *der)
 		return ("unknown");
 	X509_ALGOR_get0(&o, &pt, &pv, alg);
 	switch (OBJ_obj2nid(o)) {
-	case NID_md2WithRSAEncryption:	name = "md2, rsa"; break;
-	case NID_md5WithRSAEncryption:	name = "md5, rsa"; break;
+	case NID_md2WithRSAEncryption:
+		name = "md2, rsa";
+		break;
+	case NID_md5WithRSAEncryption:
+		name = "md5, rsa";
+		break;
 	case NID_sha1WithRSAEncryption:
-	case NID_sha1WithRSA:		name = "sha1, rsa"; break;
-	case NID_sha256WithRSAEncryption: name = "sha256, rsa"; break;
-	case NID_sha384WithRSAEncryption: name = "sha384, rsa"; break;
-	case NID_sha512WithRSAEncryption: name = "sha512, rsa"; break;
-	case NID_rsassaPss:		name = pss_name(alg); break;
-	case NID_dsaWithSHA1:		name = "dsa, sha1"; break;
-	case NID_dsa_with_SHA256:	name = "dsa, sha256"; break;
-	case NID_ecdsa_with_SHA1:	name = "ecdsa, sha1"; break;
-	case NID_ecdsa_with_SHA256:	name = "ecdsa, sha256"; break;
-	case NID_ecdsa_with_SHA384:	name = "ecdsa, sha384"; break;
-	case NID_ecdsa_with_SHA512:	name = "ecdsa, sha512"; break;
+	case NID_sha1WithRSA:
+		name = "sha1, rsa";
+		break;
+	case NID_sha256WithRSAEncryption:
+		name = "sha256, rsa";
+		break;
+	case NID_sha384WithRSAEncryption:
+		name = "sha384, rsa";
+		break;
+	case NID_sha512WithRSAEncryption:
+		name = "sha512, rsa";
+		break;
+	case NID_rsassaPss:
+		name = pss_name(alg);
+		break;
+	case NID_dsaWithSHA1:
+		name = "dsa, sha1";
+		break;
+	case NID_dsa_with_SHA256:
+		name = "dsa, sha256";
+		break;
+	case NID_ecdsa_with_SHA1:
+		name = "ecdsa, sha1";
+		break;
+	case NID_ecdsa_with_SHA256:
+		name = "ecdsa, sha256";
+		break;
+	case NID_ecdsa_with_SHA384:
+		name = "ecdsa, sha384";
+		break;
+	case NID_ecdsa_with_SHA512:
+		name = "ecdsa, sha512";
+		break;
 	case NID_ED25519:
 		name = pt == V_ASN1_UNDEF ? "ed25519" : "unknown";
 		break;
-	default:			name = "unknown"; break;
+	default:
+		name = "unknown";
+		break;
 	}
 	X509_ALGOR_free(alg);
 	return (name);
@@ -221,10 +250,10 @@ sigalg_name(const struct ct_der *der)
 static int
 put_ip(struct buf *b, const uint8_t *a, int len)
 {
-	static const uint8_t	v4map[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
-	unsigned		g[8];
-	int			i, best = -1, bestn = 0, run;
+	static const uint8_t v4map[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff,
+		0xff };
+	unsigned             g[8];
+	int                  i, best = -1, bestn = 0, run;
 
 	if (len == 16 && memcmp(a, v4map, 12) == 0) {
 		a += 12;
@@ -272,11 +301,11 @@ sep(struct buf *b, int *first)
 static int
 put_san(struct buf *b, const GENERAL_NAMES *gn)
 {
-	static const int	 order[] = { GEN_DNS, GEN_EMAIL, GEN_IPADD };
-	static const char	*pfx[] = { "DNS:", "email:", "IP Address:" };
-	const GENERAL_NAME	*g;
-	const ASN1_STRING	*v;
-	int			 i, k, first = 1, rc;
+	static const int    order[] = { GEN_DNS, GEN_EMAIL, GEN_IPADD };
+	static const char  *pfx[] = { "DNS:", "email:", "IP Address:" };
+	const GENERAL_NAME *g;
+	const ASN1_STRING  *v;
+	int                 i, k, first = 1, rc;
 
 	for (k = 0; k < 3; k++) {
 		for (i = 0; i < sk_GENERAL_NAME_num(gn); i++) {
@@ -284,17 +313,18 @@ put_san(struct buf *b, const GENERAL_NAMES *gn)
 			if (g->type != order[k])
 				continue;
 			v = g->d.ia5;
-			if (order[k] == GEN_IPADD && ASN1_STRING_length(v) != 4 &&
+			if (order[k] == GEN_IPADD &&
+			    ASN1_STRING_length(v) != 4 &&
 			    ASN1_STRING_length(v) != 16)
-				continue;	/* ct-go: non-fatal, dropped */
+				continue; /* ct-go: non-fatal, dropped */
 			if (sep(b, &first) == -1 || buf_puts(b, pfx[k]) == -1)
 				return (-1);
 			if (order[k] == GEN_IPADD)
 				rc = put_ip(b, ASN1_STRING_get0_data(v),
 				    ASN1_STRING_length(v));
 			else
-				rc = json_strbody(b, (const char *)
-				    ASN1_STRING_get0_data(v),
+				rc = json_strbody(b,
+				    (const char *)ASN1_STRING_get0_data(v),
 				    (size_t)ASN1_STRING_length(v), 0);
 			if (rc == -1)
 				return (-1);
@@ -307,10 +337,10 @@ put_san(struct buf *b, const GENERAL_NAMES *gn)
 static int
 put_aia(struct buf *b, const AUTHORITY_INFO_ACCESS *aia)
 {
-	static const int	 method[] = { NID_ad_ca_issuers, NID_ad_OCSP };
+	static const int          method[] = { NID_ad_ca_issuers, NID_ad_OCSP };
 	const ACCESS_DESCRIPTION *ad;
-	const ASN1_STRING	*u;
-	int			 i, k, first = 1;
+	const ASN1_STRING        *u;
+	int                       i, k, first = 1;
 
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
@@ -320,8 +350,9 @@ put_aia(struct buf *b, const AUTHORITY_INFO_ACCESS *aia)
 				continue;
 			u = ad->location->d.uniformResourceIdentifier;
 			if (sep(b, &first) == -1 || buf_puts(b, "URI:") == -1 ||
-			    json_strbody(b, (const char *)ASN1_STRING_get0_data(u),
-			    (size_t)ASN1_STRING_length(u), 0) == -1)
+			    json_strbody(b,
+			        (const char *)ASN1_STRING_get0_data(u),
+			        (size_t)ASN1_STRING_length(u), 0) == -1)
 				return (-1);
 		}
 	}
@@ -331,12 +362,12 @@ put_aia(struct buf *b, const AUTHORITY_INFO_ACCESS *aia)
 static int
 put_policies(struct buf *b, const CERTIFICATEPOLICIES *cp)
 {
-	char	oid[256];
-	int	i, n;
+	char oid[256];
+	int  i, n;
 
 	for (i = 0; i < sk_POLICYINFO_num(cp); i++) {
-		n = OBJ_obj2txt(oid, sizeof(oid),
-		    sk_POLICYINFO_value(cp, i)->policyid, 1);
+		n = OBJ_obj2txt(
+		    oid, sizeof(oid), sk_POLICYINFO_value(cp, i)->policyid, 1);
 		if (n <= 0 || (size_t)n >= sizeof(oid))
 			return (-1);
 		if (buf_puts(b, "Policy: ") == -1 ||
@@ -351,10 +382,10 @@ static int
 put_keyusage(struct buf *b, const ASN1_BIT_STRING *ku)
 {
 	static const char *names[] = { "Digital Signature",
-	    "Content Commitment", "Key Encipherment", "Data Encipherment",
-	    "Key Agreement", "Certificate Signing", "CRL Signing",
-	    "Encipher Only", "Decipher Only" };
-	int	i, first = 1;
+		"Content Commitment", "Key Encipherment", "Data Encipherment",
+		"Key Agreement", "Certificate Signing", "CRL Signing",
+		"Encipher Only", "Decipher Only" };
+	int                i, first = 1;
 
 	for (i = 0; i < 9; i++)
 		if (ASN1_BIT_STRING_get_bit(ku, i) &&
@@ -378,9 +409,9 @@ enum { E_AIA, E_AKI, E_BC, E_CP, E_KU, E_SAN, E_SKI, E_N };
 
 /* JSON key and OID contents (DER, after tag and length) per extension. */
 static const struct {
-	const char	*key;
-	const uint8_t	*oid;
-	size_t		 oidlen;
+	const char    *key;
+	const uint8_t *oid;
+	size_t         oidlen;
 } ext_keys[E_N] = {
 	{ "authorityInfoAccess",
 	    (const uint8_t *)"\x2b\x06\x01\x05\x05\x07\x01\x01", 8 },
@@ -391,13 +422,13 @@ static const struct {
 	{ "subjectAltName", (const uint8_t *)"\x55\x1d\x11", 3 },
 	{ "subjectKeyIdentifier", (const uint8_t *)"\x55\x1d\x0e", 3 },
 };
-static const uint8_t oid_poison[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6,
-    0x79, 0x02, 0x04, 0x03 };
+static const uint8_t oid_poison[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79,
+	0x02, 0x04, 0x03 };
 
 struct certext {
-	void	*val[E_N];	/* decoded extension, or NULL if absent */
-	int	 poison;
-	int	 is_ca;
+	void *val[E_N]; /* decoded extension, or NULL if absent */
+	int   poison;
+	int   is_ca;
 };
 
 static void
@@ -417,17 +448,24 @@ certext_free(struct certext *ce)
 static void *
 ext_decode(int k, const uint8_t *v, size_t len)
 {
-	const unsigned char	*q = v;
-	long			 n = (long)len;
+	const unsigned char *q = v;
+	long                 n = (long)len;
 
 	switch (k) {
-	case E_AIA:	return (d2i_AUTHORITY_INFO_ACCESS(NULL, &q, n));
-	case E_AKI:	return (d2i_AUTHORITY_KEYID(NULL, &q, n));
-	case E_BC:	return (d2i_BASIC_CONSTRAINTS(NULL, &q, n));
-	case E_CP:	return (d2i_CERTIFICATEPOLICIES(NULL, &q, n));
-	case E_KU:	return (d2i_ASN1_BIT_STRING(NULL, &q, n));
-	case E_SAN:	return (d2i_GENERAL_NAMES(NULL, &q, n));
-	case E_SKI:	return (d2i_ASN1_OCTET_STRING(NULL, &q, n));
+	case E_AIA:
+		return (d2i_AUTHORITY_INFO_ACCESS(NULL, &q, n));
+	case E_AKI:
+		return (d2i_AUTHORITY_KEYID(NULL, &q, n));
+	case E_BC:
+		return (d2i_BASIC_CONSTRAINTS(NULL, &q, n));
+	case E_CP:
+		return (d2i_CERTIFICATEPOLICIES(NULL, &q, n));
+	case E_KU:
+		return (d2i_ASN1_BIT_STRING(NULL, &q, n));
+	case E_SAN:
+		return (d2i_GENERAL_NAMES(NULL, &q, n));
+	case E_SKI:
+		return (d2i_ASN1_OCTET_STRING(NULL, &q, n));
 	}
 	return (NULL);
 }
@@ -436,10 +474,10 @@ ext_decode(int k, const uint8_t *v, size_t len)
 static int
 ext_one(const struct ct_der *e, struct certext *ce)
 {
-	struct ct_der	 oid, t;
-	const uint8_t	*p = e->val;
-	size_t		 left = e->len;
-	int		 k;
+	struct ct_der  oid, t;
+	const uint8_t *p = e->val;
+	size_t         left = e->len;
+	int            k;
 
 	if (e->tag != 0x30 || ct_der_next(p, left, &oid) == -1 ||
 	    oid.tag != 0x06)
@@ -476,9 +514,9 @@ ext_one(const struct ct_der *e, struct certext *ce)
 static int
 certext_scan(const struct ct_tbs *tbs, struct certext *ce)
 {
-	const uint8_t	*p = tbs->exts.val;
-	size_t		 left = tbs->has_exts ? tbs->exts.len : 0;
-	struct ct_der	 e;
+	const uint8_t *p = tbs->exts.val;
+	size_t         left = tbs->has_exts ? tbs->exts.len : 0;
+	struct ct_der  e;
 
 	memset(ce, 0, sizeof(*ce));
 	while (left > 0) {
@@ -497,7 +535,7 @@ certext_scan(const struct ct_tbs *tbs, struct certext *ce)
 static int
 put_ext_value(struct buf *b, const struct certext *ce, int k)
 {
-	const AUTHORITY_KEYID	*aki;
+	const AUTHORITY_KEYID *aki;
 
 	switch (k) {
 	case E_AIA:
@@ -522,7 +560,7 @@ put_ext_value(struct buf *b, const struct certext *ce, int k)
 static int
 put_extensions(struct buf *b, const struct certext *ce, int poison)
 {
-	int	k, first = 1;
+	int k, first = 1;
 
 	if (buf_puts(b, ",\"extensions\":{") == -1)
 		return (-1);
@@ -530,13 +568,14 @@ put_extensions(struct buf *b, const struct certext *ce, int poison)
 		if (ce->val[k] == NULL)
 			continue;
 		if (buf_printf(b, "%s\"%s\":\"", first ? "" : ",",
-		    ext_keys[k].key) == -1 || put_ext_value(b, ce, k) == -1 ||
+		        ext_keys[k].key) == -1 ||
+		    put_ext_value(b, ce, k) == -1 ||
 		    buf_append(b, "\"", 1) == -1)
 			return (-1);
 		first = 0;
 	}
-	if ((poison || ce->poison) && buf_printf(b, "%s\"ctlPoisonByte\":true",
-	    first ? "" : ",") == -1)
+	if ((poison || ce->poison) &&
+	    buf_printf(b, "%s\"ctlPoisonByte\":true", first ? "" : ",") == -1)
 		return (-1);
 	return (buf_append(b, "}", 1));
 }
@@ -546,17 +585,17 @@ static int
 collect_names(const struct ct_tbs *tbs, const struct certext *ce,
     struct ct_names *nm, struct buf *cn)
 {
-	const GENERAL_NAMES	*gn = ce->val[E_SAN];
-	const GENERAL_NAME	*g;
-	int			 i;
+	const GENERAL_NAMES *gn = ce->val[E_SAN];
+	const GENERAL_NAME  *g;
+	int                  i;
 
 	buf_reset(&nm->bytes);
 	nm->n = 0;
 	for (i = 0; gn != NULL && i < sk_GENERAL_NAME_num(gn); i++) {
 		g = sk_GENERAL_NAME_value(gn, i);
-		if (g->type == GEN_DNS && names_add(nm,
-		    ASN1_STRING_get0_data(g->d.dNSName),
-		    (size_t)ASN1_STRING_length(g->d.dNSName)) == -1)
+		if (g->type == GEN_DNS &&
+		    names_add(nm, ASN1_STRING_get0_data(g->d.dNSName),
+		        (size_t)ASN1_STRING_length(g->d.dNSName)) == -1)
 			return (-1);
 	}
 	if (ce->is_ca)
@@ -571,8 +610,8 @@ collect_names(const struct ct_tbs *tbs, const struct certext *ce,
 static int
 put_hashes(struct buf *b, const uint8_t *der, size_t len)
 {
-	uint8_t	s1[SHA_DIGEST_LENGTH], s256[SHA256_DIGEST_LENGTH];
-	size_t	start;
+	uint8_t s1[SHA_DIGEST_LENGTH], s256[SHA256_DIGEST_LENGTH];
+	size_t  start;
 
 	SHA1(der, len, s1);
 	SHA256(der, len, s256);
@@ -580,8 +619,7 @@ put_hashes(struct buf *b, const uint8_t *der, size_t len)
 		return (-1);
 	start = b->len;
 	if (put_colonhex(b, s1, sizeof(s1), HEXU) == -1 ||
-	    buf_puts(b, "\",\"sha1\":\"") == -1 ||
-	    buf_reserve(b, 59) == -1)
+	    buf_puts(b, "\",\"sha1\":\"") == -1 || buf_reserve(b, 59) == -1)
 		return (-1);
 	memcpy(b->data + b->len, b->data + start, 59);
 	b->len += 59;
@@ -604,13 +642,13 @@ put_body(struct buf *b, const struct ct_tbs *tbs, const struct certext *ce,
 	    buf_puts(b, ",\"serial_number\":") == -1 ||
 	    ct_put_serial(b, &tbs->serial) == -1 ||
 	    buf_printf(b, ",\"signature_algorithm\":\"%s\",\"subject\":",
-	    sigalg_name(&tbs->sigalg)) == -1 ||
+	        sigalg_name(&tbs->sigalg)) == -1 ||
 	    ct_put_subject(b, &tbs->subject) == -1 ||
 	    buf_puts(b, ",\"issuer\":") == -1 ||
 	    ct_put_subject(b, &tbs->issuer) == -1)
 		return (-1);
-	return (buf_puts(b, ce->is_ca ? ",\"is_ca\":true}" :
-	    ",\"is_ca\":false}"));
+	return (
+	    buf_puts(b, ce->is_ca ? ",\"is_ca\":true}" : ",\"is_ca\":false}"));
 }
 
 int
@@ -618,11 +656,11 @@ ct_cert_json(const uint8_t *der, size_t len, int tbs_only,
     const uint8_t *hash_der, size_t hash_len, int poison, struct buf *a,
     struct buf *b, struct ct_names *names, char *err, size_t errlen)
 {
-	struct ct_tbs	tbs;
-	struct certext	ce;
-	struct buf	cn;
-	size_t		i;
-	int		rc = -1;
+	struct ct_tbs  tbs;
+	struct certext ce;
+	struct buf     cn;
+	size_t         i;
+	int            rc = -1;
 
 	if (len > CT_MAX_CERT || ct_tbs_parse(der, len, tbs_only, &tbs) == -1) {
 		snprintf(err, errlen, "undecodable certificate");
@@ -642,12 +680,13 @@ ct_cert_json(const uint8_t *der, size_t len, int tbs_only,
 	for (i = 0; i < names->n; i++)
 		if ((i > 0 && buf_append(a, ",", 1) == -1) ||
 		    json_str(a, names->bytes.data + names->off[i],
-		    names->len[i], 0) == -1)
+		        names->len[i], 0) == -1)
 			goto toolarge;
 	if (buf_append(a, "]", 1) == -1)
 		goto toolarge;
 	if (put_body(b, &tbs, &ce, poison, hash_der, hash_len) == -1) {
-		snprintf(err, errlen, "malformed or oversized certificate field");
+		snprintf(
+		    err, errlen, "malformed or oversized certificate field");
 		goto out;
 	}
 	rc = 0;

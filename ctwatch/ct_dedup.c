@@ -13,20 +13,20 @@
 #include "common/xmalloc.h"
 #include "ctwatch/ct_dedup.h"
 
-#define DEDUP_SLOTS	(CT_DEDUP_ENTRIES * 2)	/* power of two */
+#define DEDUP_SLOTS (CT_DEDUP_ENTRIES * 2) /* power of two */
 
 struct ct_dedup {
-	uint64_t	*slot;		/* open addressing, 0 = empty */
-	uint64_t	*fifo;		/* keys in insertion order */
-	int64_t		*when;
-	size_t		 head;		/* oldest */
-	size_t		 n;
+	uint64_t *slot; /* open addressing, 0 = empty */
+	uint64_t *fifo; /* keys in insertion order */
+	int64_t  *when;
+	size_t    head; /* oldest */
+	size_t    n;
 };
 
 struct ct_dedup *
 ct_dedup_new(void)
 {
-	struct ct_dedup	*d = xcalloc(1, sizeof(*d));
+	struct ct_dedup *d = xcalloc(1, sizeof(*d));
 
 	d->slot = xcalloc(DEDUP_SLOTS, sizeof(*d->slot));
 	d->fifo = xcalloc(CT_DEDUP_ENTRIES, sizeof(*d->fifo));
@@ -49,7 +49,7 @@ ct_dedup_free(struct ct_dedup *d)
 static void
 dedup_remove(struct ct_dedup *d, uint64_t key)
 {
-	size_t	i = key & (DEDUP_SLOTS - 1), j, home;
+	size_t i = key & (DEDUP_SLOTS - 1), j, home;
 
 	while (d->slot[i] != key) {
 		if (d->slot[i] == 0)
@@ -58,7 +58,7 @@ dedup_remove(struct ct_dedup *d, uint64_t key)
 	}
 	d->slot[i] = 0;
 	for (j = (i + 1) & (DEDUP_SLOTS - 1); d->slot[j] != 0;
-	    j = (j + 1) & (DEDUP_SLOTS - 1)) {
+	     j = (j + 1) & (DEDUP_SLOTS - 1)) {
 		home = d->slot[j] & (DEDUP_SLOTS - 1);
 		/* move j back to i unless its home lies in (i, j] */
 		if (((j - home) & (DEDUP_SLOTS - 1)) >=
@@ -73,20 +73,21 @@ dedup_remove(struct ct_dedup *d, uint64_t key)
 int
 ct_dedup_seen(struct ct_dedup *d, const uint8_t hash[32], int64_t now_ms)
 {
-	uint64_t	key;
-	size_t		i;
+	uint64_t key;
+	size_t   i;
 
 	memcpy(&key, hash, sizeof(key));
 	if (key == 0)
 		key = 1;
-	while (d->n > 0 && (d->n == CT_DEDUP_ENTRIES ||
-	    now_ms - d->when[d->head] > CT_DEDUP_AGE_MS)) {
+	while (d->n > 0 &&
+	    (d->n == CT_DEDUP_ENTRIES ||
+	        now_ms - d->when[d->head] > CT_DEDUP_AGE_MS)) {
 		dedup_remove(d, d->fifo[d->head]);
 		d->head = (d->head + 1) % CT_DEDUP_ENTRIES;
 		d->n--;
 	}
 	for (i = key & (DEDUP_SLOTS - 1); d->slot[i] != 0;
-	    i = (i + 1) & (DEDUP_SLOTS - 1))
+	     i = (i + 1) & (DEDUP_SLOTS - 1))
 		if (d->slot[i] == key)
 			return (1);
 	d->slot[i] = key;

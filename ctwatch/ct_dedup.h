@@ -11,15 +11,14 @@
 
 #include <stdint.h>
 
-#define CT_DEDUP_ENTRIES	(256u * 1024)
-#define CT_DEDUP_AGE_MS		(15 * 60 * 1000)
+#define CT_DEDUP_ENTRIES (256u * 1024)
+#define CT_DEDUP_AGE_MS  (15 * 60 * 1000)
 
 struct ct_dedup;
 
-struct ct_dedup	*ct_dedup_new(void);
-void	ct_dedup_free(struct ct_dedup *d);
+struct ct_dedup *ct_dedup_new(void);
+void             ct_dedup_free(struct ct_dedup *d);
 /* 1 when hash was seen within the window (a duplicate), else 0 (noted). */
-int	ct_dedup_seen(struct ct_dedup *d, const uint8_t hash[32],
-	    int64_t now_ms);
+int ct_dedup_seen(struct ct_dedup *d, const uint8_t hash[32], int64_t now_ms);
 
 #endif

@@ -15,15 +15,15 @@
 #include "ctwatch/ct_cert.h"
 
 /* OID contents (after tag and length) of the two CT extensions. */
-static const uint8_t oid_poison[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6,
-    0x79, 0x02, 0x04, 0x03 };
-static const uint8_t oid_sctlist[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6,
-    0x79, 0x02, 0x04, 0x02 };
+static const uint8_t oid_poison[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79,
+	0x02, 0x04, 0x03 };
+static const uint8_t oid_sctlist[] = { 0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79,
+	0x02, 0x04, 0x02 };
 
 int
 ct_der_next(const uint8_t *p, size_t len, struct ct_der *t)
 {
-	size_t	n, i, l;
+	size_t n, i, l;
 
 	if (len < 2 || (p[0] & 0x1f) == 0x1f)
 		return (-1);
@@ -35,11 +35,11 @@ ct_der_next(const uint8_t *p, size_t len, struct ct_der *t)
 	} else {
 		n = p[1] & 0x7f;
 		if (n == 0 || n > 4 || len < 2 + n || p[2] == 0)
-			return (-1);	/* indefinite, huge or non-minimal */
+			return (-1); /* indefinite, huge or non-minimal */
 		for (l = 0, i = 0; i < n; i++)
 			l = (l << 8) | p[2 + i];
 		if (l < 0x80)
-			return (-1);	/* DER: short form required */
+			return (-1); /* DER: short form required */
 		t->hdr = 2 + n;
 	}
 	if (l > len - t->hdr)
@@ -53,8 +53,8 @@ ct_der_next(const uint8_t *p, size_t len, struct ct_der *t)
 static int
 put_hdr(struct buf *b, unsigned tag, size_t len)
 {
-	uint8_t	h[6];
-	size_t	n = 0;
+	uint8_t h[6];
+	size_t  n = 0;
 
 	h[n++] = (uint8_t)tag;
 	if (len < 0x80)
@@ -89,10 +89,9 @@ hdr_len(size_t len)
 }
 
 int
-ct_cert_tbs(const uint8_t *der, size_t len, const uint8_t **tbs,
-    size_t *tbslen)
+ct_cert_tbs(const uint8_t *der, size_t len, const uint8_t **tbs, size_t *tbslen)
 {
-	struct ct_der	cert, t;
+	struct ct_der cert, t;
 
 	if (ct_der_next(der, len, &cert) == -1 || cert.tag != 0x30 ||
 	    ct_der_next(cert.val, cert.len, &t) == -1 || t.tag != 0x30)
@@ -118,11 +117,11 @@ seq_take(const uint8_t **p, size_t *left, struct ct_der *t)
 static int
 tbs_fields(const struct ct_der *seq, struct ct_tbs *t)
 {
-	const uint8_t	*p = seq->val;
-	size_t		 left = seq->len;
-	struct ct_der	 e, val;
-	const uint8_t	*vp;
-	size_t		 vleft;
+	const uint8_t *p = seq->val;
+	size_t         left = seq->len;
+	struct ct_der  e, val;
+	const uint8_t *vp;
+	size_t         vleft;
 
 	if (seq_take(&p, &left, &e) == -1)
 		return (-1);
@@ -160,9 +159,9 @@ tbs_fields(const struct ct_der *seq, struct ct_tbs *t)
 int
 ct_tbs_parse(const uint8_t *der, size_t len, int tbs, struct ct_tbs *t)
 {
-	struct ct_der	 cert, seq, alg;
-	const uint8_t	*p;
-	size_t		 left;
+	struct ct_der  cert, seq, alg;
+	const uint8_t *p;
+	size_t         left;
 
 	memset(t, 0, sizeof(*t));
 	if (ct_der_next(der, len, &cert) == -1 || cert.tag != 0x30 ||
@@ -184,13 +183,13 @@ ct_tbs_parse(const uint8_t *der, size_t len, int tbs, struct ct_tbs *t)
 static int
 ext_dropped(const struct ct_der *e)
 {
-	struct ct_der	oid;
+	struct ct_der oid;
 
 	if (ct_der_next(e->val, e->len, &oid) == -1 || oid.tag != 0x06)
 		return (0);
 	if (oid.len == sizeof(oid_poison) &&
 	    (memcmp(oid.val, oid_poison, oid.len) == 0 ||
-	    memcmp(oid.val, oid_sctlist, oid.len) == 0))
+	        memcmp(oid.val, oid_sctlist, oid.len) == 0))
 		return (1);
 	return (0);
 }
@@ -199,9 +198,9 @@ ext_dropped(const struct ct_der *e)
 static int
 exts_kept(const struct ct_der *exts, size_t *kept)
 {
-	const uint8_t	*p = exts->val;
-	size_t		 left = exts->len;
-	struct ct_der	 e;
+	const uint8_t *p = exts->val;
+	size_t         left = exts->len;
+	struct ct_der  e;
 
 	*kept = 0;
 	while (left > 0) {
@@ -218,9 +217,9 @@ exts_kept(const struct ct_der *exts, size_t *kept)
 static int
 exts_write(struct buf *b, const struct ct_der *exts)
 {
-	const uint8_t	*p = exts->val;
-	size_t		 left = exts->len;
-	struct ct_der	 e;
+	const uint8_t *p = exts->val;
+	size_t         left = exts->len;
+	struct ct_der  e;
 
 	while (left > 0) {
 		if (ct_der_next(p, left, &e) == -1)
@@ -234,13 +233,13 @@ exts_write(struct buf *b, const struct ct_der *exts)
 }
 
 int
-ct_dedup_hash(const uint8_t *tbs, size_t len, struct buf *scratch,
-    uint8_t out[32])
+ct_dedup_hash(
+    const uint8_t *tbs, size_t len, struct buf *scratch, uint8_t out[32])
 {
-	struct ct_der	 seq, t, exts;
-	const uint8_t	*p;
-	size_t		 left, pre, kept = 0, body;
-	int		 have = 0;
+	struct ct_der  seq, t, exts;
+	const uint8_t *p;
+	size_t         left, pre, kept = 0, body;
+	int            have = 0;
 
 	if (ct_der_next(tbs, len, &seq) == -1 || seq.tag != 0x30)
 		return (-1);
@@ -270,7 +269,8 @@ ct_dedup_hash(const uint8_t *tbs, size_t len, struct buf *scratch,
 		return (-1);
 	if (have && kept > 0 &&
 	    (put_hdr(scratch, 0xa3, hdr_len(kept) + kept) == -1 ||
-	    put_hdr(scratch, 0x30, kept) == -1 || exts_write(scratch, &exts) == -1))
+	        put_hdr(scratch, 0x30, kept) == -1 ||
+	        exts_write(scratch, &exts) == -1))
 		return (-1);
 	SHA256((const unsigned char *)scratch->data, scratch->len, out);
 	return (0);

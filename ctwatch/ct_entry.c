@@ -23,42 +23,42 @@
 #include "ctwatch/ct_leaf.h"
 #include "ctwatch/ct_parse.h"
 
-#define CACHE_SLOTS	256
-#define CACHE_MAXJSON	(64u * 1024)	/* larger chain certs: not cached */
-#define MSG_MAX		(64u * 1024 * 1024)
+#define CACHE_SLOTS   256
+#define CACHE_MAXJSON (64u * 1024) /* larger chain certs: not cached */
+#define MSG_MAX       (64u * 1024 * 1024)
 
 struct chain_slot {
-	uint8_t	 key[32];
-	char	*json;
-	size_t	 len;
+	uint8_t key[32];
+	char   *json;
+	size_t  len;
 };
 
 struct ct_parser {
-	struct buf		 scratch, a, b, ca, cb, chain;
-	struct buf		 full, lite, dom, names, tail;
-	struct ct_names		 nm, cnm;
-	struct chain_slot	 cache[CACHE_SLOTS];
-	struct ct_parser_stats	 st;
+	struct buf             scratch, a, b, ca, cb, chain;
+	struct buf             full, lite, dom, names, tail;
+	struct ct_names        nm, cnm;
+	struct chain_slot      cache[CACHE_SLOTS];
+	struct ct_parser_stats st;
 };
 
 /* What build() needs, from either log kind. */
 struct entry_in {
-	uint64_t		 index;
-	uint64_t		 ts;
-	int			 precert;
-	const uint8_t		*cert;		/* x509 cert or precert TBS */
-	size_t			 cert_len;
-	const uint8_t		*hash_der;	/* cert or pre_certificate */
-	size_t			 hash_len;
-	const struct ct_chain	*chain;
-	const uint8_t		(*fp)[32];	/* chain keys when known */
+	uint64_t               index;
+	uint64_t               ts;
+	int                    precert;
+	const uint8_t         *cert; /* x509 cert or precert TBS */
+	size_t                 cert_len;
+	const uint8_t         *hash_der; /* cert or pre_certificate */
+	size_t                 hash_len;
+	const struct ct_chain *chain;
+	const uint8_t (*fp)[32]; /* chain keys when known */
 };
 
 int
 ct_source_url(char *dst, size_t dstlen, const char *url)
 {
-	size_t		n = strlen(url);
-	const char	*pfx = "https://";
+	size_t      n = strlen(url);
+	const char *pfx = "https://";
 
 	while (n > 0 && url[n - 1] == '/')
 		n--;
@@ -76,7 +76,7 @@ ct_source_url(char *dst, size_t dstlen, const char *url)
 struct ct_parser *
 ct_parser_new(void)
 {
-	struct ct_parser	*p = xcalloc(1, sizeof(*p));
+	struct ct_parser *p = xcalloc(1, sizeof(*p));
 
 	buf_init(&p->scratch, 2 * CT_MAX_CERT);
 	buf_init(&p->a, MSG_MAX);
@@ -97,7 +97,7 @@ ct_parser_new(void)
 void
 ct_parser_free(struct ct_parser *p)
 {
-	size_t	i;
+	size_t i;
 
 	if (p == NULL)
 		return;
@@ -130,8 +130,8 @@ static int
 chain_cert(struct ct_parser *p, const uint8_t *der, size_t len,
     const uint8_t *key, struct buf *out, char *err, size_t errlen)
 {
-	uint8_t			 k[32];
-	struct chain_slot	*s;
+	uint8_t            k[32];
+	struct chain_slot *s;
 
 	if (key == NULL) {
 		SHA256(der, len, k);
@@ -149,7 +149,7 @@ chain_cert(struct ct_parser *p, const uint8_t *der, size_t len,
 	buf_reset(&p->ca);
 	buf_reset(&p->cb);
 	if (ct_cert_json(der, len, 0, der, len, 0, &p->ca, &p->cb, &p->cnm, err,
-	    errlen) == -1)
+	        errlen) == -1)
 		return (-1);
 	if (buf_puts(&p->ca, ",\"as_der\":\"") == -1 ||
 	    ct_base64(&p->ca, der, len) == -1 ||
@@ -175,8 +175,8 @@ static int
 build_chain(struct ct_parser *p, const struct entry_in *in, size_t *count,
     char *err, size_t errlen)
 {
-	const struct ct_chain	*c = in->chain;
-	size_t			 i;
+	const struct ct_chain *c = in->chain;
+	size_t                 i;
 
 	buf_reset(&p->chain);
 	*count = 0;
@@ -188,8 +188,8 @@ build_chain(struct ct_parser *p, const struct entry_in *in, size_t *count,
 			return (-1);
 		}
 		if (chain_cert(p, c->der[i], c->len[i],
-		    in->fp != NULL ? in->fp[i] : NULL, &p->chain, err,
-		    errlen) == -1)
+		        in->fp != NULL ? in->fp[i] : NULL, &p->chain, err,
+		        errlen) == -1)
 			return (-1);
 		(*count)++;
 	}
@@ -201,34 +201,34 @@ static int
 put_head(struct buf *m, const struct ct_source *src, uint64_t index)
 {
 	if (buf_puts(m, "{\"data\":{\"cert_index\":") == -1 ||
-	    json_u64(m, index) == -1 ||
-	    buf_puts(m, ",\"cert_link\":\"") == -1)
+	    json_u64(m, index) == -1 || buf_puts(m, ",\"cert_link\":\"") == -1)
 		return (-1);
-	if (!src->tiled && (json_strbody(m, src->url, strlen(src->url),
-	    0) == -1 || buf_puts(m, "/ct/v1/get-entries?start=") == -1 ||
-	    json_u64(m, index) == -1 || buf_puts(m, "&end=") == -1 ||
-	    json_u64(m, index) == -1))
+	if (!src->tiled &&
+	    (json_strbody(m, src->url, strlen(src->url), 0) == -1 ||
+	        buf_puts(m, "/ct/v1/get-entries?start=") == -1 ||
+	        json_u64(m, index) == -1 || buf_puts(m, "&end=") == -1 ||
+	        json_u64(m, index) == -1))
 		return (-1);
 	return (buf_append(m, "\"", 1));
 }
 
 /* ,"seen":..,"source":{..},"update_type":".."},"message_type":..}\n */
 static int
-put_tail(struct buf *m, const struct ct_source *src,
-    const struct entry_in *in, double seen)
+put_tail(struct buf *m, const struct ct_source *src, const struct entry_in *in,
+    double seen)
 {
 	if (buf_puts(m, ",\"seen\":") == -1 || json_f64(m, seen) == -1 ||
 	    buf_puts(m, ",\"source\":{\"name\":") == -1 ||
 	    json_cstr(m, src->name != NULL ? src->name : "", 0) == -1 ||
-	    buf_puts(m, ",\"url\":") == -1 ||
-	    json_cstr(m, src->url, 0) == -1 ||
+	    buf_puts(m, ",\"url\":") == -1 || json_cstr(m, src->url, 0) == -1 ||
 	    buf_puts(m, ",\"timestamp\":") == -1 ||
 	    json_f64(m, (double)in->ts / 1000.0) == -1 ||
-	    buf_puts(m, src->tiled ? ",\"type\":\"tiled\"}" :
-	    ",\"type\":\"rfc6962\"}") == -1 ||
-	    buf_puts(m, in->precert ?
-	    ",\"update_type\":\"PrecertLogEntry\"}" :
-	    ",\"update_type\":\"X509LogEntry\"}") == -1)
+	    buf_puts(m,
+	        src->tiled ? ",\"type\":\"tiled\"}"
+	                   : ",\"type\":\"rfc6962\"}") == -1 ||
+	    buf_puts(m,
+	        in->precert ? ",\"update_type\":\"PrecertLogEntry\"}"
+	                    : ",\"update_type\":\"X509LogEntry\"}") == -1)
 		return (-1);
 	return (buf_puts(m, ",\"message_type\":\"certificate_update\"}\n"));
 }
@@ -237,9 +237,9 @@ put_tail(struct buf *m, const struct ct_source *src,
 static int
 put_domains(struct ct_parser *p)
 {
-	size_t		 i, j, len;
-	const char	*s;
-	char		*o;
+	size_t      i, j, len;
+	const char *s;
+	char       *o;
 
 	buf_reset(&p->dom);
 	buf_reset(&p->names);
@@ -252,13 +252,13 @@ put_domains(struct ct_parser *p)
 		    json_str(&p->dom, s, len, 1) == -1)
 			return (-1);
 		if (memchr(s, '\0', len) != NULL)
-			continue;	/* not a name a filter can match */
+			continue; /* not a name a filter can match */
 		if (buf_reserve(&p->names, len + 1) == -1)
 			return (-1);
 		o = p->names.data + p->names.len;
 		for (j = 0; j < len; j++)
-			o[j] = (s[j] >= 'A' && s[j] <= 'Z') ?
-			    (char)(s[j] + 32) : s[j];
+			o[j] = (s[j] >= 'A' && s[j] <= 'Z') ? (char)(s[j] + 32)
+			                                    : s[j];
 		o[len] = '\0';
 		p->names.len += len + 1;
 	}
@@ -270,7 +270,7 @@ static int
 put_messages(struct ct_parser *p, const struct ct_source *src,
     const struct entry_in *in, size_t nchain, double seen)
 {
-	struct buf	*f = &p->full, *l = &p->lite;
+	struct buf *f = &p->full, *l = &p->lite;
 
 	buf_reset(f);
 	buf_reset(l);
@@ -283,9 +283,10 @@ put_messages(struct ct_parser *p, const struct ct_source *src,
 	    buf_append(l, p->b.data, p->b.len) == -1 ||
 	    buf_append(l, p->tail.data, p->tail.len) == -1)
 		return (-1);
-	if (nchain > 0 && (buf_puts(f, ",\"chain\":[") == -1 ||
-	    buf_append(f, p->chain.data, p->chain.len) == -1 ||
-	    buf_append(f, "]", 1) == -1))
+	if (nchain > 0 &&
+	    (buf_puts(f, ",\"chain\":[") == -1 ||
+	        buf_append(f, p->chain.data, p->chain.len) == -1 ||
+	        buf_append(f, "]", 1) == -1))
 		return (-1);
 	if (buf_puts(f, ",\"leaf_cert\":") == -1 ||
 	    buf_append(f, p->a.data, p->a.len) == -1 ||
@@ -301,11 +302,11 @@ put_messages(struct ct_parser *p, const struct ct_source *src,
 static int
 dedup(struct ct_parser *p, const struct entry_in *in, uint8_t out[32])
 {
-	const uint8_t	*tbs = in->cert;
-	size_t		 tbslen = in->cert_len;
+	const uint8_t *tbs = in->cert;
+	size_t         tbslen = in->cert_len;
 
-	if (!in->precert && ct_cert_tbs(in->cert, in->cert_len, &tbs,
-	    &tbslen) == -1)
+	if (!in->precert &&
+	    ct_cert_tbs(in->cert, in->cert_len, &tbs, &tbslen) == -1)
 		return (-1);
 	return (ct_dedup_hash(tbs, tbslen, &p->scratch, out));
 }
@@ -315,15 +316,16 @@ build(struct ct_parser *p, struct buf *out, const struct ct_source *src,
     const struct entry_in *in, double seen, uint8_t dh[32], char *err,
     size_t errlen)
 {
-	struct streamrec_part	 parts[4];
-	size_t			 nchain;
-	uint32_t		 flags = 0;
+	struct streamrec_part parts[4];
+	size_t                nchain;
+	uint32_t              flags = 0;
 
 	buf_reset(&p->a);
 	buf_reset(&p->b);
 	if (ct_cert_json(in->cert, in->cert_len, in->precert, in->hash_der,
-	    in->hash_len, in->precert, &p->a, &p->b, &p->nm, err,
-	    errlen) == -1 || build_chain(p, in, &nchain, err, errlen) == -1)
+	        in->hash_len, in->precert, &p->a, &p->b, &p->nm, err,
+	        errlen) == -1 ||
+	    build_chain(p, in, &nchain, err, errlen) == -1)
 		return (-1);
 	if (dh != NULL && dedup(p, in, dh) == -1) {
 		snprintf(err, errlen, "malformed TBSCertificate");
@@ -334,13 +336,13 @@ build(struct ct_parser *p, struct buf *out, const struct ct_source *src,
 		return (-1);
 	}
 	parts[0] = (struct streamrec_part){ STREAMREC_FULL, p->full.data,
-	    p->full.len };
+		p->full.len };
 	parts[1] = (struct streamrec_part){ STREAMREC_LITE, p->lite.data,
-	    p->lite.len };
+		p->lite.len };
 	parts[2] = (struct streamrec_part){ STREAMREC_DOMAINS, p->dom.data,
-	    p->dom.len };
+		p->dom.len };
 	parts[3] = (struct streamrec_part){ STREAMREC_NAMES, p->names.data,
-	    p->names.len };
+		p->names.len };
 	if (in->precert)
 		flags |= STREAMREC_F_PRECERT;
 	if (src->tiled)
@@ -356,11 +358,11 @@ build(struct ct_parser *p, struct buf *out, const struct ct_source *src,
 int
 ct_entry_rfc6962(struct ct_parser *p, struct buf *out,
     const struct ct_source *src, uint64_t index, const uint8_t *leaf_input,
-    size_t leaf_len, const uint8_t *extra_data, size_t extra_len,
-    double seen, uint8_t dedup_hash[32], char *err, size_t errlen)
+    size_t leaf_len, const uint8_t *extra_data, size_t extra_len, double seen,
+    uint8_t dedup_hash[32], char *err, size_t errlen)
 {
-	struct ct_leaf	l;
-	struct entry_in	in;
+	struct ct_leaf  l;
+	struct entry_in in;
 
 	if (ct_leaf_parse(leaf_input, leaf_len, &l, err, errlen) == -1 ||
 	    ct_extra_parse(extra_data, extra_len, &l, err, errlen) == -1) {
@@ -387,10 +389,10 @@ ct_entry_rfc6962(struct ct_parser *p, struct buf *out,
 int
 ct_entry_tiled(struct ct_parser *p, struct buf *out,
     const struct ct_source *src, uint64_t index,
-    const struct ct_tile_leaf *leaf, const struct ct_chain *chain,
-    double seen, uint8_t dedup_hash[32], char *err, size_t errlen)
+    const struct ct_tile_leaf *leaf, const struct ct_chain *chain, double seen,
+    uint8_t dedup_hash[32], char *err, size_t errlen)
 {
-	struct entry_in	in;
+	struct entry_in in;
 
 	memset(&in, 0, sizeof(in));
 	in.index = index;

@@ -21,37 +21,37 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
-#define CT_CONNECT_TIMEOUT_MS	10000
-#define CT_MAX_REDIRECTS	3
+#define CT_CONNECT_TIMEOUT_MS 10000
+#define CT_MAX_REDIRECTS      3
 
 struct ct_fetch {
 	struct ct_fetcher *f;
-	CURL		*h;
-	struct buf	 body;
-	int		 toobig;
-	ct_fetch_cb	*cb;
-	void		*arg;
-	struct ct_fetch	*prev, *next;
+	CURL              *h;
+	struct buf         body;
+	int                toobig;
+	ct_fetch_cb       *cb;
+	void              *arg;
+	struct ct_fetch   *prev, *next;
 };
 
 struct ct_fetcher {
-	CURLM		*multi;
+	CURLM               *multi;
 	struct ct_fetch_opts o;
-	char		*ua;
-	int		 inflight;
-	struct ct_fetch	*head;
+	char                *ua;
+	int                  inflight;
+	struct ct_fetch     *head;
 };
 
-static size_t	on_data(char *, size_t, size_t, void *);
-static void	finish(struct ct_fetcher *, CURLMsg *);
-static void	unlink_fetch(struct ct_fetcher *, struct ct_fetch *);
-static int	classify(struct ct_fetch *, CURLcode, long);
+static size_t on_data(char *, size_t, size_t, void *);
+static void   finish(struct ct_fetcher *, CURLMsg *);
+static void   unlink_fetch(struct ct_fetcher *, struct ct_fetch *);
+static int    classify(struct ct_fetch *, CURLcode, long);
 
 struct ct_fetcher *
 ct_fetch_new(const struct ct_fetch_opts *o)
 {
-	static int		 inited;
-	struct ct_fetcher	*f;
+	static int         inited;
+	struct ct_fetcher *f;
 
 	if (!inited) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -69,12 +69,12 @@ ct_fetch_new(const struct ct_fetch_opts *o)
 		free(f);
 		return (NULL);
 	}
-	(void)curl_multi_setopt(f->multi, CURLMOPT_PIPELINING,
-	    (long)CURLPIPE_MULTIPLEX);
-	(void)curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-	    (long)o->max_fetches);
-	(void)curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS,
-	    (long)o->max_fetches);
+	(void)curl_multi_setopt(
+	    f->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	(void)curl_multi_setopt(
+	    f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)o->max_fetches);
+	(void)curl_multi_setopt(
+	    f->multi, CURLMOPT_MAXCONNECTS, (long)o->max_fetches);
 	return (f);
 }
 
@@ -99,24 +99,23 @@ ct_fetch_slots(const struct ct_fetcher *f)
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
 {
-	struct ct_fetch	*x = arg;
+	struct ct_fetch *x = arg;
 
 	if (n != 0 && size > SIZE_MAX / n)
 		return (0);
 	if (buf_append(&x->body, p, size * n) == -1) {
 		x->toobig = 1;
-		return (0);	/* aborts with CURLE_WRITE_ERROR */
+		return (0); /* aborts with CURLE_WRITE_ERROR */
 	}
 	return (size * n);
 }
 
 struct ct_fetch *
-ct_fetch_get(struct ct_fetcher *f, const char *url, ct_fetch_cb *cb,
-    void *arg)
+ct_fetch_get(struct ct_fetcher *f, const char *url, ct_fetch_cb *cb, void *arg)
 {
-	struct ct_fetch	*x;
-	CURL		*h;
-	int		 bad = 0;
+	struct ct_fetch *x;
+	CURL            *h;
+	int              bad = 0;
 
 	if (f->inflight >= f->o.max_fetches)
 		return (NULL);
@@ -133,26 +132,25 @@ ct_fetch_get(struct ct_fetcher *f, const char *url, ct_fetch_cb *cb,
 	bad |= curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR,
-	    "http,https") != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_MAXREDIRS,
-	    (long)CT_MAX_REDIRECTS) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
-	    (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip") !=
+	bad |= curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-	    (long)f->o.timeout_ms) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)CT_MAX_REDIRECTS) !=
+	    CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+	           (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "gzip") != CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)f->o.timeout_ms) !=
+	    CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(f->o.timeout_ms < CT_CONNECT_TIMEOUT_MS ?
-	    f->o.timeout_ms : CT_CONNECT_TIMEOUT_MS)) != CURLE_OK;
+	           (long)(f->o.timeout_ms < CT_CONNECT_TIMEOUT_MS
+	                   ? f->o.timeout_ms
+	                   : CT_CONNECT_TIMEOUT_MS)) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)f->o.max_response) != CURLE_OK;
+	           (curl_off_t)f->o.max_response) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, f->ua) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) !=
-	    CURLE_OK;
+	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK;
 	bad |= curl_easy_setopt(h, CURLOPT_PRIVATE, x) != CURLE_OK;
 	if (bad || curl_multi_add_handle(f->multi, h) != CURLM_OK) {
@@ -203,8 +201,9 @@ classify(struct ct_fetch *x, CURLcode rc, long status)
 	if (rc == CURLE_BAD_CONTENT_ENCODING)
 		return (STATUS_CTFE_MALFORMED);
 	if (rc != CURLE_OK)
-		return (status != 0 && rc != CURLE_TOO_MANY_REDIRECTS ?
-		    STATUS_CTFE_MALFORMED : STATUS_CTFE_CONNECT);
+		return (status != 0 && rc != CURLE_TOO_MANY_REDIRECTS
+		        ? STATUS_CTFE_MALFORMED
+		        : STATUS_CTFE_CONNECT);
 	if (status == 429)
 		return (STATUS_CTFE_RATELIMIT);
 	if (status >= 500)
@@ -217,11 +216,11 @@ classify(struct ct_fetch *x, CURLcode rc, long status)
 static void
 finish(struct ct_fetcher *f, CURLMsg *m)
 {
-	struct ct_fetch		*x = NULL;
-	struct ct_fetch_result	 r;
-	curl_off_t		 ra = 0;
-	long			 status = 0;
-	char			*priv = NULL;
+	struct ct_fetch       *x = NULL;
+	struct ct_fetch_result r;
+	curl_off_t             ra = 0;
+	long                   status = 0;
+	char                  *priv = NULL;
 
 	(void)curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
 	x = (struct ct_fetch *)(void *)priv;
@@ -230,11 +229,12 @@ finish(struct ct_fetcher *f, CURLMsg *m)
 	memset(&r, 0, sizeof(r));
 	r.http_status = status;
 	r.err = classify(x, m->data.result, status);
-	r.what = m->data.result != CURLE_OK ?
-	    curl_easy_strerror(m->data.result) : "";
+	r.what = m->data.result != CURLE_OK ? curl_easy_strerror(m->data.result)
+	                                    : "";
 	if (ra > 0)
-		r.retry_after_ms = ra > CT_RETRY_AFTER_MAX_MS / 1000 ?
-		    CT_RETRY_AFTER_MAX_MS : (int64_t)ra * 1000;
+		r.retry_after_ms = ra > CT_RETRY_AFTER_MAX_MS / 1000
+		    ? CT_RETRY_AFTER_MAX_MS
+		    : (int64_t)ra * 1000;
 	r.body = (const uint8_t *)x->body.data;
 	r.len = x->body.len;
 	x->cb(x->arg, &r);
@@ -242,22 +242,22 @@ finish(struct ct_fetcher *f, CURLMsg *m)
 }
 
 int
-ct_fetch_wait(struct ct_fetcher *f, struct curl_waitfd *extra,
-    unsigned nextra, int timeout_ms)
+ct_fetch_wait(struct ct_fetcher *f, struct curl_waitfd *extra, unsigned nextra,
+    int timeout_ms)
 {
-	CURLMsg		*m;
-	CURLMcode	 mc;
-	int		 running, left;
+	CURLMsg  *m;
+	CURLMcode mc;
+	int       running, left;
 
 	mc = curl_multi_poll(f->multi, extra, nextra, timeout_ms, NULL);
 	if (mc != CURLM_OK) {
-		log_warnx("ctwatch: curl_multi_poll: %s",
-		    curl_multi_strerror(mc));
+		log_warnx(
+		    "ctwatch: curl_multi_poll: %s", curl_multi_strerror(mc));
 		return (-1);
 	}
 	if ((mc = curl_multi_perform(f->multi, &running)) != CURLM_OK) {
-		log_warnx("ctwatch: curl_multi_perform: %s",
-		    curl_multi_strerror(mc));
+		log_warnx(
+		    "ctwatch: curl_multi_perform: %s", curl_multi_strerror(mc));
 		return (-1);
 	}
 	while ((m = curl_multi_info_read(f->multi, &left)) != NULL)
@@ -271,9 +271,9 @@ ct_fetch_wait(struct ct_fetcher *f, struct curl_waitfd *extra,
 void
 ct_backoff_fail(struct ct_backoff *b, int64_t now_ms, int64_t retry_after_ms)
 {
-	int64_t		wait = CT_BACKOFF_BASE_MS;
-	uint32_t	rnd = 0;
-	int		i;
+	int64_t  wait = CT_BACKOFF_BASE_MS;
+	uint32_t rnd = 0;
+	int      i;
 
 	b->fails++;
 	for (i = 1; i < b->fails && wait < CT_BACKOFF_MAX_MS; i++)
@@ -284,8 +284,9 @@ ct_backoff_fail(struct ct_backoff *b, int64_t now_ms, int64_t retry_after_ms)
 	/* jitter: 75 % .. 125 % */
 	wait = wait * 3 / 4 + (int64_t)(rnd % (uint32_t)(wait / 2 + 1));
 	if (retry_after_ms > wait)
-		wait = retry_after_ms > CT_RETRY_AFTER_MAX_MS ?
-		    CT_RETRY_AFTER_MAX_MS : retry_after_ms;
+		wait = retry_after_ms > CT_RETRY_AFTER_MAX_MS
+		    ? CT_RETRY_AFTER_MAX_MS
+		    : retry_after_ms;
 	if (b->fails >= CT_BREAKER_FAILS) {
 		b->open = 1;
 		if (wait < CT_BREAKER_MS)

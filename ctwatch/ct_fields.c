@@ -13,23 +13,23 @@
 #include "common/json.h"
 #include "ctwatch/ct_cert.h"
 
-#define MAX_ATTRS	256
+#define MAX_ATTRS 256
 
 static const char HEXU[] = "0123456789ABCDEF";
 
 int
 ct_put_serial(struct buf *b, const struct ct_der *serial)
 {
-	uint8_t	 mag[64];
-	char	 hx[2 * 64 + 1], out[2 * 64 + 5];
-	size_t	 n = serial->len, i, h = 0, o = 0;
-	int	 neg, carry = 1;
+	uint8_t mag[64];
+	char    hx[2 * 64 + 1], out[2 * 64 + 5];
+	size_t  n = serial->len, i, h = 0, o = 0;
+	int     neg, carry = 1;
 
 	if (n == 0 || n > sizeof(mag))
 		return (-1);
 	neg = serial->val[0] & 0x80;
 	memcpy(mag, serial->val, n);
-	if (neg) {		/* two's complement magnitude */
+	if (neg) { /* two's complement magnitude */
 		for (i = n; i-- > 0;) {
 			mag[i] = (uint8_t)~mag[i];
 			if (carry)
@@ -46,7 +46,7 @@ ct_put_serial(struct buf *b, const struct ct_der *serial)
 		hx[h++] = HEXU[mag[i] & 0xf];
 	}
 	out[o++] = '"';
-	if ((h + (neg ? 1 : 0)) % 2 == 1)	/* Go pads "%X" to even */
+	if ((h + (neg ? 1 : 0)) % 2 == 1) /* Go pads "%X" to even */
 		out[o++] = '0';
 	if (neg)
 		out[o++] = '-';
@@ -60,8 +60,8 @@ ct_put_serial(struct buf *b, const struct ct_der *serial)
 static int64_t
 days_from_civil(int64_t y, unsigned m, unsigned d)
 {
-	int64_t		era;
-	unsigned	yoe, doy, doe;
+	int64_t  era;
+	unsigned yoe, doy, doe;
 
 	y -= m <= 2;
 	era = (y >= 0 ? y : y - 399) / 400;
@@ -74,7 +74,7 @@ days_from_civil(int64_t y, unsigned m, unsigned d)
 static int
 digits(const uint8_t *p, size_t n, int *v)
 {
-	size_t	i;
+	size_t i;
 
 	*v = 0;
 	for (i = 0; i < n; i++) {
@@ -89,7 +89,7 @@ static int
 days_in_month(int y, int m)
 {
 	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-	    31 };
+		31 };
 
 	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return (29);
@@ -100,7 +100,7 @@ days_in_month(int y, int m)
 static int
 zone(const uint8_t *p, size_t n, int64_t *off)
 {
-	int	hh, mm;
+	int hh, mm;
 
 	if (n == 1 && p[0] == 'Z') {
 		*off = 0;
@@ -117,18 +117,18 @@ zone(const uint8_t *p, size_t n, int64_t *off)
 int
 ct_put_time(struct buf *b, const struct ct_der *t)
 {
-	const uint8_t	*p = t->val;
-	size_t		 n = t->len, k;
-	int		 y, mo, d, h, mi, s = 0;
-	int64_t		 off;
+	const uint8_t *p = t->val;
+	size_t         n = t->len, k;
+	int            y, mo, d, h, mi, s = 0;
+	int64_t        off;
 
-	if (t->tag == 0x17) {			/* UTCTime */
+	if (t->tag == 0x17) { /* UTCTime */
 		if (n < 11 || digits(p, 2, &y) == -1)
 			return (-1);
 		y += y < 50 ? 2000 : 1900;
 		p += 2;
 		n -= 2;
-	} else if (t->tag == 0x18) {		/* GeneralizedTime */
+	} else if (t->tag == 0x18) { /* GeneralizedTime */
 		if (n < 15 || digits(p, 4, &y) == -1)
 			return (-1);
 		p += 4;
@@ -147,7 +147,7 @@ ct_put_time(struct buf *b, const struct ct_der *t)
 		n -= 2;
 	} else if (t->tag == 0x18)
 		return (-1);
-	if (t->tag == 0x18 && n > 1 && p[0] == '.') {	/* fraction */
+	if (t->tag == 0x18 && n > 1 && p[0] == '.') { /* fraction */
 		for (k = 1; k < n && p[k] >= '0' && p[k] <= '9'; k++)
 			;
 		if (k == 1)
@@ -158,23 +158,25 @@ ct_put_time(struct buf *b, const struct ct_der *t)
 	if (zone(p, n, &off) == -1 || mo < 1 || mo > 12 || d < 1 ||
 	    d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59)
 		return (-1);
-	return (json_i64(b, days_from_civil(y, (unsigned)mo, (unsigned)d) *
-	    86400 + h * 3600 + mi * 60 + s - off));
+	return (json_i64(b,
+	    days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
+	        mi * 60 + s - off));
 }
 
 /* ---- names ----------------------------------------------------------- */
 
 enum { F_C, F_CN, F_L, F_O, F_OU, F_ST, NF };
-static const char *const fopen_[NF] = { "\"C\":\"", ",\"CN\":\"",
-    ",\"L\":\"", ",\"O\":\"", ",\"OU\":\"", ",\"ST\":\"" };
-static const char *const fagg[NF] = { "/C=", "/CN=", "/L=", "/O=", "/OU=",
-    "/ST=" };
+static const char *const fopen_[NF] = { "\"C\":\"", ",\"CN\":\"", ",\"L\":\"",
+	",\"O\":\"", ",\"OU\":\"", ",\"ST\":\"" };
+static const char *const fagg[NF] = {
+	"/C=", "/CN=", "/L=", "/O=", "/OU=", "/ST="
+};
 
 struct attr {
-	int		 f;
-	unsigned	 tag;
-	const uint8_t	*v;
-	size_t		 len;
+	int            f;
+	unsigned       tag;
+	const uint8_t *v;
+	size_t         len;
 };
 
 /* 2.5.4.x -> field, or -1. */
@@ -184,12 +186,18 @@ attr_field(const struct ct_der *oid)
 	if (oid->len != 3 || oid->val[0] != 0x55 || oid->val[1] != 0x04)
 		return (-1);
 	switch (oid->val[2]) {
-	case 3:		return (F_CN);
-	case 6:		return (F_C);
-	case 7:		return (F_L);
-	case 8:		return (F_ST);
-	case 10:	return (F_O);
-	case 11:	return (F_OU);
+	case 3:
+		return (F_CN);
+	case 6:
+		return (F_C);
+	case 7:
+		return (F_L);
+	case 8:
+		return (F_ST);
+	case 10:
+		return (F_O);
+	case 11:
+		return (F_OU);
 	}
 	return (-1);
 }
@@ -198,10 +206,10 @@ attr_field(const struct ct_der *oid)
 static int
 name_attrs(const struct ct_der *name, struct attr *a, size_t *na)
 {
-	const uint8_t	*p = name->val, *q, *r;
-	size_t		 left = name->len, ql, rl;
-	struct ct_der	 set, atv, oid, val;
-	int		 f;
+	const uint8_t *p = name->val, *q, *r;
+	size_t         left = name->len, ql, rl;
+	struct ct_der  set, atv, oid, val;
+	int            f;
 
 	*na = 0;
 	while (left > 0) {
@@ -217,17 +225,22 @@ name_attrs(const struct ct_der *name, struct attr *a, size_t *na)
 			r = atv.val;
 			rl = atv.len;
 			if (ct_der_next(r, rl, &oid) == -1 || oid.tag != 0x06 ||
-			    ct_der_next(r + oid.total, rl - oid.total,
-			    &val) == -1 || oid.total + val.total != rl)
+			    ct_der_next(r + oid.total, rl - oid.total, &val) ==
+			        -1 ||
+			    oid.total + val.total != rl)
 				return (-1);
 			if ((f = attr_field(&oid)) == -1)
 				continue;
 			switch (val.tag) {
-			case 0x0c: case 0x13: case 0x16: case 0x12:
-			case 0x14: case 0x1e:
+			case 0x0c:
+			case 0x13:
+			case 0x16:
+			case 0x12:
+			case 0x14:
+			case 0x1e:
 				break;
 			default:
-				continue;	/* not a Go string */
+				continue; /* not a Go string */
 			}
 			if (*na >= MAX_ATTRS)
 				return (-1);
@@ -241,8 +254,8 @@ name_attrs(const struct ct_der *name, struct attr *a, size_t *na)
 static int
 put_utf8(struct buf *b, unsigned cp)
 {
-	uint8_t	u[4];
-	size_t	n;
+	uint8_t u[4];
+	size_t  n;
 
 	if (cp < 0x80) {
 		u[0] = (uint8_t)cp;
@@ -271,8 +284,8 @@ put_utf8(struct buf *b, unsigned cp)
 static int
 attr_utf8(const struct attr *a, struct buf *tmp, const char **s, size_t *n)
 {
-	size_t		i;
-	unsigned	c, c2;
+	size_t   i;
+	unsigned c, c2;
 
 	if (a->tag != 0x14 && a->tag != 0x1e) {
 		*s = (const char *)a->v;
@@ -289,8 +302,10 @@ attr_utf8(const struct attr *a, struct buf *tmp, const char **s, size_t *n)
 			c = (unsigned)a->v[i] << 8 | a->v[i + 1];
 			if (c >= 0xd800 && c < 0xdc00 && i + 3 < a->len &&
 			    (c2 = (unsigned)a->v[i + 2] << 8 | a->v[i + 3]) >=
-			    0xdc00 && c2 < 0xe000) {
-				c = 0x10000 + ((c - 0xd800) << 10) + (c2 - 0xdc00);
+			        0xdc00 &&
+			    c2 < 0xe000) {
+				c = 0x10000 + ((c - 0xd800) << 10) +
+				    (c2 - 0xdc00);
 				i += 2;
 			} else if (c >= 0xd800 && c < 0xe000)
 				c = 0xfffd;
@@ -309,8 +324,8 @@ static int
 put_field(struct buf *b, const struct attr *a, size_t na, int f,
     struct buf *tmp, int *found)
 {
-	const char	*s;
-	size_t		 i, n, last = na;
+	const char *s;
+	size_t      i, n, last = na;
 
 	*found = 0;
 	for (i = 0; i < na; i++) {
@@ -338,10 +353,10 @@ put_field(struct buf *b, const struct attr *a, size_t na, int f,
 int
 ct_put_subject(struct buf *b, const struct ct_der *name)
 {
-	struct attr	a[MAX_ATTRS];
-	struct buf	tmp;
-	size_t		na, off[NF], len[NF], i, quote;
-	int		f, found, rc = -1;
+	struct attr a[MAX_ATTRS];
+	struct buf  tmp;
+	size_t      na, off[NF], len[NF], i, quote;
+	int         f, found, rc = -1;
 
 	if (name_attrs(name, a, &na) == -1)
 		return (-1);
@@ -369,8 +384,7 @@ ct_put_subject(struct buf *b, const struct ct_der *name)
 	for (i = 0; i < NF; i++) {
 		if (off[i] == (size_t)-1)
 			continue;
-		if (buf_puts(b, fagg[i]) == -1 ||
-		    buf_reserve(b, len[i]) == -1)
+		if (buf_puts(b, fagg[i]) == -1 || buf_reserve(b, len[i]) == -1)
 			goto out;
 		memcpy(b->data + b->len, b->data + off[i], len[i]);
 		b->len += len[i];
@@ -384,9 +398,9 @@ out:
 int
 ct_subject_cn(const struct ct_der *name, struct buf *out)
 {
-	struct attr	 a[MAX_ATTRS];
-	size_t		 na, i, n;
-	const char	*s;
+	struct attr a[MAX_ATTRS];
+	size_t      na, i, n;
+	const char *s;
 
 	buf_reset(out);
 	if (name_attrs(name, a, &na) == -1)
@@ -395,8 +409,8 @@ ct_subject_cn(const struct ct_der *name, struct buf *out)
 		if (a[i].f != F_CN)
 			continue;
 		if (a[i].tag == 0x14 || a[i].tag == 0x1e) {
-			struct buf	tmp;
-			int		rc;
+			struct buf tmp;
+			int        rc;
 
 			buf_init(&tmp, 1 << 20);
 			rc = attr_utf8(&a[i], &tmp, &s, &n);

@@ -10,16 +10,16 @@
 #include "ctwatch/ct_leaf.h"
 
 struct rd {
-	const uint8_t	*p;
-	size_t		 len;
-	size_t		 off;
-	const char	*fail;		/* first failure, for err */
+	const uint8_t *p;
+	size_t         len;
+	size_t         off;
+	const char    *fail; /* first failure, for err */
 };
 
 static int
 rd_uint(struct rd *r, size_t n, uint64_t *v, const char *what)
 {
-	size_t	i;
+	size_t i;
 
 	if (r->fail != NULL)
 		return (-1);
@@ -39,7 +39,7 @@ static int
 rd_vec(struct rd *r, size_t nlen, size_t min, const uint8_t **out,
     size_t *outlen, const char *what)
 {
-	uint64_t	n;
+	uint64_t n;
 
 	if (rd_uint(r, nlen, &n, what) == -1)
 		return (-1);
@@ -79,7 +79,7 @@ fail(char *err, size_t errlen, const char *what)
 static int
 rd_signed_entry(struct rd *r, struct ct_leaf *l)
 {
-	uint64_t	type;
+	uint64_t type;
 
 	if (rd_uint(r, 2, &type, "truncated entry_type") == -1)
 		return (-1);
@@ -91,7 +91,7 @@ rd_signed_entry(struct rd *r, struct ct_leaf *l)
 	if (type == CT_ENTRY_PRECERT) {
 		l->is_precert = 1;
 		if (rd_bytes(r, 32, &l->issuer_key_hash,
-		    "truncated issuer_key_hash") == -1)
+		        "truncated issuer_key_hash") == -1)
 			return (-1);
 		return (rd_vec(r, 3, 1, &l->cert, &l->cert_len,
 		    "bad TBSCertificate length"));
@@ -101,11 +101,11 @@ rd_signed_entry(struct rd *r, struct ct_leaf *l)
 }
 
 int
-ct_leaf_parse(const uint8_t *p, size_t len, struct ct_leaf *l, char *err,
-    size_t errlen)
+ct_leaf_parse(
+    const uint8_t *p, size_t len, struct ct_leaf *l, char *err, size_t errlen)
 {
-	struct rd	r = { p, len, 0, NULL };
-	uint64_t	version, type;
+	struct rd r = { p, len, 0, NULL };
+	uint64_t  version, type;
 
 	memset(l, 0, sizeof(*l));
 	if (p == NULL)
@@ -119,8 +119,8 @@ ct_leaf_parse(const uint8_t *p, size_t len, struct ct_leaf *l, char *err,
 		return (fail(err, errlen, "unknown leaf_type"));
 	if (rd_uint(&r, 8, &l->timestamp, "truncated timestamp") == -1 ||
 	    rd_signed_entry(&r, l) == -1 ||
-	    rd_vec(&r, 2, 0, &l->ext, &l->ext_len,
-	    "bad extensions length") == -1)
+	    rd_vec(&r, 2, 0, &l->ext, &l->ext_len, "bad extensions length") ==
+	        -1)
 		return (fail(err, errlen, r.fail));
 	if (r.off != len)
 		return (fail(err, errlen, "trailing bytes after leaf"));
@@ -131,9 +131,9 @@ ct_leaf_parse(const uint8_t *p, size_t len, struct ct_leaf *l, char *err,
 static int
 rd_chain(struct rd *r, struct ct_chain *c)
 {
-	const uint8_t	*all;
-	size_t		 alllen;
-	struct rd	 in;
+	const uint8_t *all;
+	size_t         alllen;
+	struct rd      in;
 
 	if (rd_vec(r, 3, 0, &all, &alllen, "bad chain length") == -1)
 		return (-1);
@@ -148,7 +148,7 @@ rd_chain(struct rd *r, struct ct_chain *c)
 			return (-1);
 		}
 		if (rd_vec(&in, 3, 1, &c->der[c->n], &c->len[c->n],
-		    "bad chain certificate length") == -1) {
+		        "bad chain certificate length") == -1) {
 			r->fail = in.fail;
 			return (-1);
 		}
@@ -158,18 +158,19 @@ rd_chain(struct rd *r, struct ct_chain *c)
 }
 
 int
-ct_extra_parse(const uint8_t *p, size_t len, struct ct_leaf *l, char *err,
-    size_t errlen)
+ct_extra_parse(
+    const uint8_t *p, size_t len, struct ct_leaf *l, char *err, size_t errlen)
 {
-	struct rd	r = { p, len, 0, NULL };
+	struct rd r = { p, len, 0, NULL };
 
 	l->precert = NULL;
 	l->precert_len = 0;
 	memset(&l->chain, 0, sizeof(l->chain));
 	if (p == NULL && len > 0)
 		return (fail(err, errlen, "no extra_data"));
-	if (l->is_precert && rd_vec(&r, 3, 1, &l->precert, &l->precert_len,
-	    "bad pre_certificate length") == -1)
+	if (l->is_precert &&
+	    rd_vec(&r, 3, 1, &l->precert, &l->precert_len,
+	        "bad pre_certificate length") == -1)
 		return (fail(err, errlen, r.fail));
 	if (rd_chain(&r, &l->chain) == -1)
 		return (fail(err, errlen, r.fail));
@@ -182,10 +183,10 @@ long
 ct_tile_leaf_next(const uint8_t *p, size_t len, struct ct_tile_leaf *out,
     char *err, size_t errlen)
 {
-	struct rd	 r = { p, len, 0, NULL };
-	struct ct_leaf	 l;
-	const uint8_t	*ext, *fps;
-	size_t		 ext_len, fps_len, i;
+	struct rd      r = { p, len, 0, NULL };
+	struct ct_leaf l;
+	const uint8_t *ext, *fps;
+	size_t         ext_len, fps_len, i;
 
 	memset(out, 0, sizeof(*out));
 	memset(&l, 0, sizeof(l));
@@ -197,8 +198,9 @@ ct_tile_leaf_next(const uint8_t *p, size_t len, struct ct_tile_leaf *out,
 		return (fail(err, errlen, r.fail));
 	out->entry = p;
 	out->entry_len = r.off;
-	if (l.is_precert && rd_vec(&r, 3, 1, &out->precert,
-	    &out->precert_len, "bad pre_certificate length") == -1)
+	if (l.is_precert &&
+	    rd_vec(&r, 3, 1, &out->precert, &out->precert_len,
+	        "bad pre_certificate length") == -1)
 		return (fail(err, errlen, r.fail));
 	if (rd_vec(&r, 2, 0, &fps, &fps_len, "bad fingerprints length") == -1)
 		return (fail(err, errlen, r.fail));

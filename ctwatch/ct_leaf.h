@@ -15,16 +15,16 @@ enum { CT_ENTRY_X509 = 0, CT_ENTRY_PRECERT = 1 };
 
 /* One entry, split.  All pointers point into the caller's buffers. */
 struct ct_leaf {
-	uint64_t	 timestamp;	/* ms */
-	int		 is_precert;
-	const uint8_t	*cert;		/* x509: certificate; precert: TBS */
-	size_t		 cert_len;
-	const uint8_t	*issuer_key_hash; /* precert: 32 bytes */
-	const uint8_t	*ext;		/* CtExtensions */
-	size_t		 ext_len;
-	const uint8_t	*precert;	/* precert: pre_certificate DER */
-	size_t		 precert_len;
-	struct ct_chain	 chain;
+	uint64_t        timestamp; /* ms */
+	int             is_precert;
+	const uint8_t  *cert; /* x509: certificate; precert: TBS */
+	size_t          cert_len;
+	const uint8_t  *issuer_key_hash; /* precert: 32 bytes */
+	const uint8_t  *ext;             /* CtExtensions */
+	size_t          ext_len;
+	const uint8_t  *precert; /* precert: pre_certificate DER */
+	size_t          precert_len;
+	struct ct_chain chain;
 };
 
 /*
@@ -32,8 +32,8 @@ struct ct_leaf {
  * TimestampedEntry; no trailing bytes.  Fills timestamp, is_precert, cert,
  * issuer_key_hash, ext.  0, or -1 (err filled).
  */
-int	ct_leaf_parse(const uint8_t *p, size_t len, struct ct_leaf *l,
-	    char *err, size_t errlen);
+int ct_leaf_parse(
+    const uint8_t *p, size_t len, struct ct_leaf *l, char *err, size_t errlen);
 
 /*
  * Parse extra_data for the entry type already in l: x509 gets
@@ -41,7 +41,7 @@ int	ct_leaf_parse(const uint8_t *p, size_t len, struct ct_leaf *l,
  * No trailing bytes; every certificate non-empty; at most CT_MAX_CHAIN.
  * 0, or -1 (err filled).
  */
-int	ct_extra_parse(const uint8_t *p, size_t len, struct ct_leaf *l,
-	    char *err, size_t errlen);
+int ct_extra_parse(
+    const uint8_t *p, size_t len, struct ct_leaf *l, char *err, size_t errlen);
 
 #endif

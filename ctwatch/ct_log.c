@@ -27,12 +27,12 @@
 #include "ctwatch/ct_tiled.h"
 #include "store/ctpos.h"
 
-#define CT_WARN_MS	10000
+#define CT_WARN_MS 10000
 
 static int64_t
 wall_ms(void)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
@@ -58,8 +58,8 @@ set_text(char *dst, size_t len, const char *s)
 static int
 slot_find(struct status *s, const char *url, uint64_t *prev_next)
 {
-	uint32_t	n = atomic_load(&s->nctlogs), i;
-	int		released = -1;
+	uint32_t n = atomic_load(&s->nctlogs), i;
+	int      released = -1;
 
 	*prev_next = 0;
 	if (n > STATUS_MAX_CTLOGS)
@@ -85,8 +85,8 @@ slot_find(struct status *s, const char *url, uint64_t *prev_next)
 static void
 slot_init(struct ct_log *l, uint64_t prev_next, int same)
 {
-	struct status_ctlog	*c = l->st;
-	size_t			 k;
+	struct status_ctlog *c = l->st;
+	size_t               k;
 
 	atomic_fetch_add(&c->seq, 1);
 	set_text(c->url, sizeof(c->url), l->d.url);
@@ -117,9 +117,9 @@ slot_init(struct ct_log *l, uint64_t prev_next, int same)
 struct ct_log *
 ct_log_new(struct ct_watch *w, const struct ct_logdesc *d)
 {
-	struct ct_log	*l;
-	uint64_t	 prev;
-	int		 slot, same;
+	struct ct_log *l;
+	uint64_t       prev;
+	int            slot, same;
 
 	if ((slot = slot_find(w->status, d->url, &prev)) == -1) {
 		log_warnx("ctwatch: more than %d logs; %s is not followed",
@@ -141,10 +141,11 @@ ct_log_new(struct ct_watch *w, const struct ct_logdesc *d)
 	l->src.operator_name = l->d.operator;
 	l->src.tiled = d->type == CT_LOG_TILED;
 	l->src.log_id = l->slot;
-	if (d->key != NULL && (l->pkey = ct_key_parse(d->key, d->keylen)) ==
-	    NULL)
+	if (d->key != NULL &&
+	    (l->pkey = ct_key_parse(d->key, d->keylen)) == NULL)
 		log_warnx("ctwatch: %s: the log key cannot be read; tree "
-		    "heads are not checked", d->url);
+		          "heads are not checked",
+		    d->url);
 	if (d->type == CT_LOG_TILED)
 		l->t = ct_tiled_new(l);
 	else
@@ -159,10 +160,10 @@ ct_log_new(struct ct_watch *w, const struct ct_logdesc *d)
 static void
 log_summary(const struct ct_log *l)
 {
-	const struct status_ctlog	*c = l->st;
-	char				 fe[STATUS_CTFE_MAX * 24];
-	size_t				 k, off = 0;
-	int				 n;
+	const struct status_ctlog *c = l->st;
+	char                       fe[STATUS_CTFE_MAX * 24];
+	size_t                     k, off = 0;
+	int                        n;
 
 	fe[0] = '\0';
 	for (k = 0; k < STATUS_CTFE_MAX; k++) {
@@ -173,10 +174,11 @@ log_summary(const struct ct_log *l)
 			break;
 		off += (size_t)n;
 	}
-	log_info("ctwatch: %s: next %llu of %llu; published %llu (precerts "
+	log_info(
+	    "ctwatch: %s: next %llu of %llu; published %llu (precerts "
 	    "%llu), malformed %llu, duplicates %llu, backfill skipped %llu, "
-	    "bad signatures %llu, shrunk %llu; fetch errors %s", l->d.url,
-	    (unsigned long long)l->next, (unsigned long long)l->size,
+	    "bad signatures %llu, shrunk %llu; fetch errors %s",
+	    l->d.url, (unsigned long long)l->next, (unsigned long long)l->size,
 	    (unsigned long long)atomic_load(&c->published),
 	    (unsigned long long)atomic_load(&c->precerts),
 	    (unsigned long long)atomic_load(&c->parse_errors),
@@ -215,7 +217,7 @@ ct_log_step(struct ct_log *l)
 int64_t
 ct_log_wait_ms(const struct ct_log *l, int64_t max)
 {
-	int64_t	t = l->next_poll_ms, now = l->w->now_ms;
+	int64_t t = l->next_poll_ms, now = l->w->now_ms;
 
 	if (l->bo.until_ms > t)
 		t = l->bo.until_ms;
@@ -234,16 +236,16 @@ ct_log_fetch_limit(const struct ct_log *l)
 }
 
 void
-ct_log_fetch_failed(struct ct_log *l, const char *req,
-    const struct ct_fetch_result *r)
+ct_log_fetch_failed(
+    struct ct_log *l, const char *req, const struct ct_fetch_result *r)
 {
 	if (r->err >= 0 && r->err < STATUS_CTFE_MAX)
 		atomic_fetch_add(&l->st->fetch_errors[r->err], 1);
 	ct_backoff_fail(&l->bo, l->w->now_ms, r->retry_after_ms);
 	if (may_warn(l))
 		log_warnx("ctwatch: %s: %s failed: %s%s%s (HTTP %ld); "
-		    "retrying in %lld ms%s", l->d.url, req,
-		    status_ctfe_name((enum status_ctfe)r->err),
+		          "retrying in %lld ms%s",
+		    l->d.url, req, status_ctfe_name((enum status_ctfe)r->err),
 		    r->what[0] != '\0' ? ": " : "", r->what, r->http_status,
 		    (long long)(l->bo.until_ms - l->w->now_ms),
 		    l->bo.open ? " (circuit breaker open)" : "");
@@ -252,7 +254,7 @@ ct_log_fetch_failed(struct ct_log *l, const char *req,
 void
 ct_log_malformed(struct ct_log *l, const char *req, const char *why)
 {
-	struct ct_fetch_result	r;
+	struct ct_fetch_result r;
 
 	memset(&r, 0, sizeof(r));
 	r.err = STATUS_CTFE_MALFORMED;
@@ -265,9 +267,9 @@ ct_log_malformed(struct ct_log *l, const char *req, const char *why)
 static void
 log_start(struct ct_log *l, uint64_t size)
 {
-	const struct conf	*cf = l->w->cf;
-	uint64_t		 p = 0, prev, maxb;
-	int			 have = 0;
+	const struct conf *cf = l->w->cf;
+	uint64_t           p = 0, prev, maxb;
+	int                have = 0;
 
 	prev = atomic_load(&l->st->next_index);
 	if (cf->ctwatch.resume) {
@@ -291,8 +293,8 @@ log_start(struct ct_log *l, uint64_t size)
 			l->next = size - maxb;
 			atomic_fetch_add(&l->st->backfill_skipped, l->next - p);
 			log_warnx("ctwatch: %s: %llu entries behind; skipping "
-			    "%llu (ctwatch.max_backfill)", l->d.url,
-			    (unsigned long long)(size - p),
+			          "%llu (ctwatch.max_backfill)",
+			    l->d.url, (unsigned long long)(size - p),
 			    (unsigned long long)(l->next - p));
 		} else
 			log_info("ctwatch: %s: resuming at %llu (size %llu)",
@@ -310,8 +312,8 @@ ct_log_tree_size(struct ct_log *l, uint64_t size)
 		atomic_fetch_add(&l->st->sth_shrunk, 1);
 		if (may_warn(l))
 			log_warnx("ctwatch: %s: tree size went back from %llu "
-			    "to %llu; ignored", l->d.url,
-			    (unsigned long long)l->size,
+			          "to %llu; ignored",
+			    l->d.url, (unsigned long long)l->size,
 			    (unsigned long long)size);
 		return (-1);
 	}
@@ -337,16 +339,16 @@ ct_log_skip(struct ct_log *l, const char *why)
 static void
 publish_built(struct ct_log *l, const uint8_t *hash)
 {
-	struct ct_watch			*w = l->w;
-	const struct streamrec_hdr	*h;
-	int				 precert;
+	struct ct_watch            *w = l->w;
+	const struct streamrec_hdr *h;
+	int                         precert;
 
 	h = (const struct streamrec_hdr *)(const void *)w->rec.data;
 	precert = (h->flags & STREAMREC_F_PRECERT) != 0;
 	if (w->dedup != NULL && ct_dedup_seen(w->dedup, hash, w->now_ms)) {
 		atomic_fetch_add(&l->st->duplicates, 1);
 	} else if (ring_publish(w->ring, STREAMREC_TYPE_ENTRY, w->rec.data,
-	    w->rec.len) == 0) {
+	               w->rec.len) == 0) {
 		ct_log_skip(l, "record larger than the ring allows");
 		return;
 	} else {
@@ -362,14 +364,14 @@ void
 ct_log_publish_rfc6962(struct ct_log *l, const uint8_t *leaf, size_t leaflen,
     const uint8_t *extra, size_t extralen)
 {
-	struct ct_watch	*w = l->w;
-	uint8_t		 hash[32];
-	char		 err[CT_ERRLEN];
+	struct ct_watch *w = l->w;
+	uint8_t          hash[32];
+	char             err[CT_ERRLEN];
 
 	buf_reset(&w->rec);
 	if (ct_entry_rfc6962(w->parser, &w->rec, &l->src, l->next, leaf,
-	    leaflen, extra, extralen, (double)wall_ms() / 1000.0,
-	    w->dedup != NULL ? hash : NULL, err, sizeof(err)) == -1) {
+	        leaflen, extra, extralen, (double)wall_ms() / 1000.0,
+	        w->dedup != NULL ? hash : NULL, err, sizeof(err)) == -1) {
 		ct_log_skip(l, err);
 		return;
 	}
@@ -380,14 +382,14 @@ void
 ct_log_publish_tiled(struct ct_log *l, const struct ct_tile_leaf *tl,
     const struct ct_chain *chain)
 {
-	struct ct_watch	*w = l->w;
-	uint8_t		 hash[32];
-	char		 err[CT_ERRLEN];
+	struct ct_watch *w = l->w;
+	uint8_t          hash[32];
+	char             err[CT_ERRLEN];
 
 	buf_reset(&w->rec);
 	if (ct_entry_tiled(w->parser, &w->rec, &l->src, l->next, tl, chain,
-	    (double)wall_ms() / 1000.0, w->dedup != NULL ? hash : NULL, err,
-	    sizeof(err)) == -1) {
+	        (double)wall_ms() / 1000.0, w->dedup != NULL ? hash : NULL, err,
+	        sizeof(err)) == -1) {
 		ct_log_skip(l, err);
 		return;
 	}
@@ -397,11 +399,11 @@ ct_log_publish_tiled(struct ct_log *l, const struct ct_tile_leaf *tl,
 void
 ct_log_update_status(struct ct_log *l)
 {
-	struct status_ctlog	*c = l->st;
-	int64_t			 now = wall_ms();
+	struct status_ctlog *c = l->st;
+	int64_t              now = wall_ms();
 
-	atomic_store(&c->backoff, (uint32_t)ct_backoff_state(&l->bo,
-	    l->w->now_ms));
+	atomic_store(
+	    &c->backoff, (uint32_t)ct_backoff_state(&l->bo, l->w->now_ms));
 	if (l->started && l->size > l->next) {
 		if (l->behind_since_ms == 0)
 			l->behind_since_ms = now;

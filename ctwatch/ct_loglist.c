@@ -27,24 +27,29 @@
 
 /* The v3 states, in the order of the CONF_CTS_* bits. */
 static const char *const state_names[] = {
-	"pending", "qualified", "usable", "readonly", "retired", "rejected",
+	"pending",
+	"qualified",
+	"usable",
+	"readonly",
+	"retired",
+	"rejected",
 };
 
-static int	add_log(struct ct_logset *, const struct ct_logdesc *);
-static int	parse_log(json_t *, enum ct_logtype, const char *,
-		    uint32_t, const char *, struct ct_logdesc *);
-static int	parse_operator(struct ct_logset *, json_t *, uint32_t,
-		    const char *, size_t *);
-static uint32_t	log_state(json_t *);
+static int add_log(struct ct_logset *, const struct ct_logdesc *);
+static int parse_log(json_t *, enum ct_logtype, const char *, uint32_t,
+    const char *, struct ct_logdesc *);
+static int
+parse_operator(struct ct_logset *, json_t *, uint32_t, const char *, size_t *);
+static uint32_t    log_state(json_t *);
 static const char *bounded_string(json_t *, const char *, size_t);
 
 int
-ct_b64_decode(const char *s, size_t slen, uint8_t **out, size_t *len,
-    size_t max)
+ct_b64_decode(
+    const char *s, size_t slen, uint8_t **out, size_t *len, size_t max)
 {
-	uint8_t	*p;
-	int	 n;
-	size_t	 pad = 0;
+	uint8_t *p;
+	int      n;
+	size_t   pad = 0;
 
 	if (slen == 0 || slen % 4 != 0 || slen > INT32_MAX)
 		return (-1);
@@ -68,7 +73,7 @@ ct_b64_decode(const char *s, size_t slen, uint8_t **out, size_t *len,
 char *
 ct_url_normalise(const char *url)
 {
-	size_t	n = strlen(url);
+	size_t n = strlen(url);
 
 	if (strncasecmp(url, "https://", 8) != 0 &&
 	    strncasecmp(url, "http://", 7) != 0)
@@ -85,7 +90,7 @@ ct_url_normalise(const char *url)
 const char *
 ct_url_key(const char *url)
 {
-	const char	*p = strstr(url, "://");
+	const char *p = strstr(url, "://");
 
 	return (p != NULL ? p + 3 : url);
 }
@@ -93,8 +98,8 @@ ct_url_key(const char *url)
 ssize_t
 ct_logset_find(const struct ct_logset *set, const char *url)
 {
-	const char	*k = ct_url_key(url);
-	size_t		 i;
+	const char *k = ct_url_key(url);
+	size_t      i;
 
 	for (i = 0; i < set->n; i++)
 		if (strcmp(ct_url_key(set->v[i].url), k) == 0)
@@ -108,7 +113,7 @@ ct_logdesc_copy(struct ct_logdesc *dst, const struct ct_logdesc *src)
 	*dst = *src;
 	dst->url = xstrdup(src->url);
 	dst->name = xstrdup(src->name);
-	dst->operator = xstrdup(src->operator);
+	dst->operator= xstrdup(src->operator);
 	if (src->key != NULL) {
 		dst->key = xmalloc(src->keylen);
 		memcpy(dst->key, src->key, src->keylen);
@@ -128,7 +133,7 @@ ct_logdesc_clear(struct ct_logdesc *d)
 void
 ct_logset_free(struct ct_logset *set)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < set->n; i++)
 		ct_logdesc_clear(&set->v[i]);
@@ -159,8 +164,8 @@ add_log(struct ct_logset *set, const struct ct_logdesc *d)
 static uint32_t
 log_state(json_t *log)
 {
-	json_t		*st = json_object_get(log, "state");
-	size_t		 i;
+	json_t *st = json_object_get(log, "state");
+	size_t  i;
 
 	if (!json_is_object(st) || json_object_size(st) != 1)
 		return (0);
@@ -174,7 +179,7 @@ log_state(json_t *log)
 static const char *
 bounded_string(json_t *o, const char *name, size_t max)
 {
-	json_t	*v = json_object_get(o, name);
+	json_t *v = json_object_get(o, name);
 
 	if (!json_is_string(v) || json_string_length(v) > max ||
 	    strlen(json_string_value(v)) != json_string_length(v))
@@ -187,15 +192,16 @@ bounded_string(json_t *o, const char *name, size_t max)
  * log's state is not followed, -1 when it is malformed (warned).
  */
 static int
-parse_log(json_t *log, enum ct_logtype type, const char *oper,
-    uint32_t states, const char *origin, struct ct_logdesc *d)
+parse_log(json_t *log, enum ct_logtype type, const char *oper, uint32_t states,
+    const char *origin, struct ct_logdesc *d)
 {
-	const char	*url, *desc, *key;
-	uint32_t	 st;
+	const char *url, *desc, *key;
+	uint32_t    st;
 
 	memset(d, 0, sizeof(*d));
-	url = bounded_string(log, type == CT_LOG_TILED ? "monitoring_url" :
-	    "url", CT_LOG_URL_MAX + 8);
+	url =
+	    bounded_string(log, type == CT_LOG_TILED ? "monitoring_url" : "url",
+	        CT_LOG_URL_MAX + 8);
 	desc = bounded_string(log, "description", CT_LOG_TEXT_MAX);
 	key = bounded_string(log, "key", CT_LOG_KEY_MAX * 2);
 	if (url == NULL || (d->url = ct_url_normalise(url)) == NULL) {
@@ -212,11 +218,13 @@ parse_log(json_t *log, enum ct_logtype type, const char *oper,
 	d->type = type;
 	d->state = st;
 	d->name = xstrdup(desc != NULL ? desc : ct_url_key(d->url));
-	d->operator = xstrdup(oper);
-	if (key != NULL && ct_b64_decode(key, strlen(key), &d->key,
-	    &d->keylen, CT_LOG_KEY_MAX) == -1) {
+	d->operator= xstrdup(oper);
+	if (key != NULL &&
+	    ct_b64_decode(
+	        key, strlen(key), &d->key, &d->keylen, CT_LOG_KEY_MAX) == -1) {
 		log_warnx("ctwatch: %s: log %s has a bad key; its signatures "
-		    "are not checked", origin, d->url);
+		          "are not checked",
+		    origin, d->url);
 		d->key = NULL;
 		d->keylen = 0;
 	}
@@ -228,11 +236,11 @@ parse_operator(struct ct_logset *set, json_t *op, uint32_t states,
     const char *origin, size_t *added)
 {
 	static const char *const arrays[2] = { "logs", "tiled_logs" };
-	struct ct_logdesc	 d;
-	const char		*oper;
-	json_t			*logs, *log;
-	size_t			 i, j;
-	int			 r;
+	struct ct_logdesc        d;
+	const char              *oper;
+	json_t                  *logs, *log;
+	size_t                   i, j;
+	int                      r;
 
 	if (!json_is_object(op))
 		return (-1);
@@ -243,12 +251,13 @@ parse_operator(struct ct_logset *set, json_t *op, uint32_t states,
 			continue;
 		if (!json_is_array(logs))
 			return (-1);
-		json_array_foreach(logs, i, log) {
+		json_array_foreach(logs, i, log)
+		{
 			if (!json_is_object(log))
 				return (-1);
-			r = parse_log(log, j == 1 ? CT_LOG_TILED :
-			    CT_LOG_RFC6962, oper != NULL ? oper : "", states,
-			    origin, &d);
+			r = parse_log(log,
+			    j == 1 ? CT_LOG_TILED : CT_LOG_RFC6962,
+			    oper != NULL ? oper : "", states, origin, &d);
 			if (r != 1)
 				continue;
 			r = add_log(set, &d);
@@ -265,9 +274,9 @@ int
 ct_loglist_parse(struct ct_logset *set, const char *text, size_t len,
     uint32_t states, const char *origin)
 {
-	json_error_t	 jerr;
-	json_t		*root, *ops, *op;
-	size_t		 i, added = 0;
+	json_error_t jerr;
+	json_t      *root, *ops, *op;
+	size_t       i, added = 0;
 
 	if (len > CT_LOGLIST_MAX_BYTES) {
 		log_warnx("ctwatch: %s: the log list is larger than %u bytes",
@@ -282,12 +291,13 @@ ct_loglist_parse(struct ct_logset *set, const char *text, size_t len,
 	}
 	ops = json_object_get(root, "operators");
 	if (!json_is_array(ops)) {
-		log_warnx("ctwatch: %s: not a v3 log list (no operators)",
-		    origin);
+		log_warnx(
+		    "ctwatch: %s: not a v3 log list (no operators)", origin);
 		json_decref(root);
 		return (-1);
 	}
-	json_array_foreach(ops, i, op) {
+	json_array_foreach(ops, i, op)
+	{
 		if (parse_operator(set, op, states, origin, &added) == -1) {
 			log_warnx("ctwatch: %s: operator %zu is malformed",
 			    origin, i);
@@ -300,29 +310,29 @@ ct_loglist_parse(struct ct_logset *set, const char *text, size_t len,
 }
 
 int
-ct_loglist_add_conf(struct ct_logset *set, const struct conf_ctlog *v,
-    size_t n)
+ct_loglist_add_conf(struct ct_logset *set, const struct conf_ctlog *v, size_t n)
 {
-	struct ct_logdesc	d;
-	ssize_t			at;
-	size_t			i;
+	struct ct_logdesc d;
+	ssize_t           at;
+	size_t            i;
 
 	for (i = 0; i < n; i++) {
 		memset(&d, 0, sizeof(d));
 		if ((d.url = ct_url_normalise(v[i].url)) == NULL) {
 			log_warnx("ctwatch: ctwatch.logs: %s is not a usable "
-			    "log URL", v[i].url);
+			          "log URL",
+			    v[i].url);
 			return (-1);
 		}
 		d.name = xstrdup(v[i].name);
-		d.operator = xstrdup(v[i].operator);
-		d.type = v[i].type == CONF_CT_STATIC ? CT_LOG_TILED :
-		    CT_LOG_RFC6962;
-		if (v[i].key[0] != '\0' && ct_b64_decode(v[i].key,
-		    strlen(v[i].key), &d.key, &d.keylen, CT_LOG_KEY_MAX) ==
-		    -1) {
-			log_warnx("ctwatch: ctwatch.logs: %s: bad key",
-			    v[i].url);
+		d.operator= xstrdup(v[i].operator);
+		d.type =
+		    v[i].type == CONF_CT_STATIC ? CT_LOG_TILED : CT_LOG_RFC6962;
+		if (v[i].key[0] != '\0' &&
+		    ct_b64_decode(v[i].key, strlen(v[i].key), &d.key, &d.keylen,
+		        CT_LOG_KEY_MAX) == -1) {
+			log_warnx(
+			    "ctwatch: ctwatch.logs: %s: bad key", v[i].url);
 			ct_logdesc_clear(&d);
 			return (-1);
 		}
@@ -342,11 +352,11 @@ ct_loglist_add_conf(struct ct_logset *set, const struct conf_ctlog *v,
 int
 ct_loglist_read_file(const char *path, char **text, size_t *len)
 {
-	struct stat	 sb;
-	char		*p;
-	size_t		 got = 0;
-	ssize_t		 r;
-	int		 fd;
+	struct stat sb;
+	char       *p;
+	size_t      got = 0;
+	ssize_t     r;
+	int         fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		log_warn("ctwatch: cannot open the log list %s", path);
@@ -355,7 +365,8 @@ ct_loglist_read_file(const char *path, char **text, size_t *len)
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
 	    sb.st_size > (off_t)CT_LOGLIST_MAX_BYTES) {
 		log_warnx("ctwatch: %s: not a regular file of at most %u "
-		    "bytes", path, CT_LOGLIST_MAX_BYTES);
+		          "bytes",
+		    path, CT_LOGLIST_MAX_BYTES);
 		close(fd);
 		return (-1);
 	}

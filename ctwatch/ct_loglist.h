@@ -19,12 +19,12 @@
 
 #include "common/conf.h"
 
-#define CT_LOGLIST_MAX_BYTES	(4u << 20)	/* one list */
-#define CT_LOGLIST_MAX_LISTS	8		/* ctwatch.log_list entries */
-#define CT_LOGLIST_MAX_LOGS	1024		/* logs in a set */
-#define CT_LOG_URL_MAX		250		/* normalised, fits status */
-#define CT_LOG_TEXT_MAX		512		/* description, operator */
-#define CT_LOG_KEY_MAX		4096		/* DER SPKI bytes */
+#define CT_LOGLIST_MAX_BYTES (4u << 20) /* one list */
+#define CT_LOGLIST_MAX_LISTS 8          /* ctwatch.log_list entries */
+#define CT_LOGLIST_MAX_LOGS  1024       /* logs in a set */
+#define CT_LOG_URL_MAX       250        /* normalised, fits status */
+#define CT_LOG_TEXT_MAX      512        /* description, operator */
+#define CT_LOG_KEY_MAX       4096       /* DER SPKI bytes */
 
 enum ct_logtype {
 	CT_LOG_RFC6962 = 0,
@@ -32,19 +32,19 @@ enum ct_logtype {
 };
 
 struct ct_logdesc {
-	char		*url;		/* base URL, no trailing '/' */
-	char		*name;		/* description */
-	char		*operator;
-	enum ct_logtype	 type;
-	uint8_t		*key;		/* DER SubjectPublicKeyInfo or NULL */
-	size_t		 keylen;
-	uint32_t	 state;		/* CONF_CTS_* bit; 0 for config logs */
+	char           *url;  /* base URL, no trailing '/' */
+	char           *name; /* description */
+	char           *operator;
+	enum ct_logtype type;
+	uint8_t        *key; /* DER SubjectPublicKeyInfo or NULL */
+	size_t          keylen;
+	uint32_t        state; /* CONF_CTS_* bit; 0 for config logs */
 };
 
 struct ct_logset {
 	struct ct_logdesc *v;
-	size_t		 n;
-	size_t		 cap;
+	size_t             n;
+	size_t             cap;
 };
 
 /*
@@ -54,36 +54,36 @@ struct ct_logset {
  * the number of logs added, or -1 (logged) when the text is not a v3 list
  * or is too large; malformed single logs are skipped with a warning.
  */
-int	ct_loglist_parse(struct ct_logset *set, const char *text, size_t len,
-	    uint32_t states, const char *origin);
+int ct_loglist_parse(struct ct_logset *set, const char *text, size_t len,
+    uint32_t states, const char *origin);
 
 /* Add (or replace, by normalised URL) the logs of ctwatch.logs.  0/-1. */
-int	ct_loglist_add_conf(struct ct_logset *set, const struct conf_ctlog *v,
-	    size_t n);
+int ct_loglist_add_conf(
+    struct ct_logset *set, const struct conf_ctlog *v, size_t n);
 
 /*
  * Read a list file of at most CT_LOGLIST_MAX_BYTES into *text (allocated,
  * NUL-terminated) and *len.  0, or -1 (logged).
  */
-int	ct_loglist_read_file(const char *path, char **text, size_t *len);
+int ct_loglist_read_file(const char *path, char **text, size_t *len);
 
 /* The index of url (normalised) in set, or -1. */
-ssize_t	ct_logset_find(const struct ct_logset *set, const char *url);
-void	ct_logset_free(struct ct_logset *set);
-void	ct_logdesc_copy(struct ct_logdesc *dst, const struct ct_logdesc *src);
-void	ct_logdesc_clear(struct ct_logdesc *d);
+ssize_t ct_logset_find(const struct ct_logset *set, const char *url);
+void    ct_logset_free(struct ct_logset *set);
+void    ct_logdesc_copy(struct ct_logdesc *dst, const struct ct_logdesc *src);
+void    ct_logdesc_clear(struct ct_logdesc *d);
 
 /*
  * Normalise a log URL: lowercase scheme and host kept as given, no
  * trailing '/', at most CT_LOG_URL_MAX bytes, http(s) only.  Allocated
  * string or NULL.
  */
-char	*ct_url_normalise(const char *url);
+char       *ct_url_normalise(const char *url);
 /* The URL without its scheme ("ct.example/2025h1"), for matching. */
 const char *ct_url_key(const char *url);
 
 /* Decode standard base64 into an allocated buffer; -1 on bad input. */
-int	ct_b64_decode(const char *s, size_t slen, uint8_t **out, size_t *len,
-	    size_t max);
+int ct_b64_decode(
+    const char *s, size_t slen, uint8_t **out, size_t *len, size_t max);
 
 #endif

@@ -36,17 +36,17 @@
 
 #include "common/buf.h"
 
-#define CT_MAX_CHAIN		16		/* chain certificates per entry */
-#define CT_MAX_CERT		(1u << 20)	/* largest certificate DER */
-#define CT_ERRLEN		128		/* suggested err buffer size */
+#define CT_MAX_CHAIN 16         /* chain certificates per entry */
+#define CT_MAX_CERT  (1u << 20) /* largest certificate DER */
+#define CT_ERRLEN    128        /* suggested err buffer size */
 
 /* Where an entry comes from.  All strings are NUL-terminated UTF-8. */
 struct ct_source {
-	const char	*name;		/* log list "description" */
-	const char	*url;		/* normalised: see ct_source_url() */
-	const char	*operator_name;	/* not serialised (GO: json:"-") */
-	int		 tiled;		/* 0 RFC 6962, 1 static-CT */
-	uint32_t	 log_id;	/* status table index or UINT32_MAX */
+	const char *name;          /* log list "description" */
+	const char *url;           /* normalised: see ct_source_url() */
+	const char *operator_name; /* not serialised (GO: json:"-") */
+	int         tiled;         /* 0 RFC 6962, 1 static-CT */
+	uint32_t    log_id;        /* status table index or UINT32_MAX */
 };
 
 /*
@@ -55,24 +55,24 @@ struct ct_source {
  * "https://" or "http://".
  * Returns 0, or -1 when dst is too small or url is empty.
  */
-int	ct_source_url(char *dst, size_t dstlen, const char *url);
+int ct_source_url(char *dst, size_t dstlen, const char *url);
 
 /*
  * One TileLeaf of a static-CT data tile (C2SP static-ct-api).  Pointers
  * point into the tile passed to ct_tile_leaf_next().
  */
 struct ct_tile_leaf {
-	uint64_t	 timestamp;	/* ms since the epoch (SCT time) */
-	int		 is_precert;
-	const uint8_t	*entry;		/* the TimestampedEntry bytes */
-	size_t		 entry_len;
-	const uint8_t	*cert;		/* x509: leaf DER; precert: TBS DER */
-	size_t		 cert_len;
-	const uint8_t	*issuer_key_hash; /* precert only: 32 bytes */
-	const uint8_t	*precert;	/* precert: pre_certificate DER */
-	size_t		 precert_len;
-	uint8_t		 fp[CT_MAX_CHAIN][32]; /* SHA-256 of each chain cert */
-	size_t		 nfp;
+	uint64_t       timestamp; /* ms since the epoch (SCT time) */
+	int            is_precert;
+	const uint8_t *entry; /* the TimestampedEntry bytes */
+	size_t         entry_len;
+	const uint8_t *cert; /* x509: leaf DER; precert: TBS DER */
+	size_t         cert_len;
+	const uint8_t *issuer_key_hash; /* precert only: 32 bytes */
+	const uint8_t *precert;         /* precert: pre_certificate DER */
+	size_t         precert_len;
+	uint8_t        fp[CT_MAX_CHAIN][32]; /* SHA-256 of each chain cert */
+	size_t         nfp;
 };
 
 /*
@@ -83,16 +83,16 @@ struct ct_tile_leaf {
  * -1 the rest of the tile cannot be split (leaves have no outer length):
  * the caller counts the remaining indexes of the tile as malformed.
  */
-long	ct_tile_leaf_next(const uint8_t *p, size_t len, struct ct_tile_leaf *out,
-	    char *err, size_t errlen);
+long ct_tile_leaf_next(const uint8_t *p, size_t len, struct ct_tile_leaf *out,
+    char *err, size_t errlen);
 
 /* The issuer chain of one entry, leaf's issuer first.  der[i] may be NULL
  * (with len[i] 0) for a tiled fingerprint that could not be resolved: such
  * a certificate is left out of "chain". */
 struct ct_chain {
-	const uint8_t	*der[CT_MAX_CHAIN];
-	size_t		 len[CT_MAX_CHAIN];
-	size_t		 n;
+	const uint8_t *der[CT_MAX_CHAIN];
+	size_t         len[CT_MAX_CHAIN];
+	size_t         n;
 };
 
 /* Parser state: a cache of serialised chain certificates (intermediates
@@ -100,15 +100,15 @@ struct ct_chain {
 struct ct_parser;
 
 struct ct_parser_stats {
-	uint64_t	entries;	/* records built */
-	uint64_t	malformed;	/* -1 returns */
-	uint64_t	chain_hits;	/* chain certs served from the cache */
-	uint64_t	chain_misses;
+	uint64_t entries;    /* records built */
+	uint64_t malformed;  /* -1 returns */
+	uint64_t chain_hits; /* chain certs served from the cache */
+	uint64_t chain_misses;
 };
 
 struct ct_parser *ct_parser_new(void);
-void	ct_parser_free(struct ct_parser *p);
-void	ct_parser_stats(const struct ct_parser *p, struct ct_parser_stats *st);
+void              ct_parser_free(struct ct_parser *p);
+void ct_parser_stats(const struct ct_parser *p, struct ct_parser_stats *st);
 
 /*
  * Build one entry's streamrec record (sections FULL, LITE, DOMAINS, NAMES;
@@ -124,11 +124,10 @@ void	ct_parser_stats(const struct ct_parser *p, struct ct_parser_stats *st);
  *
  * Returns 0, or -1 for a malformed entry (err filled, out unchanged).
  */
-int	ct_entry_rfc6962(struct ct_parser *p, struct buf *out,
-	    const struct ct_source *src, uint64_t index,
-	    const uint8_t *leaf_input, size_t leaf_len,
-	    const uint8_t *extra_data, size_t extra_len, double seen,
-	    uint8_t dedup_hash[32], char *err, size_t errlen);
+int ct_entry_rfc6962(struct ct_parser *p, struct buf *out,
+    const struct ct_source *src, uint64_t index, const uint8_t *leaf_input,
+    size_t leaf_len, const uint8_t *extra_data, size_t extra_len, double seen,
+    uint8_t dedup_hash[32], char *err, size_t errlen);
 
 /*
  * The same for a static-CT leaf; chain (may be NULL) holds the resolved
@@ -137,9 +136,9 @@ int	ct_entry_rfc6962(struct ct_parser *p, struct buf *out,
  * caller must have checked SHA-256(der[i]) == fp[i] when it resolved them
  * (the /issuer/ cache does this once per issuer).
  */
-int	ct_entry_tiled(struct ct_parser *p, struct buf *out,
-	    const struct ct_source *src, uint64_t index,
-	    const struct ct_tile_leaf *leaf, const struct ct_chain *chain,
-	    double seen, uint8_t dedup_hash[32], char *err, size_t errlen);
+int ct_entry_tiled(struct ct_parser *p, struct buf *out,
+    const struct ct_source *src, uint64_t index,
+    const struct ct_tile_leaf *leaf, const struct ct_chain *chain, double seen,
+    uint8_t dedup_hash[32], char *err, size_t errlen);
 
 #endif

@@ -31,37 +31,37 @@
 #include "ctwatch/ct_rfc6962.h"
 #include "ctwatch/ct_sth.h"
 
-#define CT_MAX_WINDOWS		64
-#define CT_ENTRY_B64_MAX	(4u * CT_MAX_CERT)	/* one field, base64 */
-#define CT_URL_BUF		(CT_LOG_URL_MAX + 96)
+#define CT_MAX_WINDOWS   64
+#define CT_ENTRY_B64_MAX (4u * CT_MAX_CERT) /* one field, base64 */
+#define CT_URL_BUF       (CT_LOG_URL_MAX + 96)
 
 enum win_state { WIN_TODO = 0, WIN_BUSY, WIN_DONE };
 
 struct win {
 	struct ct_rfc6962 *r;
-	uint64_t	 start, end;	/* inclusive */
-	enum win_state	 state;
-	struct ct_fetch	*req;
-	json_t		*entries;	/* WIN_DONE: the reply's array */
-	size_t		 n;		/* entries used from it */
+	uint64_t           start, end; /* inclusive */
+	enum win_state     state;
+	struct ct_fetch   *req;
+	json_t            *entries; /* WIN_DONE: the reply's array */
+	size_t             n;       /* entries used from it */
 };
 
 struct ct_rfc6962 {
-	struct ct_log	*l;
-	struct ct_fetch	*sth_req;
-	uint64_t	 fetch_next;	/* first index not in a window */
-	struct win	*win[CT_MAX_WINDOWS];	/* sorted by start */
-	size_t		 nwin;
+	struct ct_log   *l;
+	struct ct_fetch *sth_req;
+	uint64_t         fetch_next;          /* first index not in a window */
+	struct win      *win[CT_MAX_WINDOWS]; /* sorted by start */
+	size_t           nwin;
 };
 
-static void	on_sth(void *, const struct ct_fetch_result *);
-static void	on_entries(void *, const struct ct_fetch_result *);
-static void	drain(struct ct_rfc6962 *);
+static void on_sth(void *, const struct ct_fetch_result *);
+static void on_entries(void *, const struct ct_fetch_result *);
+static void drain(struct ct_rfc6962 *);
 
 struct ct_rfc6962 *
 ct_rfc6962_new(struct ct_log *l)
 {
-	struct ct_rfc6962	*r = xcalloc(1, sizeof(*r));
+	struct ct_rfc6962 *r = xcalloc(1, sizeof(*r));
 
 	r->l = l;
 	return (r);
@@ -70,7 +70,7 @@ ct_rfc6962_new(struct ct_log *l)
 static void
 win_free(struct ct_rfc6962 *r, size_t i)
 {
-	struct win	*w = r->win[i];
+	struct win *w = r->win[i];
 
 	if (w->req != NULL) {
 		ct_fetch_cancel(r->l->w->fetch, w->req);
@@ -78,8 +78,8 @@ win_free(struct ct_rfc6962 *r, size_t i)
 	}
 	json_decref(w->entries);
 	free(w);
-	memmove(&r->win[i], &r->win[i + 1], (r->nwin - i - 1) *
-	    sizeof(r->win[0]));
+	memmove(
+	    &r->win[i], &r->win[i + 1], (r->nwin - i - 1) * sizeof(r->win[0]));
 	r->nwin--;
 }
 
@@ -99,8 +99,8 @@ ct_rfc6962_free(struct ct_rfc6962 *r)
 static struct win *
 win_add(struct ct_rfc6962 *r, uint64_t start, uint64_t end)
 {
-	struct win	*w;
-	size_t		 i;
+	struct win *w;
+	size_t      i;
 
 	if (r->nwin == CT_MAX_WINDOWS)
 		return (NULL);
@@ -118,8 +118,8 @@ win_add(struct ct_rfc6962 *r, uint64_t start, uint64_t end)
 static int
 send_sth(struct ct_rfc6962 *r)
 {
-	struct ct_log	*l = r->l;
-	char		 url[CT_URL_BUF];
+	struct ct_log *l = r->l;
+	char           url[CT_URL_BUF];
 
 	(void)snprintf(url, sizeof(url), "%s/ct/v1/get-sth", l->d.url);
 	if ((r->sth_req = ct_fetch_get(l->w->fetch, url, on_sth, r)) == NULL)
@@ -131,11 +131,12 @@ send_sth(struct ct_rfc6962 *r)
 static int
 send_window(struct ct_rfc6962 *r, struct win *w)
 {
-	struct ct_log	*l = r->l;
-	char		 url[CT_URL_BUF];
+	struct ct_log *l = r->l;
+	char           url[CT_URL_BUF];
 
-	(void)snprintf(url, sizeof(url), "%s/ct/v1/get-entries?start=%" PRIu64
-	    "&end=%" PRIu64, l->d.url, w->start, w->end);
+	(void)snprintf(url, sizeof(url),
+	    "%s/ct/v1/get-entries?start=%" PRIu64 "&end=%" PRIu64, l->d.url,
+	    w->start, w->end);
 	if ((w->req = ct_fetch_get(l->w->fetch, url, on_entries, w)) == NULL)
 		return (-1);
 	w->state = WIN_BUSY;
@@ -147,9 +148,9 @@ send_window(struct ct_rfc6962 *r, struct win *w)
 static struct win *
 next_window(struct ct_rfc6962 *r)
 {
-	struct ct_log	*l = r->l;
-	uint64_t	 end;
-	size_t		 i;
+	struct ct_log *l = r->l;
+	uint64_t       end;
+	size_t         i;
 
 	for (i = 0; i < r->nwin; i++)
 		if (r->win[i]->state == WIN_TODO)
@@ -171,9 +172,9 @@ next_window(struct ct_rfc6962 *r)
 void
 ct_rfc6962_step(struct ct_rfc6962 *r)
 {
-	struct ct_log	*l = r->l;
-	struct win	*w;
-	int64_t		 now = l->w->now_ms;
+	struct ct_log *l = r->l;
+	struct win    *w;
+	int64_t        now = l->w->now_ms;
 
 	if (l->started && r->fetch_next < l->next && r->nwin == 0)
 		r->fetch_next = l->next;
@@ -196,10 +197,10 @@ ct_rfc6962_step(struct ct_rfc6962 *r)
 static void
 on_sth(void *arg, const struct ct_fetch_result *res)
 {
-	struct ct_rfc6962	*r = arg;
-	struct ct_log		*l = r->l;
-	struct ct_sth		 sth;
-	char			 err[CT_STH_ERRLEN];
+	struct ct_rfc6962 *r = arg;
+	struct ct_log     *l = r->l;
+	struct ct_sth      sth;
+	char               err[CT_STH_ERRLEN];
 
 	r->sth_req = NULL;
 	l->inflight--;
@@ -213,8 +214,8 @@ on_sth(void *arg, const struct ct_fetch_result *res)
 		return;
 	}
 	ct_backoff_ok(&l->bo);
-	if (l->pkey != NULL && ct_sth_verify(l->pkey, &sth, err,
-	    sizeof(err)) == -1) {
+	if (l->pkey != NULL &&
+	    ct_sth_verify(l->pkey, &sth, err, sizeof(err)) == -1) {
 		atomic_fetch_add(&l->st->sth_bad_signature, 1);
 		log_warnx("ctwatch: %s: tree head of size %llu rejected: %s",
 		    l->d.url, (unsigned long long)sth.tree_size, err);
@@ -230,8 +231,8 @@ on_sth(void *arg, const struct ct_fetch_result *res)
 static json_t *
 entries_of(const struct ct_fetch_result *res, char *err, size_t errlen)
 {
-	json_error_t	 jerr;
-	json_t		*root, *a;
+	json_error_t jerr;
+	json_t      *root, *a;
 
 	root = json_loadb((const char *)res->body, res->len, 0, &jerr);
 	if (root == NULL) {
@@ -252,11 +253,11 @@ entries_of(const struct ct_fetch_result *res, char *err, size_t errlen)
 static void
 on_entries(void *arg, const struct ct_fetch_result *res)
 {
-	struct win		*w = arg;
-	struct ct_rfc6962	*r = w->r;
-	struct ct_log		*l = r->l;
-	char			 err[CT_STH_ERRLEN];
-	size_t			 got, asked = (size_t)(w->end - w->start + 1);
+	struct win        *w = arg;
+	struct ct_rfc6962 *r = w->r;
+	struct ct_log     *l = r->l;
+	char               err[CT_STH_ERRLEN];
+	size_t             got, asked = (size_t)(w->end - w->start + 1);
 
 	w->req = NULL;
 	l->inflight--;
@@ -276,7 +277,7 @@ on_entries(void *arg, const struct ct_fetch_result *res)
 		if (win_add(r, w->start + got, w->end) == NULL) {
 			json_decref(w->entries);
 			w->entries = NULL;
-			return;		/* asked again, whole, later */
+			return; /* asked again, whole, later */
 		}
 		w->end = w->start + got - 1;
 	}
@@ -290,7 +291,7 @@ on_entries(void *arg, const struct ct_fetch_result *res)
 static int
 entry_field(json_t *e, const char *name, uint8_t **out, size_t *len)
 {
-	json_t	*v = json_object_get(e, name);
+	json_t *v = json_object_get(e, name);
 
 	if (!json_is_string(v))
 		return (-1);
@@ -299,17 +300,17 @@ entry_field(json_t *e, const char *name, uint8_t **out, size_t *len)
 		*len = 0;
 		return (0);
 	}
-	return (ct_b64_decode(json_string_value(v), json_string_length(v),
-	    out, len, CT_ENTRY_B64_MAX));
+	return (ct_b64_decode(json_string_value(v), json_string_length(v), out,
+	    len, CT_ENTRY_B64_MAX));
 }
 
 static void
 publish_window(struct ct_rfc6962 *r, struct win *w)
 {
-	struct ct_log	*l = r->l;
-	json_t		*e;
-	uint8_t		*leaf, *extra;
-	size_t		 i, leaflen, extralen;
+	struct ct_log *l = r->l;
+	json_t        *e;
+	uint8_t       *leaf, *extra;
+	size_t         i, leaflen, extralen;
 
 	for (i = 0; i < w->n; i++) {
 		e = json_array_get(w->entries, i);
@@ -320,8 +321,8 @@ publish_window(struct ct_rfc6962 *r, struct win *w)
 		    entry_field(e, "extra_data", &extra, &extralen) == -1)
 			ct_log_skip(l, "bad leaf_input or extra_data");
 		else
-			ct_log_publish_rfc6962(l, leaf, leaflen, extra,
-			    extralen);
+			ct_log_publish_rfc6962(
+			    l, leaf, leaflen, extra, extralen);
 		free(leaf);
 		free(extra);
 	}
@@ -331,15 +332,15 @@ publish_window(struct ct_rfc6962 *r, struct win *w)
 static void
 drain(struct ct_rfc6962 *r)
 {
-	struct ct_log	*l = r->l;
-	struct win	*w;
+	struct ct_log *l = r->l;
+	struct win    *w;
 
 	while (r->nwin > 0 && (w = r->win[0])->state == WIN_DONE) {
 		if (w->start != l->next) {
 			/* cannot happen: windows tile [next, fetch_next) */
 			log_warnx("ctwatch: %s: window %llu is not at %llu; "
-			    "refetching", l->d.url,
-			    (unsigned long long)w->start,
+			          "refetching",
+			    l->d.url, (unsigned long long)w->start,
 			    (unsigned long long)l->next);
 			while (r->nwin > 0)
 				win_free(r, r->nwin - 1);

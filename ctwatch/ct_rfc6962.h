@@ -14,8 +14,8 @@ struct ct_rfc6962;
 
 struct ct_rfc6962 *ct_rfc6962_new(struct ct_log *l);
 /* Cancel every transfer of the log and free. */
-void	ct_rfc6962_free(struct ct_rfc6962 *r);
+void               ct_rfc6962_free(struct ct_rfc6962 *r);
 /* Send the requests that are due and allowed. */
-void	ct_rfc6962_step(struct ct_rfc6962 *r);
+void               ct_rfc6962_step(struct ct_rfc6962 *r);
 
 #endif

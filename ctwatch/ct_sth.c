@@ -25,12 +25,12 @@
 #include "ctwatch/ct_loglist.h"
 #include "ctwatch/ct_sth.h"
 
-#define TLS_HASH_SHA256		4
-#define TLS_SIG_RSA		1
-#define TLS_SIG_ECDSA		3
-#define NOTE_SIG_RFC6962	0x05
-#define NOTE_LINE_MAX		1024
-#define NOTE_MAX_SIGS		16
+#define TLS_HASH_SHA256  4
+#define TLS_SIG_RSA      1
+#define TLS_SIG_ECDSA    3
+#define NOTE_SIG_RFC6962 0x05
+#define NOTE_LINE_MAX    1024
+#define NOTE_MAX_SIGS    16
 
 static void
 seterr(char *err, size_t errlen, const char *msg)
@@ -42,8 +42,8 @@ seterr(char *err, size_t errlen, const char *msg)
 EVP_PKEY *
 ct_key_parse(const uint8_t *der, size_t len)
 {
-	const unsigned char	*p = der;
-	EVP_PKEY		*k;
+	const unsigned char *p = der;
+	EVP_PKEY            *k;
 
 	if (der == NULL || len == 0 || len > CT_LOG_KEY_MAX)
 		return (NULL);
@@ -59,12 +59,13 @@ ct_key_parse(const uint8_t *der, size_t len)
 static long
 b64_member(json_t *o, const char *name, uint8_t *out, size_t max)
 {
-	json_t	*v = json_object_get(o, name);
-	uint8_t	*p;
-	size_t	 n;
+	json_t  *v = json_object_get(o, name);
+	uint8_t *p;
+	size_t   n;
 
-	if (!json_is_string(v) || ct_b64_decode(json_string_value(v),
-	    json_string_length(v), &p, &n, max) == -1)
+	if (!json_is_string(v) ||
+	    ct_b64_decode(
+	        json_string_value(v), json_string_length(v), &p, &n, max) == -1)
 		return (-1);
 	memcpy(out, p, n);
 	free(p);
@@ -75,14 +76,14 @@ int
 ct_sth_parse(const uint8_t *body, size_t len, struct ct_sth *sth, char *err,
     size_t errlen)
 {
-	json_t		*root, *ts, *sz;
-	uint8_t		 h[64];
-	long		 n;
-	int		 rv = -1;
+	json_t *root, *ts, *sz;
+	uint8_t h[64];
+	long    n;
+	int     rv = -1;
 
 	memset(sth, 0, sizeof(*sth));
-	if (len > 64 * 1024 || (root = json_loadb((const char *)body, len, 0,
-	    NULL)) == NULL) {
+	if (len > 64 * 1024 ||
+	    (root = json_loadb((const char *)body, len, 0, NULL)) == NULL) {
 		seterr(err, errlen, "get-sth: not JSON");
 		return (-1);
 	}
@@ -114,31 +115,31 @@ done:
 }
 
 int
-ct_sth_verify(EVP_PKEY *key, const struct ct_sth *sth, char *err,
-    size_t errlen)
+ct_sth_verify(EVP_PKEY *key, const struct ct_sth *sth, char *err, size_t errlen)
 {
-	EVP_MD_CTX	*ctx;
-	uint8_t		 tbs[2 + 8 + 8 + 32];
-	size_t		 slen;
-	int		 ok;
+	EVP_MD_CTX *ctx;
+	uint8_t     tbs[2 + 8 + 8 + 32];
+	size_t      slen;
+	int         ok;
 
 	if (!sth->has_sig || sth->siglen < 4) {
 		seterr(err, errlen, "no signature");
 		return (-1);
 	}
 	slen = (size_t)sth->sig[2] << 8 | sth->sig[3];
-	if (sth->sig[0] != TLS_HASH_SHA256 || (sth->sig[1] != TLS_SIG_RSA &&
-	    sth->sig[1] != TLS_SIG_ECDSA) || slen != sth->siglen - 4) {
+	if (sth->sig[0] != TLS_HASH_SHA256 ||
+	    (sth->sig[1] != TLS_SIG_RSA && sth->sig[1] != TLS_SIG_ECDSA) ||
+	    slen != sth->siglen - 4) {
 		seterr(err, errlen, "malformed DigitallySigned");
 		return (-1);
 	}
-	if ((sth->sig[1] == TLS_SIG_RSA) != (EVP_PKEY_base_id(key) ==
-	    EVP_PKEY_RSA)) {
+	if ((sth->sig[1] == TLS_SIG_RSA) !=
+	    (EVP_PKEY_base_id(key) == EVP_PKEY_RSA)) {
 		seterr(err, errlen, "signature algorithm does not match key");
 		return (-1);
 	}
-	tbs[0] = 0;		/* v1 */
-	tbs[1] = 1;		/* tree_hash */
+	tbs[0] = 0; /* v1 */
+	tbs[1] = 1; /* tree_hash */
 	be64enc(tbs + 2, sth->timestamp);
 	be64enc(tbs + 10, sth->tree_size);
 	memcpy(tbs + 18, sth->root, 32);
@@ -160,12 +161,12 @@ ct_sth_verify(EVP_PKEY *key, const struct ct_sth *sth, char *err,
 static const char *
 note_line(const char **p, const char *end, size_t *len)
 {
-	const char	*s = *p, *nl;
+	const char *s = *p, *nl;
 
 	if (s >= end)
 		return (NULL);
 	if ((nl = memchr(s, '\n', (size_t)(end - s))) == NULL)
-		return (NULL);	/* a note ends with '\n' */
+		return (NULL); /* a note ends with '\n' */
 	*len = (size_t)(nl - s);
 	*p = nl + 1;
 	return (s);
@@ -174,8 +175,8 @@ note_line(const char **p, const char *end, size_t *len)
 static int
 parse_u64(const char *s, size_t len, uint64_t *v)
 {
-	uint64_t	x = 0;
-	size_t		i;
+	uint64_t x = 0;
+	size_t   i;
 
 	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
 		return (-1);
@@ -194,11 +195,11 @@ static int
 note_sig(const char *line, size_t len, const char *origin, EVP_PKEY *key,
     const uint8_t *spki, size_t spkilen, struct ct_sth *sth)
 {
-	static const char	 dash[] = "\xe2\x80\x94 ";
-	const char		*name, *sp;
-	uint8_t			*raw, *msg, id[SHA256_DIGEST_LENGTH];
-	size_t			 rawlen, nlen = strlen(origin);
-	int			 rv;
+	static const char dash[] = "\xe2\x80\x94 ";
+	const char       *name, *sp;
+	uint8_t          *raw, *msg, id[SHA256_DIGEST_LENGTH];
+	size_t            rawlen, nlen = strlen(origin);
+	int               rv;
 
 	if (len < 4 || memcmp(line, dash, 4) != 0)
 		return (-1);
@@ -207,8 +208,9 @@ note_sig(const char *line, size_t len, const char *origin, EVP_PKEY *key,
 		return (-1);
 	if ((size_t)(sp - name) != nlen || memcmp(name, origin, nlen) != 0)
 		return (0);
-	if (ct_b64_decode(sp + 1, len - (size_t)(sp + 1 - line), &raw,
-	    &rawlen, CT_SIG_MAX + 12) == -1 || rawlen < 4 + 8 + 4) {
+	if (ct_b64_decode(sp + 1, len - (size_t)(sp + 1 - line), &raw, &rawlen,
+	        CT_SIG_MAX + 12) == -1 ||
+	    rawlen < 4 + 8 + 4) {
 		return (-1);
 	}
 	msg = malloc(nlen + 2 + SHA256_DIGEST_LENGTH);
@@ -219,7 +221,7 @@ note_sig(const char *line, size_t len, const char *origin, EVP_PKEY *key,
 	memcpy(msg, origin, nlen);
 	msg[nlen] = '\n';
 	msg[nlen + 1] = NOTE_SIG_RFC6962;
-	SHA256(spki, spkilen, msg + nlen + 2);	/* the LogID */
+	SHA256(spki, spkilen, msg + nlen + 2); /* the LogID */
 	SHA256(msg, nlen + 2 + SHA256_DIGEST_LENGTH, id);
 	free(msg);
 	if (memcmp(id, raw, 4) != 0) {
@@ -237,14 +239,14 @@ note_sig(const char *line, size_t len, const char *origin, EVP_PKEY *key,
 
 int
 ct_checkpoint_parse(const uint8_t *body, size_t len, EVP_PKEY *key,
-    const uint8_t *spki, size_t spkilen, struct ct_sth *sth,
-    char *origin_out, size_t originlen, char *err, size_t errlen)
+    const uint8_t *spki, size_t spkilen, struct ct_sth *sth, char *origin_out,
+    size_t originlen, char *err, size_t errlen)
 {
-	const char	*p = (const char *)body, *end = p + len, *l;
-	char		 origin[NOTE_LINE_MAX];
-	uint8_t		*root;
-	size_t		 n, rlen;
-	int		 i, r, good = 0;
+	const char *p = (const char *)body, *end = p + len, *l;
+	char        origin[NOTE_LINE_MAX];
+	uint8_t    *root;
+	size_t      n, rlen;
+	int         i, r, good = 0;
 
 	memset(sth, 0, sizeof(*sth));
 	if (len > CT_CHECKPOINT_MAX || memchr(body, '\0', len) != NULL) {
@@ -284,8 +286,8 @@ ct_checkpoint_parse(const uint8_t *body, size_t len, EVP_PKEY *key,
 	}
 	if (origin_out != NULL)
 		(void)snprintf(origin_out, originlen, "%s", origin);
-	for (i = 0; i < NOTE_MAX_SIGS &&
-	    (l = note_line(&p, end, &n)) != NULL; i++) {
+	for (i = 0; i < NOTE_MAX_SIGS && (l = note_line(&p, end, &n)) != NULL;
+	     i++) {
 		if (key == NULL)
 			continue;
 		r = note_sig(l, n, origin, key, spki, spkilen, sth);
@@ -297,7 +299,8 @@ ct_checkpoint_parse(const uint8_t *body, size_t len, EVP_PKEY *key,
 		}
 	}
 	if (key != NULL && !good) {
-		seterr(err, errlen, "checkpoint: no valid signature of the "
+		seterr(err, errlen,
+		    "checkpoint: no valid signature of the "
 		    "log's key");
 		return (-2);
 	}
@@ -307,9 +310,9 @@ ct_checkpoint_parse(const uint8_t *body, size_t len, EVP_PKEY *key,
 int
 ct_tile_path(char *path, size_t len, uint64_t n, unsigned width)
 {
-	char		 groups[8][8];
-	size_t		 ng = 0, off;
-	int		 i, w;
+	char   groups[8][8];
+	size_t ng = 0, off;
+	int    i, w;
 
 	if (width >= CT_TILE_WIDTH)
 		return (-1);
@@ -324,8 +327,8 @@ ct_tile_path(char *path, size_t len, uint64_t n, unsigned width)
 		return (-1);
 	off = (size_t)w;
 	for (i = (int)ng - 1; i >= 0; i--) {
-		w = snprintf(path + off, len - off, "%s%s%s", i > 0 ? "x" :
-		    "", groups[i], i > 0 ? "/" : "");
+		w = snprintf(path + off, len - off, "%s%s%s", i > 0 ? "x" : "",
+		    groups[i], i > 0 ? "/" : "");
 		if (w < 0 || (size_t)w >= len - off)
 			return (-1);
 		off += (size_t)w;

@@ -17,24 +17,24 @@
 
 #include <openssl/evp.h>
 
-#define CT_STH_ERRLEN		96
-#define CT_CHECKPOINT_MAX	4096	/* bytes of a checkpoint */
-#define CT_SIG_MAX		1024	/* bytes of one signature */
-#define CT_TILE_WIDTH		256	/* entries in a full data tile */
-#define CT_TILE_PATH_MAX	64
+#define CT_STH_ERRLEN     96
+#define CT_CHECKPOINT_MAX 4096 /* bytes of a checkpoint */
+#define CT_SIG_MAX        1024 /* bytes of one signature */
+#define CT_TILE_WIDTH     256  /* entries in a full data tile */
+#define CT_TILE_PATH_MAX  64
 
 struct ct_sth {
-	uint64_t	tree_size;
-	uint64_t	timestamp;	/* ms */
-	uint8_t		root[32];
-	uint8_t		sig[CT_SIG_MAX];	/* DigitallySigned */
-	size_t		siglen;
-	int		has_sig;
+	uint64_t tree_size;
+	uint64_t timestamp; /* ms */
+	uint8_t  root[32];
+	uint8_t  sig[CT_SIG_MAX]; /* DigitallySigned */
+	size_t   siglen;
+	int      has_sig;
 };
 
 /* Parse a get-sth JSON reply.  0, or -1 (err filled). */
-int	ct_sth_parse(const uint8_t *body, size_t len, struct ct_sth *sth,
-	    char *err, size_t errlen);
+int ct_sth_parse(const uint8_t *body, size_t len, struct ct_sth *sth, char *err,
+    size_t errlen);
 
 /*
  * Parse a checkpoint.  origin_out (may be NULL) receives line 1.  When
@@ -43,16 +43,16 @@ int	ct_sth_parse(const uint8_t *body, size_t len, struct ct_sth *sth,
  * to sth->timestamp.  Returns 0, -1 for a malformed note, -2 when the
  * signature is missing or does not verify (err filled either way).
  */
-int	ct_checkpoint_parse(const uint8_t *body, size_t len, EVP_PKEY *key,
-	    const uint8_t *spki, size_t spkilen, struct ct_sth *sth,
-	    char *origin_out, size_t originlen, char *err, size_t errlen);
+int ct_checkpoint_parse(const uint8_t *body, size_t len, EVP_PKEY *key,
+    const uint8_t *spki, size_t spkilen, struct ct_sth *sth, char *origin_out,
+    size_t originlen, char *err, size_t errlen);
 
 /*
  * Check a DigitallySigned TreeHeadSignature over (timestamp, tree_size,
  * root) with key.  0 good, -1 bad or malformed (err filled).
  */
-int	ct_sth_verify(EVP_PKEY *key, const struct ct_sth *sth, char *err,
-	    size_t errlen);
+int ct_sth_verify(
+    EVP_PKEY *key, const struct ct_sth *sth, char *err, size_t errlen);
 
 /* The public key from DER SubjectPublicKeyInfo, or NULL. */
 EVP_PKEY *ct_key_parse(const uint8_t *der, size_t len);
@@ -62,6 +62,6 @@ EVP_PKEY *ct_key_parse(const uint8_t *der, size_t len);
  * with "x" (1234067 -> x001/x234/067), plus ".p/<width>" when width is
  * 1..255.  0, or -1 when path is too small or width is out of range.
  */
-int	ct_tile_path(char *path, size_t len, uint64_t n, unsigned width);
+int ct_tile_path(char *path, size_t len, uint64_t n, unsigned width);
 
 #endif

@@ -32,58 +32,58 @@
 #include "ctwatch/ct_tiled.h"
 #include "store/issuers.h"
 
-#define CT_URL_BUF		(CT_LOG_URL_MAX + 128)
-#define CT_ISS_INFLIGHT		8	/* issuer requests of one log */
-#define CT_TILE_MISSING_MAX	64	/* unresolvable issuers per tile */
+#define CT_URL_BUF          (CT_LOG_URL_MAX + 128)
+#define CT_ISS_INFLIGHT     8  /* issuer requests of one log */
+#define CT_TILE_MISSING_MAX 64 /* unresolvable issuers per tile */
 
 struct ct_tiled;
 
 struct iss_req {
-	struct ct_tiled	*t;
-	struct ct_fetch	*req;
-	uint8_t		 fp[32];
+	struct ct_tiled *t;
+	struct ct_fetch *req;
+	uint8_t          fp[32];
 };
 
 struct ct_tiled {
-	struct ct_log	*l;
-	struct ct_fetch	*cp_req;
-	struct ct_fetch	*tile_req;
-	uint64_t	 tile_n;		/* tile requested or held */
-	unsigned	 tile_w;		/* 0 = full */
-	uint8_t		*tile;			/* held, waiting for issuers */
-	size_t		 tile_len;
-	uint64_t	 last_partial_n;	/* partial tile consumed */
-	unsigned	 last_partial_w;
-	struct iss_req	 iss[CT_ISS_INFLIGHT];
-	uint8_t		 missing[CT_TILE_MISSING_MAX][32];
-	size_t		 nmissing;
+	struct ct_log   *l;
+	struct ct_fetch *cp_req;
+	struct ct_fetch *tile_req;
+	uint64_t         tile_n; /* tile requested or held */
+	unsigned         tile_w; /* 0 = full */
+	uint8_t         *tile;   /* held, waiting for issuers */
+	size_t           tile_len;
+	uint64_t         last_partial_n; /* partial tile consumed */
+	unsigned         last_partial_w;
+	struct iss_req   iss[CT_ISS_INFLIGHT];
+	uint8_t          missing[CT_TILE_MISSING_MAX][32];
+	size_t           nmissing;
 };
 
-static void	on_checkpoint(void *, const struct ct_fetch_result *);
-static void	on_tile(void *, const struct ct_fetch_result *);
-static void	on_issuer(void *, const struct ct_fetch_result *);
-static void	process_tile(struct ct_tiled *);
+static void on_checkpoint(void *, const struct ct_fetch_result *);
+static void on_tile(void *, const struct ct_fetch_result *);
+static void on_issuer(void *, const struct ct_fetch_result *);
+static void process_tile(struct ct_tiled *);
 
 /* ---- the issuer cache --------------------------------------------------- */
 
 struct iss_ent {
-	uint8_t		 fp[32];
-	uint8_t		*der;		/* NULL = empty slot */
-	size_t		 len;
+	uint8_t  fp[32];
+	uint8_t *der; /* NULL = empty slot */
+	size_t   len;
 };
 
 struct ct_issuers {
-	DB_ENV		*env;
-	DB		*db;
-	struct iss_ent	 v[CT_ISSUERS_MEM];
-	size_t		 n;
-	struct buf	 scratch;
+	DB_ENV        *env;
+	DB            *db;
+	struct iss_ent v[CT_ISSUERS_MEM];
+	size_t         n;
+	struct buf     scratch;
 };
 
 struct ct_issuers *
 ct_issuers_new(DB_ENV *env, DB *db)
 {
-	struct ct_issuers	*c = xcalloc(1, sizeof(*c));
+	struct ct_issuers *c = xcalloc(1, sizeof(*c));
 
 	c->env = env;
 	c->db = db;
@@ -94,7 +94,7 @@ ct_issuers_new(DB_ENV *env, DB *db)
 static void
 iss_clear(struct ct_issuers *c)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < CT_ISSUERS_MEM; i++) {
 		free(c->v[i].der);
@@ -116,23 +116,24 @@ ct_issuers_free(struct ct_issuers *c)
 static size_t
 iss_slot(const struct ct_issuers *c, const uint8_t fp[32])
 {
-	size_t	i;
+	size_t i;
 
 	memcpy(&i, fp, sizeof(i));
-	for (i %= CT_ISSUERS_MEM; c->v[i].der != NULL &&
-	    memcmp(c->v[i].fp, fp, 32) != 0; i = (i + 1) % CT_ISSUERS_MEM)
+	for (i %= CT_ISSUERS_MEM;
+	     c->v[i].der != NULL && memcmp(c->v[i].fp, fp, 32) != 0;
+	     i = (i + 1) % CT_ISSUERS_MEM)
 		;
 	return (i);
 }
 
 static void
-iss_mem_put(struct ct_issuers *c, const uint8_t fp[32], const uint8_t *der,
-    size_t len)
+iss_mem_put(
+    struct ct_issuers *c, const uint8_t fp[32], const uint8_t *der, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	if (c->n >= CT_ISSUERS_MEM - 1)
-		return;			/* full until the next trim */
+		return; /* full until the next trim */
 	i = iss_slot(c, fp);
 	if (c->v[i].der != NULL)
 		return;
@@ -158,15 +159,15 @@ iss_trim(struct ct_issuers *c)
 const uint8_t *
 ct_issuers_get(struct ct_issuers *c, const uint8_t fp[32], size_t *len)
 {
-	size_t	i = iss_slot(c, fp);
+	size_t i = iss_slot(c, fp);
 
 	if (c->v[i].der == NULL) {
 		buf_reset(&c->scratch);
-		if (c->db == NULL || issuers_get(c->env, c->db, fp,
-		    &c->scratch) != 0)
+		if (c->db == NULL ||
+		    issuers_get(c->env, c->db, fp, &c->scratch) != 0)
 			return (NULL);
-		iss_mem_put(c, fp, (const uint8_t *)c->scratch.data,
-		    c->scratch.len);
+		iss_mem_put(
+		    c, fp, (const uint8_t *)c->scratch.data, c->scratch.len);
 		i = iss_slot(c, fp);
 	}
 	*len = c->v[i].len;
@@ -174,10 +175,10 @@ ct_issuers_get(struct ct_issuers *c, const uint8_t fp[32], size_t *len)
 }
 
 int
-ct_issuers_put(struct ct_issuers *c, const uint8_t fp[32], const uint8_t *der,
-    size_t len)
+ct_issuers_put(
+    struct ct_issuers *c, const uint8_t fp[32], const uint8_t *der, size_t len)
 {
-	uint8_t	h[SHA256_DIGEST_LENGTH];
+	uint8_t h[SHA256_DIGEST_LENGTH];
 
 	if (len == 0 || len > ISSUERS_MAX_DER)
 		return (-1);
@@ -195,8 +196,8 @@ ct_issuers_put(struct ct_issuers *c, const uint8_t fp[32], const uint8_t *der,
 struct ct_tiled *
 ct_tiled_new(struct ct_log *l)
 {
-	struct ct_tiled	*t = xcalloc(1, sizeof(*t));
-	size_t		 i;
+	struct ct_tiled *t = xcalloc(1, sizeof(*t));
+	size_t           i;
 
 	t->l = l;
 	for (i = 0; i < CT_ISS_INFLIGHT; i++)
@@ -217,7 +218,7 @@ cancel(struct ct_tiled *t, struct ct_fetch **x)
 void
 ct_tiled_free(struct ct_tiled *t)
 {
-	size_t	i;
+	size_t i;
 
 	cancel(t, &t->cp_req);
 	cancel(t, &t->tile_req);
@@ -230,8 +231,8 @@ ct_tiled_free(struct ct_tiled *t)
 static struct ct_fetch *
 get(struct ct_tiled *t, const char *path, ct_fetch_cb *cb, void *arg)
 {
-	struct ct_fetch	*x;
-	char		 url[CT_URL_BUF];
+	struct ct_fetch *x;
+	char             url[CT_URL_BUF];
 
 	(void)snprintf(url, sizeof(url), "%s/%s", t->l->d.url, path);
 	if ((x = ct_fetch_get(t->l->w->fetch, url, cb, arg)) != NULL)
@@ -242,15 +243,15 @@ get(struct ct_tiled *t, const char *path, ct_fetch_cb *cb, void *arg)
 static void
 send_tile(struct ct_tiled *t)
 {
-	struct ct_log	*l = t->l;
-	char		 path[CT_TILE_PATH_MAX];
-	uint64_t	 n = l->next / CT_TILE_WIDTH;
-	unsigned	 w = 0;
+	struct ct_log *l = t->l;
+	char           path[CT_TILE_PATH_MAX];
+	uint64_t       n = l->next / CT_TILE_WIDTH;
+	unsigned       w = 0;
 
 	if ((n + 1) * CT_TILE_WIDTH > l->size) {
 		w = (unsigned)(l->size % CT_TILE_WIDTH);
 		if (n == t->last_partial_n && w == t->last_partial_w)
-			return;		/* the log did not grow */
+			return; /* the log did not grow */
 	}
 	if (ct_tile_path(path, sizeof(path), n, w) == -1)
 		return;
@@ -263,8 +264,8 @@ send_tile(struct ct_tiled *t)
 void
 ct_tiled_step(struct ct_tiled *t)
 {
-	struct ct_log	*l = t->l;
-	int64_t		 now = l->w->now_ms;
+	struct ct_log *l = t->l;
+	int64_t        now = l->w->now_ms;
 
 	if (!ct_backoff_ready(&l->bo, now))
 		return;
@@ -283,11 +284,11 @@ ct_tiled_step(struct ct_tiled *t)
 static void
 on_checkpoint(void *arg, const struct ct_fetch_result *res)
 {
-	struct ct_tiled	*t = arg;
-	struct ct_log	*l = t->l;
-	struct ct_sth	 sth;
-	char		 err[CT_STH_ERRLEN];
-	int		 r;
+	struct ct_tiled *t = arg;
+	struct ct_log   *l = t->l;
+	struct ct_sth    sth;
+	char             err[CT_STH_ERRLEN];
+	int              r;
 
 	t->cp_req = NULL;
 	l->inflight--;
@@ -316,8 +317,8 @@ on_checkpoint(void *arg, const struct ct_fetch_result *res)
 static void
 on_tile(void *arg, const struct ct_fetch_result *res)
 {
-	struct ct_tiled	*t = arg;
-	struct ct_log	*l = t->l;
+	struct ct_tiled *t = arg;
+	struct ct_log   *l = t->l;
 
 	t->tile_req = NULL;
 	l->inflight--;
@@ -327,8 +328,8 @@ on_tile(void *arg, const struct ct_fetch_result *res)
 			char path[CT_TILE_PATH_MAX];
 
 			if (ct_tile_path(path, sizeof(path), t->tile_n, 0) ==
-			    0 && (t->tile_req = get(t, path, on_tile, t)) !=
-			    NULL) {
+			        0 &&
+			    (t->tile_req = get(t, path, on_tile, t)) != NULL) {
 				t->tile_w = 0;
 				return;
 			}
@@ -351,7 +352,7 @@ on_tile(void *arg, const struct ct_fetch_result *res)
 static int
 is_missing(const struct ct_tiled *t, const uint8_t fp[32])
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < t->nmissing; i++)
 		if (memcmp(t->missing[i], fp, 32) == 0)
@@ -363,19 +364,19 @@ is_missing(const struct ct_tiled *t, const uint8_t fp[32])
 static int
 want_issuer(struct ct_tiled *t, const uint8_t fp[32])
 {
-	struct iss_req	*free_slot = NULL;
-	char		 path[16 + 64 + 1];
-	size_t		 i;
+	struct iss_req *free_slot = NULL;
+	char            path[16 + 64 + 1];
+	size_t          i;
 
 	for (i = 0; i < CT_ISS_INFLIGHT; i++) {
-		if (t->iss[i].req != NULL &&
-		    memcmp(t->iss[i].fp, fp, 32) == 0)
+		if (t->iss[i].req != NULL && memcmp(t->iss[i].fp, fp, 32) == 0)
 			return (0);
 		if (t->iss[i].req == NULL && free_slot == NULL)
 			free_slot = &t->iss[i];
 	}
-	if (free_slot == NULL || t->l->inflight >= ct_log_fetch_limit(t->l) +
-	    CT_ISS_INFLIGHT || !ct_backoff_ready(&t->l->bo, t->l->w->now_ms))
+	if (free_slot == NULL ||
+	    t->l->inflight >= ct_log_fetch_limit(t->l) + CT_ISS_INFLIGHT ||
+	    !ct_backoff_ready(&t->l->bo, t->l->w->now_ms))
 		return (-1);
 	memcpy(path, "issuer/", 7);
 	for (i = 0; i < 32; i++)
@@ -388,18 +389,19 @@ want_issuer(struct ct_tiled *t, const uint8_t fp[32])
 static void
 on_issuer(void *arg, const struct ct_fetch_result *res)
 {
-	struct iss_req	*q = arg;
-	struct ct_tiled	*t = q->t;
-	struct ct_log	*l = t->l;
+	struct iss_req  *q = arg;
+	struct ct_tiled *t = q->t;
+	struct ct_log   *l = t->l;
 
 	q->req = NULL;
 	l->inflight--;
 	if (res->err == STATUS_CTFE_HTTP4XX ||
-	    (res->err == CT_FETCH_OK && ct_issuers_put(l->w->issuers, q->fp,
-	    res->body, res->len) == -1)) {
+	    (res->err == CT_FETCH_OK &&
+	        ct_issuers_put(l->w->issuers, q->fp, res->body, res->len) ==
+	            -1)) {
 		/* definitely not to be had: publish without it */
-		atomic_fetch_add(&l->st->fetch_errors[STATUS_CTFE_MALFORMED],
-		    1);
+		atomic_fetch_add(
+		    &l->st->fetch_errors[STATUS_CTFE_MALFORMED], 1);
 		if (t->nmissing < CT_TILE_MISSING_MAX)
 			memcpy(t->missing[t->nmissing++], q->fp, 32);
 	} else if (res->err != CT_FETCH_OK) {
@@ -417,20 +419,19 @@ on_issuer(void *arg, const struct ct_fetch_result *res)
 static size_t
 walk_tile(struct ct_tiled *t, int publish)
 {
-	struct ct_log		*l = t->l;
-	struct ct_tile_leaf	 leaf;
-	struct ct_chain		 chain;
-	const uint8_t		*p = t->tile;
-	uint64_t		 first = t->tile_n * CT_TILE_WIDTH, idx;
-	uint64_t		 end = first + (t->tile_w ? t->tile_w :
-				    CT_TILE_WIDTH);
-	size_t			 left = t->tile_len, i, unknown = 0;
-	char			 err[CT_ERRLEN];
-	long			 n;
+	struct ct_log      *l = t->l;
+	struct ct_tile_leaf leaf;
+	struct ct_chain     chain;
+	const uint8_t      *p = t->tile;
+	uint64_t            first = t->tile_n * CT_TILE_WIDTH, idx;
+	uint64_t end = first + (t->tile_w ? t->tile_w : CT_TILE_WIDTH);
+	size_t   left = t->tile_len, i, unknown = 0;
+	char     err[CT_ERRLEN];
+	long     n;
 
 	for (idx = first; idx < end; idx++) {
-		if ((n = ct_tile_leaf_next(p, left, &leaf, err,
-		    sizeof(err))) <= 0)
+		if ((n = ct_tile_leaf_next(p, left, &leaf, err, sizeof(err))) <=
+		    0)
 			break;
 		p += n;
 		left -= (size_t)n;
@@ -439,9 +440,10 @@ walk_tile(struct ct_tiled *t, int publish)
 		memset(&chain, 0, sizeof(chain));
 		iss_trim(l->w->issuers);
 		for (i = 0; i < leaf.nfp; i++) {
-			chain.der[i] = ct_issuers_get(l->w->issuers,
-			    leaf.fp[i], &chain.len[i]);
-			if (chain.der[i] == NULL && !is_missing(t, leaf.fp[i])) {
+			chain.der[i] = ct_issuers_get(
+			    l->w->issuers, leaf.fp[i], &chain.len[i]);
+			if (chain.der[i] == NULL &&
+			    !is_missing(t, leaf.fp[i])) {
 				unknown++;
 				if (!publish)
 					(void)want_issuer(t, leaf.fp[i]);
@@ -460,10 +462,10 @@ walk_tile(struct ct_tiled *t, int publish)
 static void
 process_tile(struct ct_tiled *t)
 {
-	struct ct_log	*l = t->l;
+	struct ct_log *l = t->l;
 
 	if (walk_tile(t, 0) > 0)
-		return;		/* waiting for issuers */
+		return; /* waiting for issuers */
 	(void)walk_tile(t, 1);
 	if (t->tile_w != 0) {
 		t->last_partial_n = t->tile_n;

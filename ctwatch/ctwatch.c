@@ -55,44 +55,44 @@
 #include "ctwatch/testfeed.h"
 #include "store/session.h"
 
-#define CTWATCH_CHECKPOINT_MS	60000
-#define CTWATCH_COMMIT_MS	2000
-#define CTWATCH_STATUS_MS	500
-#define CTWATCH_MAX_WAIT_MS	1000
-#define CTWATCH_LOCK_RETRY_MS	50
-#define CTWATCH_LIST_RETRY_MS	1000	/* first retry of a failed list */
-#define CTWATCH_UA		"notaryd/" PACKAGE_VERSION " (CT watcher)"
+#define CTWATCH_CHECKPOINT_MS 60000
+#define CTWATCH_COMMIT_MS     2000
+#define CTWATCH_STATUS_MS     500
+#define CTWATCH_MAX_WAIT_MS   1000
+#define CTWATCH_LOCK_RETRY_MS 50
+#define CTWATCH_LIST_RETRY_MS 1000 /* first retry of a failed list */
+#define CTWATCH_UA            "notaryd/" PACKAGE_VERSION " (CT watcher)"
 
 /* One ctwatch.log_list entry. */
 struct list_src {
-	char		*where;		/* URL or absolute path */
-	int		 is_url;
-	struct ct_logset last;		/* its logs, as last read */
-	int		 have;		/* last is valid */
-	struct ct_fetch	*req;
-	int64_t		 due_ms;
-	int64_t		 retry_ms;	/* current retry delay */
-	struct ctwatch	*cw;
+	char            *where; /* URL or absolute path */
+	int              is_url;
+	struct ct_logset last; /* its logs, as last read */
+	int              have; /* last is valid */
+	struct ct_fetch *req;
+	int64_t          due_ms;
+	int64_t          retry_ms; /* current retry delay */
+	struct ctwatch  *cw;
 };
 
 struct ctwatch {
-	struct proc_ctx	*ctx;
+	struct proc_ctx   *ctx;
 	const struct conf *cf;
-	DB_ENV		*env;
-	DB		*ct;
-	DB		*issuers_db;
-	struct ct_watch	 w;
-	struct list_src	*src;
-	size_t		 nsrc;
-	struct ct_log	**logs;
-	size_t		 nlogs;
-	int		 dirty;		/* the lists changed: reconcile */
-	int		 lockfd;	/* db/ctwatch.lock */
-	int		 locked;	/* we are the one ctwatch */
-	int64_t		 lock_since_ms;
-	int64_t		 next_ckp_ms;
-	int64_t		 next_commit_ms;
-	int64_t		 next_status_ms;
+	DB_ENV            *env;
+	DB                *ct;
+	DB                *issuers_db;
+	struct ct_watch    w;
+	struct list_src   *src;
+	size_t             nsrc;
+	struct ct_log    **logs;
+	size_t             nlogs;
+	int                dirty;  /* the lists changed: reconcile */
+	int                lockfd; /* db/ctwatch.lock */
+	int                locked; /* we are the one ctwatch */
+	int64_t            lock_since_ms;
+	int64_t            next_ckp_ms;
+	int64_t            next_commit_ms;
+	int64_t            next_status_ms;
 };
 
 static int
@@ -110,7 +110,7 @@ ctwatch_open_db(struct ctwatch *cw)
 static void
 ctwatch_checkpoint(struct ctwatch *cw)
 {
-	int	r;
+	int r;
 
 	if ((r = db_checkpoint(cw->env)) != 0)
 		log_warnx("checkpoint failed: %s", db_strerror(r));
@@ -120,15 +120,15 @@ ctwatch_checkpoint(struct ctwatch *cw)
 static void
 commit_positions(struct ctwatch *cw, struct ct_log *only)
 {
-	struct ctpos	*v;
-	size_t		 i, n = 0;
+	struct ctpos *v;
+	size_t        i, n = 0;
 
 	v = xcalloc(cw->nlogs + 1, sizeof(*v));
 	for (i = 0; i < cw->nlogs; i++) {
 		if (only != NULL && cw->logs[i] != only)
 			continue;
-		if (ct_log_position(cw->logs[i], v[n].url, sizeof(v[n].url),
-		    &v[n].next)) {
+		if (ct_log_position(
+		        cw->logs[i], v[n].url, sizeof(v[n].url), &v[n].next)) {
 			v[n].updated = wall_s();
 			n++;
 		}
@@ -140,18 +140,20 @@ commit_positions(struct ctwatch *cw, struct ct_log *only)
 
 /* ---- the log lists ------------------------------------------------------ */
 
-static void	on_list(void *, const struct ct_fetch_result *);
+static void on_list(void *, const struct ct_fetch_result *);
 
 static void
 list_failed(struct list_src *s, const char *why)
 {
-	struct ctwatch	*cw = s->cw;
-	int64_t		 refresh = cw->cf->ctwatch.log_list_refresh_ms;
+	struct ctwatch *cw = s->cw;
+	int64_t         refresh = cw->cf->ctwatch.log_list_refresh_ms;
 
 	s->due_ms = cw->w.now_ms + s->retry_ms;
 	log_warnx("ctwatch: cannot read the log list %s: %s; %s, retrying in "
-	    "%lld s", s->where, why, s->have ? "keeping its previous logs" :
-	    "no logs from it yet", (long long)(s->retry_ms / 1000));
+	          "%lld s",
+	    s->where, why,
+	    s->have ? "keeping its previous logs" : "no logs from it yet",
+	    (long long)(s->retry_ms / 1000));
 	s->retry_ms *= 2;
 	if (s->retry_ms > refresh)
 		s->retry_ms = refresh;
@@ -160,25 +162,25 @@ list_failed(struct list_src *s, const char *why)
 static void
 list_parsed(struct list_src *s, const char *text, size_t len)
 {
-	struct ctwatch		*cw = s->cw;
-	struct ct_logset	 set;
-	int			 n;
+	struct ctwatch  *cw = s->cw;
+	struct ct_logset set;
+	int              n;
 
 	memset(&set, 0, sizeof(set));
-	n = ct_loglist_parse(&set, text, len, cw->cf->ctwatch.log_states,
-	    s->where);
+	n = ct_loglist_parse(
+	    &set, text, len, cw->cf->ctwatch.log_states, s->where);
 	if (n == -1) {
 		ct_logset_free(&set);
 		list_failed(s, "not a usable v3 log list");
 		return;
 	}
-	if (!s->have || s->last.n != set.n || s->retry_ms !=
-	    CTWATCH_LIST_RETRY_MS)
-		log_info("ctwatch: log list %s: %d logs to follow", s->where,
-		    n);
+	if (!s->have || s->last.n != set.n ||
+	    s->retry_ms != CTWATCH_LIST_RETRY_MS)
+		log_info(
+		    "ctwatch: log list %s: %d logs to follow", s->where, n);
 	else
-		log_debug("ctwatch: log list %s read again: %d logs", s->where,
-		    n);
+		log_debug(
+		    "ctwatch: log list %s read again: %d logs", s->where, n);
 	ct_logset_free(&s->last);
 	s->last = set;
 	s->have = 1;
@@ -190,8 +192,8 @@ list_parsed(struct list_src *s, const char *text, size_t len)
 static void
 on_list(void *arg, const struct ct_fetch_result *r)
 {
-	struct list_src	*s = arg;
-	char		 why[128];
+	struct list_src *s = arg;
+	char             why[128];
 
 	s->req = NULL;
 	if (r->err != CT_FETCH_OK) {
@@ -207,16 +209,16 @@ on_list(void *arg, const struct ct_fetch_result *r)
 static void
 list_step(struct list_src *s)
 {
-	struct ctwatch	*cw = s->cw;
-	char		*text;
-	size_t		 len;
+	struct ctwatch *cw = s->cw;
+	char           *text;
+	size_t          len;
 
 	if (s->req != NULL || cw->w.now_ms < s->due_ms)
 		return;
 	if (s->is_url) {
-		if ((s->req = ct_fetch_get(cw->w.fetch, s->where, on_list,
-		    s)) == NULL)
-			s->due_ms = cw->w.now_ms + 100;	/* no slot yet */
+		if ((s->req = ct_fetch_get(
+		         cw->w.fetch, s->where, on_list, s)) == NULL)
+			s->due_ms = cw->w.now_ms + 100; /* no slot yet */
 		return;
 	}
 	if (ct_loglist_read_file(s->where, &text, &len) == -1) {
@@ -230,8 +232,8 @@ list_step(struct list_src *s)
 static void
 lists_init(struct ctwatch *cw)
 {
-	const struct conf_strlist	*l = &cw->cf->ctwatch.log_list;
-	size_t				 i;
+	const struct conf_strlist *l = &cw->cf->ctwatch.log_list;
+	size_t                     i;
 
 	cw->nsrc = l->n < CT_LOGLIST_MAX_LISTS ? l->n : CT_LOGLIST_MAX_LISTS;
 	if (l->n > cw->nsrc)
@@ -239,19 +241,19 @@ lists_init(struct ctwatch *cw)
 		    CT_LOGLIST_MAX_LISTS);
 	cw->src = xcalloc(cw->nsrc + 1, sizeof(*cw->src));
 	for (i = 0; i < cw->nsrc; i++) {
-		cw->src[i].where = xstrdup(l->v[i][0] == '\0' ?
-		    CONF_CT_DEFAULT_LIST : l->v[i]);
+		cw->src[i].where = xstrdup(
+		    l->v[i][0] == '\0' ? CONF_CT_DEFAULT_LIST : l->v[i]);
 		cw->src[i].is_url = strstr(cw->src[i].where, "://") != NULL;
 		cw->src[i].retry_ms = CTWATCH_LIST_RETRY_MS;
 		cw->src[i].cw = cw;
 	}
-	cw->dirty = 1;		/* ctwatch.logs start at once */
+	cw->dirty = 1; /* ctwatch.logs start at once */
 }
 
 static void
 lists_free(struct ctwatch *cw)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < cw->nsrc; i++) {
 		if (cw->src[i].req != NULL)
@@ -266,39 +268,40 @@ lists_free(struct ctwatch *cw)
 static void
 wanted_logs(struct ctwatch *cw, struct ct_logset *want)
 {
-	struct ct_logdesc	d;
-	size_t			i, j;
+	struct ct_logdesc d;
+	size_t            i, j;
 
 	memset(want, 0, sizeof(*want));
 	for (i = 0; i < cw->nsrc; i++) {
 		for (j = 0; j < cw->src[i].last.n; j++) {
 			if (ct_logset_find(want, cw->src[i].last.v[j].url) !=
-			    -1 || want->n >= CT_LOGLIST_MAX_LOGS)
+			        -1 ||
+			    want->n >= CT_LOGLIST_MAX_LOGS)
 				continue;
 			ct_logdesc_copy(&d, &cw->src[i].last.v[j]);
 			if (want->n == want->cap) {
 				want->cap = want->cap ? want->cap * 2 : 16;
-				want->v = xreallocarray(want->v, want->cap,
-				    sizeof(*want->v));
+				want->v = xreallocarray(
+				    want->v, want->cap, sizeof(*want->v));
 			}
 			want->v[want->n++] = d;
 		}
 	}
-	(void)ct_loglist_add_conf(want, cw->cf->ctwatch.logs.v,
-	    cw->cf->ctwatch.logs.n);
+	(void)ct_loglist_add_conf(
+	    want, cw->cf->ctwatch.logs.v, cw->cf->ctwatch.logs.n);
 }
 
 /* Start the logs that are wanted, stop those that are not. */
 static void
 reconcile(struct ctwatch *cw)
 {
-	struct ct_logset	 want;
-	struct ct_log		*l;
-	size_t			 i, j;
+	struct ct_logset want;
+	struct ct_log   *l;
+	size_t           i, j;
 
 	cw->dirty = 0;
 	wanted_logs(cw, &want);
-	for (i = 0; i < cw->nlogs; ) {
+	for (i = 0; i < cw->nlogs;) {
 		if (ct_logset_find(&want, cw->logs[i]->d.url) != -1) {
 			i++;
 			continue;
@@ -312,14 +315,14 @@ reconcile(struct ctwatch *cw)
 	for (j = 0; j < want.n; j++) {
 		for (i = 0; i < cw->nlogs; i++)
 			if (strcmp(ct_url_key(cw->logs[i]->d.url),
-			    ct_url_key(want.v[j].url)) == 0)
+			        ct_url_key(want.v[j].url)) == 0)
 				break;
 		if (i < cw->nlogs)
 			continue;
 		if ((l = ct_log_new(&cw->w, &want.v[j])) == NULL)
 			continue;
-		cw->logs = xreallocarray(cw->logs, cw->nlogs + 1,
-		    sizeof(*cw->logs));
+		cw->logs =
+		    xreallocarray(cw->logs, cw->nlogs + 1, sizeof(*cw->logs));
 		cw->logs[cw->nlogs++] = l;
 	}
 	ct_logset_free(&want);
@@ -330,8 +333,8 @@ reconcile(struct ctwatch *cw)
 static int
 ctwatch_init(struct ctwatch *cw)
 {
-	struct ct_fetch_opts	o;
-	char			*path;
+	struct ct_fetch_opts o;
+	char                *path;
 
 	path = store_path(cw->cf, STORE_CTWATCH_LOCK);
 	cw->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -381,7 +384,7 @@ ctwatch_lock(struct ctwatch *cw)
 		if (cw->lock_since_ms == 0) {
 			cw->lock_since_ms = cw->w.now_ms;
 			log_info("ctwatch: waiting for the previous ctwatch to "
-			    "finish");
+			         "finish");
 		}
 		return (0);
 	}
@@ -396,8 +399,8 @@ ctwatch_lock(struct ctwatch *cw)
 static int
 ctwatch_turn(struct ctwatch *cw)
 {
-	int64_t	wait = CTWATCH_MAX_WAIT_MS, now = cw->w.now_ms;
-	size_t	i;
+	int64_t wait = CTWATCH_MAX_WAIT_MS, now = cw->w.now_ms;
+	size_t  i;
 
 	if (now >= cw->next_ckp_ms) {
 		ctwatch_checkpoint(cw);
@@ -433,9 +436,9 @@ ctwatch_turn(struct ctwatch *cw)
 static int
 ctwatch_loop(struct ctwatch *cw, int sfd)
 {
-	struct curl_waitfd	extra[2];
-	short			sig, chan;
-	int			timeout;
+	struct curl_waitfd extra[2];
+	short              sig, chan;
+	int                timeout;
 
 	for (;;) {
 		cw->w.now_ms = mono_ms();
@@ -462,7 +465,7 @@ ctwatch_loop(struct ctwatch *cw, int sfd)
 static void *
 ctwatch_open(struct proc_ctx *ctx, int *code)
 {
-	struct ctwatch	*cw = xcalloc(1, sizeof(*cw));
+	struct ctwatch *cw = xcalloc(1, sizeof(*cw));
 
 	*code = PROC_EXIT_FAIL;
 	cw->ctx = ctx;
@@ -490,9 +493,9 @@ ctwatch_open(struct proc_ctx *ctx, int *code)
 static int
 ctwatch_run(void *state, struct proc_ctx *ctx, int sfd)
 {
-	struct ctwatch	*cw = state;
+	struct ctwatch *cw = state;
 
-	if (testfeed_path() != NULL)	/* test hook, off by default */
+	if (testfeed_path() != NULL) /* test hook, off by default */
 		return (testfeed_run(ctx, sfd, testfeed_path()));
 	return (ctwatch_loop(cw, sfd) ? PROC_EXIT_FAIL : PROC_EXIT_OK);
 }
@@ -501,8 +504,8 @@ ctwatch_run(void *state, struct proc_ctx *ctx, int sfd)
 static void
 ctwatch_close(void *state)
 {
-	struct ctwatch	*cw = state;
-	size_t		 i;
+	struct ctwatch *cw = state;
+	size_t          i;
 
 	commit_positions(cw, NULL);
 	for (i = 0; i < cw->nlogs; i++)
@@ -518,10 +521,9 @@ ctwatch_close(void *state)
 	cw->ct->close(cw->ct, 0);
 	cw->issuers_db->close(cw->issuers_db, 0);
 	db_env_close(cw->env);
-	close(cw->lockfd);	/* after the last position is committed */
+	close(cw->lockfd); /* after the last position is committed */
 	free(cw);
 }
 
-const struct role_ops ctwatch_role = {
-	ctwatch_open, ctwatch_run, ctwatch_close, 0
-};
+const struct role_ops ctwatch_role = { ctwatch_open, ctwatch_run, ctwatch_close,
+	0 };

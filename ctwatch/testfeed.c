@@ -20,26 +20,26 @@
 #include "ctwatch/testfeed.h"
 #include "common/xmalloc.h"
 
-#define TF_TICK_MS	10
-#define TF_LINES	5000
-#define TF_LINE_MAX	(1024 * 1024)
-#define TF_FIELDS	7
+#define TF_TICK_MS  10
+#define TF_LINES    5000
+#define TF_LINE_MAX (1024 * 1024)
+#define TF_FIELDS   7
 
 struct testfeed {
-	struct ring	*ring;
-	struct status	*status;
-	const char	*path;
-	long		 off;		/* bytes of the file consumed */
-	char		*line;
-	struct buf	 rec;
-	struct buf	 names;
-	uint64_t	 published;
+	struct ring   *ring;
+	struct status *status;
+	const char    *path;
+	long           off; /* bytes of the file consumed */
+	char          *line;
+	struct buf     rec;
+	struct buf     names;
+	uint64_t       published;
 };
 
 const char *
 testfeed_path(void)
 {
-	const char	*p = getenv("NOTARYD_TEST_FEED");
+	const char *p = getenv("NOTARYD_TEST_FEED");
 
 	return (p != NULL && *p != '\0' ? p : NULL);
 }
@@ -48,7 +48,7 @@ testfeed_path(void)
 static int
 split(char *line, char *f[TF_FIELDS])
 {
-	int	i;
+	int i;
 
 	for (i = 0; i < TF_FIELDS; i++) {
 		f[i] = line;
@@ -68,14 +68,14 @@ split(char *line, char *f[TF_FIELDS])
 static void
 count_log(struct testfeed *tf, uint32_t id, uint32_t flags, uint64_t index)
 {
-	struct status_ctlog	*lg;
-	uint32_t		 n;
+	struct status_ctlog *lg;
+	uint32_t             n;
 
 	if (tf->status == NULL || id >= STATUS_MAX_CTLOGS)
 		return;
 	lg = &tf->status->ctlog[id];
 	if (atomic_load(&lg->state) == 0) {
-		atomic_fetch_add(&lg->seq, 1);		/* odd: writing */
+		atomic_fetch_add(&lg->seq, 1); /* odd: writing */
 		snprintf(lg->url, sizeof(lg->url), "testfeed://log%u", id);
 		snprintf(lg->name, sizeof(lg->name), "Test feed log %u", id);
 		snprintf(lg->operator, sizeof(lg->operator), "test");
@@ -96,10 +96,10 @@ count_log(struct testfeed *tf, uint32_t id, uint32_t flags, uint64_t index)
 static void
 publish_line(struct testfeed *tf, char *line)
 {
-	struct streamrec_part	 p[4];
-	char			*f[TF_FIELDS], *full, *lite, *n, *save = NULL;
-	uint32_t		 flags, id;
-	uint64_t		 index;
+	struct streamrec_part p[4];
+	char                 *f[TF_FIELDS], *full, *lite, *n, *save = NULL;
+	uint32_t              flags, id;
+	uint64_t              index;
 
 	line[strcspn(line, "\n")] = '\0';
 	if (split(line, f) == -1) {
@@ -110,21 +110,20 @@ publish_line(struct testfeed *tf, char *line)
 	lite = xasprintf("%s\n", f[1]);
 	buf_reset(&tf->names);
 	for (n = strtok_r(f[3], ",", &save); n != NULL;
-	    n = strtok_r(NULL, ",", &save))
+	     n = strtok_r(NULL, ",", &save))
 		buf_append(&tf->names, n, strlen(n) + 1);
 	p[0] = (struct streamrec_part){ STREAMREC_FULL, full, strlen(full) };
 	p[1] = (struct streamrec_part){ STREAMREC_LITE, lite, strlen(lite) };
-	p[2] = (struct streamrec_part){ STREAMREC_DOMAINS, f[2],
-	    strlen(f[2]) };
+	p[2] = (struct streamrec_part){ STREAMREC_DOMAINS, f[2], strlen(f[2]) };
 	p[3] = (struct streamrec_part){ STREAMREC_NAMES, tf->names.data,
-	    tf->names.len };
+		tf->names.len };
 	buf_reset(&tf->rec);
 	flags = (uint32_t)strtoul(f[4], NULL, 10);
 	id = (uint32_t)strtoul(f[5], NULL, 10);
 	index = strtoull(f[6], NULL, 10);
 	if (streamrec_build(&tf->rec, flags, id, index, p, 4) == -1 ||
 	    ring_publish(tf->ring, STREAMREC_TYPE_ENTRY, tf->rec.data,
-	    tf->rec.len) == 0) {
+	        tf->rec.len) == 0) {
 		log_warnx("test feed: record too big for the ring");
 	} else {
 		tf->published++;
@@ -137,10 +136,10 @@ publish_line(struct testfeed *tf, char *line)
 static void
 tick(void *arg)
 {
-	struct testfeed	*tf = arg;
-	FILE		*fp;
-	size_t		 len;
-	int		 n;
+	struct testfeed *tf = arg;
+	FILE            *fp;
+	size_t           len;
+	int              n;
 
 	if ((fp = fopen(tf->path, "r")) == NULL)
 		return;
@@ -148,11 +147,11 @@ tick(void *arg)
 		fclose(fp);
 		return;
 	}
-	for (n = 0; n < TF_LINES &&
-	    fgets(tf->line, TF_LINE_MAX, fp) != NULL; n++) {
+	for (n = 0; n < TF_LINES && fgets(tf->line, TF_LINE_MAX, fp) != NULL;
+	     n++) {
 		len = strlen(tf->line);
 		if (len == 0 || tf->line[len - 1] != '\n')
-			break;		/* not complete yet (or too long) */
+			break; /* not complete yet (or too long) */
 		tf->off += (long)len;
 		publish_line(tf, tf->line);
 	}
@@ -162,11 +161,12 @@ tick(void *arg)
 int
 testfeed_run(struct proc_ctx *ctx, int sfd, const char *path)
 {
-	struct testfeed		tf;
-	struct proc_loop	loop = { TF_TICK_MS, tick, &tf };
-	int			gone;
+	struct testfeed  tf;
+	struct proc_loop loop = { TF_TICK_MS, tick, &tf };
+	int              gone;
 
-	log_warnx("TEST MODE: publishing the stream from %s (NOTARYD_TEST_FEED)",
+	log_warnx(
+	    "TEST MODE: publishing the stream from %s (NOTARYD_TEST_FEED)",
 	    path);
 	memset(&tf, 0, sizeof(tf));
 	tf.ring = ctx->ring;

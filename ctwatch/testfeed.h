@@ -19,8 +19,8 @@
 struct proc_ctx;
 
 /* The feed file, or NULL when the test hook is off. */
-const char	*testfeed_path(void);
+const char *testfeed_path(void);
 /* Follow the file until stopped; the proc_run_loop result (1: master gone). */
-int		 testfeed_run(struct proc_ctx *ctx, int sfd, const char *path);
+int         testfeed_run(struct proc_ctx *ctx, int sfd, const char *path);
 
 #endif

@@ -51,22 +51,22 @@
 #include "common/xmalloc.h"
 #include "scanner/probe_impl.h"
 
-static void	probe_try_connect(struct probe *);
+static void probe_try_connect(struct probe *);
 
 static void
 format_addr(const struct sockaddr *sa, char *buf, size_t len)
 {
-	char	host[INET6_ADDRSTRLEN];
+	char host[INET6_ADDRSTRLEN];
 
 	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)
-		    (const void *)sa;
+		const struct sockaddr_in *sin =
+		    (const struct sockaddr_in *)(const void *)sa;
 
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
 		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)
-		    (const void *)sa;
+		const struct sockaddr_in6 *sin6 =
+		    (const struct sockaddr_in6 *)(const void *)sa;
 
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
 		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
@@ -113,7 +113,7 @@ addr_denied(const struct probe_engine *e, const struct sockaddr *sa)
 int
 probe_watch(struct probe *p)
 {
-	struct epoll_event	ev;
+	struct epoll_event ev;
 
 	if (p->registered)
 		return (0);
@@ -132,11 +132,11 @@ static void
 probe_close_conn(struct probe *p)
 {
 	if (p->ssl != NULL) {
-		SSL_free(p->ssl);	/* frees the BIO too */
+		SSL_free(p->ssl); /* frees the BIO too */
 		p->ssl = NULL;
 	}
 	if (p->fd != -1) {
-		close(p->fd);		/* leaves the epoll set with it */
+		close(p->fd); /* leaves the epoll set with it */
 		p->fd = -1;
 	}
 	p->registered = 0;
@@ -147,7 +147,7 @@ probe_close_conn(struct probe *p)
 static void
 probe_release(struct probe *p)
 {
-	struct probe_engine	*e = p->e;
+	struct probe_engine *e = p->e;
 
 	probe_close_conn(p);
 	if (p->dns != NULL) {
@@ -168,8 +168,8 @@ probe_release(struct probe *p)
 void
 probe_finish(struct probe *p, enum probe_result r, const char *fmt, ...)
 {
-	struct probe_engine	*e = p->e;
-	va_list			 ap;
+	struct probe_engine *e = p->e;
+	va_list              ap;
 
 	if (p->state == P_DONE || p->state == P_FREE)
 		return;
@@ -203,9 +203,9 @@ probe_attempt_failed(struct probe *p, int err)
 static void
 probe_try_connect(struct probe *p)
 {
-	struct probe_engine	*e = p->e;
-	struct sockaddr		*sa;
-	int			 fd;
+	struct probe_engine *e = p->e;
+	struct sockaddr     *sa;
+	int                  fd;
 
 	while (p->ai < p->naddr) {
 		sa = (struct sockaddr *)(void *)&p->addrs[p->ai];
@@ -216,15 +216,15 @@ probe_try_connect(struct probe *p)
 			continue;
 		}
 		p->nconnect++;
-		fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+		fd = socket(sa->sa_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1) {
 			if (errno == EAFNOSUPPORT) {
 				probe_attempt_failed(p, errno);
 				continue;
 			}
-			probe_finish(p, PROBE_OTHER, "socket: %s",
-			    strerror(errno));
+			probe_finish(
+			    p, PROBE_OTHER, "socket: %s", strerror(errno));
 			return;
 		}
 		p->fd = fd;
@@ -245,8 +245,10 @@ probe_try_connect(struct probe *p)
 		probe_attempt_failed(p, errno);
 	}
 	if (p->nconnect == 0 && p->ndenied > 0)
-		probe_finish(p, PROBE_DENIED, "%d address%s denied by "
-		    "scanner.deny", p->ndenied, p->ndenied > 1 ? "es" : "");
+		probe_finish(p, PROBE_DENIED,
+		    "%d address%s denied by "
+		    "scanner.deny",
+		    p->ndenied, p->ndenied > 1 ? "es" : "");
 	else if (p->nconnect == 0)
 		probe_finish(p, PROBE_DNS, "no address");
 	else
@@ -256,9 +258,9 @@ probe_try_connect(struct probe *p)
 static void
 probe_connect_event(struct probe *p, uint32_t events)
 {
-	struct sockaddr_storage	ss;
-	socklen_t		len = sizeof(int);
-	int			err = 0;
+	struct sockaddr_storage ss;
+	socklen_t               len = sizeof(int);
+	int                     err = 0;
 
 	/* Writable without an error: connected (the common case). */
 	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == EPOLLOUT) {
@@ -271,10 +273,10 @@ probe_connect_event(struct probe *p, uint32_t events)
 	   them, the handshake sees whatever the peer did (EOF, reset). */
 	if (err == 0 && (events & (EPOLLERR | EPOLLHUP)) == 0) {
 		len = sizeof(ss);
-		if (getpeername(p->fd, (struct sockaddr *)(void *)&ss,
-		    &len) == -1) {
+		if (getpeername(p->fd, (struct sockaddr *)(void *)&ss, &len) ==
+		    -1) {
 			if (errno == ENOTCONN)
-				return;		/* not yet */
+				return; /* not yet */
 			err = errno;
 		}
 	}
@@ -289,8 +291,8 @@ probe_connect_event(struct probe *p, uint32_t events)
 static void
 ares_sock_cb(void *data, ares_socket_t fd, int readable, int writable)
 {
-	struct probe_engine	*e = data;
-	struct epoll_event	 ev;
+	struct probe_engine *e = data;
+	struct epoll_event   ev;
 
 	memset(&ev, 0, sizeof(ev));
 	if (!readable && !writable) {
@@ -300,8 +302,7 @@ ares_sock_cb(void *data, ares_socket_t fd, int readable, int writable)
 	ev.events = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
 	ev.data.u64 = ARES_TAG | (uint32_t)fd;
 	if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, fd, &ev) == -1 &&
-	    errno == ENOENT &&
-	    epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+	    errno == ENOENT && epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
 		log_warn("probe: epoll_ctl for a resolver socket");
 }
 
@@ -316,15 +317,15 @@ ares_sock_config(ares_socket_t fd, int type, void *data)
 static void
 dns_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
-	struct dnsreq			*rq = arg;
-	struct probe			*p = rq->p;
-	struct ares_addrinfo_node	*n;
-	struct sockaddr_in		*sin;
-	struct sockaddr_in6		*sin6;
+	struct dnsreq             *rq = arg;
+	struct probe              *p = rq->p;
+	struct ares_addrinfo_node *n;
+	struct sockaddr_in        *sin;
+	struct sockaddr_in6       *sin6;
 
 	(void)timeouts;
 	free(rq);
-	if (p == NULL) {		/* the probe is gone */
+	if (p == NULL) { /* the probe is gone */
 		if (res != NULL)
 			ares_freeaddrinfo(res);
 		return;
@@ -352,18 +353,16 @@ dns_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 		return;
 	}
 	for (n = res != NULL ? res->nodes : NULL;
-	    n != NULL && p->naddr < PROBE_MAX_ADDRS; n = n->ai_next) {
-		if (n->ai_family == AF_INET &&
-		    n->ai_addrlen >= sizeof(*sin)) {
-			sin = (struct sockaddr_in *)(void *)
-			    &p->addrs[p->naddr];
+	     n != NULL && p->naddr < PROBE_MAX_ADDRS; n = n->ai_next) {
+		if (n->ai_family == AF_INET && n->ai_addrlen >= sizeof(*sin)) {
+			sin = (struct sockaddr_in *)(void *)&p->addrs[p->naddr];
 			memcpy(sin, n->ai_addr, sizeof(*sin));
 			sin->sin_port = htons(p->sid.port);
 			p->alens[p->naddr++] = sizeof(*sin);
 		} else if (n->ai_family == AF_INET6 &&
 		    n->ai_addrlen >= sizeof(*sin6)) {
-			sin6 = (struct sockaddr_in6 *)(void *)
-			    &p->addrs[p->naddr];
+			sin6 =
+			    (struct sockaddr_in6 *)(void *)&p->addrs[p->naddr];
 			memcpy(sin6, n->ai_addr, sizeof(*sin6));
 			sin6->sin6_port = htons(p->sid.port);
 			p->alens[p->naddr++] = sizeof(*sin6);
@@ -394,12 +393,13 @@ probe_opts_from_conf(const struct conf *cf, struct probe_opts *o)
 static int
 engine_dns_init(struct probe_engine *e, const struct probe_opts *o)
 {
-	static int		ares_ready;
-	struct ares_options	ao;
-	int			r;
+	static int          ares_ready;
+	struct ares_options ao;
+	int                 r;
 
 	if (!ares_ready) {
-		if ((r = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
+		if ((r = ares_library_init(ARES_LIB_INIT_ALL)) !=
+		    ARES_SUCCESS) {
 			log_warnx("probe: c-ares: %s", ares_strerror(r));
 			return (-1);
 		}
@@ -415,16 +415,17 @@ engine_dns_init(struct probe_engine *e, const struct probe_opts *o)
 	 */
 	ao.timeout = (int)(o->timeout_ms / 2 > 50 ? o->timeout_ms / 2 : 50);
 	ao.tries = 3;
-	r = ares_init_options(&e->ch, &ao, ARES_OPT_SOCK_STATE_CB |
-	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	r = ares_init_options(&e->ch, &ao,
+	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
 	if (r != ARES_SUCCESS) {
 		log_warnx("probe: c-ares: %s", ares_strerror(r));
 		e->ch = NULL;
 		return (-1);
 	}
 	ares_set_socket_configure_callback(e->ch, ares_sock_config, NULL);
-	if (o->dns_servers != NULL && (r = ares_set_servers_ports_csv(e->ch,
-	    o->dns_servers)) != ARES_SUCCESS) {
+	if (o->dns_servers != NULL &&
+	    (r = ares_set_servers_ports_csv(e->ch, o->dns_servers)) !=
+	        ARES_SUCCESS) {
 		log_warnx("probe: resolver \"%s\": %s", o->dns_servers,
 		    ares_strerror(r));
 		return (-1);
@@ -435,8 +436,8 @@ engine_dns_init(struct probe_engine *e, const struct probe_opts *o)
 struct probe_engine *
 probe_engine_new(const struct probe_opts *o)
 {
-	struct probe_engine	*e;
-	int			 i;
+	struct probe_engine *e;
+	int                  i;
 
 	if (o->concurrency < 1 || o->timeout_ms < 1) {
 		log_warnx("probe: concurrency and timeout must be positive");
@@ -469,8 +470,8 @@ fail:
 void
 probe_engine_free(struct probe_engine *e)
 {
-	struct probe	*p;
-	int		 i;
+	struct probe *p;
+	int           i;
 
 	if (e == NULL)
 		return;
@@ -504,7 +505,7 @@ static int
 submit_refused(struct probe_engine *e, int eno, char *err, size_t errlen,
     const char *fmt, ...)
 {
-	va_list	ap;
+	va_list ap;
 
 	if (err != NULL) {
 		va_start(ap, fmt);
@@ -521,7 +522,7 @@ static struct probe *
 probe_take_slot(struct probe_engine *e, const char *svc, size_t len,
     const struct svcid *sid, probe_done_fn cb, void *arg)
 {
-	struct probe	*p = e->freelist;
+	struct probe *p = e->freelist;
 
 	e->freelist = p->next;
 	p->gen = (p->gen + 1) & GEN_MASK;
@@ -563,9 +564,8 @@ probe_take_slot(struct probe_engine *e, const char *svc, size_t len,
 static void
 probe_begin_literal(struct probe *p)
 {
-	struct sockaddr_in	*sin = (struct sockaddr_in *)(void *)&p->addrs[0];
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)(void *)
-				    &p->addrs[0];
+	struct sockaddr_in  *sin = (struct sockaddr_in *)(void *)&p->addrs[0];
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)&p->addrs[0];
 
 	memset(&p->addrs[0], 0, sizeof(p->addrs[0]));
 	if (p->sid.kind == SVCID_IPV4) {
@@ -588,8 +588,8 @@ probe_begin_literal(struct probe *p)
 static void
 probe_begin_dns(struct probe_engine *e, struct probe *p)
 {
-	struct ares_addrinfo_hints	 hints;
-	struct dnsreq			*rq = xmalloc(sizeof(*rq));
+	struct ares_addrinfo_hints hints;
+	struct dnsreq             *rq = xmalloc(sizeof(*rq));
 
 	p->state = P_DNS;
 	rq->p = p;
@@ -604,9 +604,9 @@ int
 probe_submit(struct probe_engine *e, const char *svc, size_t len,
     probe_done_fn cb, void *arg, char *err, size_t errlen)
 {
-	struct svcid	 sid;
-	struct probe	*p;
-	char		 why[128];
+	struct svcid  sid;
+	struct probe *p;
+	char          why[128];
 
 	if (len > SVCID_MAX)
 		return (submit_refused(e, EINVAL, err, errlen,
@@ -614,12 +614,15 @@ probe_submit(struct probe_engine *e, const char *svc, size_t len,
 	if (svcid_parse(svc, len, &sid, why, sizeof(why)) == -1)
 		return (submit_refused(e, EINVAL, err, errlen, "%s", why));
 	if (sid.type != SVCID_TYPE_TLS)
-		return (submit_refused(e, EINVAL, err, errlen, "service type "
-		    "%d is not probed (only %d, TLS)", sid.type,
-		    SVCID_TYPE_TLS));
+		return (submit_refused(e, EINVAL, err, errlen,
+		    "service type "
+		    "%d is not probed (only %d, TLS)",
+		    sid.type, SVCID_TYPE_TLS));
 	if (e->freelist == NULL)
-		return (submit_refused(e, EAGAIN, err, errlen, "busy: %d "
-		    "probes in flight", e->o.concurrency));
+		return (submit_refused(e, EAGAIN, err, errlen,
+		    "busy: %d "
+		    "probes in flight",
+		    e->o.concurrency));
 	p = probe_take_slot(e, svc, len, &sid, cb, arg);
 	if (sid.kind == SVCID_IPV4 || sid.kind == SVCID_IPV6)
 		probe_begin_literal(p);
@@ -637,8 +640,8 @@ probe_engine_fd(const struct probe_engine *e)
 int
 probe_engine_timeout(struct probe_engine *e)
 {
-	struct timeval	 tv, *tp;
-	int64_t		 t = -1, ms;
+	struct timeval tv, *tp;
+	int64_t        t = -1, ms;
 
 	if (e->done_head != NULL)
 		return (0);
@@ -658,16 +661,17 @@ probe_engine_timeout(struct probe_engine *e)
 static void
 probe_event(struct probe_engine *e, const struct epoll_event *ev)
 {
-	struct probe	*p;
-	uint64_t	 tag = ev->data.u64;
-	uint32_t	 idx = (uint32_t)tag;
-	int		 fd;
+	struct probe *p;
+	uint64_t      tag = ev->data.u64;
+	uint32_t      idx = (uint32_t)tag;
+	int           fd;
 
 	if (tag & ARES_TAG) {
 		fd = (int)(uint32_t)tag;
 		ares_process_fd(e->ch,
-		    ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP) ? fd :
-		    ARES_SOCKET_BAD,
+		    ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP)
+		        ? fd
+		        : ARES_SOCKET_BAD,
 		    ev->events & EPOLLOUT ? fd : ARES_SOCKET_BAD);
 		return;
 	}
@@ -685,16 +689,16 @@ probe_event(struct probe_engine *e, const struct epoll_event *ev)
 void
 probe_engine_process(struct probe_engine *e)
 {
-	struct epoll_event	 ev[EVENTS_MAX];
-	struct probe		*p;
-	struct probe_outcome	 out;
-	probe_done_fn		 cb;
-	void			*arg;
-	uint8_t			*der;
-	char			 svc[SVCID_MAX + 1];
-	size_t			 svclen;
-	int64_t			 now;
-	int			 n, i, rounds = 0;
+	struct epoll_event   ev[EVENTS_MAX];
+	struct probe        *p;
+	struct probe_outcome out;
+	probe_done_fn        cb;
+	void                *arg;
+	uint8_t             *der;
+	char                 svc[SVCID_MAX + 1];
+	size_t               svclen;
+	int64_t              now;
+	int                  n, i, rounds = 0;
 
 	do {
 		n = epoll_wait(e->epfd, ev, EVENTS_MAX, 0);
@@ -709,8 +713,9 @@ probe_engine_process(struct probe_engine *e)
 	while ((p = e->dl_head) != NULL && p->deadline <= now) {
 		probe_finish(p, PROBE_TIMEOUT, "no answer within %lld ms (%s)",
 		    (long long)e->o.timeout_ms,
-		    p->state == P_DNS ? "resolving" :
-		    p->state == P_CONNECT ? "connecting" : "in the handshake");
+		    p->state == P_DNS           ? "resolving"
+		        : p->state == P_CONNECT ? "connecting"
+		                                : "in the handshake");
 	}
 
 	/* Callbacks; they may submit more (which may finish at once). */

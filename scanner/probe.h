@@ -68,43 +68,43 @@
 
 struct conf;
 
-#define PROBE_MAX_CERT_LIST	(256 * 1024)	/* Certificate message */
-#define PROBE_MAX_INPUT		(1024 * 1024)	/* all handshake bytes read */
-#define PROBE_MAX_ADDRS		16		/* addresses kept from DNS */
+#define PROBE_MAX_CERT_LIST (256 * 1024)  /* Certificate message */
+#define PROBE_MAX_INPUT     (1024 * 1024) /* all handshake bytes read */
+#define PROBE_MAX_ADDRS     16            /* addresses kept from DNS */
 
 
 struct probe_opts {
-	int		 concurrency;	/* probes in flight, >= 1 */
-	int64_t		 timeout_ms;	/* whole probe, >= 1 */
-	int		 sni;		/* send SNI for DNS names */
-	const struct netaddr_cidr_list *deny;	/* NULL = deny nothing */
-	const struct netaddr_cidr_list *allow;	/* NULL = no exception */
+	int     concurrency;                   /* probes in flight, >= 1 */
+	int64_t timeout_ms;                    /* whole probe, >= 1 */
+	int     sni;                           /* send SNI for DNS names */
+	const struct netaddr_cidr_list *deny;  /* NULL = deny nothing */
+	const struct netaddr_cidr_list *allow; /* NULL = no exception */
 	/*
 	 * Resolver override, "ip:port,ip:port" (ares_set_servers_ports_csv
 	 * syntax), or NULL for /etc/resolv.conf.  For tests and tools.
 	 */
-	const char	*dns_servers;
+	const char                     *dns_servers;
 };
 
 struct probe_outcome {
 	enum probe_result result;
-	int		 tls_alert;	/* alert description, TLS_ALERT only */
-	int		 tls_version;	/* e.g. TLS1_3_VERSION when OK, else 0 */
-	struct obs_fp	 fp;		/* OK only */
-	const uint8_t	*der;		/* leaf DER, OK only */
-	size_t		 derlen;
+	int               tls_alert;   /* alert description, TLS_ALERT only */
+	int               tls_version; /* e.g. TLS1_3_VERSION when OK, else 0 */
+	struct obs_fp     fp;          /* OK only */
+	const uint8_t    *der;         /* leaf DER, OK only */
+	size_t            derlen;
 	/* last address connected (or denied), "1.2.3.4:443" or
 	   "[::1]:443"; "" when none */
-	char		 addr[INET6_ADDRSTRLEN + 8];
-	int		 attempts;	/* connects started (0: none) */
-	int64_t		 elapsed_ms;	/* submit to completion */
-	char		 detail[160];	/* human-readable, for logs */
+	char              addr[INET6_ADDRSTRLEN + 8];
+	int               attempts;    /* connects started (0: none) */
+	int64_t           elapsed_ms;  /* submit to completion */
+	char              detail[160]; /* human-readable, for logs */
 };
 
 struct probe_stats {
-	uint64_t	submitted;
-	uint64_t	rejected;	/* probe_submit -1: bad id or full */
-	uint64_t	results[PROBE_NRESULTS];
+	uint64_t submitted;
+	uint64_t rejected; /* probe_submit -1: bad id or full */
+	uint64_t results[PROBE_NRESULTS];
 };
 
 struct probe_engine;
@@ -113,8 +113,8 @@ struct probe_engine;
  * Called once per accepted probe, from probe_engine_process.  svc/len are
  * the id as submitted (valid during the call, like *out).
  */
-typedef void (*probe_done_fn)(void *arg, const char *svc, size_t len,
-    const struct probe_outcome *out);
+typedef void (*probe_done_fn)(
+    void *arg, const char *svc, size_t len, const struct probe_outcome *out);
 
 /*
  * A new engine (its own epoll fd, c-ares channel and SSL_CTX).  The deny
@@ -122,10 +122,10 @@ typedef void (*probe_done_fn)(void *arg, const char *svc, size_t len,
  * engine.  NULL (logged) when the resolver or TLS set-up fails.
  */
 /* The options of scanner.* in cf (no resolver override). */
-void	probe_opts_from_conf(const struct conf *cf, struct probe_opts *o);
+void probe_opts_from_conf(const struct conf *cf, struct probe_opts *o);
 struct probe_engine *probe_engine_new(const struct probe_opts *o);
 /* Cancel every probe in flight without callbacks; free everything. */
-void	probe_engine_free(struct probe_engine *e);
+void                 probe_engine_free(struct probe_engine *e);
 
 /*
  * Start probing svc (len bytes, not NUL-terminated necessarily).
@@ -136,22 +136,21 @@ void	probe_engine_free(struct probe_engine *e);
  * if err != NULL), or `concurrency` probes are in flight (err says
  * "busy"; errno EAGAIN, EINVAL otherwise).
  */
-int	probe_submit(struct probe_engine *e, const char *svc, size_t len,
-	    probe_done_fn cb, void *arg, char *err, size_t errlen);
+int probe_submit(struct probe_engine *e, const char *svc, size_t len,
+    probe_done_fn cb, void *arg, char *err, size_t errlen);
 
 /* The epoll fd to poll for POLLIN together with the caller's own fds. */
-int	probe_engine_fd(const struct probe_engine *e);
+int    probe_engine_fd(const struct probe_engine *e);
 /*
  * Milliseconds until the engine needs probe_engine_process without I/O
  * (a deadline, a resolver timer, or results waiting: 0); -1 when idle.
  */
-int	probe_engine_timeout(struct probe_engine *e);
+int    probe_engine_timeout(struct probe_engine *e);
 /* Handle ready I/O, expire deadlines, run callbacks.  Never blocks. */
-void	probe_engine_process(struct probe_engine *e);
+void   probe_engine_process(struct probe_engine *e);
 /* Probes accepted whose callback has not run yet. */
-size_t	probe_inflight(const struct probe_engine *e);
-void	probe_engine_stats(const struct probe_engine *e,
-	    struct probe_stats *st);
+size_t probe_inflight(const struct probe_engine *e);
+void   probe_engine_stats(const struct probe_engine *e, struct probe_stats *st);
 
 /* "ok", "dns", "refused", "unreachable", "timeout", "tls-alert",
    "protocol", "denied", "reset", "other"; "?" when out of range. */

@@ -62,7 +62,7 @@ static const unsigned char probe_alpn[] = "\x02h2\x08http/1.1";
 static int
 bio_flush_out(BIO *b, struct probe *p)
 {
-	ssize_t	n;
+	ssize_t n;
 
 	while (p->wlen > 0) {
 		n = send(p->fd, p->wbuf, p->wlen, MSG_NOSIGNAL);
@@ -71,8 +71,9 @@ bio_flush_out(BIO *b, struct probe *p)
 			p->wlen -= (size_t)n;
 			continue;
 		}
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR)) {
+		if (n == -1 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK ||
+		        errno == EINTR)) {
 			BIO_set_retry_write(b);
 			return (0);
 		}
@@ -85,8 +86,8 @@ bio_flush_out(BIO *b, struct probe *p)
 static int
 bio_write(BIO *b, const char *buf, int len)
 {
-	struct probe	*p = BIO_get_data(b);
-	int		 r;
+	struct probe *p = BIO_get_data(b);
+	int           r;
 
 	BIO_clear_retry_flags(b);
 	if (len <= 0)
@@ -104,9 +105,9 @@ bio_write(BIO *b, const char *buf, int len)
 static int
 bio_read(BIO *b, char *buf, int len)
 {
-	struct probe	*p = BIO_get_data(b);
-	size_t		 want;
-	ssize_t		 n;
+	struct probe *p = BIO_get_data(b);
+	size_t        want;
+	ssize_t       n;
 
 	BIO_clear_retry_flags(b);
 	if (len <= 0)
@@ -143,7 +144,7 @@ bio_puts(BIO *b, const char *s)
 static long
 bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
-	struct probe	*p = BIO_get_data(b);
+	struct probe *p = BIO_get_data(b);
 
 	(void)num;
 	(void)ptr;
@@ -177,7 +178,7 @@ bio_destroy(BIO *b)
 static void
 info_cb(const SSL *ssl, int where, int ret)
 {
-	struct probe	*p;
+	struct probe *p;
 
 	/* SSL_CB_READ_ALERT shares its SSL_CB_ALERT bit with WRITE_ALERT. */
 	if ((where & SSL_CB_ALERT) == 0 || (where & SSL_CB_READ) == 0)
@@ -202,7 +203,7 @@ no_verify_cb(X509_STORE_CTX *xs, void *arg)
 static SSL_CTX *
 make_ctx(void)
 {
-	SSL_CTX	*ctx;
+	SSL_CTX *ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		return (NULL);
@@ -212,8 +213,8 @@ make_ctx(void)
 	    SSL_CTX_set_ciphersuites(ctx, probe_suites) != 1 ||
 	    SSL_CTX_set1_groups_list(ctx, probe_groups) != 1 ||
 	    SSL_CTX_set1_sigalgs_list(ctx, probe_sigalgs) != 1 ||
-	    SSL_CTX_set_alpn_protos(ctx, probe_alpn,
-	    sizeof(probe_alpn) - 1) != 0) {
+	    SSL_CTX_set_alpn_protos(ctx, probe_alpn, sizeof(probe_alpn) - 1) !=
+	        0) {
 		SSL_CTX_free(ctx);
 		return (NULL);
 	}
@@ -223,8 +224,9 @@ make_ctx(void)
 	SSL_CTX_set_cert_verify_callback(ctx, no_verify_cb, NULL);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_NO_COMPRESSION | SSL_OP_LEGACY_SERVER_CONNECT);
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+	        SSL_OP_LEGACY_SERVER_CONNECT);
 	SSL_CTX_set_max_cert_list(ctx, PROBE_MAX_CERT_LIST);
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	return (ctx);
@@ -233,33 +235,36 @@ make_ctx(void)
 static void
 probe_success(struct probe *p)
 {
-	struct probe_engine	*e = p->e;
-	X509			*x;
-	unsigned char		*q;
-	int			 n;
+	struct probe_engine *e = p->e;
+	X509                *x;
+	unsigned char       *q;
+	int                  n;
 
 	if ((x = SSL_get0_peer_certificate(p->ssl)) == NULL) {
 		probe_finish(p, PROBE_PROTOCOL, "no server certificate");
 		return;
 	}
 	if ((n = i2d_X509(x, NULL)) <= 0) {
-		probe_finish(p, PROBE_PROTOCOL, "cannot encode the certificate");
+		probe_finish(
+		    p, PROBE_PROTOCOL, "cannot encode the certificate");
 		return;
 	}
 	if ((size_t)n > OBS_DER_MAX) {
-		probe_finish(p, PROBE_PROTOCOL, "leaf certificate of %d bytes "
-		    "(at most %d)", n, OBS_DER_MAX);
+		probe_finish(p, PROBE_PROTOCOL,
+		    "leaf certificate of %d bytes "
+		    "(at most %d)",
+		    n, OBS_DER_MAX);
 		return;
 	}
 	p->der = xmalloc((size_t)n);
 	q = p->der;
 	if (i2d_X509(x, &q) != n ||
-	    EVP_Digest(p->der, (size_t)n, p->out.fp.md5, NULL, e->md5,
-	    NULL) != 1 ||
-	    EVP_Digest(p->der, (size_t)n, p->out.fp.sha1, NULL, e->sha1,
-	    NULL) != 1 ||
+	    EVP_Digest(p->der, (size_t)n, p->out.fp.md5, NULL, e->md5, NULL) !=
+	        1 ||
+	    EVP_Digest(
+	        p->der, (size_t)n, p->out.fp.sha1, NULL, e->sha1, NULL) != 1 ||
 	    EVP_Digest(p->der, (size_t)n, p->out.fp.sha256, NULL, e->sha256,
-	    NULL) != 1) {
+	        NULL) != 1) {
 		ERR_clear_error();
 		free(p->der);
 		p->der = NULL;
@@ -280,8 +285,8 @@ probe_success(struct probe *p)
 static void
 probe_tls_failed(struct probe *p, int sslerr)
 {
-	unsigned long	 err;
-	const char	*reason;
+	unsigned long err;
+	const char   *reason;
 
 	err = ERR_peek_last_error();
 	reason = err != 0 ? ERR_reason_error_string(err) : NULL;
@@ -293,19 +298,24 @@ probe_tls_failed(struct probe *p, int sslerr)
 		probe_finish(p, PROBE_TLS_ALERT, "alert %d (%s)", p->alert,
 		    SSL_alert_desc_string_long(p->alert));
 	} else if (p->overflow)
-		probe_finish(p, PROBE_PROTOCOL, "handshake larger than %d "
-		    "bytes", PROBE_MAX_INPUT);
+		probe_finish(p, PROBE_PROTOCOL,
+		    "handshake larger than %d "
+		    "bytes",
+		    PROBE_MAX_INPUT);
 	else if (p->sockerr != 0)
 		probe_finish(p, probe_errno_class(p->sockerr), "handshake: %s",
 		    strerror(p->sockerr));
 	else if (ERR_GET_LIB(err) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(err) == SSL_R_EXCESSIVE_MESSAGE_SIZE)
-		probe_finish(p, PROBE_PROTOCOL, "handshake message over the "
+		probe_finish(p, PROBE_PROTOCOL,
+		    "handshake message over the "
 		    "limit (certificate list > %d bytes)",
 		    PROBE_MAX_CERT_LIST);
 	else if (p->eof)
-		probe_finish(p, PROBE_PROTOCOL, "connection closed during "
-		    "the handshake after %zu bytes", p->rx);
+		probe_finish(p, PROBE_PROTOCOL,
+		    "connection closed during "
+		    "the handshake after %zu bytes",
+		    p->rx);
 	else if (sslerr == SSL_ERROR_SSL)
 		probe_finish(p, PROBE_PROTOCOL, "handshake: %s", reason);
 	else
@@ -316,7 +326,7 @@ probe_tls_failed(struct probe *p, int sslerr)
 void
 probe_handshake(struct probe *p)
 {
-	int	r, err;
+	int r, err;
 
 	ERR_clear_error();
 	r = SSL_do_handshake(p->ssl);
@@ -335,10 +345,10 @@ probe_handshake(struct probe *p)
 void
 probe_start_tls(struct probe *p)
 {
-	struct probe_engine	*e = p->e;
-	BIO			*bio;
-	char			 name[256];
-	size_t			 n;
+	struct probe_engine *e = p->e;
+	BIO                 *bio;
+	char                 name[256];
+	size_t               n;
 
 	if ((p->ssl = SSL_new(e->ctx)) == NULL ||
 	    (bio = BIO_new(e->biom)) == NULL) {
@@ -372,8 +382,8 @@ int
 probe_engine_tls_init(struct probe_engine *e)
 {
 	if ((e->ctx = make_ctx()) == NULL) {
-		const char *why = ERR_reason_error_string(
-		    ERR_peek_last_error());
+		const char *why =
+		    ERR_reason_error_string(ERR_peek_last_error());
 
 		log_warnx("probe: cannot set up the TLS client: %s",
 		    why != NULL ? why : "unknown error");
@@ -389,7 +399,7 @@ probe_engine_tls_init(struct probe_engine *e)
 		return (-1);
 	}
 	if ((e->biom = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
-	    "notaryd probe socket")) == NULL ||
+	         "notaryd probe socket")) == NULL ||
 	    BIO_meth_set_write(e->biom, bio_write) != 1 ||
 	    BIO_meth_set_read(e->biom, bio_read) != 1 ||
 	    BIO_meth_set_puts(e->biom, bio_puts) != 1 ||

@@ -37,51 +37,51 @@
 #include "common/util.h"
 #include "common/xmalloc.h"
 
-#define CLAIM_EVERY_MS		250
-#define LEASE_GRACE_MS		30000	/* beyond the probe timeout */
-#define CHECKPOINT_EVERY_MS	60000
-#define QUEUE_COUNT_EVERY_MS	5000	/* queue depth for /metrics */
-#define CLAIM_BATCH		64
+#define CLAIM_EVERY_MS       250
+#define LEASE_GRACE_MS       30000 /* beyond the probe timeout */
+#define CHECKPOINT_EVERY_MS  60000
+#define QUEUE_COUNT_EVERY_MS 5000 /* queue depth for /metrics */
+#define CLAIM_BATCH          64
 
 struct scanner {
-	struct proc_ctx		*ctx;
-	const struct conf	*cf;
-	DB_ENV			*env;
-	struct obs_db		 obs;
-	struct sched_db		 sched;
-	struct probe_engine	*pe;
-	size_t			 od_inflight;
-	size_t			 od_max;
-	int64_t			 next_claim;
-	int64_t			 next_checkpoint;
-	int64_t			 next_queue_count;
-	int			 checkpoints;	/* ctwatch disabled: we do it */
-	struct outcome_sink	 sink;
-	struct probenote_sender	 note;	/* to the signer: probe finished */
+	struct proc_ctx        *ctx;
+	const struct conf      *cf;
+	DB_ENV                 *env;
+	struct obs_db           obs;
+	struct sched_db         sched;
+	struct probe_engine    *pe;
+	size_t                  od_inflight;
+	size_t                  od_max;
+	int64_t                 next_claim;
+	int64_t                 next_checkpoint;
+	int64_t                 next_queue_count;
+	int                     checkpoints; /* ctwatch disabled: we do it */
+	struct outcome_sink     sink;
+	struct probenote_sender note; /* to the signer: probe finished */
 };
 
 struct job {
-	struct scanner	*sc;
-	int		 on_demand;
+	struct scanner *sc;
+	int             on_demand;
 };
 
 /* ---- after a probe ------------------------------------------------------ */
 
 static void
-probe_done(void *arg, const char *svc, size_t len,
-    const struct probe_outcome *out)
+probe_done(
+    void *arg, const char *svc, size_t len, const struct probe_outcome *out)
 {
-	struct job		*job = arg;
-	struct scanner		*sc = job->sc;
-	struct outcome		 o = { out->result, &out->fp, out->der,
-				    out->derlen, 0 };
-	enum obs_outcome	 what = OBS_FIRST;
+	struct job     *job = arg;
+	struct scanner *sc = job->sc;
+	struct outcome  o = { out->result, &out->fp, out->der, out->derlen, 0 };
+	enum obs_outcome what = OBS_FIRST;
 
 	if (job->on_demand)
 		sc->od_inflight--;
 	if ((unsigned)out->result < STATUS_PROBE_RESULTS)
-		atomic_fetch_add_explicit(&sc->ctx->status->counters.probes[
-		    out->result], 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(
+		    &sc->ctx->status->counters.probes[out->result], 1,
+		    memory_order_relaxed);
 	if (out->result != PROBE_OK)
 		log_debug("probe %.*s: %s (%s)", (int)len, svc,
 		    probe_result_name(out->result), out->detail);
@@ -98,13 +98,13 @@ probe_done(void *arg, const char *svc, size_t len,
 static void
 submit_job(struct scanner *sc, const struct sched_job *j)
 {
-	struct job	*job = xcalloc(1, sizeof(*job));
-	char		 err[160];
+	struct job *job = xcalloc(1, sizeof(*job));
+	char        err[160];
 
 	job->sc = sc;
 	job->on_demand = j->kind == SCHED_ON_DEMAND;
 	if (probe_submit(sc->pe, j->id, j->len, probe_done, job, err,
-	    sizeof(err)) == -1) {
+	        sizeof(err)) == -1) {
 		/* An id the engine refuses will never probe: forget it. */
 		log_warnx("dropping %.*s from the queue: %s", (int)j->len,
 		    j->id, err);
@@ -119,20 +119,21 @@ submit_job(struct scanner *sc, const struct sched_job *j)
 static void
 claim_jobs(struct scanner *sc)
 {
-	struct sched_job	jobs[CLAIM_BATCH];
-	size_t			free_slots, od_slots, n, i;
-	int64_t			now = wall_s() * 1000;
+	struct sched_job jobs[CLAIM_BATCH];
+	size_t           free_slots, od_slots, n, i;
+	int64_t          now = wall_s() * 1000;
 
-	free_slots = (size_t)sc->cf->scanner.concurrency -
-	    probe_inflight(sc->pe);
+	free_slots =
+	    (size_t)sc->cf->scanner.concurrency - probe_inflight(sc->pe);
 	if (free_slots == 0)
 		return;
 	if (free_slots > CLAIM_BATCH)
 		free_slots = CLAIM_BATCH;
-	od_slots = sc->od_max > sc->od_inflight ?
-	    sc->od_max - sc->od_inflight : 0;
-	if (sched_claim(&sc->sched, now, sc->cf->scanner.timeout_ms +
-	    LEASE_GRACE_MS, jobs, free_slots, od_slots, &n) == -1)
+	od_slots =
+	    sc->od_max > sc->od_inflight ? sc->od_max - sc->od_inflight : 0;
+	if (sched_claim(&sc->sched, now,
+	        sc->cf->scanner.timeout_ms + LEASE_GRACE_MS, jobs, free_slots,
+	        od_slots, &n) == -1)
 		return;
 	for (i = 0; i < n; i++)
 		submit_job(sc, &jobs[i]);
@@ -143,8 +144,8 @@ claim_jobs(struct scanner *sc)
 static int
 scanner_open_store(struct scanner *sc)
 {
-	const struct conf	*cf = sc->cf;
-	struct probe_opts	 po;
+	const struct conf *cf = sc->cf;
+	struct probe_opts  po;
 
 	if (store_env_open(cf, &sc->env) == -1)
 		return (-1);
@@ -174,7 +175,7 @@ scanner_close_store(struct scanner *sc)
 static void
 scanner_checkpoint(struct scanner *sc)
 {
-	int	r;
+	int r;
 
 	if ((r = db_checkpoint(sc->env)) != 0)
 		log_warnx("checkpoint failed: %s", db_strerror(r));
@@ -183,8 +184,8 @@ scanner_checkpoint(struct scanner *sc)
 static int
 loop_timeout(struct scanner *sc, int64_t now)
 {
-	int64_t	next = sc->next_claim;
-	int	pt = probe_engine_timeout(sc->pe);
+	int64_t next = sc->next_claim;
+	int     pt = probe_engine_timeout(sc->pe);
 
 	if (sc->checkpoints && sc->next_checkpoint < next)
 		next = sc->next_checkpoint;
@@ -197,18 +198,18 @@ loop_timeout(struct scanner *sc, int64_t now)
 static void
 scanner_count_queue(struct scanner *sc)
 {
-	size_t	n;
+	size_t n;
 
 	if (sched_count(&sc->sched, &n) == 0)
-		atomic_store(&sc->ctx->status->counters.probe_queue,
-		    (uint64_t)n);
+		atomic_store(
+		    &sc->ctx->status->counters.probe_queue, (uint64_t)n);
 }
 
 static int
 scanner_loop(struct scanner *sc, int sfd)
 {
-	struct pollfd		pfd[3];
-	int64_t			now;
+	struct pollfd pfd[3];
+	int64_t       now;
 
 	for (;;) {
 		pfd[0].fd = sfd;
@@ -218,8 +219,8 @@ scanner_loop(struct scanner *sc, int sfd)
 		if (poll(pfd, 3, loop_timeout(sc, mono_ms())) == -1 &&
 		    errno != EINTR)
 			fatal("poll");
-		switch (proc_poll_events(sc->ctx, sfd, pfd[0].revents,
-		    pfd[1].revents)) {
+		switch (proc_poll_events(
+		    sc->ctx, sfd, pfd[0].revents, pfd[1].revents)) {
 		case PROC_GONE:
 			return (PROC_EXIT_FAIL);
 		case PROC_STOP:
@@ -245,9 +246,9 @@ scanner_loop(struct scanner *sc, int sfd)
 static void *
 scanner_open(struct proc_ctx *ctx, int *code)
 {
-	struct scanner		*sc = xcalloc(1, sizeof(*sc));
-	struct sockaddr_un	 sun;
-	int			 procs;
+	struct scanner    *sc = xcalloc(1, sizeof(*sc));
+	struct sockaddr_un sun;
+	int                procs;
 
 	sc->ctx = ctx;
 	sc->cf = ctx->cf;
@@ -260,8 +261,8 @@ scanner_open(struct proc_ctx *ctx, int *code)
 	sc->checkpoints = ctx->index == 0 && !ctx->cf->ctwatch.enabled;
 	/* scanner.on_demand_limit is shared out among the processes. */
 	procs = ctx->cf->scanner.processes;
-	sc->od_max = (size_t)((ctx->cf->scanner.on_demand_limit + procs - 1) /
-	    procs);
+	sc->od_max =
+	    (size_t)((ctx->cf->scanner.on_demand_limit + procs - 1) / procs);
 	/* The master made the signer socket: its path fits. */
 	if (store_sockaddr(ctx->cf, STORE_SIGNER_SOCK, &sun) == -1)
 		fatalx("signer socket path too long");
@@ -278,7 +279,7 @@ scanner_open(struct proc_ctx *ctx, int *code)
 static int
 scanner_run(void *state, struct proc_ctx *ctx, int sfd)
 {
-	struct scanner	*sc = state;
+	struct scanner *sc = state;
 
 	(void)ctx;
 	sc->next_claim = mono_ms();
@@ -289,7 +290,7 @@ scanner_run(void *state, struct proc_ctx *ctx, int sfd)
 static void
 scanner_close(void *state)
 {
-	struct scanner	*sc = state;
+	struct scanner *sc = state;
 
 	if (sc->checkpoints)
 		scanner_checkpoint(sc);
@@ -298,6 +299,5 @@ scanner_close(void *state)
 	free(sc);
 }
 
-const struct role_ops scanner_role = {
-	scanner_open, scanner_run, scanner_close, 0
-};
+const struct role_ops scanner_role = { scanner_open, scanner_run, scanner_close,
+	0 };

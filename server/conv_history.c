@@ -24,17 +24,17 @@
 #include "server/sigproto.h"
 #include "store/obs.h"
 
-static const uint8_t	zero256[32];
+static const uint8_t zero256[32];
 
 /* The SHA-1 text of the leaf stored under sha256: 0, 1 (none), -1. */
 static int
 leaf_fp(struct obs_db *o, const uint8_t *sha256, uint8_t *der,
     char fp[CONV_FP_LEN + 1])
 {
-	uint8_t		md[EVP_MAX_MD_SIZE];
-	unsigned int	mdlen;
-	size_t		len;
-	int		r;
+	uint8_t      md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen;
+	size_t       len;
+	int          r;
 
 	if ((r = obs_cert_get(o, sha256, der, OBS_DER_MAX, &len)) != 0)
 		return (r);
@@ -47,13 +47,13 @@ leaf_fp(struct obs_db *o, const uint8_t *sha256, uint8_t *der,
 
 int
 conv_history_read(struct obs_db *o, const char *svc, size_t len,
-    struct obs_span *spans, size_t nspans, struct conv_row *rows,
-    size_t max, size_t *n)
+    struct obs_span *spans, size_t nspans, struct conv_row *rows, size_t max,
+    size_t *n)
 {
-	size_t	 ns, i, j, nr = 0;
-	char	 fp[CONV_FP_LEN + 1];
-	uint8_t	*der;
-	int	 r;
+	size_t   ns, i, j, nr = 0;
+	char     fp[CONV_FP_LEN + 1];
+	uint8_t *der;
+	int      r;
 
 	*n = 0;
 	if (obs_read(o, svc, len, spans, nspans, &ns) == -1)
@@ -71,7 +71,8 @@ conv_history_read(struct obs_db *o, const char *svc, size_t len,
 		if ((r = leaf_fp(o, spans[i].sha256, der, fp)) != 0) {
 			if (r == -1)
 				log_warnx("%.*s: a stored certificate cannot "
-				    "be read", (int)len, svc);
+				          "be read",
+				    (int)len, svc);
 			continue;
 		}
 		if (nr == max)
@@ -96,11 +97,11 @@ conv_history_read(struct obs_db *o, const char *svc, size_t len,
 }
 
 int
-conv_history_reply(struct obs_db *o, EVP_PKEY *key, const char *svc,
-    size_t len, struct obs_span *spans, size_t nspans, struct conv_row *rows,
-    size_t max, struct buf *out)
+conv_history_reply(struct obs_db *o, EVP_PKEY *key, const char *svc, size_t len,
+    struct obs_span *spans, size_t nspans, struct conv_row *rows, size_t max,
+    struct buf *out)
 {
-	size_t	n;
+	size_t n;
 
 	if (conv_history_read(o, svc, len, spans, nspans, rows, max, &n) == -1)
 		return (SIG_UNAVAILABLE);

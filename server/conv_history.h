@@ -34,17 +34,17 @@
  * at most max.  spans is scratch space for nspans spans.  0 with *n set
  * (0: nothing known), or -1 (database error).
  */
-int	conv_history_read(struct obs_db *o, const char *svc, size_t len,
-	    struct obs_span *spans, size_t nspans, struct conv_row *rows,
-	    size_t max, size_t *n);
+int conv_history_read(struct obs_db *o, const char *svc, size_t len,
+    struct obs_span *spans, size_t nspans, struct conv_row *rows, size_t max,
+    size_t *n);
 
 /*
  * The signed reply body for svc: SIG_OK (body in out), SIG_UNKNOWN (no
  * row), SIG_UNAVAILABLE (database error, or the reply cannot be built),
  * as enum sigproto_status.  Scratch space as above.
  */
-int	conv_history_reply(struct obs_db *o, EVP_PKEY *key, const char *svc,
-	    size_t len, struct obs_span *spans, size_t nspans,
-	    struct conv_row *rows, size_t max, struct buf *out);
+int conv_history_reply(struct obs_db *o, EVP_PKEY *key, const char *svc,
+    size_t len, struct obs_span *spans, size_t nspans, struct conv_row *rows,
+    size_t max, struct buf *out);
 
 #endif

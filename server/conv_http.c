@@ -49,74 +49,74 @@
 #include "server/sigproto.h"
 #include "store/paths.h"
 
-#ifndef TAILQ_FOREACH_SAFE	/* glibc's sys/queue.h lacks it */
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
-	for ((var) = TAILQ_FIRST(head);					\
-	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
-	    (var) = (tvar))
+#ifndef TAILQ_FOREACH_SAFE /* glibc's sys/queue.h lacks it */
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)                  \
+	for ((var) = TAILQ_FIRST(head);                             \
+	     (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1); \
+	     (var) = (tvar))
 #endif
 
-#define MAX_LISTEN	64
-#define MAX_EVENTS	128
-#define ACCEPT_BURST	32
-#define SIGNER_WAIT_MS	1500	/* beyond scanner.timeout */
-#define RETRY_MS	100		/* signer reconnect, certificate load */
-#define OUT_MAX		(SIGPROTO_BODY_MAX + 1024)
-#define LINGER_MS	2000
+#define MAX_LISTEN     64
+#define MAX_EVENTS     128
+#define ACCEPT_BURST   32
+#define SIGNER_WAIT_MS 1500 /* beyond scanner.timeout */
+#define RETRY_MS       100  /* signer reconnect, certificate load */
+#define OUT_MAX        (SIGPROTO_BODY_MAX + 1024)
+#define LINGER_MS      2000
 
 enum cc_state {
 	CC_HANDSHAKE,
 	CC_READ,
-	CC_WAIT,		/* the signer has the request */
+	CC_WAIT, /* the signer has the request */
 	CC_WRITE,
-	CC_LINGER,		/* FIN sent: discard input until EOF */
+	CC_LINGER, /* FIN sent: discard input until EOF */
 };
 
 struct cconn {
-	int			 fd;
-	SSL			*ssl;
-	enum cc_state		 state;
-	struct buf		 in;
-	struct buf		 out;
-	size_t			 out_off;
-	int64_t			 deadline;
-	uint32_t		 wait_seq;
-	struct conv_query	 q;
-	TAILQ_ENTRY(cconn)	 link;
+	int               fd;
+	SSL              *ssl;
+	enum cc_state     state;
+	struct buf        in;
+	struct buf        out;
+	size_t            out_off;
+	int64_t           deadline;
+	uint32_t          wait_seq;
+	struct conv_query q;
+	TAILQ_ENTRY(cconn) link;
 };
 
 struct conv_http {
-	struct proc_ctx		*ctx;
-	const struct conf	*cf;
-	int			 ep;
-	SSL_CTX			*tls;		/* NULL until the cert loads */
-	int64_t			 tls_retry_at;
-	int			 accepting;
-	int			 draining;
-	int			 sig_fd;
-	int64_t			 sig_retry_at;
-	uint32_t		 sig_seq;
-	int			 nconns;
-	TAILQ_HEAD(, cconn)	 conns;
-	TAILQ_HEAD(, cconn)	 dead;		/* freed after the batch */
-	struct http_limits	 lim;
-	unsigned char		*cache_buf;
-	size_t			 cache_buf_len;
-	char			 sock[108];
-	char			 tag_listen[MAX_LISTEN];
-	char			 tag_signer;
+	struct proc_ctx   *ctx;
+	const struct conf *cf;
+	int                ep;
+	SSL_CTX           *tls; /* NULL until the cert loads */
+	int64_t            tls_retry_at;
+	int                accepting;
+	int                draining;
+	int                sig_fd;
+	int64_t            sig_retry_at;
+	uint32_t           sig_seq;
+	int                nconns;
+	TAILQ_HEAD(, cconn) conns;
+	TAILQ_HEAD(, cconn) dead; /* freed after the batch */
+	struct http_limits lim;
+	unsigned char     *cache_buf;
+	size_t             cache_buf_len;
+	char               sock[108];
+	char               tag_listen[MAX_LISTEN];
+	char               tag_signer;
 };
 
-static void	cc_close(struct conv_http *, struct cconn *);
-static void	cc_step(struct conv_http *, struct cconn *);
-static void	signer_ask(struct conv_http *, struct cconn *);
+static void cc_close(struct conv_http *, struct cconn *);
+static void cc_step(struct conv_http *, struct cconn *);
+static void signer_ask(struct conv_http *, struct cconn *);
 
 /* ---- set-up ------------------------------------------------------------- */
 
 static int
 ep_add(struct conv_http *ch, int fd, void *ptr, uint32_t events)
 {
-	struct epoll_event	ev;
+	struct epoll_event ev;
 
 	ev.events = events;
 	ev.data.ptr = ptr;
@@ -130,24 +130,23 @@ ep_add(struct conv_http *ch, int fd, void *ptr, uint32_t events)
 static void
 try_tls(struct conv_http *ch)
 {
-	char		cert[4096], key[4096], err[512], fp[60];
-	size_t		i;
-	int64_t		now = mono_ms();
+	char    cert[4096], key[4096], err[512], fp[60];
+	size_t  i;
+	int64_t now = mono_ms();
 
 	if (ch->tls != NULL || now < ch->tls_retry_at)
 		return;
 	ch->tls_retry_at = now + RETRY_MS;
-	if (convkeys_paths(ch->cf, cert, sizeof(cert), key, sizeof(key)) ==
-	    -1)
+	if (convkeys_paths(ch->cf, cert, sizeof(cert), key, sizeof(key)) == -1)
 		return;
-	if ((ch->tls = conv_tls_ctx(cert, ch->sock, fp, err,
-	    sizeof(err))) == NULL) {
+	if ((ch->tls = conv_tls_ctx(cert, ch->sock, fp, err, sizeof(err))) ==
+	    NULL) {
 		log_debug("convergence: %s (retrying)", err);
 		return;
 	}
 	for (i = 0; i < ch->ctx->nconv_listen; i++)
 		if (ep_add(ch, ch->ctx->conv_listen_fds[i], &ch->tag_listen[i],
-		    EPOLLIN) == -1)
+		        EPOLLIN) == -1)
 			log_warn("convergence: epoll_ctl");
 	ch->accepting = 1;
 	log_debug("convergence: serving certificate SHA-1 %s", fp);
@@ -156,8 +155,8 @@ try_tls(struct conv_http *ch)
 struct conv_http *
 conv_http_new(struct proc_ctx *ctx)
 {
-	struct conv_http	*ch;
-	struct sockaddr_un	 sun;
+	struct conv_http  *ch;
+	struct sockaddr_un sun;
 
 	if (ctx->nconv_listen == 0)
 		return (NULL);
@@ -172,8 +171,8 @@ conv_http_new(struct proc_ctx *ctx)
 	ch->lim.max_request = ch->cf->http.max_request;
 	ch->lim.max_headers = (size_t)ch->cf->http.max_headers;
 	ch->lim.max_body = ch->cf->http.max_body;
-	ch->cache_buf_len = ctx->cache != NULL ? cache_max_value(ctx->cache) :
-	    0;
+	ch->cache_buf_len =
+	    ctx->cache != NULL ? cache_max_value(ctx->cache) : 0;
 	if (ch->cache_buf_len > 0)
 		ch->cache_buf = xmalloc(ch->cache_buf_len);
 	/* The master made the signer socket: its path fits. */
@@ -197,7 +196,7 @@ conv_http_fd(const struct conv_http *ch)
 static void
 cc_events(struct conv_http *ch, struct cconn *c, uint32_t events)
 {
-	struct epoll_event	ev;
+	struct epoll_event ev;
 
 	ev.events = events;
 	ev.data.ptr = c;
@@ -224,7 +223,7 @@ cc_close(struct conv_http *ch, struct cconn *c)
 static void
 free_dead(struct conv_http *ch)
 {
-	struct cconn	*c;
+	struct cconn *c;
 
 	while ((c = TAILQ_FIRST(&ch->dead)) != NULL) {
 		TAILQ_REMOVE(&ch->dead, c, link);
@@ -237,15 +236,15 @@ free_dead(struct conv_http *ch)
 static void
 accept_conns(struct conv_http *ch, int lfd)
 {
-	struct cconn	*c;
-	int		 i, fd;
+	struct cconn *c;
+	int           i, fd;
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1)
 			return;
 		if (ch->nconns >= ch->cf->http.max_connections) {
-			close(fd);	/* no TLS to say 503 with */
+			close(fd); /* no TLS to say 503 with */
 			continue;
 		}
 		c = xcalloc(1, sizeof(*c));
@@ -277,8 +276,8 @@ cc_reply(struct conv_http *ch, struct cconn *c, int status, const char *msg,
 {
 	buf_reset(&c->out);
 	c->out_off = 0;
-	if ((msg != NULL ? conv_frame_error(status, msg, &c->out) :
-	    conv_frame(status, body, len, &c->out)) == -1) {
+	if ((msg != NULL ? conv_frame_error(status, msg, &c->out)
+	                 : conv_frame(status, body, len, &c->out)) == -1) {
 		cc_close(ch, c);
 		return;
 	}
@@ -291,18 +290,17 @@ cc_reply(struct conv_http *ch, struct cconn *c, int status, const char *msg,
  * per row, so the history is the set of those strings.
  */
 static void
-cc_decide(struct conv_http *ch, struct cconn *c, const char *body,
-    size_t len)
+cc_decide(struct conv_http *ch, struct cconn *c, const char *body, size_t len)
 {
-	struct conv_decision	 d;
-	struct conv_row		 row;
-	char			 pat[CONV_FP_LEN + 24];
-	int			 n;
+	struct conv_decision d;
+	struct conv_row      row;
+	char                 pat[CONV_FP_LEN + 24];
+	int                  n;
 
 	memset(&row, 0, sizeof(row));
 	if (c->q.post) {
-		n = snprintf(pat, sizeof(pat), "\"fingerprint\": \"%s\"",
-		    c->q.fp);
+		n = snprintf(
+		    pat, sizeof(pat), "\"fingerprint\": \"%s\"", c->q.fp);
 		if (n > 0 && memmem(body, len, pat, (size_t)n) != NULL)
 			memcpy(row.fp, c->q.fp, sizeof(row.fp));
 	}
@@ -311,7 +309,7 @@ cc_decide(struct conv_http *ch, struct cconn *c, const char *body,
 	if (d.action == CONV_REPLY && d.status == 200)
 		cc_reply(ch, c, 200, NULL, body, len);
 	else
-		signer_ask(ch, c);	/* it decides, probing if need be */
+		signer_ask(ch, c); /* it decides, probing if need be */
 }
 
 /* ---- the signer ------------------------------------------------------------ */
@@ -319,8 +317,8 @@ cc_decide(struct conv_http *ch, struct cconn *c, const char *body,
 static int
 signer_connect(struct conv_http *ch)
 {
-	struct sockaddr_un	sun;
-	int			fd;
+	struct sockaddr_un sun;
+	int                fd;
 
 	if (ch->sig_fd != -1)
 		return (0);
@@ -345,31 +343,30 @@ signer_connect(struct conv_http *ch)
 static void
 signer_drop(struct conv_http *ch)
 {
-	struct cconn	*c, *t;
+	struct cconn *c, *t;
 
 	if (ch->sig_fd == -1)
 		return;
-	close(ch->sig_fd);	/* also leaves the epoll set */
+	close(ch->sig_fd); /* also leaves the epoll set */
 	ch->sig_fd = -1;
 	TAILQ_FOREACH_SAFE(c, &ch->conns, link, t)
-		if (c->state == CC_WAIT) {
-			cc_reply(ch, c, 503, "Error retrieving records.",
-			    NULL, 0);
-			cc_step(ch, c);
-		}
+	if (c->state == CC_WAIT) {
+		cc_reply(ch, c, 503, "Error retrieving records.", NULL, 0);
+		cc_step(ch, c);
+	}
 }
 
 static void
 signer_ask(struct conv_http *ch, struct cconn *c)
 {
-	struct sigproto_req	req;
-	uint8_t			msg[SIGPROTO_REQ_HDR + SIGPROTO_ID_MAX];
-	char			id[SIGPROTO_ID_MAX + 1];
-	long			n;
-	int			l;
+	struct sigproto_req req;
+	uint8_t             msg[SIGPROTO_REQ_HDR + SIGPROTO_ID_MAX];
+	char                id[SIGPROTO_ID_MAX + 1];
+	long                n;
+	int                 l;
 
-	l = c->q.post ? snprintf(id, sizeof(id), "%s %s", c->q.svc, c->q.fp) :
-	    snprintf(id, sizeof(id), "%s", c->q.svc);
+	l = c->q.post ? snprintf(id, sizeof(id), "%s %s", c->q.svc, c->q.fp)
+	              : snprintf(id, sizeof(id), "%s", c->q.svc);
 	req.seq = ++ch->sig_seq;
 	req.fmt = CACHE_FMT_CONVERGENCE_JSON;
 	req.flags = SIGPROTO_F_PROBE | SIGPROTO_F_WAIT;
@@ -378,7 +375,7 @@ signer_ask(struct conv_http *ch, struct cconn *c)
 	if (l <= 0 || (size_t)l >= sizeof(id) || signer_connect(ch) == -1 ||
 	    (n = sigproto_req_encode(msg, sizeof(msg), &req)) == -1 ||
 	    send(ch->sig_fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) !=
-	    n) {
+	        n) {
 		cc_reply(ch, c, 503, "Error retrieving records.", NULL, 0);
 		return;
 	}
@@ -391,10 +388,10 @@ signer_ask(struct conv_http *ch, struct cconn *c)
 static void
 signer_read(struct conv_http *ch)
 {
-	static uint8_t		 msg[SIGPROTO_REP_HDR + SIGPROTO_BODY_MAX];
-	struct sigproto_rep	 rep;
-	struct cconn		*c;
-	ssize_t			 n;
+	static uint8_t      msg[SIGPROTO_REP_HDR + SIGPROTO_BODY_MAX];
+	struct sigproto_rep rep;
+	struct cconn       *c;
+	ssize_t             n;
 
 	while (ch->sig_fd != -1) {
 		n = recv(ch->sig_fd, msg, sizeof(msg), MSG_DONTWAIT);
@@ -408,8 +405,8 @@ signer_read(struct conv_http *ch)
 			return;
 		}
 		TAILQ_FOREACH(c, &ch->conns, link)
-			if (c->state == CC_WAIT && c->wait_seq == rep.seq)
-				break;
+		if (c->state == CC_WAIT && c->wait_seq == rep.seq)
+			break;
 		if (c == NULL)
 			continue;
 		if (rep.status == SIG_OK || rep.status == SIG_CONFLICT)
@@ -421,8 +418,8 @@ signer_read(struct conv_http *ch)
 		else if (rep.status == SIG_BAD)
 			cc_reply(ch, c, 400, "Invalid target.", NULL, 0);
 		else
-			cc_reply(ch, c, 503, "Error retrieving records.",
-			    NULL, 0);
+			cc_reply(
+			    ch, c, 503, "Error retrieving records.", NULL, 0);
 		cc_step(ch, c);
 	}
 }
@@ -432,7 +429,7 @@ signer_read(struct conv_http *ch)
 static const struct http_header *
 header(const struct http_request *r, const char *name)
 {
-	size_t	i, n = strlen(name);
+	size_t i, n = strlen(name);
 
 	for (i = 0; i < r->nheaders; i++)
 		if (r->headers[i].name_len == n &&
@@ -444,9 +441,9 @@ header(const struct http_request *r, const char *name)
 static void
 cc_request(struct conv_http *ch, struct cconn *c, const struct http_request *r)
 {
-	struct conv_request_in	 in;
+	struct conv_request_in    in;
 	const struct http_header *ct = header(r, "Content-Type");
-	size_t			 vlen;
+	size_t                    vlen;
 
 	memset(&in, 0, sizeof(in));
 	in.method = r->method_str;
@@ -465,9 +462,10 @@ cc_request(struct conv_http *ch, struct cconn *c, const struct http_request *r)
 		cc_reply(ch, c, c->q.status, c->q.msg, NULL, 0);
 		return;
 	}
-	if (ch->cache_buf != NULL && cache_get(ch->ctx->cache,
-	    CACHE_FMT_CONVERGENCE_JSON, c->q.svc, c->q.svclen, ch->cache_buf,
-	    ch->cache_buf_len, &vlen, NULL, mono_ms()) == 1) {
+	if (ch->cache_buf != NULL &&
+	    cache_get(ch->ctx->cache, CACHE_FMT_CONVERGENCE_JSON, c->q.svc,
+	        c->q.svclen, ch->cache_buf, ch->cache_buf_len, &vlen, NULL,
+	        mono_ms()) == 1) {
 		cc_decide(ch, c, (const char *)ch->cache_buf, vlen);
 		return;
 	}
@@ -478,24 +476,24 @@ cc_request(struct conv_http *ch, struct cconn *c, const struct http_request *r)
 static int
 cc_read(struct conv_http *ch, struct cconn *c)
 {
-	struct http_request	req;
-	size_t			got, want;
-	int			r, e;
+	struct http_request req;
+	size_t              got, want;
+	int                 r, e;
 
 	for (;;) {
 		if (c->in.len == c->in.max) {
 			cc_reply(ch, c, 413, "Request too large.", NULL, 0);
 			return (0);
 		}
-		want = c->in.max - c->in.len < 16384 ? c->in.max - c->in.len :
-		    16384;
+		want = c->in.max - c->in.len < 16384 ? c->in.max - c->in.len
+		                                     : 16384;
 		if (buf_reserve(&c->in, want) == -1)
 			return (-1);
 		r = SSL_read_ex(c->ssl, c->in.data + c->in.len, want, &got);
 		if (r == 1) {
 			c->in.len += got;
-			r = http_parse_request(c->in.data, c->in.len, &ch->lim,
-			    &req);
+			r = http_parse_request(
+			    c->in.data, c->in.len, &ch->lim, &req);
 			if (r < 0) {
 				cc_reply(ch, c, -r, conv_reason(-r), NULL, 0);
 				return (0);
@@ -524,8 +522,8 @@ cc_read(struct conv_http *ch, struct cconn *c)
 static void
 cc_write(struct conv_http *ch, struct cconn *c)
 {
-	size_t	n;
-	int	r, e;
+	size_t n;
+	int    r, e;
 
 	while (c->out_off < c->out.len) {
 		r = SSL_write_ex(c->ssl, c->out.data + c->out_off,
@@ -556,8 +554,8 @@ cc_write(struct conv_http *ch, struct cconn *c)
 static void
 cc_linger(struct conv_http *ch, struct cconn *c)
 {
-	char	scratch[4096];
-	ssize_t	n;
+	char    scratch[4096];
+	ssize_t n;
 
 	while ((n = recv(c->fd, scratch, sizeof(scratch), MSG_DONTWAIT)) > 0)
 		;
@@ -569,7 +567,7 @@ cc_linger(struct conv_http *ch, struct cconn *c)
 static void
 cc_step(struct conv_http *ch, struct cconn *c)
 {
-	int	r, e;
+	int r, e;
 
 	if (c->fd == -1)
 		return;
@@ -604,11 +602,11 @@ cc_step(struct conv_http *ch, struct cconn *c)
 void
 conv_http_run(struct conv_http *ch)
 {
-	struct epoll_event	 ev[MAX_EVENTS];
-	struct cconn		*c, *t;
-	int64_t			 now;
-	int			 n, i;
-	char			*p;
+	struct epoll_event ev[MAX_EVENTS];
+	struct cconn      *c, *t;
+	int64_t            now;
+	int                n, i;
+	char              *p;
 
 	try_tls(ch);
 	n = epoll_wait(ch->ep, ev, MAX_EVENTS, 0);
@@ -616,27 +614,30 @@ conv_http_run(struct conv_http *ch)
 		p = ev[i].data.ptr;
 		if (p == &ch->tag_signer)
 			signer_read(ch);
-		else if (p >= ch->tag_listen && p < ch->tag_listen + MAX_LISTEN) {
+		else if (p >= ch->tag_listen &&
+		    p < ch->tag_listen + MAX_LISTEN) {
 			if (ch->accepting)
-				accept_conns(ch, ch->ctx->conv_listen_fds[
-				    p - ch->tag_listen]);
+				accept_conns(ch,
+				    ch->ctx
+				        ->conv_listen_fds[p - ch->tag_listen]);
 		} else {
 			c = (struct cconn *)(void *)p;
 			if (c->fd == -1)
 				continue;
 			if (c->state == CC_WAIT)
-				cc_close(ch, c);	/* the client left */
+				cc_close(ch, c); /* the client left */
 			else
 				cc_step(ch, c);
 		}
 	}
 	now = mono_ms();
-	TAILQ_FOREACH_SAFE(c, &ch->conns, link, t) {
+	TAILQ_FOREACH_SAFE(c, &ch->conns, link, t)
+	{
 		if (now < c->deadline)
 			continue;
 		if (c->state == CC_WAIT) {
-			cc_reply(ch, c, 503, "Error retrieving records.",
-			    NULL, 0);
+			cc_reply(
+			    ch, c, 503, "Error retrieving records.", NULL, 0);
 			cc_step(ch, c);
 		} else
 			cc_close(ch, c);
@@ -647,14 +648,14 @@ conv_http_run(struct conv_http *ch)
 int64_t
 conv_http_next_ms(const struct conv_http *ch)
 {
-	const struct cconn	*c;
-	int64_t			 next = INT64_MAX, now = mono_ms();
+	const struct cconn *c;
+	int64_t             next = INT64_MAX, now = mono_ms();
 
 	if (ch->tls == NULL)
 		next = ch->tls_retry_at;
 	TAILQ_FOREACH(c, &ch->conns, link)
-		if (c->deadline < next)
-			next = c->deadline;
+	if (c->deadline < next)
+		next = c->deadline;
 	if (next == INT64_MAX)
 		return (-1);
 	return (next > now ? next - now : 0);
@@ -663,7 +664,7 @@ conv_http_next_ms(const struct conv_http *ch)
 void
 conv_http_drain(struct conv_http *ch)
 {
-	size_t	i;
+	size_t i;
 
 	if (ch->draining)
 		return;
@@ -685,13 +686,13 @@ conv_http_busy(const struct conv_http *ch)
 void
 conv_http_free(struct conv_http *ch)
 {
-	uint64_t	n, usec;
+	uint64_t n, usec;
 
 	conv_tls_keyop_stats(&n, &usec);
 	if (n > 0)
 		log_info("convergence: %llu handshake key operations in the "
-		    "signer, %.0f us each on average", (unsigned long long)n,
-		    (double)usec / (double)n);
+		         "signer, %.0f us each on average",
+		    (unsigned long long)n, (double)usec / (double)n);
 	while (!TAILQ_EMPTY(&ch->conns))
 		cc_close(ch, TAILQ_FIRST(&ch->conns));
 	free_dead(ch);

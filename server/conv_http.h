@@ -18,15 +18,15 @@ struct conv_http;
 
 /* NULL when the worker has no Convergence listener. */
 struct conv_http *conv_http_new(struct proc_ctx *ctx);
-int		  conv_http_fd(const struct conv_http *ch);
+int               conv_http_fd(const struct conv_http *ch);
 /* Handle every ready event and every expired deadline. */
-void		  conv_http_run(struct conv_http *ch);
+void              conv_http_run(struct conv_http *ch);
 /* Milliseconds until conv_http_run must run again, or -1. */
-int64_t		  conv_http_next_ms(const struct conv_http *ch);
+int64_t           conv_http_next_ms(const struct conv_http *ch);
 /* Graceful stop: accept nothing more. */
-void		  conv_http_drain(struct conv_http *ch);
+void              conv_http_drain(struct conv_http *ch);
 /* Open connections. */
-int		  conv_http_busy(const struct conv_http *ch);
-void		  conv_http_free(struct conv_http *ch);
+int               conv_http_busy(const struct conv_http *ch);
+void              conv_http_free(struct conv_http *ch);
 
 #endif

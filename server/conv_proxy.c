@@ -43,76 +43,76 @@
 #include "server/conv_proxy.h"
 #include "server/convergence.h"
 
-#define MAX_LISTEN	64
-#define MAX_EVENTS	128
-#define RELAY_BUF	16384
-#define MAX_ADDRS	16	/* candidate addresses per tunnel */
-#define ARES_TAG	(1ULL << 63)	/* epoll data: a resolver socket */
+#define MAX_LISTEN 64
+#define MAX_EVENTS 128
+#define RELAY_BUF  16384
+#define MAX_ADDRS  16           /* candidate addresses per tunnel */
+#define ARES_TAG   (1ULL << 63) /* epoll data: a resolver socket */
 
 enum t_state { T_HEAD, T_RESOLVE, T_CONNECT, T_RELAY };
 enum ep_kind { EP_CLIENT, EP_SERVER, EP_PENDING };
 
 struct tunnel;
 struct endpoint {
-	struct tunnel	*t;
-	enum ep_kind	 kind;
-	int		 fd;
-	uint32_t	 events;
+	struct tunnel *t;
+	enum ep_kind   kind;
+	int            fd;
+	uint32_t       events;
 };
 
 struct dnsreq {
-	struct tunnel	*t;		/* NULL once the tunnel is gone */
-	size_t		 dest;		/* index into req.dest */
+	struct tunnel *t;    /* NULL once the tunnel is gone */
+	size_t         dest; /* index into req.dest */
 };
 
 struct tunnel {
-	struct conv_proxy	*p;
-	enum t_state		 state;
-	struct endpoint		 c;		/* the client */
-	struct endpoint		 s;		/* the winning server side */
-	struct endpoint		 pend[MAX_ADDRS];
-	struct sockaddr_storage	 peer;
-	struct sockaddr_storage	 addrs[MAX_ADDRS];
-	socklen_t		 alens[MAX_ADDRS];
-	size_t			 adest[MAX_ADDRS];	/* index into req.dest */
-	size_t			 naddr;
-	size_t			 winner;		/* index into req.dest */
-	int			 denied;	/* addresses refused by deny */
-	struct dnsreq		*dns[CONV_CONNECT_DESTS];
-	int			 dns_pending;
-	struct conv_connect	 req;
-	char			 head[CONV_CONNECT_MAX];
-	size_t			 headlen;
-	unsigned char		 up[RELAY_BUF], down[RELAY_BUF];
-	size_t			 uplen, upoff, downlen, downoff;
-	int			 c_eof, s_eof;
-	uint64_t		 bytes_up, bytes_down;
-	int64_t			 deadline;
-	int			 dead;
-	TAILQ_ENTRY(tunnel)	 link;
+	struct conv_proxy      *p;
+	enum t_state            state;
+	struct endpoint         c; /* the client */
+	struct endpoint         s; /* the winning server side */
+	struct endpoint         pend[MAX_ADDRS];
+	struct sockaddr_storage peer;
+	struct sockaddr_storage addrs[MAX_ADDRS];
+	socklen_t               alens[MAX_ADDRS];
+	size_t                  adest[MAX_ADDRS]; /* index into req.dest */
+	size_t                  naddr;
+	size_t                  winner; /* index into req.dest */
+	int                     denied; /* addresses refused by deny */
+	struct dnsreq          *dns[CONV_CONNECT_DESTS];
+	int                     dns_pending;
+	struct conv_connect     req;
+	char                    head[CONV_CONNECT_MAX];
+	size_t                  headlen;
+	unsigned char           up[RELAY_BUF], down[RELAY_BUF];
+	size_t                  uplen, upoff, downlen, downoff;
+	int                     c_eof, s_eof;
+	uint64_t                bytes_up, bytes_down;
+	int64_t                 deadline;
+	int                     dead;
+	TAILQ_ENTRY(tunnel) link;
 };
 
 struct conv_proxy {
-	struct proc_ctx		*ctx;
-	const struct conf	*cf;
-	int			 ep;
-	ares_channel		 ares;
-	int			 accepting;
-	int			 ntunnels;
-	TAILQ_HEAD(, tunnel)	 tunnels;
-	TAILQ_HEAD(, tunnel)	 dead;
-	char			 tag_listen[MAX_LISTEN];
+	struct proc_ctx   *ctx;
+	const struct conf *cf;
+	int                ep;
+	ares_channel       ares;
+	int                accepting;
+	int                ntunnels;
+	TAILQ_HEAD(, tunnel) tunnels;
+	TAILQ_HEAD(, tunnel) dead;
+	char tag_listen[MAX_LISTEN];
 };
 
-static void	t_close(struct conv_proxy *, struct tunnel *);
-static void	t_update(struct conv_proxy *, struct tunnel *);
+static void t_close(struct conv_proxy *, struct tunnel *);
+static void t_update(struct conv_proxy *, struct tunnel *);
 
 /* ---- small helpers ---------------------------------------------------------- */
 
 static void
 ep_set(struct conv_proxy *p, struct endpoint *e, uint32_t events)
 {
-	struct epoll_event	ev;
+	struct epoll_event ev;
 
 	if (e->fd == -1 || e->events == events)
 		return;
@@ -125,7 +125,7 @@ ep_set(struct conv_proxy *p, struct endpoint *e, uint32_t events)
 static int
 ep_add(struct conv_proxy *p, struct endpoint *e, uint32_t events)
 {
-	struct epoll_event	ev;
+	struct epoll_event ev;
 
 	ev.events = events;
 	ev.data.ptr = e;
@@ -149,19 +149,21 @@ same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	if (a->ss_family != b->ss_family)
 		return (0);
 	if (a->ss_family == AF_INET)
-		return (((const struct sockaddr_in *)(const void *)a)->
-		    sin_addr.s_addr == ((const struct sockaddr_in *)
-		    (const void *)b)->sin_addr.s_addr);
-	return (memcmp(&((const struct sockaddr_in6 *)(const void *)a)->
-	    sin6_addr, &((const struct sockaddr_in6 *)(const void *)b)->
-	    sin6_addr, 16) == 0);
+		return (((const struct sockaddr_in *)(const void *)a)
+		            ->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)(const void *)b)
+		        ->sin_addr.s_addr);
+	return (
+	    memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+	        &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
+	        16) == 0);
 }
 
 /* Queue a reply to the client, then close once it is sent. */
 static void
 t_reply(struct conv_proxy *p, struct tunnel *t, int ok, int status)
 {
-	struct buf	b;
+	struct buf b;
 
 	buf_init(&b, sizeof(t->down));
 	if (ok)
@@ -175,7 +177,7 @@ t_reply(struct conv_proxy *p, struct tunnel *t, int ok, int status)
 	t->downoff = 0;
 	buf_free(&b);
 	if (!ok)
-		t->s_eof = 1;	/* nothing follows: close after the reply */
+		t->s_eof = 1; /* nothing follows: close after the reply */
 	t->state = T_RELAY;
 	t->deadline = mono_ms() + p->cf->convergence.proxy_idle_timeout_ms;
 	t_update(p, t);
@@ -186,17 +188,18 @@ t_reply(struct conv_proxy *p, struct tunnel *t, int ok, int status)
 static void
 t_connect_all(struct conv_proxy *p, struct tunnel *t)
 {
-	size_t	i;
-	int	fd, started = 0;
+	size_t i;
+	int    fd, started = 0;
 
 	t->state = T_CONNECT;
 	for (i = 0; i < t->naddr; i++) {
-		fd = socket(t->addrs[i].ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+		fd = socket(t->addrs[i].ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1)
 			continue;
 		if (connect(fd, (struct sockaddr *)&t->addrs[i], t->alens[i]) ==
-		    -1 && errno != EINPROGRESS) {
+		        -1 &&
+		    errno != EINPROGRESS) {
 			close(fd);
 			continue;
 		}
@@ -218,9 +221,9 @@ t_connect_all(struct conv_proxy *p, struct tunnel *t)
 static void
 t_connected(struct conv_proxy *p, struct tunnel *t, struct endpoint *e)
 {
-	socklen_t	len = sizeof(int);
-	size_t		i;
-	int		err = 0, left = 0;
+	socklen_t len = sizeof(int);
+	size_t    i;
+	int       err = 0, left = 0;
 
 	if (getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 ||
 	    err != 0) {
@@ -252,8 +255,8 @@ static void
 t_add_addr(struct conv_proxy *p, struct tunnel *t, size_t dest,
     const struct sockaddr *sa, socklen_t len)
 {
-	const struct conf	*cf = p->cf;
-	size_t			 i;
+	const struct conf *cf = p->cf;
+	size_t             i;
 
 	if (t->naddr == MAX_ADDRS || len > sizeof(t->addrs[0]))
 		return;
@@ -270,8 +273,8 @@ t_add_addr(struct conv_proxy *p, struct tunnel *t, size_t dest,
 		((struct sockaddr_in *)(void *)&t->addrs[t->naddr])->sin_port =
 		    htons(CONV_RELAY_PORT);
 	else
-		((struct sockaddr_in6 *)(void *)&t->addrs[t->naddr])->
-		    sin6_port = htons(CONV_RELAY_PORT);
+		((struct sockaddr_in6 *)(void *)&t->addrs[t->naddr])->sin6_port =
+		    htons(CONV_RELAY_PORT);
 	t->adest[t->naddr] = dest;
 	t->alens[t->naddr++] = len;
 }
@@ -279,20 +282,20 @@ t_add_addr(struct conv_proxy *p, struct tunnel *t, size_t dest,
 static void
 dns_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 {
-	struct dnsreq			*rq = arg;
-	struct tunnel			*t = rq->t;
-	struct ares_addrinfo_node	*n;
-	size_t				 i;
+	struct dnsreq             *rq = arg;
+	struct tunnel             *t = rq->t;
+	struct ares_addrinfo_node *n;
+	size_t                     i;
 
 	(void)timeouts;
 	if (t != NULL) {
 		for (i = 0; i < CONV_CONNECT_DESTS; i++)
 			if (t->dns[i] == rq)
 				t->dns[i] = NULL;
-		for (n = status == ARES_SUCCESS && res != NULL ? res->nodes :
-		    NULL; n != NULL; n = n->ai_next)
-			if (n->ai_family == AF_INET ||
-			    n->ai_family == AF_INET6)
+		for (n = status == ARES_SUCCESS && res != NULL ? res->nodes
+		                                               : NULL;
+		     n != NULL; n = n->ai_next)
+			if (n->ai_family == AF_INET || n->ai_family == AF_INET6)
 				t_add_addr(t->p, t, rq->dest, n->ai_addr,
 				    n->ai_addrlen);
 		if (--t->dns_pending == 0)
@@ -307,29 +310,29 @@ dns_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
 static void
 t_resolve(struct conv_proxy *p, struct tunnel *t)
 {
-	struct ares_addrinfo_hints	hints;
-	struct sockaddr_in		sin;
-	size_t				i;
+	struct ares_addrinfo_hints hints;
+	struct sockaddr_in         sin;
+	size_t                     i;
 
 	t->state = T_RESOLVE;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	t->dns_pending = 1;	/* held until every query is started */
+	t->dns_pending = 1; /* held until every query is started */
 	for (i = 0; i < t->req.ndest; i++) {
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;
 		if (inet_pton(AF_INET, t->req.dest[i], &sin.sin_addr) == 1) {
-			t_add_addr(p, t, i, (struct sockaddr *)&sin,
-			    sizeof(sin));
+			t_add_addr(
+			    p, t, i, (struct sockaddr *)&sin, sizeof(sin));
 			continue;
 		}
 		t->dns[i] = xcalloc(1, sizeof(*t->dns[i]));
 		t->dns[i]->t = t;
 		t->dns[i]->dest = i;
 		t->dns_pending++;
-		ares_getaddrinfo(p->ares, t->req.dest[i], NULL, &hints, dns_cb,
-		    t->dns[i]);
+		ares_getaddrinfo(
+		    p->ares, t->req.dest[i], NULL, &hints, dns_cb, t->dns[i]);
 		if (t->dead)
 			return;
 	}
@@ -342,11 +345,11 @@ t_resolve(struct conv_proxy *p, struct tunnel *t)
 static void
 t_read_head(struct conv_proxy *p, struct tunnel *t)
 {
-	ssize_t	n;
-	int	r;
+	ssize_t n;
+	int     r;
 
-	n = recv(t->c.fd, t->head + t->headlen, sizeof(t->head) - t->headlen,
-	    0);
+	n = recv(
+	    t->c.fd, t->head + t->headlen, sizeof(t->head) - t->headlen, 0);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 		t_close(p, t);
 		return;
@@ -371,10 +374,10 @@ t_read_head(struct conv_proxy *p, struct tunnel *t)
 
 /* Move bytes: from src into buf (when empty), from buf into dst. */
 static int
-pump(int src, int dst, unsigned char *buf, size_t *len, size_t *off,
-    int *eof, uint64_t *count)
+pump(int src, int dst, unsigned char *buf, size_t *len, size_t *off, int *eof,
+    uint64_t *count)
 {
-	ssize_t	n;
+	ssize_t n;
 
 	if (*len == *off && !*eof && src != -1) {
 		*len = *off = 0;
@@ -401,8 +404,8 @@ pump(int src, int dst, unsigned char *buf, size_t *len, size_t *off,
 static void
 t_update(struct conv_proxy *p, struct tunnel *t)
 {
-	int	up_empty = t->upoff == t->uplen;
-	int	down_empty = t->downoff == t->downlen;
+	int up_empty = t->upoff == t->uplen;
+	int down_empty = t->downoff == t->downlen;
 
 	if (t->state != T_RELAY)
 		return;
@@ -410,40 +413,43 @@ t_update(struct conv_proxy *p, struct tunnel *t)
 		t_close(p, t);
 		return;
 	}
-	ep_set(p, &t->c, (up_empty && !t->c_eof ? EPOLLIN : 0) |
-	    (down_empty ? 0 : EPOLLOUT) | EPOLLRDHUP);
-	ep_set(p, &t->s, (down_empty && !t->s_eof ? EPOLLIN : 0) |
-	    (up_empty ? 0 : EPOLLOUT) | EPOLLRDHUP);
+	ep_set(p, &t->c,
+	    (up_empty && !t->c_eof ? EPOLLIN : 0) |
+	        (down_empty ? 0 : EPOLLOUT) | EPOLLRDHUP);
+	ep_set(p, &t->s,
+	    (down_empty && !t->s_eof ? EPOLLIN : 0) |
+	        (up_empty ? 0 : EPOLLOUT) | EPOLLRDHUP);
 }
 
 static void
 t_relay(struct conv_proxy *p, struct tunnel *t)
 {
-	uint64_t	before = t->bytes_up + t->bytes_down;
+	uint64_t before = t->bytes_up + t->bytes_down;
 
 	if (pump(t->c.fd, t->s.fd, t->up, &t->uplen, &t->upoff, &t->c_eof,
-	    &t->bytes_up) == -1 || pump(t->s.fd, t->c.fd, t->down,
-	    &t->downlen, &t->downoff, &t->s_eof, &t->bytes_down) == -1) {
+	        &t->bytes_up) == -1 ||
+	    pump(t->s.fd, t->c.fd, t->down, &t->downlen, &t->downoff, &t->s_eof,
+	        &t->bytes_down) == -1) {
 		t_close(p, t);
 		return;
 	}
 	if (t->bytes_up + t->bytes_down != before || t->c_eof || t->s_eof)
-		t->deadline = mono_ms() +
-		    p->cf->convergence.proxy_idle_timeout_ms;
+		t->deadline =
+		    mono_ms() + p->cf->convergence.proxy_idle_timeout_ms;
 	t_update(p, t);
 }
 
 static void
 t_close(struct conv_proxy *p, struct tunnel *t)
 {
-	size_t	i;
+	size_t i;
 
 	if (t->dead)
 		return;
 	t->dead = 1;
 	for (i = 0; i < CONV_CONNECT_DESTS; i++)
 		if (t->dns[i] != NULL)
-			t->dns[i]->t = NULL;	/* dns_cb frees it */
+			t->dns[i]->t = NULL; /* dns_cb frees it */
 	for (i = 0; i < MAX_ADDRS; i++)
 		ep_close(p, &t->pend[i]);
 	ep_close(p, &t->s);
@@ -462,22 +468,22 @@ t_close(struct conv_proxy *p, struct tunnel *t)
 static int
 per_ip(struct conv_proxy *p, const struct sockaddr_storage *a)
 {
-	struct tunnel	*t;
-	int		 n = 0;
+	struct tunnel *t;
+	int            n = 0;
 
 	TAILQ_FOREACH(t, &p->tunnels, link)
-		n += same_addr(&t->peer, a);
+	n += same_addr(&t->peer, a);
 	return (n);
 }
 
 static void
 accept_tunnels(struct conv_proxy *p, int lfd)
 {
-	struct sockaddr_storage	 a;
-	socklen_t		 alen;
-	struct tunnel		*t;
-	int			 i, fd;
-	size_t			 k;
+	struct sockaddr_storage a;
+	socklen_t               alen;
+	struct tunnel          *t;
+	int                     i, fd;
+	size_t                  k;
 
 	for (i = 0; i < 32; i++) {
 		alen = sizeof(a);
@@ -487,7 +493,7 @@ accept_tunnels(struct conv_proxy *p, int lfd)
 			return;
 		if (p->ntunnels >= p->cf->convergence.proxy_max_tunnels ||
 		    per_ip(p, &a) >=
-		    p->cf->convergence.proxy_max_tunnels_per_ip) {
+		        p->cf->convergence.proxy_max_tunnels_per_ip) {
 			close(fd);
 			continue;
 		}
@@ -516,8 +522,8 @@ accept_tunnels(struct conv_proxy *p, int lfd)
 static void
 ares_sock_cb(void *data, ares_socket_t fd, int readable, int writable)
 {
-	struct conv_proxy	*p = data;
-	struct epoll_event	 ev;
+	struct conv_proxy *p = data;
+	struct epoll_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	if (!readable && !writable) {
@@ -533,9 +539,9 @@ ares_sock_cb(void *data, ares_socket_t fd, int readable, int writable)
 struct conv_proxy *
 conv_proxy_new(struct proc_ctx *ctx)
 {
-	struct conv_proxy	*p;
-	struct ares_options	 ao;
-	size_t			 i;
+	struct conv_proxy  *p;
+	struct ares_options ao;
+	size_t              i;
 
 	if (ctx->nproxy_listen == 0)
 		return (NULL);
@@ -556,8 +562,9 @@ conv_proxy_new(struct proc_ctx *ctx)
 	ao.sock_state_cb_data = p;
 	ao.timeout = 1000;
 	ao.tries = 2;
-	if (ares_init_options(&p->ares, &ao, ARES_OPT_SOCK_STATE_CB |
-	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES) != ARES_SUCCESS) {
+	if (ares_init_options(&p->ares, &ao,
+	        ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES) !=
+	    ARES_SUCCESS) {
 		log_warnx("relay: cannot start the resolver");
 		close(p->ep);
 		free(p);
@@ -569,7 +576,7 @@ conv_proxy_new(struct proc_ctx *ctx)
 		ev.events = EPOLLIN;
 		ev.data.ptr = &p->tag_listen[i];
 		if (epoll_ctl(p->ep, EPOLL_CTL_ADD, ctx->proxy_listen_fds[i],
-		    &ev) == -1)
+		        &ev) == -1)
 			log_warn("relay: epoll_ctl");
 	}
 	p->accepting = 1;
@@ -585,7 +592,7 @@ conv_proxy_fd(const struct conv_proxy *p)
 static void
 on_event(struct conv_proxy *p, struct endpoint *e)
 {
-	struct tunnel	*t = e->t;
+	struct tunnel *t = e->t;
 
 	if (t->dead || e->fd == -1)
 		return;
@@ -596,33 +603,36 @@ on_event(struct conv_proxy *p, struct endpoint *e)
 	else if (t->state == T_RELAY)
 		t_relay(p, t);
 	else if (e->kind == EP_CLIENT)
-		t_close(p, t);		/* the client left while we connect */
+		t_close(p, t); /* the client left while we connect */
 }
 
 void
 conv_proxy_run(struct conv_proxy *p)
 {
-	struct epoll_event	 ev[MAX_EVENTS];
-	struct tunnel		*t, *next;
-	int			 n, i;
-	char			*tag;
+	struct epoll_event ev[MAX_EVENTS];
+	struct tunnel     *t, *next;
+	int                n, i;
+	char              *tag;
 
 	n = epoll_wait(p->ep, ev, MAX_EVENTS, 0);
 	for (i = 0; i < n; i++) {
 		if (ev[i].data.u64 & ARES_TAG) {
-			ares_socket_t fd = (ares_socket_t)(ev[i].data.u64 &
-			    0xffffffffU);
+			ares_socket_t fd =
+			    (ares_socket_t)(ev[i].data.u64 & 0xffffffffU);
 
-			ares_process_fd(p->ares, ev[i].events & (EPOLLIN |
-			    EPOLLERR | EPOLLHUP) ? fd : ARES_SOCKET_BAD,
+			ares_process_fd(p->ares,
+			    ev[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)
+			        ? fd
+			        : ARES_SOCKET_BAD,
 			    ev[i].events & EPOLLOUT ? fd : ARES_SOCKET_BAD);
 			continue;
 		}
 		tag = ev[i].data.ptr;
 		if (tag >= p->tag_listen && tag < p->tag_listen + MAX_LISTEN) {
 			if (p->accepting)
-				accept_tunnels(p, p->ctx->proxy_listen_fds[
-				    tag - p->tag_listen]);
+				accept_tunnels(p,
+				    p->ctx->proxy_listen_fds[tag -
+				        p->tag_listen]);
 			continue;
 		}
 		on_event(p, ev[i].data.ptr);
@@ -643,13 +653,13 @@ conv_proxy_run(struct conv_proxy *p)
 int64_t
 conv_proxy_next_ms(const struct conv_proxy *p)
 {
-	const struct tunnel	*t;
-	int64_t			 next = INT64_MAX, now = mono_ms();
-	struct timeval		 tv, *tvp;
+	const struct tunnel *t;
+	int64_t              next = INT64_MAX, now = mono_ms();
+	struct timeval       tv, *tvp;
 
 	TAILQ_FOREACH(t, &p->tunnels, link)
-		if (t->deadline < next)
-			next = t->deadline;
+	if (t->deadline < next)
+		next = t->deadline;
 	if ((tvp = ares_timeout(p->ares, NULL, &tv)) != NULL &&
 	    now + tvp->tv_sec * 1000 + tvp->tv_usec / 1000 < next)
 		next = now + tvp->tv_sec * 1000 + tvp->tv_usec / 1000;
@@ -661,7 +671,7 @@ conv_proxy_next_ms(const struct conv_proxy *p)
 void
 conv_proxy_drain(struct conv_proxy *p)
 {
-	size_t	i;
+	size_t i;
 
 	if (p->accepting)
 		for (i = 0; i < p->ctx->nproxy_listen; i++)
@@ -679,11 +689,11 @@ conv_proxy_busy(const struct conv_proxy *p)
 void
 conv_proxy_free(struct conv_proxy *p)
 {
-	struct tunnel	*t;
+	struct tunnel *t;
 
 	while ((t = TAILQ_FIRST(&p->tunnels)) != NULL)
 		t_close(p, t);
-	ares_destroy(p->ares);	/* runs the callbacks: tunnels unlinked */
+	ares_destroy(p->ares); /* runs the callbacks: tunnels unlinked */
 	while ((t = TAILQ_FIRST(&p->dead)) != NULL) {
 		TAILQ_REMOVE(&p->dead, t, link);
 		free(t);

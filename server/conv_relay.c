@@ -19,11 +19,11 @@
 #include "server/convergence.h"
 #include "store/svcid.h"
 
-#define ALT_HEADER	"X-Convergence-Notary"
-#define REFUSED_BODY	\
+#define ALT_HEADER "X-Convergence-Notary"
+#define REFUSED_BODY                                                     \
 	"<html>The request you issued is not an authorized Convergence " \
 	"Notary request.\n"
-#define FAILED_BODY	"<html><body>Unable to connect to notary!</body></html>"
+#define FAILED_BODY "<html><body>Unable to connect to notary!</body></html>"
 
 /* ---- CONNECT ---------------------------------------------------------- */
 
@@ -39,15 +39,15 @@ trim(const char **p, size_t *n)
 {
 	while (*n > 0 && is_blank((unsigned char)**p))
 		(*p)++, (*n)--;
-	while (*n > 0 && (is_blank((unsigned char)(*p)[*n - 1]) ||
-	    (*p)[*n - 1] == '\r'))
+	while (*n > 0 &&
+	    (is_blank((unsigned char)(*p)[*n - 1]) || (*p)[*n - 1] == '\r'))
 		(*n)--;
 }
 
 static int
 ends_with(const char *s, size_t n, const char *suf)
 {
-	size_t	l = strlen(suf);
+	size_t l = strlen(suf);
 
 	return (n >= l && memcmp(s + n - l, suf, l) == 0);
 }
@@ -59,11 +59,11 @@ ends_with(const char *s, size_t n, const char *suf)
 static int
 add_dest(struct conv_connect *c, const char *s, size_t n)
 {
-	const char	*colon = memchr(s, ':', n), *plus = memchr(s, '+', n);
-	size_t		 hl = n;
-	char		 id[SVCID_MAX + 1], err[128];
-	struct svcid	 t;
-	int		 l;
+	const char  *colon = memchr(s, ':', n), *plus = memchr(s, '+', n);
+	size_t       hl = n;
+	char         id[SVCID_MAX + 1], err[128];
+	struct svcid t;
+	int          l;
 
 	if (colon != NULL && !ends_with(s, n, ":4242"))
 		return (-1);
@@ -91,8 +91,8 @@ add_dest(struct conv_connect *c, const char *s, size_t n)
 static int
 request_line(struct conv_connect *c, const char *p, size_t n)
 {
-	const char	*w[4];
-	size_t		 wl[4], nw = 0, i = 0;
+	const char *w[4];
+	size_t      wl[4], nw = 0, i = 0;
 
 	while (i < n) {
 		while (i < n && is_blank((unsigned char)p[i]))
@@ -119,9 +119,9 @@ request_line(struct conv_connect *c, const char *p, size_t n)
 int
 conv_parse_connect(const char *buf, size_t len, struct conv_connect *c)
 {
-	const char	*p = buf, *end, *nl, *colon, *v;
-	size_t		 n, vn;
-	int		 first = 1;
+	const char *p = buf, *end, *nl, *colon, *v;
+	size_t      n, vn;
+	int         first = 1;
 
 	memset(c, 0, sizeof(*c));
 	c->version_minor = 1;
@@ -156,11 +156,12 @@ conv_parse_connect(const char *buf, size_t len, struct conv_connect *c)
 int
 conv_connect_ok(const char *host, struct buf *out)
 {
-	size_t	old = out->len;
+	size_t old = out->len;
 
-	if (buf_printf(out, "HTTP/1.0 200 Connection Established\r\n"
-	    "Proxy-Agent: Convergence\r\nX-Convergence-Notary: %s\r\n\r\n",
-	    host) == -1) {
+	if (buf_printf(out,
+	        "HTTP/1.0 200 Connection Established\r\n"
+	        "Proxy-Agent: Convergence\r\nX-Convergence-Notary: %s\r\n\r\n",
+	        host) == -1) {
 		out->len = old;
 		return (-1);
 	}
@@ -168,13 +169,12 @@ conv_connect_ok(const char *host, struct buf *out)
 }
 
 static int
-connect_error(int minor, const char *status, const char *body,
-    struct buf *out)
+connect_error(int minor, const char *status, const char *body, struct buf *out)
 {
-	size_t	old = out->len;
+	size_t old = out->len;
 
 	if (buf_printf(out, "HTTP/1.%d %s\r\nConnection: close\r\n\r\n%s",
-	    minor == 0 ? 0 : 1, status, body) == -1) {
+	        minor == 0 ? 0 : 1, status, body) == -1) {
 		out->len = old;
 		return (-1);
 	}
@@ -184,15 +184,15 @@ connect_error(int minor, const char *status, const char *body,
 int
 conv_connect_refused(int version_minor, struct buf *out)
 {
-	return (connect_error(version_minor, "403 Access Denied", REFUSED_BODY,
-	    out));
+	return (connect_error(
+	    version_minor, "403 Access Denied", REFUSED_BODY, out));
 }
 
 int
 conv_connect_failed(int version_minor, struct buf *out)
 {
-	return (connect_error(version_minor, "404 Unable to connect",
-	    FAILED_BODY, out));
+	return (connect_error(
+	    version_minor, "404 Unable to connect", FAILED_BODY, out));
 }
 
 /* ---- JSON strings and the bundle -------------------------------------- */
@@ -205,8 +205,8 @@ conv_connect_failed(int version_minor, struct buf *out)
 static long
 utf8_next(const unsigned char *s, size_t n, size_t *used)
 {
-	long	cp;
-	size_t	len, i;
+	long   cp;
+	size_t len, i;
 
 	if (s[0] < 0x80) {
 		*used = 1;
@@ -238,13 +238,20 @@ static int
 put_char(struct buf *out, long cp)
 {
 	switch (cp) {
-	case '"':  return (buf_puts(out, "\\\""));
-	case '\\': return (buf_puts(out, "\\\\"));
-	case '\n': return (buf_puts(out, "\\n"));
-	case '\r': return (buf_puts(out, "\\r"));
-	case '\t': return (buf_puts(out, "\\t"));
-	case '\b': return (buf_puts(out, "\\b"));
-	case '\f': return (buf_puts(out, "\\f"));
+	case '"':
+		return (buf_puts(out, "\\\""));
+	case '\\':
+		return (buf_puts(out, "\\\\"));
+	case '\n':
+		return (buf_puts(out, "\\n"));
+	case '\r':
+		return (buf_puts(out, "\\r"));
+	case '\t':
+		return (buf_puts(out, "\\t"));
+	case '\b':
+		return (buf_puts(out, "\\b"));
+	case '\f':
+		return (buf_puts(out, "\\f"));
 	}
 	if (cp >= 0x20 && cp < 0x7f) {
 		char c = (char)cp;
@@ -261,14 +268,15 @@ put_char(struct buf *out, long cp)
 int
 conv_json_string(const char *s, size_t len, struct buf *out)
 {
-	size_t	old = out->len, i = 0, used;
-	long	cp;
+	size_t old = out->len, i = 0, used;
+	long   cp;
 
 	if (buf_puts(out, "\"") == -1)
 		goto fail;
 	while (i < len) {
-		if ((cp = utf8_next((const unsigned char *)s + i, len - i,
-		    &used)) < 0 || put_char(out, cp) == -1)
+		if ((cp = utf8_next(
+		         (const unsigned char *)s + i, len - i, &used)) < 0 ||
+		    put_char(out, cp) == -1)
 			goto fail;
 		i += used;
 	}
@@ -284,9 +292,9 @@ fail:
 static int
 put_pem(const char *pem, struct buf *out)
 {
-	struct buf	 t;
-	const char	*p;
-	int		 r;
+	struct buf  t;
+	const char *p;
+	int         r;
 
 	if (strstr(pem, "-----BEGIN CERTIFICATE-----") == NULL ||
 	    strstr(pem, "-----END CERTIFICATE-----") == NULL)
@@ -303,46 +311,51 @@ put_pem(const char *pem, struct buf *out)
 static int
 bundle_host_ok(const struct conv_bundle_host *h)
 {
-	char		id[SVCID_MAX + 1], err[128];
-	struct svcid	t;
-	int		l;
+	char         id[SVCID_MAX + 1], err[128];
+	struct svcid t;
+	int          l;
 
 	if (h->host == NULL || h->cert_pem == NULL || h->ssl_port < 1 ||
 	    h->ssl_port > 65535 || h->http_port < 1 || h->http_port > 65535)
 		return (0);
 	l = snprintf(id, sizeof(id), "%s:%d,2", h->host, h->ssl_port);
-	return (l > 0 && (size_t)l < sizeof(id) && strchr(h->host, ':') ==
-	    NULL && svcid_parse(id, (size_t)l, &t, err, sizeof(err)) == 0);
+	return (l > 0 && (size_t)l < sizeof(id) &&
+	    strchr(h->host, ':') == NULL &&
+	    svcid_parse(id, (size_t)l, &t, err, sizeof(err)) == 0);
 }
 
 int
 conv_bundle(const char *name, const char *location, const char *region,
     const struct conv_bundle_host *hosts, size_t n, struct buf *out)
 {
-	size_t	old = out->len, i, ll;
+	size_t old = out->len, i, ll;
 
 	if (name == NULL || *name == '\0' || location == NULL || n == 0 ||
 	    (ll = strlen(location)) <= strlen("https://.notary") ||
 	    strncmp(location, "https://", 8) != 0 ||
 	    !ends_with(location, ll, ".notary") ||
-	    (region != NULL && (strlen(region) != 2 || region[0] < 'A' ||
-	    region[0] > 'Z' || region[1] < 'A' || region[1] > 'Z')))
+	    (region != NULL &&
+	        (strlen(region) != 2 || region[0] < 'A' || region[0] > 'Z' ||
+	            region[1] < 'A' || region[1] > 'Z')))
 		return (-1);
 	if (buf_puts(out, "{\"name\": ") == -1 ||
 	    conv_json_string(name, strlen(name), out) == -1 ||
 	    buf_puts(out, ", \"bundle_location\": ") == -1 ||
 	    conv_json_string(location, ll, out) == -1 ||
 	    buf_puts(out, ", \"version\": 1") == -1 ||
-	    (region != NULL && buf_printf(out, ", \"region\": \"%s\"",
-	    region) == -1) || buf_puts(out, ", \"hosts\": [") == -1)
+	    (region != NULL &&
+	        buf_printf(out, ", \"region\": \"%s\"", region) == -1) ||
+	    buf_puts(out, ", \"hosts\": [") == -1)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		if (!bundle_host_ok(&hosts[i]) ||
 		    buf_printf(out, "%s{\"host\": ", i ? ", " : "") == -1 ||
-		    conv_json_string(hosts[i].host, strlen(hosts[i].host),
-		    out) == -1 || buf_printf(out, ", \"ssl_port\": %d, "
-		    "\"http_port\": %d, \"certificate\": ", hosts[i].ssl_port,
-		    hosts[i].http_port) == -1 ||
+		    conv_json_string(
+		        hosts[i].host, strlen(hosts[i].host), out) == -1 ||
+		    buf_printf(out,
+		        ", \"ssl_port\": %d, "
+		        "\"http_port\": %d, \"certificate\": ",
+		        hosts[i].ssl_port, hosts[i].http_port) == -1 ||
 		    put_pem(hosts[i].cert_pem, out) == -1 ||
 		    buf_puts(out, "}") == -1)
 			goto fail;

@@ -29,19 +29,18 @@
 #include "server/http_routes.h"
 
 static struct {
-	struct convkeys_cert	cert;
-	int			loaded;
-	int64_t			tried;
+	struct convkeys_cert cert;
+	int                  loaded;
+	int64_t              tried;
 } cc = { .tried = -1000000 };
 
 static const struct convkeys_cert *
 served_cert(const struct conf *cf)
 {
-	char	c[4096], k[4096], err[512];
-	int64_t	now = mono_ms();
+	char    c[4096], k[4096], err[512];
+	int64_t now = mono_ms();
 
-	if (cc.loaded || cf->convergence.listen.n == 0 ||
-	    now - cc.tried < 1000)
+	if (cc.loaded || cf->convergence.listen.n == 0 || now - cc.tried < 1000)
 		return (cc.loaded ? &cc.cert : NULL);
 	cc.tried = now;
 	if (convkeys_paths(cf, c, sizeof(c), k, sizeof(k)) != -1 &&
@@ -53,23 +52,23 @@ served_cert(const struct conf *cf)
 static int
 listen_port(const struct netaddr_listen *l)
 {
-	const struct sockaddr_in *s4 = (const void *)&l->addr;
+	const struct sockaddr_in  *s4 = (const void *)&l->addr;
 	const struct sockaddr_in6 *s6 = (const void *)&l->addr;
 
-	return (ntohs(l->addr.ss_family == AF_INET6 ? s6->sin6_port :
-	    s4->sin_port));
+	return (ntohs(
+	    l->addr.ss_family == AF_INET6 ? s6->sin6_port : s4->sin_port));
 }
 
 void
 conv_route_bundle(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
-	const struct conf		*cf = site->cf;
-	const struct convkeys_cert	*cert = served_cert(cf);
-	struct conv_bundle_host		 h;
-	char				 host[256], loc[320];
-	size_t				 hl;
-	const char			*colon;
+	const struct conf          *cf = site->cf;
+	const struct convkeys_cert *cert = served_cert(cf);
+	struct conv_bundle_host     h;
+	char                        host[256], loc[320];
+	size_t                      hl;
+	const char                 *colon;
 
 	if (cert == NULL || req->host == NULL) {
 		http_response_error(resp, 404);
@@ -87,8 +86,9 @@ conv_route_bundle(struct http_site *site, const struct http_request *req,
 	snprintf(loc, sizeof(loc), "https://%s%s", host, CONV_BUNDLE_PATH);
 	h.host = host;
 	h.ssl_port = listen_port(&cf->convergence.listen.v[0]);
-	h.http_port = cf->convergence.proxy_listen.n > 0 ?
-	    listen_port(&cf->convergence.proxy_listen.v[0]) : 80;
+	h.http_port = cf->convergence.proxy_listen.n > 0
+	    ? listen_port(&cf->convergence.proxy_listen.v[0])
+	    : 80;
 	h.cert_pem = cert->pem;
 	if (conv_bundle(host, loc, NULL, &h, 1, &resp->body) == -1) {
 		http_response_error(resp, 404);
@@ -101,7 +101,7 @@ conv_route_bundle(struct http_site *site, const struct http_request *req,
 int
 conv_index_feature(const struct conf *cf, char *text, size_t len)
 {
-	const struct convkeys_cert	*cert = served_cert(cf);
+	const struct convkeys_cert *cert = served_cert(cf);
 
 	if (cf->convergence.listen.n == 0) {
 		snprintf(text, len, "no convergence.listen configured");
@@ -111,9 +111,11 @@ conv_index_feature(const struct conf *cf, char *text, size_t len)
 		snprintf(text, len, "waiting for the certificate");
 		return (0);
 	}
-	snprintf(text, len, "POST /target/HOST+PORT over TLS on %s%s; "
-	    "certificate SHA-1 %s; bundle at %s", cf->convergence.listen.v[0].
-	    text, cf->convergence.listen.n > 1 ? " and more" : "", cert->fp,
+	snprintf(text, len,
+	    "POST /target/HOST+PORT over TLS on %s%s; "
+	    "certificate SHA-1 %s; bundle at %s",
+	    cf->convergence.listen.v[0].text,
+	    cf->convergence.listen.n > 1 ? " and more" : "", cert->fp,
 	    CONV_BUNDLE_PATH);
 	return (1);
 }

@@ -11,11 +11,11 @@
 #include "server/http_parser.h"
 #include "server/http_routes.h"
 
-#define CONV_BUNDLE_PATH	"/convergence.notary"
+#define CONV_BUNDLE_PATH "/convergence.notary"
 
-void	conv_route_bundle(struct http_site *site,
-	    const struct http_request *req, struct http_response *resp);
+void conv_route_bundle(struct http_site *site, const struct http_request *req,
+    struct http_response *resp);
 /* 1 (on, text says where and the pin) or 0 (off, text says why). */
-int	conv_index_feature(const struct conf *cf, char *text, size_t len);
+int  conv_index_feature(const struct conf *cf, char *text, size_t len);
 
 #endif

@@ -38,21 +38,21 @@
 #include "server/convkeys.h"
 #include "server/sigproto.h"
 
-#define TLS12_CIPHERS	"ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL"
+#define TLS12_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL"
 
 static struct {
-	char		 sock[108];
-	int		 fd;
-	uint32_t	 seq;
-	uint64_t	 n;
-	uint64_t	 usec;
-	RSA_METHOD	*meth;
+	char        sock[108];
+	int         fd;
+	uint32_t    seq;
+	uint64_t    n;
+	uint64_t    usec;
+	RSA_METHOD *meth;
 } keyop = { "", -1, 0, 0, 0, NULL };
 
 static int64_t
 mono_us(void)
 {
-	struct timespec	ts;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
@@ -61,8 +61,8 @@ mono_us(void)
 static int
 keyop_connect(void)
 {
-	struct sockaddr_un	sun;
-	int			fd;
+	struct sockaddr_un sun;
+	int                fd;
 
 	if (keyop.fd != -1)
 		return (0);
@@ -93,11 +93,11 @@ keyop_drop(void)
 static int
 keyop_wait(uint32_t seq, int64_t deadline, unsigned char *to, size_t max)
 {
-	static uint8_t		msg[SIGPROTO_REP_HDR + SIGPROTO_KEYOP_MAX];
-	struct sigproto_rep	rep;
-	struct pollfd		pfd;
-	int64_t			left;
-	ssize_t			n;
+	static uint8_t      msg[SIGPROTO_REP_HDR + SIGPROTO_KEYOP_MAX];
+	struct sigproto_rep rep;
+	struct pollfd       pfd;
+	int64_t             left;
+	ssize_t             n;
 
 	while ((left = deadline - mono_ms()) > 0) {
 		pfd.fd = keyop.fd;
@@ -110,7 +110,7 @@ keyop_wait(uint32_t seq, int64_t deadline, unsigned char *to, size_t max)
 		if (n <= 0 || sigproto_rep_decode(msg, (size_t)n, &rep) == -1)
 			return (-1);
 		if (rep.seq != seq)
-			continue;	/* a late answer to a timed-out one */
+			continue; /* a late answer to a timed-out one */
 		if (rep.status != SIG_OK || rep.len > max)
 			return (-1);
 		memcpy(to, rep.body, rep.len);
@@ -123,18 +123,18 @@ static int
 remote_priv_enc(int flen, const unsigned char *from, unsigned char *to,
     RSA *rsa, int padding)
 {
-	uint8_t	msg[SIGPROTO_REQ_MAX];
-	int64_t	began = mono_us();
-	long	len;
-	int	r = -1;
+	uint8_t msg[SIGPROTO_REQ_MAX];
+	int64_t began = mono_us();
+	long    len;
+	int     r = -1;
 
-	if (flen <= 0 || padding < 0 || padding > 255 ||
-	    keyop_connect() == -1)
+	if (flen <= 0 || padding < 0 || padding > 255 || keyop_connect() == -1)
 		return (-1);
 	len = sigproto_keyop_encode(msg, sizeof(msg), ++keyop.seq,
 	    (uint8_t)padding, from, (size_t)flen);
-	if (len > 0 && send(keyop.fd, msg, (size_t)len,
-	    MSG_DONTWAIT | MSG_NOSIGNAL) == len)
+	if (len > 0 &&
+	    send(keyop.fd, msg, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+	        len)
 		r = keyop_wait(keyop.seq, mono_ms() + CONV_TLS_KEYOP_MS, to,
 		    (size_t)RSA_size(rsa));
 	if (r != RSA_size(rsa)) {
@@ -151,10 +151,10 @@ remote_priv_enc(int flen, const unsigned char *from, unsigned char *to,
 static EVP_PKEY *
 remote_key(X509 *leaf)
 {
-	const RSA	*pub = EVP_PKEY_get0_RSA(X509_get0_pubkey(leaf));
-	RSA		*r;
-	BIGNUM		*n, *e;
-	EVP_PKEY	*k;
+	const RSA *pub = EVP_PKEY_get0_RSA(X509_get0_pubkey(leaf));
+	RSA       *r;
+	BIGNUM    *n, *e;
+	EVP_PKEY  *k;
 
 	if (pub == NULL)
 		return (NULL);
@@ -174,8 +174,8 @@ remote_key(X509 *leaf)
 		RSA_free(r);
 		return (NULL);
 	}
-	if (RSA_set_method(r, keyop.meth) != 1 || (k = EVP_PKEY_new()) ==
-	    NULL) {
+	if (RSA_set_method(r, keyop.meth) != 1 ||
+	    (k = EVP_PKEY_new()) == NULL) {
 		RSA_free(r);
 		return (NULL);
 	}
@@ -191,9 +191,9 @@ remote_key(X509 *leaf)
 static int
 add_chain(SSL_CTX *ctx, const char *pem)
 {
-	BIO	*bio = BIO_new_mem_buf(pem, -1);
-	X509	*x;
-	int	 i = 0;
+	BIO  *bio = BIO_new_mem_buf(pem, -1);
+	X509 *x;
+	int   i = 0;
 
 	if (bio == NULL)
 		return (-1);
@@ -210,9 +210,9 @@ SSL_CTX *
 conv_tls_ctx(const char *cert_path, const char *sock, char fp[60], char *err,
     size_t errlen)
 {
-	struct convkeys_cert	 c;
-	SSL_CTX			*ctx = NULL;
-	EVP_PKEY		*k = NULL;
+	struct convkeys_cert c;
+	SSL_CTX             *ctx = NULL;
+	EVP_PKEY            *k = NULL;
 
 	if (convkeys_load_cert(cert_path, &c, err, errlen) == -1)
 		return (NULL);
@@ -233,10 +233,11 @@ conv_tls_ctx(const char *cert_path, const char *sock, char fp[60], char *err,
 		ctx = NULL;
 		goto fail;
 	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_options(
+	    ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx,
+	    SSL_MODE_ENABLE_PARTIAL_WRITE |
+	        SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	memcpy(fp, c.fp, CONV_FP_LEN + 1);
 fail:
 	ERR_clear_error();

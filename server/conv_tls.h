@@ -19,17 +19,17 @@
 
 #include <openssl/ssl.h>
 
-#define CONV_TLS_KEYOP_MS	1000
+#define CONV_TLS_KEYOP_MS 1000
 
 /*
  * A server context: TLS 1.2..1.3, the certificate file's chain, the
  * remote key.  sock is the signer's socket path (copied).  fp gets the
  * SHA-1 pin of the leaf.  NULL with err set.
  */
-SSL_CTX	*conv_tls_ctx(const char *cert_path, const char *sock,
-	    char fp[60], char *err, size_t errlen);
+SSL_CTX *conv_tls_ctx(const char *cert_path, const char *sock, char fp[60],
+    char *err, size_t errlen);
 
 /* Key operations so far and their total time (for the log and tests). */
-void	 conv_tls_keyop_stats(uint64_t *n, uint64_t *usec);
+void conv_tls_keyop_stats(uint64_t *n, uint64_t *usec);
 
 #endif

@@ -35,8 +35,8 @@ same_svc(const struct conv_waiter *e, const char *svc, size_t len)
 int
 conv_waits_add(struct conv_waits *w, const struct conv_waiter *e)
 {
-	size_t	i;
-	int	first = 1;
+	size_t i;
+	int    first = 1;
 
 	if (w->n == CONV_WAIT_MAX)
 		return (-1);
@@ -52,11 +52,11 @@ static size_t
 take_if(struct conv_waits *w, const char *svc, size_t len, int64_t now,
     struct conv_waiter *out, size_t max)
 {
-	size_t	i = 0, k = 0;
+	size_t i = 0, k = 0;
 
 	while (i < w->n && k < max) {
-		if (svc != NULL ? same_svc(&w->v[i], svc, len) :
-		    w->v[i].deadline <= now) {
+		if (svc != NULL ? same_svc(&w->v[i], svc, len)
+		                : w->v[i].deadline <= now) {
 			out[k++] = w->v[i];
 			w->v[i] = w->v[--w->n];
 		} else
@@ -73,8 +73,8 @@ conv_waits_take(struct conv_waits *w, const char *svc, size_t len,
 }
 
 size_t
-conv_waits_expired(struct conv_waits *w, int64_t now,
-    struct conv_waiter *out, size_t max)
+conv_waits_expired(
+    struct conv_waits *w, int64_t now, struct conv_waiter *out, size_t max)
 {
 	return (take_if(w, NULL, 0, now, out, max));
 }
@@ -82,7 +82,7 @@ conv_waits_expired(struct conv_waits *w, int64_t now,
 void
 conv_waits_drop_fd(struct conv_waits *w, int fd)
 {
-	size_t	i = 0;
+	size_t i = 0;
 
 	while (i < w->n) {
 		if (w->v[i].fd == fd)
@@ -95,8 +95,8 @@ conv_waits_drop_fd(struct conv_waits *w, int fd)
 int64_t
 conv_waits_next(const struct conv_waits *w)
 {
-	int64_t	next = INT64_MAX;
-	size_t	i;
+	int64_t next = INT64_MAX;
+	size_t  i;
 
 	for (i = 0; i < w->n; i++)
 		if (w->v[i].deadline < next)

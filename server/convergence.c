@@ -24,10 +24,10 @@
 #include "server/convergence.h"
 #include "store/svcid.h"
 
-#define B64_MAX		(4 * ((CONV_SIG_MAX + 2) / 3) + 1)
-#define SIG_MARK	", \"signature\": \""
-#define FORM_CTYPE	"application/x-www-form-urlencoded"
-#define ARG_NAME_MAX	16	/* longer names are not "fingerprint" */
+#define B64_MAX      (4 * ((CONV_SIG_MAX + 2) / 3) + 1)
+#define SIG_MARK     ", \"signature\": \""
+#define FORM_CTYPE   "application/x-www-form-urlencoded"
+#define ARG_NAME_MAX 16 /* longer names are not "fingerprint" */
 
 /* ---- decoding --------------------------------------------------------- */
 
@@ -51,8 +51,8 @@ hexval(int c)
 static long
 unquote(const char *s, size_t len, int plus, char *out, size_t max)
 {
-	size_t	i, o = 0;
-	int	c, hi, lo;
+	size_t i, o = 0;
+	int    c, hi, lo;
 
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)s[i];
@@ -74,7 +74,7 @@ unquote(const char *s, size_t len, int plus, char *out, size_t max)
 int
 conv_fp_valid(const char *s, size_t len)
 {
-	size_t	i;
+	size_t i;
 
 	if (s == NULL || len != CONV_FP_LEN)
 		return (0);
@@ -83,7 +83,7 @@ conv_fp_valid(const char *s, size_t len)
 			if (s[i] != ':')
 				return (0);
 		} else if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'A' && s[i] <= 'F')))
+		               (s[i] >= 'A' && s[i] <= 'F')))
 			return (0);
 	}
 	return (1);
@@ -93,7 +93,7 @@ void
 conv_fp_text(const uint8_t sha1[20], char out[CONV_FP_LEN + 1])
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t	i;
+	size_t            i;
 
 	for (i = 0; i < 20; i++) {
 		out[3 * i] = hex[sha1[i] >> 4];
@@ -112,9 +112,9 @@ conv_fp_text(const uint8_t sha1[20], char out[CONV_FP_LEN + 1])
 static int
 find_fp(const char *s, size_t len, struct conv_query *q, int *valid)
 {
-	char	 name[ARG_NAME_MAX], val[CONV_FP_LEN + 1];
-	size_t	 i = 0, j, eq;
-	long	 nl, vl;
+	char   name[ARG_NAME_MAX], val[CONV_FP_LEN + 1];
+	size_t i = 0, j, eq;
+	long   nl, vl;
 
 	while (s != NULL && i < len) {
 		for (j = i; j < len && s[j] != '&' && s[j] != ';'; j++)
@@ -125,7 +125,8 @@ find_fp(const char *s, size_t len, struct conv_query *q, int *valid)
 		if (j > i && nl == (long)strlen("fingerprint") &&
 		    memcmp(name, "fingerprint", (size_t)nl) == 0) {
 			vl = eq < j ? unquote(s + eq + 1, j - eq - 1, 1, val,
-			    CONV_FP_LEN) : 0;
+			                  CONV_FP_LEN)
+			            : 0;
 			*valid = vl >= 0 && conv_fp_valid(val, (size_t)vl);
 			if (*valid) {
 				memcpy(q->fp, val, CONV_FP_LEN);
@@ -141,7 +142,7 @@ find_fp(const char *s, size_t len, struct conv_query *q, int *valid)
 static int
 is_form(const struct conv_request_in *in)
 {
-	size_t	n = in->ctype_len;
+	size_t      n = in->ctype_len;
 	const char *p = in->ctype;
 
 	if (p == NULL)
@@ -170,10 +171,10 @@ static int
 parse_args(const struct conv_request_in *in, const char *seg, size_t len,
     struct conv_query *q)
 {
-	const char	*plus = memchr(seg, '+', len);
-	size_t		 hl = (size_t)(plus - seg), pl = len - hl - 1;
-	char		 err[128];
-	int		 valid = 0, r = 1;
+	const char *plus = memchr(seg, '+', len);
+	size_t      hl = (size_t)(plus - seg), pl = len - hl - 1;
+	char        err[128];
+	int         valid = 0, r = 1;
 
 	if (q->post) {
 		if (is_form(in) && in->body != NULL)
@@ -181,7 +182,8 @@ parse_args(const struct conv_request_in *in, const char *seg, size_t len,
 		if (r == 1)
 			r = find_fp(in->query, in->query_len, q, &valid);
 		if (r == 1)
-			return (fail(q, 400, "You must specify a fingerprint."));
+			return (
+			    fail(q, 400, "You must specify a fingerprint."));
 		if (!valid)
 			return (fail(q, 400, "Invalid fingerprint."));
 	}
@@ -192,10 +194,10 @@ parse_args(const struct conv_request_in *in, const char *seg, size_t len,
 	memcpy(q->port, plus + 1, pl);
 	q->port[pl] = '\0';
 	if (strlen(q->host) != hl || strlen(q->port) != pl)
-		return (fail(q, 400, "Invalid target."));	/* a NUL */
+		return (fail(q, 400, "Invalid target.")); /* a NUL */
 	snprintf(q->location, sizeof(q->location), "%s:%s", q->host, q->port);
-	q->svclen = (size_t)snprintf(q->svc, sizeof(q->svc), "%s:%s,2",
-	    q->host, q->port);
+	q->svclen = (size_t)snprintf(
+	    q->svc, sizeof(q->svc), "%s:%s,2", q->host, q->port);
 	if (q->svclen >= sizeof(q->svc) ||
 	    svcid_parse(q->svc, q->svclen, &q->target, err, sizeof(err)) != 0)
 		return (fail(q, 400, "Invalid target."));
@@ -206,10 +208,10 @@ parse_args(const struct conv_request_in *in, const char *seg, size_t len,
 int
 conv_parse_request(const struct conv_request_in *in, struct conv_query *q)
 {
-	char		 seg[CONV_HOST_MAX + CONV_PORT_MAX + 2];
-	const char	*p = in->path, *end = in->path + in->path_len, *s;
-	size_t		 nplus = 0, i;
-	long		 n;
+	char        seg[CONV_HOST_MAX + CONV_PORT_MAX + 2];
+	const char *p = in->path, *end = in->path + in->path_len, *s;
+	size_t      nplus = 0, i;
+	long        n;
 
 	memset(q, 0, sizeof(*q));
 	/* 1. "/" "target" ["/" segment ...], each segment decoded. */
@@ -239,8 +241,8 @@ conv_parse_request(const struct conv_request_in *in, struct conv_query *q)
 	if (n < 0 || nplus > 1) {
 		/* An overlong segment still says "port" when it has no '+'. */
 		if (n < 0 && memchr(s, '+', (size_t)(p - s)) == NULL)
-			return (fail(q, 400,
-			    "You must specify a destination port."));
+			return (fail(
+			    q, 400, "You must specify a destination port."));
 		return (fail(q, 400, "Invalid target."));
 	}
 	/* 5, 6. Any further segment is ignored. */
@@ -250,10 +252,10 @@ conv_parse_request(const struct conv_request_in *in, struct conv_query *q)
 /* ---- the decision ----------------------------------------------------- */
 
 void
-conv_decide(const char *fp, int db_ok, const struct conv_row *rows,
-    size_t n, const struct conv_probe *probe, struct conv_decision *d)
+conv_decide(const char *fp, int db_ok, const struct conv_row *rows, size_t n,
+    const struct conv_probe *probe, struct conv_decision *d)
 {
-	size_t	i;
+	size_t i;
 
 	memset(d, 0, sizeof(*d));
 	d->action = CONV_REPLY;
@@ -315,7 +317,7 @@ conv_sort_rows(struct conv_row *rows, size_t n)
 int
 conv_unsigned(const struct conv_row *rows, size_t n, struct buf *out)
 {
-	size_t	old = out->len, i;
+	size_t old = out->len, i;
 
 	if (n > CONV_ROWS_MAX)
 		return (-1);
@@ -325,10 +327,11 @@ conv_unsigned(const struct conv_row *rows, size_t n, struct buf *out)
 		if (!conv_fp_valid(rows[i].fp, strlen(rows[i].fp)) ||
 		    rows[i].start < 0 || rows[i].finish < 0)
 			goto fail;
-		if (buf_printf(out, "%s{\"timestamp\": {\"start\": \"%lld\", "
-		    "\"finish\": \"%lld\"}, \"fingerprint\": \"%s\"}",
-		    i == 0 ? "" : ", ", (long long)rows[i].start,
-		    (long long)rows[i].finish, rows[i].fp) == -1)
+		if (buf_printf(out,
+		        "%s{\"timestamp\": {\"start\": \"%lld\", "
+		        "\"finish\": \"%lld\"}, \"fingerprint\": \"%s\"}",
+		        i == 0 ? "" : ", ", (long long)rows[i].start,
+		        (long long)rows[i].finish, rows[i].fp) == -1)
 			goto fail;
 	}
 	if (buf_puts(out, "]}") == -1)
@@ -343,10 +346,10 @@ int
 conv_sign(EVP_PKEY *key, const void *data, size_t len, unsigned char *sig,
     size_t sigmax, size_t *siglen)
 {
-	EVP_MD_CTX	*ctx = NULL;
-	EVP_PKEY_CTX	*pctx = NULL;
-	size_t		 want, got;
-	int		 size, ret = -1;
+	EVP_MD_CTX   *ctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	size_t        want, got;
+	int           size, ret = -1;
 
 	if (key == NULL || !EVP_PKEY_is_a(key, "RSA") ||
 	    (size = EVP_PKEY_get_size(key)) <= 0 || (size_t)size > sigmax)
@@ -367,20 +370,20 @@ out:
 }
 
 int
-conv_build_reply(const struct conv_row *rows, size_t n, EVP_PKEY *key,
-    struct buf *out)
+conv_build_reply(
+    const struct conv_row *rows, size_t n, EVP_PKEY *key, struct buf *out)
 {
-	unsigned char	sig[CONV_SIG_MAX];
-	char		b64[B64_MAX];
-	size_t		old = out->len, siglen;
+	unsigned char sig[CONV_SIG_MAX];
+	char          b64[B64_MAX];
+	size_t        old = out->len, siglen;
 
 	if (conv_unsigned(rows, n, out) == -1)
 		return (-1);
 	if (conv_sign(key, out->data + old, out->len - old, sig, sizeof(sig),
-	    &siglen) == -1)
+	        &siglen) == -1)
 		goto fail;
 	EVP_EncodeBlock((unsigned char *)b64, sig, (int)siglen);
-	out->len--;			/* the final '}' */
+	out->len--; /* the final '}' */
 	if (buf_puts(out, SIG_MARK) == -1 || buf_puts(out, b64) == -1 ||
 	    buf_puts(out, "\"}") == -1)
 		goto fail;
@@ -393,13 +396,13 @@ fail:
 int
 conv_verify_body(const char *body, size_t len, EVP_PKEY *pub)
 {
-	unsigned char	 sig[CONV_SIG_MAX + 3];
-	char		 b64[B64_MAX];
-	const char	*m = NULL, *p;
-	size_t		 ml = strlen(SIG_MARK), bl, pad = 0;
-	struct buf	 u;
-	int		 sl, ok = 0;
-	EVP_MD_CTX	*ctx;
+	unsigned char sig[CONV_SIG_MAX + 3];
+	char          b64[B64_MAX];
+	const char   *m = NULL, *p;
+	size_t        ml = strlen(SIG_MARK), bl, pad = 0;
+	struct buf    u;
+	int           sl, ok = 0;
+	EVP_MD_CTX   *ctx;
 
 	for (p = body; p + ml <= body + len; p++)
 		if (memcmp(p, SIG_MARK, ml) == 0) {
@@ -421,8 +424,9 @@ conv_verify_body(const char *body, size_t len, EVP_PKEY *pub)
 	if (buf_append(&u, body, (size_t)(m - body)) == 0 &&
 	    buf_puts(&u, "}") == 0 && (ctx = EVP_MD_CTX_new()) != NULL) {
 		ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha1(), NULL, pub) ==
-		    1 && EVP_DigestVerify(ctx, sig, (size_t)sl - pad,
-		    (unsigned char *)u.data, u.len) == 1;
+		        1 &&
+		    EVP_DigestVerify(ctx, sig, (size_t)sl - pad,
+		        (unsigned char *)u.data, u.len) == 1;
 		EVP_MD_CTX_free(ctx);
 	}
 	buf_free(&u);
@@ -436,34 +440,51 @@ const char *
 conv_reason(int status)
 {
 	switch (status) {
-	case 200: return ("OK");
-	case 303: return ("See Other");
-	case 400: return ("Bad Request");
-	case 403: return ("Forbidden");
-	case 404: return ("Not Found");
-	case 405: return ("Method Not Allowed");
-	case 409: return ("Conflict");
-	case 413: return ("Request Entity Too Large");
-	case 414: return ("Request-URI Too Long");
-	case 431: return ("Request Header Fields Too Large");
-	case 501: return ("Not Implemented");
-	case 505: return ("HTTP Version Not Supported");
-	case 500: return ("Internal Server Error");
-	case 503: return ("Service Unavailable");
-	default:  return ("Unknown");
+	case 200:
+		return ("OK");
+	case 303:
+		return ("See Other");
+	case 400:
+		return ("Bad Request");
+	case 403:
+		return ("Forbidden");
+	case 404:
+		return ("Not Found");
+	case 405:
+		return ("Method Not Allowed");
+	case 409:
+		return ("Conflict");
+	case 413:
+		return ("Request Entity Too Large");
+	case 414:
+		return ("Request-URI Too Long");
+	case 431:
+		return ("Request Header Fields Too Large");
+	case 501:
+		return ("Not Implemented");
+	case 505:
+		return ("HTTP Version Not Supported");
+	case 500:
+		return ("Internal Server Error");
+	case 503:
+		return ("Service Unavailable");
+	default:
+		return ("Unknown");
 	}
 }
 
 int
 conv_frame(int status, const char *body, size_t len, struct buf *out)
 {
-	size_t	old = out->len;
-	int	json = status == 200 || status == 409;
+	size_t old = out->len;
+	int    json = status == 200 || status == 409;
 
-	if (buf_printf(out, "HTTP/1.0 %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
-	    conv_reason(status), json ? "application/json" : "text/html",
-	    len) == -1 || buf_append(out, body, len) == -1) {
+	if (buf_printf(out,
+	        "HTTP/1.0 %d %s\r\nContent-Type: %s\r\n"
+	        "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+	        status, conv_reason(status),
+	        json ? "application/json" : "text/html", len) == -1 ||
+	    buf_append(out, body, len) == -1) {
 		out->len = old;
 		return (-1);
 	}
@@ -473,8 +494,8 @@ conv_frame(int status, const char *body, size_t len, struct buf *out)
 int
 conv_frame_error(int status, const char *msg, struct buf *out)
 {
-	char	body[256];
-	int	n;
+	char body[256];
+	int  n;
 
 	n = snprintf(body, sizeof(body), "<html><body>%s</body></html>", msg);
 	if (n < 0 || (size_t)n >= sizeof(body))

@@ -41,42 +41,42 @@
 #include "common/buf.h"
 #include "store/svcid.h"
 
-#define CONV_FP_LEN		59	/* "AA:BB:...:TT", 20 octets */
-#define CONV_HOST_MAX		253	/* decoded host bytes */
-#define CONV_PORT_MAX		5	/* decimal digits */
-#define CONV_SIG_MAX		512	/* a 4096-bit key at most */
-#define CONV_ROWS_MAX		4096	/* entries in one reply */
-#define CONV_CONNECT_MAX	8192	/* CONNECT request head, bytes */
-#define CONV_CONNECT_DESTS	8	/* request-URI + alternatives */
-#define CONV_RELAY_PORT		4242	/* the only port the relay reaches */
+#define CONV_FP_LEN        59   /* "AA:BB:...:TT", 20 octets */
+#define CONV_HOST_MAX      253  /* decoded host bytes */
+#define CONV_PORT_MAX      5    /* decimal digits */
+#define CONV_SIG_MAX       512  /* a 4096-bit key at most */
+#define CONV_ROWS_MAX      4096 /* entries in one reply */
+#define CONV_CONNECT_MAX   8192 /* CONNECT request head, bytes */
+#define CONV_CONNECT_DESTS 8    /* request-URI + alternatives */
+#define CONV_RELAY_PORT    4242 /* the only port the relay reaches */
 
 /* ---- requests on the TLS ports (spec §2.2) -------------------------- */
 
 struct conv_request_in {
-	const char	*method;	/* as received, e.g. "POST" */
-	size_t		 method_len;
-	const char	*path;		/* request path up to '?' */
-	size_t		 path_len;
-	const char	*query;		/* after '?', or NULL */
-	size_t		 query_len;
-	const char	*ctype;		/* Content-Type value, or NULL */
-	size_t		 ctype_len;
-	const char	*body;		/* request body, or NULL */
-	size_t		 body_len;
+	const char *method; /* as received, e.g. "POST" */
+	size_t      method_len;
+	const char *path; /* request path up to '?' */
+	size_t      path_len;
+	const char *query; /* after '?', or NULL */
+	size_t      query_len;
+	const char *ctype; /* Content-Type value, or NULL */
+	size_t      ctype_len;
+	const char *body; /* request body, or NULL */
+	size_t      body_len;
 };
 
 struct conv_query {
-	int		 status;	/* 0 = look it up; else 400/404/405 */
-	const char	*msg;		/* error text for conv_frame_error */
-	int		 post;		/* 1 POST (fp set), 0 GET (no fp) */
-	char		 fp[CONV_FP_LEN + 1];
-	char		 host[CONV_HOST_MAX + 1];	/* decoded, as sent */
-	char		 port[CONV_PORT_MAX + 1];
+	int          status; /* 0 = look it up; else 400/404/405 */
+	const char  *msg;    /* error text for conv_frame_error */
+	int          post;   /* 1 POST (fp set), 0 GET (no fp) */
+	char         fp[CONV_FP_LEN + 1];
+	char         host[CONV_HOST_MAX + 1]; /* decoded, as sent */
+	char         port[CONV_PORT_MAX + 1];
 	/* "host:port" (the reference's location) and "host:port,2". */
-	char		 location[CONV_HOST_MAX + CONV_PORT_MAX + 2];
-	char		 svc[SVCID_MAX + 1];
-	size_t		 svclen;
-	struct svcid	 target;	/* where to probe */
+	char         location[CONV_HOST_MAX + CONV_PORT_MAX + 2];
+	char         svc[SVCID_MAX + 1];
+	size_t       svclen;
+	struct svcid target; /* where to probe */
 };
 
 /*
@@ -99,40 +99,39 @@ struct conv_query {
  *      target.".
  * Returns q->status.
  */
-int	conv_parse_request(const struct conv_request_in *in,
-	    struct conv_query *q);
+int conv_parse_request(const struct conv_request_in *in, struct conv_query *q);
 
 /* 1 when s is exactly 20 octets of uppercase colon-hex. */
-int	conv_fp_valid(const char *s, size_t len);
+int  conv_fp_valid(const char *s, size_t len);
 /* Uppercase colon-hex of a 20-byte SHA-1 into out (60 bytes with NUL). */
-void	conv_fp_text(const uint8_t sha1[20], char out[CONV_FP_LEN + 1]);
+void conv_fp_text(const uint8_t sha1[20], char out[CONV_FP_LEN + 1]);
 
 /* ---- the decision (spec §2.3) --------------------------------------- */
 
 struct conv_row {
-	char		fp[CONV_FP_LEN + 1];
-	int64_t		start;		/* first probe that saw fp */
-	int64_t		finish;		/* last probe that saw fp */
+	char    fp[CONV_FP_LEN + 1];
+	int64_t start;  /* first probe that saw fp */
+	int64_t finish; /* last probe that saw fp */
 };
 
 enum conv_action {
-	CONV_REPLY = 0,		/* answer status (msg or the signed list) */
-	CONV_PROBE,		/* probe the target, then decide again */
+	CONV_REPLY = 0, /* answer status (msg or the signed list) */
+	CONV_PROBE,     /* probe the target, then decide again */
 };
 
 /* What a finished probe saw; up to two tries (without, then with SNI). */
 struct conv_probe {
-	int		 ok;		/* a leaf certificate was seen */
-	int		 db_ok;		/* and was recorded */
-	size_t		 nseen;		/* 1 or 2 */
-	char		 seen[2][CONV_FP_LEN + 1];
+	int    ok;    /* a leaf certificate was seen */
+	int    db_ok; /* and was recorded */
+	size_t nseen; /* 1 or 2 */
+	char   seen[2][CONV_FP_LEN + 1];
 };
 
 struct conv_decision {
 	enum conv_action action;
-	int		 status;	/* 200, 409 or 503 */
-	const char	*msg;		/* 503 text, else NULL (signed list) */
-	int		 record;	/* index into probe->seen to store */
+	int              status; /* 200, 409 or 503 */
+	const char      *msg;    /* 503 text, else NULL (signed list) */
+	int              record; /* index into probe->seen to store */
 };
 
 /*
@@ -147,12 +146,11 @@ struct conv_decision {
  *   - fp among the seen fingerprints: 200 (record = that one), else 409
  *     (record = the first, the certificate seen without SNI).
  */
-void	conv_decide(const char *fp, int db_ok, const struct conv_row *rows,
-	    size_t n, const struct conv_probe *probe,
-	    struct conv_decision *d);
+void conv_decide(const char *fp, int db_ok, const struct conv_row *rows,
+    size_t n, const struct conv_probe *probe, struct conv_decision *d);
 
 /* Newest finish first; ties by start, then fingerprint, descending. */
-void	conv_sort_rows(struct conv_row *rows, size_t n);
+void conv_sort_rows(struct conv_row *rows, size_t n);
 
 /* ---- the signed JSON reply (spec §3) -------------------------------- */
 
@@ -163,23 +161,23 @@ void	conv_sort_rows(struct conv_row *rows, size_t n);
  * (one line), in the given order.  Every fp must pass conv_fp_valid and
  * every time be >= 0.  0, or -1 with out unchanged.
  */
-int	conv_unsigned(const struct conv_row *rows, size_t n, struct buf *out);
+int conv_unsigned(const struct conv_row *rows, size_t n, struct buf *out);
 /* RSASSA-PKCS1-v1_5 SHA-1; sig gets EVP_PKEY_get_size bytes.  0 or -1. */
-int	conv_sign(EVP_PKEY *key, const void *data, size_t len,
-	    unsigned char *sig, size_t sigmax, size_t *siglen);
+int conv_sign(EVP_PKEY *key, const void *data, size_t len, unsigned char *sig,
+    size_t sigmax, size_t *siglen);
 /*
  * Append BODY: UNSIGNED without its final '}', then ', "signature": "',
  * the standard base64 of conv_sign(UNSIGNED), '"}'.  0, or -1 with out
  * unchanged.
  */
-int	conv_build_reply(const struct conv_row *rows, size_t n, EVP_PKEY *key,
-	    struct buf *out);
+int conv_build_reply(
+    const struct conv_row *rows, size_t n, EVP_PKEY *key, struct buf *out);
 /*
  * Check a BODY as a verifier would: cut from ', "signature": "' to the
  * end, append '}', verify the base64 signature over that with pub.  1
  * valid, 0 not.
  */
-int	conv_verify_body(const char *body, size_t len, EVP_PKEY *pub);
+int conv_verify_body(const char *body, size_t len, EVP_PKEY *pub);
 
 /* ---- reply framing (spec §2.5) -------------------------------------- */
 
@@ -190,18 +188,18 @@ const char *conv_reason(int status);
  * for 200 and 409, text/html otherwise), Content-Length, Connection:
  * close, a blank line, then body.  0 or -1.
  */
-int	conv_frame(int status, const char *body, size_t len, struct buf *out);
+int conv_frame(int status, const char *body, size_t len, struct buf *out);
 /* The same with the body "<html><body>msg</body></html>". */
-int	conv_frame_error(int status, const char *msg, struct buf *out);
+int conv_frame_error(int status, const char *msg, struct buf *out);
 
 /* ---- the CONNECT bounce relay (spec §5) ----------------------------- */
 
 struct conv_connect {
-	int		 ok;		/* 1 tunnel, 0 refuse with 403 */
-	int		 version_minor;	/* for the 403/404 status line */
-	size_t		 ndest;
-	char		 dest[CONV_CONNECT_DESTS][CONV_HOST_MAX + 1];
-	size_t		 head_len;	/* bytes of the request head */
+	int    ok;            /* 1 tunnel, 0 refuse with 403 */
+	int    version_minor; /* for the 403/404 status line */
+	size_t ndest;
+	char   dest[CONV_CONNECT_DESTS][CONV_HOST_MAX + 1];
+	size_t head_len; /* bytes of the request head */
 };
 
 /*
@@ -215,20 +213,20 @@ struct conv_connect {
  * when a host (text before the first ':', else before the first '+')
  * is not a valid DNS name or dotted IPv4 address.
  */
-int	conv_parse_connect(const char *buf, size_t len, struct conv_connect *c);
+int conv_parse_connect(const char *buf, size_t len, struct conv_connect *c);
 /* The exact three-line 200 for host, then a blank line. */
-int	conv_connect_ok(const char *host, struct buf *out);
+int conv_connect_ok(const char *host, struct buf *out);
 /* 403 Access Denied / 404 Unable to connect, with the reference bodies. */
-int	conv_connect_refused(int version_minor, struct buf *out);
-int	conv_connect_failed(int version_minor, struct buf *out);
+int conv_connect_refused(int version_minor, struct buf *out);
+int conv_connect_failed(int version_minor, struct buf *out);
 
 /* ---- the .notary bundle (spec §7) ----------------------------------- */
 
 struct conv_bundle_host {
-	const char	*host;
-	int		 ssl_port;
-	int		 http_port;
-	const char	*cert_pem;	/* leaf first; CRLF becomes LF */
+	const char *host;
+	int         ssl_port;
+	int         http_port;
+	const char *cert_pem; /* leaf first; CRLF becomes LF */
 };
 
 /*
@@ -242,9 +240,9 @@ struct conv_bundle_host {
  * a DNS name or IPv4 address, ports outside 1..65535, a PEM without a
  * certificate block.
  */
-int	conv_bundle(const char *name, const char *location, const char *region,
-	    const struct conv_bundle_host *hosts, size_t n, struct buf *out);
+int conv_bundle(const char *name, const char *location, const char *region,
+    const struct conv_bundle_host *hosts, size_t n, struct buf *out);
 /* Append s as a JSON string (quotes included), ensure_ascii; 0 or -1. */
-int	conv_json_string(const char *s, size_t len, struct buf *out);
+int conv_json_string(const char *s, size_t len, struct buf *out);
 
 #endif

@@ -33,17 +33,17 @@
 #include "common/conf.h"
 #include "server/convergence.h"
 
-#define CONVKEYS_GEN_BITS	2048
-#define CONVKEYS_MIN_BITS	2048
-#define CONVKEYS_MAX_BITS	8192
-#define CONVKEYS_DAYS		14600	/* 40 years */
-#define CONVKEYS_CERT_FILE	"keys/convergence.crt"
-#define CONVKEYS_KEY_FILE	"keys/convergence.key"
+#define CONVKEYS_GEN_BITS  2048
+#define CONVKEYS_MIN_BITS  2048
+#define CONVKEYS_MAX_BITS  8192
+#define CONVKEYS_DAYS      14600 /* 40 years */
+#define CONVKEYS_CERT_FILE "keys/convergence.crt"
+#define CONVKEYS_KEY_FILE  "keys/convergence.key"
 
 struct convkeys_cert {
-	X509	*leaf;
-	char	*pem;			/* the whole file, leaf first */
-	char	 fp[CONV_FP_LEN + 1];	/* SHA-1 of the leaf, the pin */
+	X509 *leaf;
+	char *pem;                 /* the whole file, leaf first */
+	char  fp[CONV_FP_LEN + 1]; /* SHA-1 of the leaf, the pin */
 };
 
 /*
@@ -51,8 +51,8 @@ struct convkeys_cert {
  * Returns 1 for the defaults (convkeys_ensure may create them), 0 for
  * configured files, -1 when a path does not fit.
  */
-int	convkeys_paths(const struct conf *cf, char *cert, size_t certlen,
-	    char *key, size_t keylen);
+int convkeys_paths(const struct conf *cf, char *cert, size_t certlen, char *key,
+    size_t keylen);
 
 /*
  * Make sure the pair exists, never replacing a file: neither file: a new
@@ -61,13 +61,13 @@ int	convkeys_paths(const struct conf *cf, char *cert, size_t certlen,
  * change the pin clients have).  uid/gid as keys_ensure.  KEYS_EXISTED,
  * KEYS_CREATED, or -1 with err set.
  */
-int	convkeys_ensure(const char *cert_path, const char *key_path,
-	    uid_t uid, gid_t gid, char *err, size_t errlen);
+int convkeys_ensure(const char *cert_path, const char *key_path, uid_t uid,
+    gid_t gid, char *err, size_t errlen);
 
 /* The certificate file: 0 (free with convkeys_cert_free) or -1. */
-int	convkeys_load_cert(const char *path, struct convkeys_cert *c,
-	    char *err, size_t errlen);
-void	convkeys_cert_free(struct convkeys_cert *c);
+int convkeys_load_cert(
+    const char *path, struct convkeys_cert *c, char *err, size_t errlen);
+void convkeys_cert_free(struct convkeys_cert *c);
 
 /*
  * The private-key half of a handshake signature, run by the signer for a
@@ -77,14 +77,14 @@ void	convkeys_cert_free(struct convkeys_cert *c);
  * decryption for RSA key exchange, is refused.  out gets exactly the
  * modulus size.  0 or -1.
  */
-int	convkeys_private_op(EVP_PKEY *key, int padding, const uint8_t *in,
-	    size_t inlen, uint8_t *out, size_t outmax, size_t *outlen);
+int convkeys_private_op(EVP_PKEY *key, int padding, const uint8_t *in,
+    size_t inlen, uint8_t *out, size_t outmax, size_t *outlen);
 
 /*
  * Both files, checked as above and against each other: 0 with *key (free
  * it) and c filled, or -1 with err set.
  */
-int	convkeys_load(const char *cert_path, const char *key_path,
-	    EVP_PKEY **key, struct convkeys_cert *c, char *err, size_t errlen);
+int convkeys_load(const char *cert_path, const char *key_path, EVP_PKEY **key,
+    struct convkeys_cert *c, char *err, size_t errlen);
 
 #endif

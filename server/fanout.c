@@ -40,8 +40,8 @@
 #include "server/ws.h"
 #include "common/xmalloc.h"
 
-#define WRITE_ROUNDS	8		/* writev calls per write attempt */
-#define WRITE_BYTES	(512 * 1024)	/* bytes offered per writev */
+#define WRITE_ROUNDS 8            /* writev calls per write attempt */
+#define WRITE_BYTES  (512 * 1024) /* bytes offered per writev */
 
 static const uint32_t shape_kind[FANOUT_SHAPES] = {
 	[FANOUT_LITE] = STREAMREC_LITE,
@@ -49,18 +49,18 @@ static const uint32_t shape_kind[FANOUT_SHAPES] = {
 	[FANOUT_DOMAINS] = STREAMREC_DOMAINS,
 };
 
-static int	frame_build(struct fanout *, struct fanout_frame *,
-		    const struct streamrec_view *);
-static void	frame_deflate(struct fanout *, struct fanout_frame *,
-		    const uint8_t *const *, const size_t *);
+static int frame_build(
+    struct fanout *, struct fanout_frame *, const struct streamrec_view *);
+static void frame_deflate(struct fanout *, struct fanout_frame *,
+    const uint8_t *const *, const size_t *);
 static struct fanout_frame *frame_at(struct fanout *, uint64_t);
-static size_t	plain_len(struct fanout *, const struct fanout_client *,
-		    uint64_t);
+static size_t
+plain_len(struct fanout *, const struct fanout_client *, uint64_t);
 
 struct fanout *
 fanout_new(struct ring *r, size_t queue)
 {
-	struct fanout	*f;
+	struct fanout *f;
 
 	if (r == NULL || ring_max_record(r) == 0 || queue == 0) {
 		log_warnx("fanout: no usable stream ring");
@@ -81,7 +81,7 @@ fanout_new(struct ring *r, size_t queue)
 void
 fanout_free(struct fanout *f)
 {
-	size_t	i;
+	size_t i;
 
 	if (f == NULL)
 		return;
@@ -101,14 +101,14 @@ fanout_free(struct fanout *f)
 int
 fanout_enable_deflate(struct fanout *f)
 {
-	z_stream	*z;
+	z_stream *z;
 
 	if (f->z != NULL)
 		return (0);
 	z = xcalloc(1, sizeof(*z));
 	/* Raw deflate (RFC 7692), 15-bit window, default level. */
 	if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
-	    Z_DEFAULT_STRATEGY) != Z_OK) {
+	        Z_DEFAULT_STRATEGY) != Z_OK) {
 		log_warnx("fanout: zlib deflateInit2 failed");
 		free(z);
 		return (-1);
@@ -123,10 +123,10 @@ fanout_enable_deflate(struct fanout *f)
  * 7.2.1).  The length, or 0 when it does not work out.
  */
 static size_t
-deflate_once(z_stream *z, const uint8_t *in, size_t len, unsigned char *out,
-    size_t cap)
+deflate_once(
+    z_stream *z, const uint8_t *in, size_t len, unsigned char *out, size_t cap)
 {
-	size_t	n;
+	size_t n;
 
 	if (deflateReset(z) != Z_OK)
 		return (0);
@@ -148,14 +148,15 @@ static void
 frame_deflate(struct fanout *f, struct fanout_frame *fr,
     const uint8_t *const *json, const size_t *jlen)
 {
-	unsigned char	*tmp, *p;
-	size_t		 bound[FANOUT_SHAPES], total = 0, zl, hl;
-	uint8_t		 hdr[10];
-	int		 s;
+	unsigned char *tmp, *p;
+	size_t         bound[FANOUT_SHAPES], total = 0, zl, hl;
+	uint8_t        hdr[10];
+	int            s;
 
 	for (s = 0; s < FANOUT_SHAPES; s++) {
-		bound[s] = json[s] == NULL ? 0 :
-		    deflateBound(f->z, (uLong)jlen[s]) + 16;
+		bound[s] = json[s] == NULL
+		    ? 0
+		    : deflateBound(f->z, (uLong)jlen[s]) + 16;
 		total += bound[s] + 10;
 	}
 	p = fr->zmem = xmalloc(total);
@@ -165,7 +166,7 @@ frame_deflate(struct fanout *f, struct fanout_frame *fr,
 			continue;
 		zl = deflate_once(f->z, json[s], jlen[s], tmp, bound[s]);
 		if (zl == 0) {
-			f->zfail++;	/* this shape goes out uncompressed */
+			f->zfail++; /* this shape goes out uncompressed */
 			fr->out[FANOUT_WSZ][s] = fr->out[FANOUT_WS][s];
 			fr->outlen[FANOUT_WSZ][s] = fr->outlen[FANOUT_WS][s];
 			continue;
@@ -191,13 +192,13 @@ frame_at(struct fanout *f, uint64_t lseq)
  * newline + "\n\n" (one line: the JSON has no raw newline inside).
  */
 static unsigned char *
-sse_event(struct fanout_frame *fr, int s, unsigned char *p,
-    const uint8_t *json, size_t len)
+sse_event(struct fanout_frame *fr, int s, unsigned char *p, const uint8_t *json,
+    size_t len)
 {
 	while (len > 0 && (json[len - 1] == '\n' || json[len - 1] == '\r'))
 		len--;
 	if (memchr(json, '\n', len) != NULL || memchr(json, '\r', len) != NULL)
-		return (p);	/* not one line: no SSE form of this one */
+		return (p); /* not one line: no SSE form of this one */
 	fr->out[FANOUT_SSE][s] = p;
 	memcpy(p, "data: ", 6);
 	memcpy(p + 6, json, len);
@@ -208,14 +209,14 @@ sse_event(struct fanout_frame *fr, int s, unsigned char *p,
 
 /* Lay out every shape's websocket frame, and the names, in one block. */
 static int
-frame_build(struct fanout *f, struct fanout_frame *fr,
-    const struct streamrec_view *v)
+frame_build(
+    struct fanout *f, struct fanout_frame *fr, const struct streamrec_view *v)
 {
-	const uint8_t	*json[FANOUT_SHAPES], *names;
-	size_t		 jlen[FANOUT_SHAPES], nlen = 0, total = 0, hl;
-	uint8_t		 hdr[10];
-	unsigned char	*p;
-	int		 s;
+	const uint8_t *json[FANOUT_SHAPES], *names;
+	size_t         jlen[FANOUT_SHAPES], nlen = 0, total = 0, hl;
+	uint8_t        hdr[10];
+	unsigned char *p;
+	int            s;
 
 	names = streamrec_section(v, STREAMREC_NAMES, &nlen);
 	for (s = 0; s < FANOUT_SHAPES; s++) {
@@ -259,25 +260,25 @@ frame_build(struct fanout *f, struct fanout_frame *fr,
 size_t
 fanout_pull(struct fanout *f)
 {
-	struct streamrec_view	 v;
-	struct fanout_frame	*fr;
-	enum ring_result	 rr;
-	uint64_t		 lost;
-	uint32_t		 type;
-	size_t			 len, n = 0, tries, max;
+	struct streamrec_view v;
+	struct fanout_frame  *fr;
+	enum ring_result      rr;
+	uint64_t              lost;
+	uint32_t              type;
+	size_t                len, n = 0, tries, max;
 
 	/* At most queue frames per pull: a burst must not look like lag. */
 	max = f->queue < FANOUT_BATCH ? f->queue : FANOUT_BATCH;
 	for (tries = 0; n < max && tries < 4 * FANOUT_BATCH; tries++) {
-		rr = ring_read(f->ring, &f->cur, &type, f->rec, f->rec_max,
-		    &len, &lost);
+		rr = ring_read(
+		    f->ring, &f->cur, &type, f->rec, f->rec_max, &len, &lost);
 		if (rr == RING_EMPTY)
 			break;
 		if (rr == RING_OVERRUN) {
 			f->ring_lost += lost;
 			continue;
 		}
-		if (rr != RING_OK) {	/* cannot happen: rec holds the max */
+		if (rr != RING_OK) { /* cannot happen: rec holds the max */
 			f->ring_lost++;
 			ring_cursor_head(f->ring, &f->cur);
 			continue;
@@ -307,8 +308,9 @@ int
 fanout_wants(const struct fanout_client *fc, const struct fanout_frame *fr)
 {
 	return (fr->outlen[fc->enc][fc->shape] != 0 &&
-	    (fc->filter == NULL || stream_filter_match(fc->filter, fr->flags,
-	    fr->names, fr->names_len)));
+	    (fc->filter == NULL ||
+	        stream_filter_match(
+	            fc->filter, fr->flags, fr->names, fr->names_len)));
 }
 
 void
@@ -318,7 +320,7 @@ fanout_client_init(struct fanout *f, struct fanout_client *fc,
 	memset(fc, 0, sizeof(*fc));
 	fc->shape = shape;
 	if (enc == FANOUT_WSZ && f->z == NULL)
-		enc = FANOUT_WS;	/* cannot compress: plain frames */
+		enc = FANOUT_WS; /* cannot compress: plain frames */
 	fc->enc = enc;
 	if (enc == FANOUT_WSZ)
 		f->nz++;
@@ -345,8 +347,8 @@ fanout_client_free(struct fanout *f, struct fanout_client *fc)
 void
 fanout_client_check(struct fanout *f, struct fanout_client *fc)
 {
-	struct fanout_frame	*fr;
-	uint64_t		 s, newest, n = 0;
+	struct fanout_frame *fr;
+	uint64_t             s, newest, n = 0;
 
 	if (f->head - fc->seq <= f->queue)
 		return;
@@ -359,7 +361,8 @@ fanout_client_check(struct fanout *f, struct fanout_client *fc)
 		fc->carry_plain = plain_len(f, fc, s);
 		fc->carry_len = fr->outlen[fc->enc][fc->shape] - fc->off;
 		fc->carry = xmalloc(fc->carry_len);
-		memcpy(fc->carry, fr->out[fc->enc][fc->shape] + fc->off, fc->carry_len);
+		memcpy(fc->carry, fr->out[fc->enc][fc->shape] + fc->off,
+		    fc->carry_len);
 		fc->carry_off = 0;
 		fc->off = 0;
 		s++;
@@ -375,7 +378,7 @@ fanout_client_check(struct fanout *f, struct fanout_client *fc)
 int
 fanout_client_pending(const struct fanout *f, const struct fanout_client *fc)
 {
-	uint64_t	s;
+	uint64_t s;
 
 	if (fc->carry_off < fc->carry_len || fc->off > 0)
 		return (1);
@@ -389,11 +392,11 @@ fanout_client_pending(const struct fanout *f, const struct fanout_client *fc)
 
 /* What one writev carries, in order. */
 struct batch {
-	struct iovec	iov[FANOUT_IOV];
-	uint64_t	lseq[FANOUT_IOV];	/* frame, or 0 for carry/ctl */
-	int		what[FANOUT_IOV];
-	int		n;
-	uint64_t	scan_end;	/* frames before this were considered */
+	struct iovec iov[FANOUT_IOV];
+	uint64_t     lseq[FANOUT_IOV]; /* frame, or 0 for carry/ctl */
+	int          what[FANOUT_IOV];
+	int          n;
+	uint64_t     scan_end; /* frames before this were considered */
 };
 
 enum { SEG_CARRY, SEG_PARTIAL, SEG_CTL, SEG_FRAME };
@@ -412,9 +415,9 @@ static size_t
 batch_build(struct fanout *f, struct fanout_client *fc, struct batch *b,
     const struct buf *ctl, size_t ctl_off, int ctl_only)
 {
-	struct fanout_frame	*fr;
-	uint64_t		 s = fc->seq;
-	size_t			 bytes = 0;
+	struct fanout_frame *fr;
+	uint64_t             s = fc->seq;
+	size_t               bytes = 0;
 
 	b->n = 0;
 	if (fc->carry_off < fc->carry_len) {
@@ -429,17 +432,18 @@ batch_build(struct fanout *f, struct fanout_client *fc, struct batch *b,
 		s++;
 	}
 	if (ctl->len > ctl_off) {
-		batch_add(b, SEG_CTL, ctl->data + ctl_off, ctl->len - ctl_off,
-		    0);
+		batch_add(
+		    b, SEG_CTL, ctl->data + ctl_off, ctl->len - ctl_off, 0);
 		bytes += ctl->len - ctl_off;
 	}
 	for (; !ctl_only && s < f->head && b->n < FANOUT_IOV &&
-	    bytes < WRITE_BYTES; s++) {
+	     bytes < WRITE_BYTES;
+	     s++) {
 		fr = frame_at(f, s);
 		if (!fanout_wants(fc, fr))
 			continue;
-		batch_add(b, SEG_FRAME, fr->out[fc->enc][fc->shape], fr->outlen[fc->enc][fc->shape],
-		    s);
+		batch_add(b, SEG_FRAME, fr->out[fc->enc][fc->shape],
+		    fr->outlen[fc->enc][fc->shape], s);
 		bytes += fr->outlen[fc->enc][fc->shape];
 	}
 	b->scan_end = ctl_only ? 0 : s;
@@ -452,8 +456,8 @@ plain_len(struct fanout *f, const struct fanout_client *fc, uint64_t lseq)
 {
 	const struct fanout_frame *fr = frame_at(f, lseq);
 
-	return (fc->enc == FANOUT_WSZ ? fr->outlen[FANOUT_WS][fc->shape] :
-	    fr->outlen[fc->enc][fc->shape]);
+	return (fc->enc == FANOUT_WSZ ? fr->outlen[FANOUT_WS][fc->shape]
+	                              : fr->outlen[fc->enc][fc->shape]);
 }
 
 /* Account for n bytes written from batch b. */
@@ -461,8 +465,8 @@ static void
 batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
     size_t n, struct buf *ctl, size_t *ctl_off)
 {
-	size_t	i, take;
-	int	all = 1;
+	size_t i, take;
+	int    all = 1;
 
 	fc->bytes += n;
 	if (f != NULL)
@@ -489,14 +493,14 @@ batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
 				*ctl_off = 0;
 			}
 			break;
-		default:	/* SEG_PARTIAL, SEG_FRAME */
+		default: /* SEG_PARTIAL, SEG_FRAME */
 			if (take == b->iov[i].iov_len) {
 				fc->seq = b->lseq[i] + 1;
 				fc->off = 0;
 				fc->sent++;
-				f->sent[fc->shape]++;	/* frames need f */
-				f->plain[fc->shape] += plain_len(f, fc,
-				    b->lseq[i]);
+				f->sent[fc->shape]++; /* frames need f */
+				f->plain[fc->shape] +=
+				    plain_len(f, fc, b->lseq[i]);
 			} else if (take > 0) {
 				fc->seq = b->lseq[i];
 				fc->off += take;
@@ -517,13 +521,13 @@ int
 fanout_client_write(struct fanout *f, struct fanout_client *fc, int fd,
     struct buf *ctl, size_t *ctl_off, int ctl_only)
 {
-	struct batch	b;
-	size_t		want;
-	ssize_t		n;
-	int		round;
+	struct batch b;
+	size_t       want;
+	ssize_t      n;
+	int          round;
 
 	if (f == NULL)
-		ctl_only = 1;	/* no ring: control frames only */
+		ctl_only = 1; /* no ring: control frames only */
 	for (round = 0; round < WRITE_ROUNDS; round++) {
 		/* f is only used for frames, which ctl_only leaves out. */
 		want = batch_build(f, fc, &b, ctl, *ctl_off, ctl_only);

@@ -24,101 +24,100 @@ enum fanout_shape {
 
 /* How a client receives frames. */
 enum fanout_enc {
-	FANOUT_WS = 0,		/* websocket text frames */
-	FANOUT_SSE,		/* Server-Sent Events "data:" events */
-	FANOUT_WSZ,		/* websocket, permessage-deflate (RSV1) */
+	FANOUT_WS = 0, /* websocket text frames */
+	FANOUT_SSE,    /* Server-Sent Events "data:" events */
+	FANOUT_WSZ,    /* websocket, permessage-deflate (RSV1) */
 	FANOUT_ENCS,
 };
 
 struct stream_filter;
 
-#define FANOUT_BATCH	64	/* records taken from the ring per pull */
-#define FANOUT_IOV	64	/* segments per writev */
+#define FANOUT_BATCH 64 /* records taken from the ring per pull */
+#define FANOUT_IOV   64 /* segments per writev */
 
 struct fanout_frame {
-	uint64_t	 lseq;		/* this worker's frame number */
-	uint32_t	 flags;		/* STREAMREC_F_* */
-	uint32_t	 log_id;
-	uint64_t	 cert_index;
-	unsigned char	*mem;		/* one allocation for all below */
+	uint64_t             lseq;  /* this worker's frame number */
+	uint32_t             flags; /* STREAMREC_F_* */
+	uint32_t             log_id;
+	uint64_t             cert_index;
+	unsigned char       *mem; /* one allocation for all below */
 	/* [enc][shape]: websocket header + JSON, or "data: " JSON "\n\n" */
 	const unsigned char *out[FANOUT_ENCS][FANOUT_SHAPES];
-	size_t		 outlen[FANOUT_ENCS][FANOUT_SHAPES];	/* 0: none */
-	unsigned char	*zmem;		/* the FANOUT_WSZ frames, or NULL */
-	const char	*names;		/* NUL-separated all_domains */
-	size_t		 names_len;
+	size_t               outlen[FANOUT_ENCS][FANOUT_SHAPES]; /* 0: none */
+	unsigned char       *zmem;  /* the FANOUT_WSZ frames, or NULL */
+	const char          *names; /* NUL-separated all_domains */
+	size_t               names_len;
 };
 
 struct fanout {
-	struct ring		*ring;
-	struct ring_cursor	 cur;
-	unsigned char		*rec;		/* one ring record */
-	size_t			 rec_max;
-	struct fanout_frame	*win;		/* win[lseq % cap] */
-	void			*z;		/* zlib stream: NULL, no deflate */
-	size_t			 nz;		/* FANOUT_WSZ clients */
-	size_t			 cap;
-	size_t			 queue;		/* lag allowed before a skip */
-	uint64_t		 head;		/* lseq of the next frame */
+	struct ring         *ring;
+	struct ring_cursor   cur;
+	unsigned char       *rec; /* one ring record */
+	size_t               rec_max;
+	struct fanout_frame *win; /* win[lseq % cap] */
+	void                *z;   /* zlib stream: NULL, no deflate */
+	size_t               nz;  /* FANOUT_WSZ clients */
+	size_t               cap;
+	size_t               queue; /* lag allowed before a skip */
+	uint64_t             head;  /* lseq of the next frame */
 	/* Totals of this worker (the caller publishes them). */
-	uint64_t		 frames_in;	/* records turned into frames */
-	uint64_t		 ring_lost;	/* records the worker missed */
-	uint64_t		 bad;		/* records that did not parse */
-	uint64_t		 sent[FANOUT_SHAPES];	/* frames written */
-	uint64_t		 skipped[FANOUT_SHAPES]; /* frames skipped */
-	uint64_t		 bytes[FANOUT_SHAPES];	/* bytes written */
-	uint64_t		 plain[FANOUT_SHAPES];	/* uncompressed size */
-	uint64_t		 zfail;		/* frames left uncompressed */
+	uint64_t             frames_in; /* records turned into frames */
+	uint64_t             ring_lost; /* records the worker missed */
+	uint64_t             bad;       /* records that did not parse */
+	uint64_t             sent[FANOUT_SHAPES];    /* frames written */
+	uint64_t             skipped[FANOUT_SHAPES]; /* frames skipped */
+	uint64_t             bytes[FANOUT_SHAPES];   /* bytes written */
+	uint64_t             plain[FANOUT_SHAPES];   /* uncompressed size */
+	uint64_t             zfail; /* frames left uncompressed */
 };
 
 struct fanout_client {
-	enum fanout_shape	 shape;
-	enum fanout_enc		 enc;
-	const struct stream_filter *filter;	/* NULL: every entry */
-	uint64_t		 id;		/* opaque, for metrics labels */
-	uint64_t		 seq;		/* next frame to send */
-	size_t			 off;		/* bytes of it already sent */
-	unsigned char		*carry;		/* rest of a frame cut by */
-	size_t			 carry_len;	/* a skip, sent first */
-	size_t			 carry_off;
-	size_t			 carry_plain;	/* its uncompressed size */
-	uint64_t		 sent;
-	uint64_t		 skipped;
-	uint64_t		 bytes;		/* written to this client */
+	enum fanout_shape           shape;
+	enum fanout_enc             enc;
+	const struct stream_filter *filter;    /* NULL: every entry */
+	uint64_t                    id;        /* opaque, for metrics labels */
+	uint64_t                    seq;       /* next frame to send */
+	size_t                      off;       /* bytes of it already sent */
+	unsigned char              *carry;     /* rest of a frame cut by */
+	size_t                      carry_len; /* a skip, sent first */
+	size_t                      carry_off;
+	size_t                      carry_plain; /* its uncompressed size */
+	uint64_t                    sent;
+	uint64_t                    skipped;
+	uint64_t                    bytes; /* written to this client */
 };
 
 /*
  * A fan-out following ring r from its head, allowing clients to lag
  * queue frames (>= 1).  NULL (logged) if ring is unusable.
  */
-struct fanout	*fanout_new(struct ring *r, size_t queue);
-void		 fanout_free(struct fanout *f);
+struct fanout *fanout_new(struct ring *r, size_t queue);
+void           fanout_free(struct fanout *f);
 /* Compress frames for FANOUT_WSZ clients (once each).  0, or -1 (logged). */
-int		 fanout_enable_deflate(struct fanout *f);
+int            fanout_enable_deflate(struct fanout *f);
 /*
  * Take up to min(queue, FANOUT_BATCH) new records from the ring; returns
  * how many became frames.
  */
-size_t		 fanout_pull(struct fanout *f);
+size_t         fanout_pull(struct fanout *f);
 /* No clients: keep the cursor at the head instead of reading. */
-void		 fanout_idle(struct fanout *f);
+void           fanout_idle(struct fanout *f);
 /* Does the frame go to this client (shape present, filter passes)? */
-int		 fanout_wants(const struct fanout_client *fc,
-		    const struct fanout_frame *fr);
+int fanout_wants(const struct fanout_client *fc, const struct fanout_frame *fr);
 
 /* A new client starts with the next frame. */
-void		 fanout_client_init(struct fanout *f, struct fanout_client *fc,
-		    enum fanout_shape shape, enum fanout_enc enc);
-void		 fanout_client_free(struct fanout *f, struct fanout_client *fc);
+void fanout_client_init(struct fanout *f, struct fanout_client *fc,
+    enum fanout_shape shape, enum fanout_enc enc);
+void fanout_client_free(struct fanout *f, struct fanout_client *fc);
 /*
  * Enforce the queue bound after a pull: a client more than queue frames
  * behind skips to the newest frame (a frame it was half-way through is
  * finished first).  Must run for every client after every pull.
  */
-void		 fanout_client_check(struct fanout *f, struct fanout_client *fc);
+void fanout_client_check(struct fanout *f, struct fanout_client *fc);
 /* Frames (or a cut frame) waiting for this client. */
-int		 fanout_client_pending(const struct fanout *f,
-		    const struct fanout_client *fc);
+int
+fanout_client_pending(const struct fanout *f, const struct fanout_client *fc);
 /*
  * Write what is pending to fd: the rest of a frame in progress, then the
  * control bytes ctl[*ctl_off..] (only ever between frames), then new
@@ -126,7 +125,7 @@ int		 fanout_client_pending(const struct fanout *f,
  * when the socket is full (wait for EPOLLOUT), -1 on a write error.
  * f may be NULL (no ring): control bytes only.
  */
-int		 fanout_client_write(struct fanout *f, struct fanout_client *fc,
-		    int fd, struct buf *ctl, size_t *ctl_off, int ctl_only);
+int fanout_client_write(struct fanout *f, struct fanout_client *fc, int fd,
+    struct buf *ctl, size_t *ctl_off, int ctl_only);
 
 #endif

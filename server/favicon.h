@@ -5,6 +5,6 @@
 #include <stddef.h>
 
 extern const unsigned char favicon_ico[];
-extern const size_t favicon_ico_len;
+extern const size_t        favicon_ico_len;
 
 #endif

@@ -67,8 +67,8 @@
 #include "common/xmalloc.h"
 
 /* Tags for epoll data that are not connections. */
-static char	tag_signal, tag_chan, tag_signer, tag_listen[CONF_LISTEN_MAX],
-		tag_conv, tag_relay;
+static char tag_signal, tag_chan, tag_signer, tag_listen[CONF_LISTEN_MAX],
+    tag_conv, tag_relay;
 
 /* The parser's header array is what http.max_headers may fill. */
 _Static_assert(HTTP_MAX_HEADERS_HARD == CONF_HEADERS_MAX,
@@ -91,8 +91,8 @@ timer_set(struct worker *w, struct conn *c, enum timer_kind k)
 static int64_t
 timer_next(struct worker *w)
 {
-	int64_t	next = INT64_MAX;
-	int	k;
+	int64_t next = INT64_MAX;
+	int     k;
 
 	for (k = 0; k < TIMER_KINDS; k++) {
 		struct conn *c = TAILQ_FIRST(&w->timers[k]);
@@ -107,13 +107,13 @@ timer_next(struct worker *w)
 const char *
 http_date(struct worker *w)
 {
-	struct tm	tm;
-	time_t		now = time(NULL);
+	struct tm tm;
+	time_t    now = time(NULL);
 
 	if (now != w->date_at) {
 		gmtime_r(&now, &tm);
-		strftime(w->date, sizeof(w->date),
-		    "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		strftime(
+		    w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 		w->date_at = now;
 	}
 	return (w->date);
@@ -128,12 +128,13 @@ void
 conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
     int head_only, int keep_alive)
 {
-	int	r;
+	int r;
 
 	status_count_request(w->ctx->status, resp->route, resp->status);
 	if (resp->sse && resp->status == 200) {
 		/* An event stream: no length, it ends when the connection does. */
-		r = buf_printf(&c->out, "HTTP/1.1 200 OK\r\nServer: notaryd/%s\r\n"
+		r = buf_printf(&c->out,
+		    "HTTP/1.1 200 OK\r\nServer: notaryd/%s\r\n"
 		    "Date: %s\r\nContent-Type: text/event-stream\r\n"
 		    "Cache-Control: no-cache\r\nConnection: close\r\n"
 		    "X-Accel-Buffering: no\r\n"
@@ -144,11 +145,11 @@ conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
 		return;
 	}
 	if (resp->status == 101) {
-		r = buf_printf(&c->out, "HTTP/1.1 101 Switching Protocols\r\n"
+		r = buf_printf(&c->out,
+		    "HTTP/1.1 101 Switching Protocols\r\n"
 		    "Server: notaryd/%s\r\nDate: %s\r\nConnection: Upgrade\r\n",
 		    PACKAGE_VERSION, http_date(w));
-		r |= buf_append(&c->out, resp->headers.data,
-		    resp->headers.len);
+		r |= buf_append(&c->out, resp->headers.data, resp->headers.len);
 		r |= buf_puts(&c->out, "\r\n");
 		if (r != 0)
 			conn_close(w, c);
@@ -156,17 +157,20 @@ conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
 	}
 	if (!keep_alive || resp->close || w->draining)
 		c->close_after = 1;
-	r = buf_printf(&c->out, "HTTP/1.1 %d %s\r\nServer: notaryd/%s\r\n"
-	    "Date: %s\r\n", resp->status, http_reason(resp->status),
-	    PACKAGE_VERSION, http_date(w));
+	r = buf_printf(&c->out,
+	    "HTTP/1.1 %d %s\r\nServer: notaryd/%s\r\n"
+	    "Date: %s\r\n",
+	    resp->status, http_reason(resp->status), PACKAGE_VERSION,
+	    http_date(w));
 	if (resp->content_type != NULL)
-		r |= buf_printf(&c->out, "Content-Type: %s\r\n",
-		    resp->content_type);
-	r |= buf_printf(&c->out, "Content-Length: %zu\r\nConnection: %s\r\n"
+		r |= buf_printf(
+		    &c->out, "Content-Type: %s\r\n", resp->content_type);
+	r |= buf_printf(&c->out,
+	    "Content-Length: %zu\r\nConnection: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
 	    "Content-Security-Policy: default-src 'none'; img-src 'self'; "
-	    "style-src 'self'\r\n", resp->body.len,
-	    c->close_after ? "close" : "keep-alive");
+	    "style-src 'self'\r\n",
+	    resp->body.len, c->close_after ? "close" : "keep-alive");
 	r |= buf_append(&c->out, resp->headers.data, resp->headers.len);
 	r |= buf_puts(&c->out, "\r\n");
 	if (!head_only)
@@ -181,7 +185,7 @@ conn_respond(struct worker *w, struct conn *c, struct http_response *resp,
 static void
 conn_respond_error(struct worker *w, struct conn *c, int status)
 {
-	struct http_response	resp;
+	struct http_response resp;
 
 	http_response_init(&resp);
 	http_response_error(&resp, status);
@@ -194,15 +198,16 @@ conn_respond_error(struct worker *w, struct conn *c, int status)
 void
 conn_update_events(struct worker *w, struct conn *c)
 {
-	struct epoll_event	ev;
-	uint32_t		want = 0;
+	struct epoll_event ev;
+	uint32_t           want = 0;
 
 	if (c->out.len > c->out_off || (c->state == CONN_STREAM && c->blocked))
 		want |= EPOLLOUT;
-	if (c->state == CONN_LINGER || (c->state == CONN_STREAM &&
-	    !c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER) ||
+	if (c->state == CONN_LINGER ||
+	    (c->state == CONN_STREAM && !c->close_after &&
+	        c->out.len - c->out_off < OUT_HIGH_WATER) ||
 	    (!c->close_after && c->out.len - c->out_off < OUT_HIGH_WATER &&
-	    !(c->waiting && c->in.len >= c->in.max)))
+	        !(c->waiting && c->in.len >= c->in.max)))
 		want |= EPOLLIN | EPOLLRDHUP;
 	if (want == c->events)
 		return;
@@ -241,7 +246,7 @@ conn_close(struct worker *w, struct conn *c)
 static void
 free_dead(struct worker *w)
 {
-	struct conn	*c;
+	struct conn *c;
 
 	while ((c = TAILQ_FIRST(&w->dead)) != NULL) {
 		TAILQ_REMOVE(&w->dead, c, dq);
@@ -253,16 +258,16 @@ free_dead(struct worker *w)
 void
 conn_process(struct worker *w, struct conn *c)
 {
-	struct http_request	req;
-	struct http_response	resp;
-	size_t			was_len;
-	int			r;
+	struct http_request  req;
+	struct http_response resp;
+	size_t               was_len;
+	int                  r;
 
-	while (c->fd != -1 && !c->close_after && !c->waiting &&
-	    c->in.len > 0 && c->out.len - c->out_off < OUT_HIGH_WATER) {
+	while (c->fd != -1 && !c->close_after && !c->waiting && c->in.len > 0 &&
+	    c->out.len - c->out_off < OUT_HIGH_WATER) {
 		r = http_parse_request(c->in.data, c->in.len, &w->lim, &req);
 		if (r == 0) {
-			if (c->in.len == c->in.max) {	/* parser bug guard */
+			if (c->in.len == c->in.max) { /* parser bug guard */
 				conn_respond_error(w, c, 413);
 				break;
 			}
@@ -278,8 +283,9 @@ conn_process(struct worker *w, struct conn *c)
 		w->site.peer = (const struct sockaddr *)&c->peer;
 		http_dispatch(&w->site, &req, &resp);
 		w->site.peer = NULL;
-		if (!resp.defer || signer_ask(w, c, &resp,
-		    req.method == HTTP_M_HEAD, req.keep_alive) == -1) {
+		if (!resp.defer ||
+		    signer_ask(w, c, &resp, req.method == HTTP_M_HEAD,
+		        req.keep_alive) == -1) {
 			if (resp.defer) {
 				http_response_error(&resp, 503);
 				buf_puts(&resp.headers, "Retry-After: 5\r\n");
@@ -287,7 +293,7 @@ conn_process(struct worker *w, struct conn *c)
 			conn_respond(w, c, &resp, req.method == HTTP_M_HEAD,
 			    req.keep_alive);
 		}
-		http_response_free(&resp);	/* leaves resp.filter */
+		http_response_free(&resp); /* leaves resp.filter */
 		if (c->fd == -1) {
 			free(resp.filter);
 			return;
@@ -309,8 +315,8 @@ conn_process(struct worker *w, struct conn *c)
 void
 conn_flush(struct worker *w, struct conn *c)
 {
-	int	had_output = c->out.len > c->out_off, progress = 0;
-	ssize_t	n;
+	int     had_output = c->out.len > c->out_off, progress = 0;
+	ssize_t n;
 
 	if (c->state == CONN_STREAM) {
 		stream_flush(w, c);
@@ -373,9 +379,9 @@ conn_flush(struct worker *w, struct conn *c)
 static void
 conn_read(struct worker *w, struct conn *c)
 {
-	char	 scratch[READ_CHUNK];
-	ssize_t	 n;
-	size_t	 room;
+	char    scratch[READ_CHUNK];
+	ssize_t n;
+	size_t  room;
 
 	if (c->state == CONN_LINGER) {
 		while ((n = recv(c->fd, scratch, sizeof(scratch), 0)) > 0)
@@ -417,9 +423,9 @@ conn_read(struct worker *w, struct conn *c)
 int
 signer_connect(struct worker *w)
 {
-	struct sockaddr_un	sun;
-	struct epoll_event	ev;
-	int			fd;
+	struct sockaddr_un sun;
+	struct epoll_event ev;
+	int                fd;
 
 	if (w->sig_fd != -1)
 		return (0);
@@ -451,9 +457,9 @@ signer_connect(struct worker *w)
 static void
 expire_timers(struct worker *w)
 {
-	struct conn	*c;
-	int64_t		 now = mono_ms();
-	int		 k;
+	struct conn *c;
+	int64_t      now = mono_ms();
+	int          k;
 
 	for (k = 0; k < TIMER_KINDS; k++) {
 		while ((c = TAILQ_FIRST(&w->timers[k])) != NULL &&
@@ -480,7 +486,7 @@ expire_timers(struct worker *w)
 static void
 epoll_add_tag(struct worker *w, int fd, void *tag, uint32_t events)
 {
-	struct epoll_event	ev;
+	struct epoll_event ev;
 
 	ev.events = events;
 	ev.data.ptr = tag;
@@ -491,7 +497,7 @@ epoll_add_tag(struct worker *w, int fd, void *tag, uint32_t events)
 void
 stop_accepting(struct worker *w)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < w->ctx->nlisten; i++)
 		epoll_ctl(w->ep, EPOLL_CTL_DEL, w->ctx->listen_fds[i], NULL);
@@ -501,7 +507,7 @@ stop_accepting(struct worker *w)
 static void
 resume_accepting(struct worker *w)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < w->ctx->nlisten && i < NELEM(tag_listen); i++)
 		epoll_add_tag(w, w->ctx->listen_fds[i], &tag_listen[i],
@@ -519,13 +525,13 @@ resume_accepting(struct worker *w)
 static void
 begin_drain(struct worker *w)
 {
-	int64_t	grace;
+	int64_t grace;
 
 	if (w->draining)
 		return;
 	w->draining = 1;
-	grace = w->cf->http.keepalive_timeout_ms +
-	    w->cf->http.request_timeout_ms;
+	grace =
+	    w->cf->http.keepalive_timeout_ms + w->cf->http.request_timeout_ms;
 	if (grace < w->cf->daemon.stop_timeout_ms)
 		grace = w->cf->daemon.stop_timeout_ms;
 	w->drain_deadline = mono_ms() + grace;
@@ -541,7 +547,7 @@ begin_drain(struct worker *w)
 static int
 handle_signals(struct worker *w)
 {
-	struct proc_signals	s;
+	struct proc_signals s;
 
 	memset(&s, 0, sizeof(s));
 	if (proc_read_signals(w->sfd, &s) == -1)
@@ -558,8 +564,8 @@ handle_signals(struct worker *w)
 static void
 worker_init(struct worker *w, struct proc_ctx *ctx)
 {
-	const struct conf	*cf = ctx->cf;
-	int			 k;
+	const struct conf *cf = ctx->cf;
+	int                k;
 
 	memset(w, 0, sizeof(*w));
 	w->ctx = ctx;
@@ -582,7 +588,7 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	if (cf->ctwatch.enabled && ctx->ring != NULL)
 		w->fo = fanout_new(ctx->ring, (size_t)cf->stream.client_queue);
 	if (w->fo != NULL && cf->stream.compression)
-		(void)fanout_enable_deflate(w->fo);	/* else plain frames */
+		(void)fanout_enable_deflate(w->fo); /* else plain frames */
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	epoll_add_tag(w, ctx->chan, &tag_chan, EPOLLIN | EPOLLRDHUP);
@@ -605,7 +611,7 @@ is_listen_tag(const void *p)
 static int
 wait_timeout(struct worker *w)
 {
-	int64_t	now = mono_ms(), next = timer_next(w);
+	int64_t now = mono_ms(), next = timer_next(w);
 
 	if (w->draining && w->drain_deadline < next)
 		next = w->drain_deadline;
@@ -633,7 +639,7 @@ wait_timeout(struct worker *w)
 static void *
 http_open(struct proc_ctx *ctx, int *code)
 {
-	struct worker	*w = xcalloc(1, sizeof(*w));
+	struct worker *w = xcalloc(1, sizeof(*w));
 
 	(void)code;
 	worker_init(w, ctx);
@@ -643,10 +649,10 @@ http_open(struct proc_ctx *ctx, int *code)
 static int
 http_run(void *state, struct proc_ctx *ctx, int sfd)
 {
-	struct epoll_event	 ev[MAX_EVENTS];
-	struct worker		*w = state;
-	struct conn		*c;
-	int			 n, i, stop = 0;
+	struct epoll_event ev[MAX_EVENTS];
+	struct worker     *w = state;
+	struct conn       *c;
+	int                n, i, stop = 0;
 
 	w->sfd = sfd;
 	epoll_add_tag(w, sfd, &tag_signal, EPOLLIN);
@@ -664,20 +670,22 @@ http_run(void *state, struct proc_ctx *ctx, int sfd)
 					stop = 1;
 				}
 			} else if (p == &tag_conv || p == &tag_relay) {
-				continue;	/* conv_*_run below */
+				continue; /* conv_*_run below */
 			} else if (p == &tag_signer) {
 				if (w->sig_fd != -1)
 					signer_read(w);
 			} else if (is_listen_tag(p)) {
 				if (w->accepting)
-					accept_clients(w, ctx->listen_fds[
-					    (const char *)p - tag_listen]);
+					accept_clients(w,
+					    ctx->listen_fds[(const char *)p -
+					        tag_listen]);
 			} else {
 				c = p;
 				if (c->fd == -1)
 					continue;
-				if (ev[i].events & (EPOLLIN | EPOLLRDHUP |
-				    EPOLLHUP | EPOLLERR))
+				if (ev[i].events &
+				    (EPOLLIN | EPOLLRDHUP | EPOLLHUP |
+				        EPOLLERR))
 					conn_read(w, c);
 				else if (ev[i].events & EPOLLOUT)
 					conn_flush(w, c);
@@ -698,10 +706,11 @@ http_run(void *state, struct proc_ctx *ctx, int sfd)
 		stream_tick(w);
 		free_dead(w);
 		trim_after_drop(w);
-		if (w->draining && ((w->nconns == 0 && (w->conv == NULL ||
-		    conv_http_busy(w->conv) == 0) && (w->relay == NULL ||
-		    conv_proxy_busy(w->relay) == 0)) ||
-		    mono_ms() >= w->drain_deadline)) {
+		if (w->draining &&
+		    ((w->nconns == 0 &&
+		         (w->conv == NULL || conv_http_busy(w->conv) == 0) &&
+		         (w->relay == NULL || conv_proxy_busy(w->relay) == 0)) ||
+		        mono_ms() >= w->drain_deadline)) {
 			streams_going_away(w);
 			stop = 1;
 		}
@@ -712,7 +721,7 @@ http_run(void *state, struct proc_ctx *ctx, int sfd)
 static void
 http_close(void *state)
 {
-	struct worker	*w = state;
+	struct worker *w = state;
 
 	if (w->conv != NULL)
 		conv_http_free(w->conv);

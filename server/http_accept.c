@@ -39,8 +39,9 @@
 #include "store/paths.h"
 #include "common/xmalloc.h"
 
-static void	conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer);
-static void	refuse_busy(struct worker *w, int fd);
+static void
+conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer);
+static void refuse_busy(struct worker *w, int fd);
 
 /*
  * After a flood (slowloris, a burst of clients), the freed connection
@@ -52,7 +53,7 @@ static void	refuse_busy(struct worker *w, int fd);
 void
 trim_after_drop(struct worker *w)
 {
-	int64_t	now;
+	int64_t now;
 
 	if (w->peak_conns - w->nconns < TRIM_MIN_DROP ||
 	    w->nconns > w->peak_conns / 2)
@@ -87,8 +88,8 @@ conn_linger(struct worker *w, struct conn *c)
 static void
 conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer)
 {
-	struct epoll_event	 ev;
-	struct conn		*c = xcalloc(1, sizeof(*c));
+	struct epoll_event ev;
+	struct conn       *c = xcalloc(1, sizeof(*c));
 
 	c->fd = fd;
 	c->peer = *peer;
@@ -116,10 +117,11 @@ conn_new(struct worker *w, int fd, const struct sockaddr_storage *peer)
 static void
 refuse_busy(struct worker *w, int fd)
 {
-	char	msg[512];
-	int	n;
+	char msg[512];
+	int  n;
 
-	n = snprintf(msg, sizeof(msg), "HTTP/1.1 503 Service Unavailable\r\n"
+	n = snprintf(msg, sizeof(msg),
+	    "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Server: notaryd/%s\r\nDate: %s\r\nContent-Type: text/plain;"
 	    "charset=utf-8\r\nContent-Length: 24\r\nConnection: close\r\n"
 	    "Retry-After: 5\r\n\r\n503 Service Unavailable\n",
@@ -132,9 +134,9 @@ refuse_busy(struct worker *w, int fd)
 void
 accept_clients(struct worker *w, int lfd)
 {
-	struct sockaddr_storage	peer;
-	socklen_t		plen;
-	int			i, fd;
+	struct sockaddr_storage peer;
+	socklen_t               plen;
+	int                     i, fd;
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
 		plen = sizeof(peer);

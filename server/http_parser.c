@@ -25,39 +25,37 @@
 #include "server/http_parser_impl.h"
 
 static const struct {
-	const char		*name;
-	enum http_method	 method;
+	const char      *name;
+	enum http_method method;
 } known_methods[] = {
-	{ "GET",	HTTP_M_GET },
-	{ "HEAD",	HTTP_M_HEAD },
-	{ "POST",	HTTP_M_POST },
-	{ "PUT",	HTTP_M_PUT },
-	{ "DELETE",	HTTP_M_DELETE },
-	{ "OPTIONS",	HTTP_M_OPTIONS },
-	{ "PATCH",	HTTP_M_PATCH },
-	{ "TRACE",	HTTP_M_TRACE },
-	{ "CONNECT",	HTTP_M_CONNECT },
+	{ "GET", HTTP_M_GET },
+	{ "HEAD", HTTP_M_HEAD },
+	{ "POST", HTTP_M_POST },
+	{ "PUT", HTTP_M_PUT },
+	{ "DELETE", HTTP_M_DELETE },
+	{ "OPTIONS", HTTP_M_OPTIONS },
+	{ "PATCH", HTTP_M_PATCH },
+	{ "TRACE", HTTP_M_TRACE },
+	{ "CONNECT", HTTP_M_CONNECT },
 };
 
-static int	 is_tchar(unsigned char);
-static int	 is_method_char(unsigned char);
-static int	 is_target_char(unsigned char);
-static int	 is_field_value_char(unsigned char);
-static unsigned char ascii_lower(unsigned char);
-static int	 peek(const struct scanner *, size_t, unsigned char *);
-static int	 take_line_end(struct scanner *, int *);
-static int	 expect_line_end(struct scanner *);
-static int	 skip_leading_empty_lines(struct scanner *);
+static int              is_tchar(unsigned char);
+static int              is_method_char(unsigned char);
+static int              is_target_char(unsigned char);
+static int              is_field_value_char(unsigned char);
+static unsigned char    ascii_lower(unsigned char);
+static int              peek(const struct scanner *, size_t, unsigned char *);
+static int              take_line_end(struct scanner *, int *);
+static int              expect_line_end(struct scanner *);
+static int              skip_leading_empty_lines(struct scanner *);
 static enum http_method lookup_method(const char *, size_t);
-static int	 scan_method(struct scanner *, struct http_request *);
-static int	 scan_target(struct scanner *, struct http_request *);
-static int	 scan_version(struct scanner *, struct http_request *);
-static int	 scan_request_line(struct scanner *, struct http_request *);
-static int	 scan_header_field(struct scanner *, struct http_header *);
-static int	 scan_header_lines(struct scanner *, struct http_request *,
-		    size_t);
-static int	 take_body(struct http_request *, const char *, size_t,
-		    uint64_t);
+static int              scan_method(struct scanner *, struct http_request *);
+static int              scan_target(struct scanner *, struct http_request *);
+static int              scan_version(struct scanner *, struct http_request *);
+static int scan_request_line(struct scanner *, struct http_request *);
+static int scan_header_field(struct scanner *, struct http_header *);
+static int scan_header_lines(struct scanner *, struct http_request *, size_t);
+static int take_body(struct http_request *, const char *, size_t, uint64_t);
 
 /* RFC 9110 5.6.2 tchar: the characters of header names and methods. */
 static int
@@ -67,9 +65,21 @@ is_tchar(unsigned char c)
 	    (c >= '0' && c <= '9'))
 		return (1);
 	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'':
-	case '*': case '+': case '-': case '.': case '^': case '_':
-	case '`': case '|': case '~':
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '+':
+	case '-':
+	case '.':
+	case '^':
+	case '_':
+	case '`':
+	case '|':
+	case '~':
 		return (1);
 	}
 	return (0);
@@ -114,9 +124,21 @@ hp_is_regname_char(unsigned char c)
 	    (c >= '0' && c <= '9'))
 		return (1);
 	switch (c) {
-	case '-': case '.': case '_': case '~':
-	case '!': case '$': case '&': case '\'': case '(': case ')':
-	case '*': case '+': case ',': case ';': case '=':
+	case '-':
+	case '.':
+	case '_':
+	case '~':
+	case '!':
+	case '$':
+	case '&':
+	case '\'':
+	case '(':
+	case ')':
+	case '*':
+	case '+':
+	case ',':
+	case ';':
+	case '=':
 		return (1);
 	}
 	return (0);
@@ -144,7 +166,7 @@ ascii_lower(unsigned char c)
 int
 hp_same_ci(const char *s, size_t n, const char *word)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (word[i] == '\0' ||
@@ -162,7 +184,7 @@ hp_same_ci(const char *s, size_t n, const char *word)
 static int
 peek(const struct scanner *s, size_t ahead, unsigned char *c)
 {
-	size_t	at = s->pos + ahead;
+	size_t at = s->pos + ahead;
 
 	*c = 0;
 	if (at >= s->limit)
@@ -177,8 +199,8 @@ peek(const struct scanner *s, size_t ahead, unsigned char *c)
 static int
 take_line_end(struct scanner *s, int *taken)
 {
-	unsigned char	c, next;
-	int		r;
+	unsigned char c, next;
+	int           r;
 
 	*taken = 0;
 	if ((r = peek(s, 0, &c)) != SCAN_OK)
@@ -203,7 +225,7 @@ take_line_end(struct scanner *s, int *taken)
 static int
 expect_line_end(struct scanner *s)
 {
-	int	r, taken;
+	int r, taken;
 
 	if ((r = take_line_end(s, &taken)) != SCAN_OK)
 		return (r);
@@ -218,7 +240,7 @@ expect_line_end(struct scanner *s)
 static int
 skip_leading_empty_lines(struct scanner *s)
 {
-	int	r, taken;
+	int r, taken;
 
 	do {
 		if ((r = take_line_end(s, &taken)) != SCAN_OK)
@@ -230,10 +252,9 @@ skip_leading_empty_lines(struct scanner *s)
 static enum http_method
 lookup_method(const char *name, size_t len)
 {
-	size_t	i;
+	size_t i;
 
-	for (i = 0; i < sizeof(known_methods) / sizeof(known_methods[0]);
-	    i++) {
+	for (i = 0; i < sizeof(known_methods) / sizeof(known_methods[0]); i++) {
 		if (strlen(known_methods[i].name) == len &&
 		    memcmp(known_methods[i].name, name, len) == 0)
 			return (known_methods[i].method);
@@ -247,11 +268,10 @@ lookup_method(const char *name, size_t len)
  * is a 400.  *start gets the run's offset; SCAN_MORE when the buffer ends.
  */
 static int
-scan_run_to_sp(struct scanner *s, int (*in_class)(unsigned char),
-    size_t *start)
+scan_run_to_sp(struct scanner *s, int (*in_class)(unsigned char), size_t *start)
 {
-	unsigned char	c;
-	int		r;
+	unsigned char c;
+	int           r;
 
 	*start = s->pos;
 	for (;;) {
@@ -270,8 +290,8 @@ scan_run_to_sp(struct scanner *s, int (*in_class)(unsigned char),
 static int
 scan_method(struct scanner *s, struct http_request *req)
 {
-	size_t	start;
-	int	r;
+	size_t start;
+	int    r;
 
 	if ((r = scan_run_to_sp(s, is_method_char, &start)) != SCAN_OK)
 		return (r);
@@ -288,8 +308,8 @@ scan_method(struct scanner *s, struct http_request *req)
 static int
 scan_target(struct scanner *s, struct http_request *req)
 {
-	size_t	start;
-	int	r;
+	size_t start;
+	int    r;
 
 	if ((r = scan_run_to_sp(s, is_target_char, &start)) != SCAN_OK)
 		return (r);
@@ -308,10 +328,10 @@ scan_target(struct scanner *s, struct http_request *req)
 static int
 scan_version(struct scanner *s, struct http_request *req)
 {
-	static const char	 name[] = "HTTP/";
-	unsigned char		 c, major, minor;
-	size_t			 i;
-	int			 r;
+	static const char name[] = "HTTP/";
+	unsigned char     c, major, minor;
+	size_t            i;
+	int               r;
 
 	for (i = 0; i < sizeof(name) - 1; i++) {
 		if ((r = peek(s, 0, &c)) != SCAN_OK)
@@ -346,7 +366,7 @@ scan_version(struct scanner *s, struct http_request *req)
 static int
 scan_request_line(struct scanner *s, struct http_request *req)
 {
-	int	r;
+	int r;
 
 	if ((r = skip_leading_empty_lines(s)) != SCAN_OK)
 		return (r);
@@ -361,9 +381,9 @@ scan_request_line(struct scanner *s, struct http_request *req)
 static int
 scan_header_field(struct scanner *s, struct http_header *h)
 {
-	size_t		start = s->pos, value_end;
-	unsigned char	c;
-	int		r;
+	size_t        start = s->pos, value_end;
+	unsigned char c;
+	int           r;
 
 	if ((r = peek(s, 0, &c)) != SCAN_OK)
 		return (r);
@@ -415,10 +435,10 @@ scan_header_field(struct scanner *s, struct http_header *h)
 }
 
 static int
-scan_header_lines(struct scanner *s, struct http_request *req,
-    size_t max_headers)
+scan_header_lines(
+    struct scanner *s, struct http_request *req, size_t max_headers)
 {
-	int	r, end;
+	int r, end;
 
 	for (;;) {
 		if ((r = take_line_end(s, &end)) != SCAN_OK)
@@ -436,10 +456,10 @@ scan_header_lines(struct scanner *s, struct http_request *req,
 
 /* The body follows the header section; wait until all of it is here. */
 static int
-take_body(struct http_request *req, const char *buf, size_t len,
-    uint64_t length)
+take_body(
+    struct http_request *req, const char *buf, size_t len, uint64_t length)
 {
-	size_t	have = len - req->header_bytes;
+	size_t have = len - req->header_bytes;
 
 	/* The length is returned as an int; a larger request is too large. */
 	if (length > (uint64_t)(INT_MAX - req->header_bytes))
@@ -456,13 +476,13 @@ take_body(struct http_request *req, const char *buf, size_t len,
 }
 
 int
-http_parse_request(const char *buf, size_t len,
-    const struct http_limits *lim, struct http_request *req)
+http_parse_request(const char *buf, size_t len, const struct http_limits *lim,
+    struct http_request *req)
 {
-	struct scanner		s;
-	struct header_facts	f;
-	size_t			max_headers, i;
-	int			r;
+	struct scanner      s;
+	struct header_facts f;
+	size_t              max_headers, i;
+	int                 r;
 
 	memset(req, 0, sizeof(*req));
 	memset(&f, 0, sizeof(f));
@@ -479,8 +499,9 @@ http_parse_request(const char *buf, size_t len,
 		return (r == SCAN_MORE ? 0 : r);
 
 	s.over_limit = -431;
-	max_headers = lim->max_headers < HTTP_MAX_HEADERS_HARD ?
-	    lim->max_headers : HTTP_MAX_HEADERS_HARD;
+	max_headers = lim->max_headers < HTTP_MAX_HEADERS_HARD
+	    ? lim->max_headers
+	    : HTTP_MAX_HEADERS_HARD;
 	if ((r = scan_header_lines(&s, req, max_headers)) != SCAN_OK)
 		return (r == SCAN_MORE ? 0 : r);
 	req->header_bytes = s.pos;
@@ -496,7 +517,7 @@ http_parse_request(const char *buf, size_t len,
 const struct http_header *
 http_header_find(const struct http_request *req, const char *name)
 {
-	size_t	i, name_len;
+	size_t i, name_len;
 
 	if (req == NULL || name == NULL)
 		return (NULL);
@@ -513,34 +534,62 @@ const char *
 http_reason(int status)
 {
 	switch (status) {
-	case 100: return ("Continue");
-	case 101: return ("Switching Protocols");
-	case 200: return ("OK");
-	case 204: return ("No Content");
-	case 206: return ("Partial Content");
-	case 301: return ("Moved Permanently");
-	case 302: return ("Found");
-	case 304: return ("Not Modified");
-	case 400: return ("Bad Request");
-	case 401: return ("Unauthorized");
-	case 403: return ("Forbidden");
-	case 404: return ("Not Found");
-	case 405: return ("Method Not Allowed");
-	case 408: return ("Request Timeout");
-	case 411: return ("Length Required");
-	case 413: return ("Content Too Large");
-	case 414: return ("URI Too Long");
-	case 415: return ("Unsupported Media Type");
-	case 421: return ("Misdirected Request");
-	case 426: return ("Upgrade Required");
-	case 429: return ("Too Many Requests");
-	case 431: return ("Request Header Fields Too Large");
-	case 500: return ("Internal Server Error");
-	case 501: return ("Not Implemented");
-	case 502: return ("Bad Gateway");
-	case 503: return ("Service Unavailable");
-	case 504: return ("Gateway Timeout");
-	case 505: return ("HTTP Version Not Supported");
+	case 100:
+		return ("Continue");
+	case 101:
+		return ("Switching Protocols");
+	case 200:
+		return ("OK");
+	case 204:
+		return ("No Content");
+	case 206:
+		return ("Partial Content");
+	case 301:
+		return ("Moved Permanently");
+	case 302:
+		return ("Found");
+	case 304:
+		return ("Not Modified");
+	case 400:
+		return ("Bad Request");
+	case 401:
+		return ("Unauthorized");
+	case 403:
+		return ("Forbidden");
+	case 404:
+		return ("Not Found");
+	case 405:
+		return ("Method Not Allowed");
+	case 408:
+		return ("Request Timeout");
+	case 411:
+		return ("Length Required");
+	case 413:
+		return ("Content Too Large");
+	case 414:
+		return ("URI Too Long");
+	case 415:
+		return ("Unsupported Media Type");
+	case 421:
+		return ("Misdirected Request");
+	case 426:
+		return ("Upgrade Required");
+	case 429:
+		return ("Too Many Requests");
+	case 431:
+		return ("Request Header Fields Too Large");
+	case 500:
+		return ("Internal Server Error");
+	case 501:
+		return ("Not Implemented");
+	case 502:
+		return ("Bad Gateway");
+	case 503:
+		return ("Service Unavailable");
+	case 504:
+		return ("Gateway Timeout");
+	case 505:
+		return ("HTTP Version Not Supported");
 	}
 	return ("Unknown");
 }
@@ -551,12 +600,12 @@ http_reason(int status)
  * string, where an embedded NUL would silently cut it short.
  */
 long
-http_urldecode(const char *src, size_t len, char *dst, size_t dstlen,
-    int plus_space)
+http_urldecode(
+    const char *src, size_t len, char *dst, size_t dstlen, int plus_space)
 {
-	size_t		i = 0, out = 0;
-	unsigned char	c;
-	int		hi, lo;
+	size_t        i = 0, out = 0;
+	unsigned char c;
+	int           hi, lo;
 
 	if (dst == NULL || dstlen == 0 || (src == NULL && len > 0))
 		return (-1);

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_MAX_HEADERS_HARD	128	/* array size; config may lower it */
+#define HTTP_MAX_HEADERS_HARD 128 /* array size; config may lower it */
 
 enum http_method {
 	HTTP_M_UNKNOWN = 0,
@@ -35,43 +35,43 @@ enum http_method {
 };
 
 /* Method bit for route tables: HTTP_MBIT(HTTP_M_GET) | ... */
-#define HTTP_MBIT(m)	(1u << (m))
+#define HTTP_MBIT(m) (1u << (m))
 
 struct http_header {
-	const char	*name;
-	size_t		 name_len;
-	const char	*value;		/* leading/trailing blanks trimmed */
-	size_t		 value_len;
+	const char *name;
+	size_t      name_len;
+	const char *value; /* leading/trailing blanks trimmed */
+	size_t      value_len;
 };
 
 struct http_limits {
-	size_t		max_request;	/* request line + headers incl. CRLFs */
-	size_t		max_headers;	/* <= HTTP_MAX_HEADERS_HARD */
-	size_t		max_body;
+	size_t max_request; /* request line + headers incl. CRLFs */
+	size_t max_headers; /* <= HTTP_MAX_HEADERS_HARD */
+	size_t max_body;
 };
 
 struct http_request {
 	enum http_method method;
-	const char	*method_str;
-	size_t		 method_len;
-	const char	*target;	/* raw request-target */
-	size_t		 target_len;
-	const char	*path;		/* target up to '?' (origin form) */
-	size_t		 path_len;
-	const char	*query;		/* after '?', or NULL if no '?' */
-	size_t		 query_len;
-	int		 version_minor;	/* 0 or 1 (HTTP/1.x only) */
-	int		 keep_alive;	/* after Connection and version rules */
-	int		 upgrade;	/* "Connection: upgrade" + Upgrade present */
-	const char	*host;		/* Host header value or NULL */
-	size_t		 host_len;
-	uint64_t	 content_length;
-	const char	*body;		/* NULL when no body */
-	size_t		 body_len;
-	size_t		 nheaders;
+	const char      *method_str;
+	size_t           method_len;
+	const char      *target; /* raw request-target */
+	size_t           target_len;
+	const char      *path; /* target up to '?' (origin form) */
+	size_t           path_len;
+	const char      *query; /* after '?', or NULL if no '?' */
+	size_t           query_len;
+	int              version_minor; /* 0 or 1 (HTTP/1.x only) */
+	int              keep_alive;    /* after Connection and version rules */
+	int              upgrade; /* "Connection: upgrade" + Upgrade present */
+	const char      *host;    /* Host header value or NULL */
+	size_t           host_len;
+	uint64_t         content_length;
+	const char      *body; /* NULL when no body */
+	size_t           body_len;
+	size_t           nheaders;
 	struct http_header headers[HTTP_MAX_HEADERS_HARD];
-	size_t		 header_bytes;	/* request line + headers + blank line */
-	size_t		 total_bytes;	/* header_bytes + body */
+	size_t header_bytes; /* request line + headers + blank line */
+	size_t total_bytes;  /* header_bytes + body */
 };
 
 /*
@@ -95,12 +95,12 @@ struct http_request {
  * request is still incomplete, so a client cannot make the worker buffer
  * more than max_request + max_body bytes.
  */
-int	http_parse_request(const char *buf, size_t len,
-	    const struct http_limits *lim, struct http_request *req);
+int http_parse_request(const char *buf, size_t len,
+    const struct http_limits *lim, struct http_request *req);
 
 /* Case-insensitive header lookup; NULL when absent. */
-const struct http_header *http_header_find(const struct http_request *req,
-	    const char *name);
+const struct http_header *
+http_header_find(const struct http_request *req, const char *name);
 
 /* The reason phrase of a status code ("Not Found"), or "Unknown". */
 const char *http_reason(int status);
@@ -110,7 +110,7 @@ const char *http_reason(int status);
  * (dstlen bytes).  Returns the decoded length, or -1 on a bad escape, an
  * encoded NUL, or when dst is too small.
  */
-long	http_urldecode(const char *src, size_t len, char *dst, size_t dstlen,
-	    int plus_space);
+long http_urldecode(
+    const char *src, size_t len, char *dst, size_t dstlen, int plus_space);
 
 #endif

@@ -35,37 +35,35 @@
 #include "server/ws.h"
 #include "common/xmalloc.h"
 
-#define PUBKEY_MAX	16384
+#define PUBKEY_MAX 16384
 
-typedef void (*http_handler)(struct http_site *,
-    const struct http_request *, struct http_response *);
+typedef void (*http_handler)(
+    struct http_site *, const struct http_request *, struct http_response *);
 
 struct route {
-	const char	*path;
-	unsigned	 methods;
-	http_handler	 handler;
-	int		 rt;		/* enum status_route */
+	const char  *path;
+	unsigned     methods;
+	http_handler handler;
+	int          rt; /* enum status_route */
 };
 
-static void	route_index(struct http_site *,
-		    const struct http_request *, struct http_response *);
-static char	*read_small_file(const char *, size_t);
-static void	route_favicon(struct http_site *,
-		    const struct http_request *, struct http_response *);
-static void	route_healthz(struct http_site *,
-		    const struct http_request *, struct http_response *);
+static void route_index(
+    struct http_site *, const struct http_request *, struct http_response *);
+static char *read_small_file(const char *, size_t);
+static void  route_favicon(
+     struct http_site *, const struct http_request *, struct http_response *);
+static void route_healthz(
+    struct http_site *, const struct http_request *, struct http_response *);
 
-#define M_READ	(HTTP_MBIT(HTTP_M_GET) | HTTP_MBIT(HTTP_M_HEAD))
+#define M_READ (HTTP_MBIT(HTTP_M_GET) | HTTP_MBIT(HTTP_M_HEAD))
 
 static const struct route routes[] = {
-	{ "/",		M_READ | HTTP_MBIT(HTTP_M_POST),	route_index,
+	{ "/", M_READ | HTTP_MBIT(HTTP_M_POST), route_index, STATUS_RT_INDEX },
+	{ "/index", M_READ | HTTP_MBIT(HTTP_M_POST), route_index,
 	    STATUS_RT_INDEX },
-	{ "/index",	M_READ | HTTP_MBIT(HTTP_M_POST),	route_index,
-	    STATUS_RT_INDEX },
-	{ "/healthz",	M_READ,			route_healthz, STATUS_RT_HEALTHZ },
-	{ "/favicon.ico", M_READ,		route_favicon, STATUS_RT_FAVICON },
-	{ CONV_BUNDLE_PATH, M_READ,		conv_route_bundle,
-	    STATUS_RT_OTHER },
+	{ "/healthz", M_READ, route_healthz, STATUS_RT_HEALTHZ },
+	{ "/favicon.ico", M_READ, route_favicon, STATUS_RT_FAVICON },
+	{ CONV_BUNDLE_PATH, M_READ, conv_route_bundle, STATUS_RT_OTHER },
 };
 
 void
@@ -92,8 +90,9 @@ http_response_from_signer(struct http_response *resp, int status,
 	switch (status) {
 	case SIG_OK:
 		resp->status = 200;
-		resp->content_type = fmt == CACHE_FMT_CONVERGENCE_JSON ?
-		    "application/json" : "text/xml;charset=utf-8";
+		resp->content_type = fmt == CACHE_FMT_CONVERGENCE_JSON
+		    ? "application/json"
+		    : "text/xml;charset=utf-8";
 		if (buf_append(&resp->body, body, len) == -1)
 			http_response_error(resp, 503);
 		break;
@@ -130,21 +129,24 @@ static void
 allow_header(struct http_response *resp, unsigned methods)
 {
 	static const char *const names[] = {
-		[HTTP_M_GET] = "GET", [HTTP_M_HEAD] = "HEAD",
-		[HTTP_M_POST] = "POST", [HTTP_M_PUT] = "PUT",
-		[HTTP_M_DELETE] = "DELETE", [HTTP_M_OPTIONS] = "OPTIONS",
-		[HTTP_M_PATCH] = "PATCH", [HTTP_M_TRACE] = "TRACE",
+		[HTTP_M_GET] = "GET",
+		[HTTP_M_HEAD] = "HEAD",
+		[HTTP_M_POST] = "POST",
+		[HTTP_M_PUT] = "PUT",
+		[HTTP_M_DELETE] = "DELETE",
+		[HTTP_M_OPTIONS] = "OPTIONS",
+		[HTTP_M_PATCH] = "PATCH",
+		[HTTP_M_TRACE] = "TRACE",
 		[HTTP_M_CONNECT] = "CONNECT",
 	};
-	size_t	i;
-	int	first = 1;
+	size_t i;
+	int    first = 1;
 
 	buf_puts(&resp->headers, "Allow: ");
 	for (i = 1; i < NELEM(names); i++) {
 		if (!(methods & HTTP_MBIT(i)))
 			continue;
-		buf_printf(&resp->headers, "%s%s", first ? "" : ", ",
-		    names[i]);
+		buf_printf(&resp->headers, "%s%s", first ? "" : ", ", names[i]);
 		first = 0;
 	}
 	buf_puts(&resp->headers, "\r\n");
@@ -154,7 +156,7 @@ allow_header(struct http_response *resp, unsigned methods)
 static int
 path_is(const struct http_request *req, const char *p)
 {
-	size_t	n = strlen(p);
+	size_t n = strlen(p);
 
 	if (req->path_len == n && memcmp(req->path, p, n) == 0)
 		return (1);
@@ -180,23 +182,27 @@ stream_of(const struct conf *cf, const struct http_request *req)
  * a browser).
  */
 static void
-stream_page(struct http_site *site, enum http_stream st,
-    struct http_response *resp)
+stream_page(
+    struct http_site *site, enum http_stream st, struct http_response *resp)
 {
-	const struct conf	*cf = site->cf;
+	const struct conf *cf = site->cf;
 
 	resp->content_type = "text/plain;charset=utf-8";
-	buf_printf(&resp->body, "This is a CertStream websocket endpoint (%s "
+	buf_printf(&resp->body,
+	    "This is a CertStream websocket endpoint (%s "
 	    "stream).\nConnect with a websocket client, e.g. "
 	    "ws://HOST%s\nServer-Sent Events: /sse?stream=%s\n"
 	    "Filters: ?domains=example.com,*.example.org&type=precert|x509\n"
 	    "Examples: /example.json, /latest.json\n",
-	    st == HTTP_STREAM_FULL ? "full" : st == HTTP_STREAM_DOMAINS ?
-	    "domains-only" : "lite", st == HTTP_STREAM_FULL ?
-	    cf->stream.full_path : st == HTTP_STREAM_DOMAINS ?
-	    cf->stream.domains_path : cf->stream.lite_path,
-	    st == HTTP_STREAM_FULL ? "full" : st == HTTP_STREAM_DOMAINS ?
-	    "domains" : "lite");
+	    st == HTTP_STREAM_FULL          ? "full"
+	        : st == HTTP_STREAM_DOMAINS ? "domains-only"
+	                                    : "lite",
+	    st == HTTP_STREAM_FULL          ? cf->stream.full_path
+	        : st == HTTP_STREAM_DOMAINS ? cf->stream.domains_path
+	                                    : cf->stream.lite_path,
+	    st == HTTP_STREAM_FULL          ? "full"
+	        : st == HTTP_STREAM_DOMAINS ? "domains"
+	                                    : "lite");
 }
 
 /*
@@ -207,17 +213,17 @@ stream_page(struct http_site *site, enum http_stream st,
 static int
 sse_stream(const struct http_request *req, enum http_stream *st)
 {
-	char	v[16];
-	long	n;
+	char v[16];
+	long n;
 
-	n = stream_query_param(req->query, req->query_len, "stream", v,
-	    sizeof(v));
+	n = stream_query_param(
+	    req->query, req->query_len, "stream", v, sizeof(v));
 	if (n == -1 || (n >= 0 && strcmp(v, "lite") == 0))
 		*st = HTTP_STREAM_LITE;
 	else if (n >= 0 && strcmp(v, "full") == 0)
 		*st = HTTP_STREAM_FULL;
-	else if (n >= 0 && (strcmp(v, "domains") == 0 ||
-	    strcmp(v, "domains-only") == 0))
+	else if (n >= 0 &&
+	    (strcmp(v, "domains") == 0 || strcmp(v, "domains-only") == 0))
 		*st = HTTP_STREAM_DOMAINS;
 	else
 		return (-1);
@@ -228,8 +234,8 @@ static int
 accepts_sse(const struct http_request *req)
 {
 	const struct http_header *h = http_header_find(req, "Accept");
-	static const char	 want[] = "text/event-stream";
-	size_t			 i;
+	static const char         want[] = "text/event-stream";
+	size_t                    i;
 
 	if (h == NULL)
 		return (0);
@@ -251,8 +257,8 @@ bad_stream_request(struct http_response *resp, const char *why)
 static int
 stream_filter_of(const struct http_request *req, struct http_response *resp)
 {
-	struct stream_filter	f;
-	const char		*why;
+	struct stream_filter f;
+	const char          *why;
 
 	if (stream_filter_parse(req->query, req->query_len, &f, &why) == -1) {
 		bad_stream_request(resp, why);
@@ -278,17 +284,17 @@ static int
 route_stream(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
-	enum http_stream	 st = stream_of(site->cf, req);
-	char			 accept[29];
-	int			 r, sse = 0;
+	enum http_stream st = stream_of(site->cf, req);
+	char             accept[29];
+	int              r, sse = 0;
 
 	if (!site->cf->ctwatch.enabled)
 		return (0);
 	if (path_is(req, "/sse")) {
 		resp->route = STATUS_RT_SSE;
 		if (sse_stream(req, &st) == -1) {
-			bad_stream_request(resp,
-			    "stream= must be lite, full or domains");
+			bad_stream_request(
+			    resp, "stream= must be lite, full or domains");
 			return (1);
 		}
 		sse = 1;
@@ -301,8 +307,8 @@ route_stream(struct http_site *site, const struct http_request *req,
 			resp->route = STATUS_RT_SSE;
 	}
 	if (!ws_is_upgrade(req) && !sse) {
-		if (st == HTTP_STREAM_LITE && (path_is(req, "/") ||
-		    path_is(req, "/index")))
+		if (st == HTTP_STREAM_LITE &&
+		    (path_is(req, "/") || path_is(req, "/index")))
 			return (0);
 		stream_page(site, st, resp);
 		return (1);
@@ -315,14 +321,15 @@ route_stream(struct http_site *site, const struct http_request *req,
 	if (!sse && (r = ws_check_upgrade(req, accept)) != 0) {
 		http_response_error(resp, r);
 		if (r == 426)
-			buf_puts(&resp->headers, "Sec-WebSocket-Version: 13\r\n");
+			buf_puts(
+			    &resp->headers, "Sec-WebSocket-Version: 13\r\n");
 		resp->close = 1;
 		return (1);
 	}
 	if (stream_filter_of(req, resp) == -1)
 		return (1);
-	resp->client_key = stream_client_key(site->status, site->cf,
-	    site->peer, req);
+	resp->client_key =
+	    stream_client_key(site->status, site->cf, site->peer, req);
 	if (stream_limit_check(site->status, site->cf, resp->client_key) ==
 	    -1) {
 		free(resp->filter);
@@ -330,8 +337,8 @@ route_stream(struct http_site *site, const struct http_request *req,
 		http_response_error(resp, 429);
 		buf_puts(&resp->headers, "Retry-After: 10\r\n");
 		resp->close = 1;
-		atomic_fetch_add_explicit(&site->status->stream.refused, 1,
-		    memory_order_relaxed);
+		atomic_fetch_add_explicit(
+		    &site->status->stream.refused, 1, memory_order_relaxed);
 		return (1);
 	}
 	resp->stream = st;
@@ -340,8 +347,10 @@ route_stream(struct http_site *site, const struct http_request *req,
 		return (1);
 	}
 	resp->status = 101;
-	buf_printf(&resp->headers, "Upgrade: websocket\r\n"
-	    "Sec-WebSocket-Accept: %s\r\n", accept);
+	buf_printf(&resp->headers,
+	    "Upgrade: websocket\r\n"
+	    "Sec-WebSocket-Accept: %s\r\n",
+	    accept);
 	if (site->cf->stream.compression && ws_deflate_offered(req)) {
 		resp->deflate = 1;
 		buf_puts(&resp->headers, WS_DEFLATE_RESPONSE);
@@ -353,7 +362,7 @@ void
 http_dispatch(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
-	size_t	i;
+	size_t i;
 
 	if (route_stream(site, req, resp))
 		return;
@@ -395,22 +404,23 @@ feature_row(struct buf *b, const char *name, int on, const char *text)
 static void
 site_load_pubkey(struct http_site *site)
 {
-	int64_t	now = mono_ms();
+	int64_t now = mono_ms();
 
 	if (site->pubkey_pem != NULL || now - site->pubkey_tried < 1000)
 		return;
 	site->pubkey_tried = now;
-	site->pubkey_pem = read_small_file(site->cf->keys.public_key,
-	    PUBKEY_MAX);
+	site->pubkey_pem =
+	    read_small_file(site->cf->keys.public_key, PUBKEY_MAX);
 }
 
 static void
 index_page(struct http_site *site, struct buf *b)
 {
-	const struct conf	*cf = site->cf;
-	char			 text[512];
+	const struct conf *cf = site->cf;
+	char               text[512];
 
-	buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	buf_puts(b,
+	    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<title>notaryd network notary</title>\n"
 	    "</head>\n<body>\n<h1>notaryd network notary</h1>\n");
 	buf_printf(b, "<p>notaryd - version %s</p>\n", PACKAGE_VERSION);
@@ -423,7 +433,8 @@ index_page(struct http_site *site, struct buf *b)
 	} else {
 		buf_puts(b, "<p>No notary key yet.</p>\n");
 	}
-	buf_puts(b, "<h2>Features</h2>\n<table>\n"
+	buf_puts(b,
+	    "<h2>Features</h2>\n<table>\n"
 	    "<tr><th>Feature</th><th>Status</th><th>Notes</th></tr>\n");
 	/*
 	 * Only what this build really serves is "On": a client that reads
@@ -431,17 +442,21 @@ index_page(struct http_site *site, struct buf *b)
 	 */
 	feature_row(b, "Perspectives notary", 1,
 	    "GET /?host=H&port=P&service_type=2 (signed rsa-md5 XML)");
-	feature_row(b, "Convergence notary", conv_index_feature(cf, text,
-	    sizeof(text)), text);
-	snprintf(text, sizeof(text), "websocket on %s, %s, %s; "
-	    "/example.json, /latest.json, /stats", cf->stream.lite_path,
-	    cf->stream.full_path, cf->stream.domains_path);
-	feature_row(b, "Certificate Transparency stream", cf->ctwatch.enabled,
-	    text);
+	feature_row(b, "Convergence notary",
+	    conv_index_feature(cf, text, sizeof(text)), text);
+	snprintf(text, sizeof(text),
+	    "websocket on %s, %s, %s; "
+	    "/example.json, /latest.json, /stats",
+	    cf->stream.lite_path, cf->stream.full_path,
+	    cf->stream.domains_path);
+	feature_row(
+	    b, "Certificate Transparency stream", cf->ctwatch.enabled, text);
 	feature_row(b, "Server Name Indication", cf->scanner.sni,
 	    "the scanners send SNI for DNS names");
-	(void)snprintf(text, sizeof(text), "Prometheus text format on %s "
-	    "(from metrics.allow only)", cf->metrics.path);
+	(void)snprintf(text, sizeof(text),
+	    "Prometheus text format on %s "
+	    "(from metrics.allow only)",
+	    cf->metrics.path);
 	feature_row(b, "Performance Metrics", 1, text);
 	buf_puts(b, "</table>\n</body>\n</html>\n");
 }
@@ -449,7 +464,7 @@ index_page(struct http_site *site, struct buf *b)
 static int
 is_form(const struct http_request *req)
 {
-	static const char	 form[] = "application/x-www-form-urlencoded";
+	static const char         form[] = "application/x-www-form-urlencoded";
 	const struct http_header *ct = http_header_find(req, "Content-Type");
 
 	return (ct != NULL && ct->value_len >= sizeof(form) - 1 &&
@@ -465,11 +480,11 @@ static void
 route_index(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
-	struct persp_query	q;
-	size_t			vlen;
-	int64_t			stored;
-	const char		*body = NULL;
-	size_t			 blen = 0;
+	struct persp_query q;
+	size_t             vlen;
+	int64_t            stored;
+	const char        *body = NULL;
+	size_t             blen = 0;
 
 	/* CherryPy merges a form-encoded POST body into the parameters. */
 	if (req->method == HTTP_M_POST && is_form(req)) {
@@ -488,9 +503,10 @@ route_index(struct http_site *site, const struct http_request *req,
 		http_response_error(resp, 400);
 		return;
 	}
-	if (site->cache_buf != NULL && cache_get(site->cache,
-	    CACHE_FMT_PERSPECTIVES_XML, q.id, q.idlen, site->cache_buf,
-	    site->cache_buf_len, &vlen, &stored, mono_ms()) == 1) {
+	if (site->cache_buf != NULL &&
+	    cache_get(site->cache, CACHE_FMT_PERSPECTIVES_XML, q.id, q.idlen,
+	        site->cache_buf, site->cache_buf_len, &vlen, &stored,
+	        mono_ms()) == 1) {
 		resp->content_type = "text/xml;charset=utf-8";
 		if (buf_append(&resp->body, site->cache_buf, vlen) == -1)
 			http_response_error(resp, 503);
@@ -521,20 +537,22 @@ route_healthz(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
 	static const char *const dbs[] = { "down", "recovering", "up" };
-	const struct status	*st = site->status;
-	unsigned		 db = atomic_load(&st->db_state);
-	int			 r, healthy = status_healthy(st);
+	const struct status     *st = site->status;
+	unsigned                 db = atomic_load(&st->db_state);
+	int                      r, healthy = status_healthy(st);
 
 	(void)req;
 	resp->status = healthy ? 200 : 503;
 	resp->content_type = "application/json";
-	buf_printf(&resp->body, "{\"status\":\"%s\",\"generation\":%u,"
+	buf_printf(&resp->body,
+	    "{\"status\":\"%s\",\"generation\":%u,"
 	    "\"database\":\"%s\",\"recoveries\":%llu,\"roles\":{",
 	    healthy ? "ok" : "degraded", atomic_load(&st->generation),
 	    db < NELEM(dbs) ? dbs[db] : "unknown",
 	    (unsigned long long)atomic_load(&st->recoveries));
 	for (r = ROLE_HTTP; r < ROLE_RECOVERY; r++)
-		buf_printf(&resp->body, "%s\"%s\":{\"wanted\":%u,\"ready\":%u,"
+		buf_printf(&resp->body,
+		    "%s\"%s\":{\"wanted\":%u,\"ready\":%u,"
 		    "\"spawns\":%llu,\"crashes\":%llu,\"throttled\":%s}",
 		    r == ROLE_HTTP ? "" : ",", role_name(r),
 		    atomic_load(&st->role[r].wanted),
@@ -551,16 +569,17 @@ route_healthz(struct http_site *site, const struct http_request *req,
 static char *
 read_small_file(const char *path, size_t max)
 {
-	char	*data;
-	ssize_t	 n;
-	size_t	 got = 0;
-	int	 fd;
+	char   *data;
+	ssize_t n;
+	size_t  got = 0;
+	int     fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return (NULL);
 	data = xmalloc(max + 1);
-	while (got < max && ((n = read(fd, data + got, max - got)) > 0 ||
-	    (n == -1 && errno == EINTR)))
+	while (got < max &&
+	    ((n = read(fd, data + got, max - got)) > 0 ||
+	        (n == -1 && errno == EINTR)))
 		if (n > 0)
 			got += (size_t)n;
 	close(fd);
@@ -573,8 +592,8 @@ read_small_file(const char *path, size_t max)
 }
 
 void
-http_site_init(struct http_site *site, const struct conf *cf,
-    struct status *st, struct cache *cache)
+http_site_init(struct http_site *site, const struct conf *cf, struct status *st,
+    struct cache *cache)
 {
 	site->cf = cf;
 	site->status = st;
@@ -582,8 +601,8 @@ http_site_init(struct http_site *site, const struct conf *cf,
 	site->pubkey_pem = NULL;
 	site->pubkey_tried = -1000000;
 	site->cache_buf_len = cache != NULL ? cache_max_value(cache) : 0;
-	site->cache_buf = site->cache_buf_len ? xmalloc(site->cache_buf_len) :
-	    NULL;
+	site->cache_buf =
+	    site->cache_buf_len ? xmalloc(site->cache_buf_len) : NULL;
 }
 
 void

@@ -39,9 +39,10 @@
 #include "store/paths.h"
 #include "common/xmalloc.h"
 
-static void	signer_fail_waiters(struct worker *w);
-static void	signer_disconnect(struct worker *w);
-static void	signer_answer(struct worker *w, struct conn *c, int status, const void *body, size_t len);
+static void signer_fail_waiters(struct worker *w);
+static void signer_disconnect(struct worker *w);
+static void signer_answer(
+    struct worker *w, struct conn *c, int status, const void *body, size_t len);
 
 /*
  * One connection per worker to whichever signer accepts it on the
@@ -52,8 +53,8 @@ static void	signer_answer(struct worker *w, struct conn *c, int status, const vo
 static void
 signer_fail_waiters(struct worker *w)
 {
-	struct http_response	 resp;
-	struct conn		*c;
+	struct http_response resp;
+	struct conn         *c;
 
 	while ((c = TAILQ_FIRST(&w->waiters)) != NULL) {
 		TAILQ_REMOVE(&w->waiters, c, wq);
@@ -86,9 +87,9 @@ int
 signer_ask(struct worker *w, struct conn *c, const struct http_response *resp,
     int head, int keep_alive)
 {
-	struct sigproto_req	req;
-	uint8_t			msg[SIGPROTO_REQ_HDR + SIGPROTO_ID_MAX];
-	long			n;
+	struct sigproto_req req;
+	uint8_t             msg[SIGPROTO_REQ_HDR + SIGPROTO_ID_MAX];
+	long                n;
 
 	if (signer_connect(w) == -1)
 		return (-1);
@@ -110,9 +111,10 @@ signer_ask(struct worker *w, struct conn *c, const struct http_response *resp,
 	c->wait_head = head;
 	c->wait_keep_alive = keep_alive;
 	/* A held Perspectives query may take perspectives.hold. */
-	c->wait_deadline = mono_ms() + (w->cf->perspectives.hold_ms + 1000 >
-	    SIGNER_WAIT_MS ? w->cf->perspectives.hold_ms + 1000 :
-	    SIGNER_WAIT_MS);
+	c->wait_deadline = mono_ms() +
+	    (w->cf->perspectives.hold_ms + 1000 > SIGNER_WAIT_MS
+	            ? w->cf->perspectives.hold_ms + 1000
+	            : SIGNER_WAIT_MS);
 	c->wait_start_ns = mono_ns();
 	timer_set(w, c, TIMER_NONE);
 	TAILQ_INSERT_TAIL(&w->waiters, c, wq);
@@ -127,8 +129,8 @@ signer_ask(struct worker *w, struct conn *c, const struct http_response *resp,
 void
 signer_count(struct worker *w, struct conn *c, int status)
 {
-	struct status	*st = w->ctx->status;
-	int		 k;
+	struct status *st = w->ctx->status;
+	int            k;
 
 	if (mono_ms() >= c->wait_deadline)
 		k = 4;
@@ -140,16 +142,16 @@ signer_count(struct worker *w, struct conn *c, int status)
 		k = 2;
 	else
 		k = 3;
-	atomic_fetch_add_explicit(&st->counters.signer[k], 1,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(
+	    &st->counters.signer[k], 1, memory_order_relaxed);
 	status_observe_latency(st, (mono_ns() - c->wait_start_ns) / 1000);
 }
 
 static void
-signer_answer(struct worker *w, struct conn *c, int status,
-    const void *body, size_t len)
+signer_answer(
+    struct worker *w, struct conn *c, int status, const void *body, size_t len)
 {
-	struct http_response	resp;
+	struct http_response resp;
 
 	TAILQ_REMOVE(&w->waiters, c, wq);
 	c->waiting = 0;
@@ -162,7 +164,7 @@ signer_answer(struct worker *w, struct conn *c, int status,
 	if (c->fd == -1)
 		return;
 	if (c->in.len > 0 && !c->close_after)
-		conn_process(w, c);	/* pipelined requests behind it */
+		conn_process(w, c); /* pipelined requests behind it */
 	else
 		conn_flush(w, c);
 }
@@ -170,10 +172,10 @@ signer_answer(struct worker *w, struct conn *c, int status,
 void
 signer_read(struct worker *w)
 {
-	static uint8_t		 msg[SIGPROTO_REP_HDR + SIGPROTO_BODY_MAX];
-	struct sigproto_rep	 rep;
-	struct conn		*c;
-	ssize_t			 n;
+	static uint8_t      msg[SIGPROTO_REP_HDR + SIGPROTO_BODY_MAX];
+	struct sigproto_rep rep;
+	struct conn        *c;
+	ssize_t             n;
 
 	for (;;) {
 		n = recv(w->sig_fd, msg, sizeof(msg), MSG_DONTWAIT);
@@ -192,10 +194,10 @@ signer_read(struct worker *w)
 			return;
 		}
 		TAILQ_FOREACH(c, &w->waiters, wq)
-			if (c->wait_seq == rep.seq)
-				break;
+		if (c->wait_seq == rep.seq)
+			break;
 		if (c == NULL)
-			continue;	/* its client left, or it timed out */
+			continue; /* its client left, or it timed out */
 		signer_answer(w, c, rep.status, rep.body, rep.len);
 	}
 }
@@ -203,10 +205,10 @@ signer_read(struct worker *w)
 void
 expire_waiters(struct worker *w)
 {
-	struct conn	*c;
-	int64_t		 now = mono_ms();
+	struct conn *c;
+	int64_t      now = mono_ms();
 
-	while ((c = TAILQ_FIRST(&w->waiters)) != NULL &&
-	    c->wait_deadline <= now)
+	while (
+	    (c = TAILQ_FIRST(&w->waiters)) != NULL && c->wait_deadline <= now)
 		signer_answer(w, c, SIG_UNAVAILABLE, NULL, 0);
 }

@@ -46,9 +46,9 @@ shape_of(enum http_stream st)
 void
 stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 {
-	enum http_stream	 st = resp->stream;
-	int			 sse = resp->sse;
-	int64_t			 now = mono_ms();
+	enum http_stream st = resp->stream;
+	int              sse = resp->sse;
+	int64_t          now = mono_ms();
 
 	timer_set(w, c, TIMER_NONE);
 	c->state = CONN_STREAM;
@@ -58,11 +58,13 @@ stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 	c->deflate = resp->deflate;
 	c->client_key = resp->client_key;
 	(void)stream_limit_add(w->slot, c->client_key, 1);
-	c->filter = resp->filter;	/* taken: freed by stream_end */
+	c->filter = resp->filter; /* taken: freed by stream_end */
 	memset(&c->fc, 0, sizeof(c->fc));
 	if (w->fo != NULL)
 		fanout_client_init(w->fo, &c->fc, shape_of(st),
-		    sse ? FANOUT_SSE : c->deflate ? FANOUT_WSZ : FANOUT_WS);
+		    sse              ? FANOUT_SSE
+		        : c->deflate ? FANOUT_WSZ
+		                     : FANOUT_WS);
 	c->fc.filter = c->filter;
 	c->fc.id = ((uint64_t)getpid() << 32) | ++w->client_serial;
 	if (w->slot != NULL)
@@ -72,8 +74,9 @@ stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 	c->in.max = STREAM_IN_MAX;
 	c->last_rx = now;
 	c->next_ping = now + w->cf->stream.ping_interval_ms;
-	c->next_heartbeat = w->cf->stream.json_heartbeat_ms > 0 ?
-	    now + w->cf->stream.json_heartbeat_ms : INT64_MAX;
+	c->next_heartbeat = w->cf->stream.json_heartbeat_ms > 0
+	    ? now + w->cf->stream.json_heartbeat_ms
+	    : INT64_MAX;
 	TAILQ_INSERT_TAIL(&w->streams, c, sq);
 	if (c->in.len > 0)
 		stream_input(w, c);
@@ -95,7 +98,7 @@ stream_end(struct worker *w, struct conn *c)
 	c->fc.filter = NULL;
 	c->state = CONN_READ;
 	c->blocked = 0;
-	stream_publish(w);	/* its last counts, before it is gone */
+	stream_publish(w); /* its last counts, before it is gone */
 }
 
 /* Bytes this client has been sent so far (frames and control frames). */
@@ -114,12 +117,12 @@ progress_mark(struct worker *w, struct conn *c)
 void
 stream_flush(struct worker *w, struct conn *c)
 {
-	uint64_t	before, after;
-	int		r;
+	uint64_t before, after;
+	int      r;
 
 	before = progress_mark(w, c);
-	r = fanout_client_write(w->fo, &c->fc, c->fd, &c->out, &c->out_off,
-	    c->close_after);
+	r = fanout_client_write(
+	    w->fo, &c->fc, c->fd, &c->out, &c->out_off, c->close_after);
 	if (r == -1) {
 		conn_close(w, c);
 		return;
@@ -149,9 +152,9 @@ stream_flush(struct worker *w, struct conn *c)
 void
 stream_pump(struct worker *w)
 {
-	struct conn	*c, *next;
-	int64_t		 now = mono_ms();
-	int		 i;
+	struct conn *c, *next;
+	int64_t      now = mono_ms();
+	int          i;
 
 	if (w->fo == NULL || now < w->next_pull)
 		return;
@@ -173,44 +176,45 @@ stream_pump(struct worker *w)
 }
 
 static void
-stream_close(struct worker *w, struct conn *c, unsigned code,
-    const char *reason)
+stream_close(
+    struct worker *w, struct conn *c, unsigned code, const char *reason)
 {
 	buf_reset(&c->in);
 	if (!c->sse && ws_put_close(&c->out, code, reason) == -1) {
 		conn_close(w, c);
 		return;
 	}
-	c->close_after = 1;	/* SSE: the close is the end of the stream */
+	c->close_after = 1; /* SSE: the close is the end of the stream */
 	conn_flush(w, c);
 }
 
 void
 stream_input(struct worker *w, struct conn *c)
 {
-	struct ws_frame	f;
-	long		n;
+	struct ws_frame f;
+	long            n;
 
 	if (c->sse) {
-		buf_reset(&c->in);	/* an SSE client has nothing to say */
+		buf_reset(&c->in); /* an SSE client has nothing to say */
 		c->last_rx = mono_ms();
 		conn_flush(w, c);
 		return;
 	}
 	while (c->fd != -1 && !c->close_after && c->in.len > 0) {
-		n = ws_parse_frame_ext((uint8_t *)c->in.data, c->in.len, &f,
-		    c->deflate);
+		n = ws_parse_frame_ext(
+		    (uint8_t *)c->in.data, c->in.len, &f, c->deflate);
 		if (n == 0)
 			break;
 		if (n < 0) {
-			stream_close(w, c, (unsigned)-n, n == -WS_CLOSE_TOO_BIG ?
-			    "Frame too big" : "Protocol error");
+			stream_close(w, c, (unsigned)-n,
+			    n == -WS_CLOSE_TOO_BIG ? "Frame too big"
+			                           : "Protocol error");
 			return;
 		}
 		c->last_rx = mono_ms();
 		if (f.opcode == WS_OP_PING) {
-			if (ws_put_frame(&c->out, WS_OP_PONG, f.payload,
-			    f.len) == -1) {
+			if (ws_put_frame(
+			        &c->out, WS_OP_PONG, f.payload, f.len) == -1) {
 				conn_close(w, c);
 				return;
 			}
@@ -219,8 +223,8 @@ stream_input(struct worker *w, struct conn *c)
 			 * Echo a valid code (RFC 6455 §5.5.1), answer an
 			 * invalid one with 1002 (§7.4), then close.
 			 */
-			stream_close(w, c, ws_close_reply(f.payload, f.len),
-			    "");
+			stream_close(
+			    w, c, ws_close_reply(f.payload, f.len), "");
 			return;
 		}
 		/* Pongs and data frames only count as signs of life. */
@@ -233,14 +237,15 @@ stream_input(struct worker *w, struct conn *c)
 static void
 stream_heartbeat(struct conn *c)
 {
-	struct timespec	ts;
-	char		json[96];
-	int		n;
+	struct timespec ts;
+	char            json[96];
+	int             n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(json, sizeof(json), "{\"message_type\":\"heartbeat\","
-	    "\"timestamp\":%lld.%03ld}", (long long)ts.tv_sec,
-	    ts.tv_nsec / 1000000);
+	n = snprintf(json, sizeof(json),
+	    "{\"message_type\":\"heartbeat\","
+	    "\"timestamp\":%lld.%03ld}",
+	    (long long)ts.tv_sec, ts.tv_nsec / 1000000);
 	if (c->sse)
 		buf_printf(&c->out, "data: %s\n\n", json);
 	else
@@ -248,15 +253,15 @@ stream_heartbeat(struct conn *c)
 }
 
 _Static_assert((int)FANOUT_LITE == (int)STATUS_SHAPE_LITE &&
-    (int)FANOUT_FULL == (int)STATUS_SHAPE_FULL &&
-    (int)FANOUT_DOMAINS == (int)STATUS_SHAPE_DOMAINS, "shape numbering");
+        (int)FANOUT_FULL == (int)STATUS_SHAPE_FULL &&
+        (int)FANOUT_DOMAINS == (int)STATUS_SHAPE_DOMAINS,
+    "shape numbering");
 
 static void
 publish_delta(_Atomic uint64_t *to, uint64_t now, uint64_t *was)
 {
 	if (now != *was)
-		atomic_fetch_add_explicit(to, now - *was,
-		    memory_order_relaxed);
+		atomic_fetch_add_explicit(to, now - *was, memory_order_relaxed);
 	*was = now;
 }
 
@@ -268,26 +273,27 @@ publish_delta(_Atomic uint64_t *to, uint64_t now, uint64_t *was)
 void
 stream_publish(struct worker *w)
 {
-	struct status_stream	*ss = &w->ctx->status->stream;
-	struct conn		*c;
-	struct fanout_client	*top[STATUS_TOP_SKIPPERS];
-	size_t			 n = 0, i, j;
-	int			 s;
+	struct status_stream *ss = &w->ctx->status->stream;
+	struct conn          *c;
+	struct fanout_client *top[STATUS_TOP_SKIPPERS];
+	size_t                n = 0, i, j;
+	int                   s;
 
 	if (w->fo == NULL)
 		return;
 	for (s = 0; s < FANOUT_SHAPES; s++) {
 		publish_delta(&ss->sent[s], w->fo->sent[s], &w->pub_sent[s]);
-		publish_delta(&ss->skipped[s], w->fo->skipped[s],
-		    &w->pub_skipped[s]);
+		publish_delta(
+		    &ss->skipped[s], w->fo->skipped[s], &w->pub_skipped[s]);
 		publish_delta(&ss->bytes[s], w->fo->bytes[s], &w->pub_bytes[s]);
-		publish_delta(&ss->bytes_plain[s], w->fo->plain[s],
-		    &w->pub_plain[s]);
+		publish_delta(
+		    &ss->bytes_plain[s], w->fo->plain[s], &w->pub_plain[s]);
 	}
 	publish_delta(&ss->worker_lost, w->fo->ring_lost, &w->pub_lost);
 	if (w->slot == NULL)
 		return;
-	TAILQ_FOREACH(c, &w->streams, sq) {
+	TAILQ_FOREACH(c, &w->streams, sq)
+	{
 		if (c->fc.skipped == 0)
 			continue;
 		for (i = 0; i < n && top[i]->skipped >= c->fc.skipped; i++)
@@ -301,8 +307,8 @@ stream_publish(struct worker *w)
 		top[i] = &c->fc;
 	}
 	for (i = 0; i < STATUS_TOP_SKIPPERS; i++) {
-		atomic_store(&w->slot->top[i].skipped, i < n ?
-		    top[i]->skipped : 0);
+		atomic_store(
+		    &w->slot->top[i].skipped, i < n ? top[i]->skipped : 0);
 		atomic_store(&w->slot->top[i].id, i < n ? top[i]->id : 0);
 	}
 }
@@ -310,8 +316,8 @@ stream_publish(struct worker *w)
 void
 stream_tick(struct worker *w)
 {
-	struct conn	*c, *next;
-	int64_t		 now = mono_ms();
+	struct conn *c, *next;
+	int64_t      now = mono_ms();
 
 	if (now < w->next_stream_tick)
 		return;
@@ -323,7 +329,8 @@ stream_tick(struct worker *w)
 			continue;
 		if (!c->sse &&
 		    now - c->last_rx > w->cf->stream.idle_timeout_ms) {
-			stream_close(w, c, WS_CLOSE_POLICY, "No ping received!");
+			stream_close(
+			    w, c, WS_CLOSE_POLICY, "No ping received!");
 			continue;
 		}
 		if (now >= c->next_ping) {
@@ -336,8 +343,8 @@ stream_tick(struct worker *w)
 		}
 		if (now >= c->next_heartbeat) {
 			stream_heartbeat(c);
-			c->next_heartbeat = now +
-			    w->cf->stream.json_heartbeat_ms;
+			c->next_heartbeat =
+			    now + w->cf->stream.json_heartbeat_ms;
 		}
 		if (c->out.len > c->out_off && !c->blocked)
 			stream_flush(w, c);
@@ -348,7 +355,7 @@ stream_tick(struct worker *w)
 void
 streams_going_away(struct worker *w)
 {
-	struct conn	*c, *next;
+	struct conn *c, *next;
 
 	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, sq);
@@ -356,4 +363,3 @@ streams_going_away(struct worker *w)
 			stream_close(w, c, 1001, "Server restarting");
 	}
 }
-

@@ -12,22 +12,20 @@
 #include "server/http_parser.h"
 #include "server/http_parser_impl.h"
 
-static void	 split_path_query(struct http_request *, const char *,
-		    size_t);
-static size_t	 scheme_prefix_len(const char *, size_t);
-static int	 split_absolute_form(struct http_request *);
-static int	 valid_authority(const char *, size_t, int);
-static int	 valid_port(const char *, size_t, int);
-static int	 parse_length(const char *, size_t, uint64_t *);
-static void	 note_length(struct header_facts *, const struct http_header *);
-static void	 note_connection(struct header_facts *,
-		    const struct http_header *);
+static void   split_path_query(struct http_request *, const char *, size_t);
+static size_t scheme_prefix_len(const char *, size_t);
+static int    split_absolute_form(struct http_request *);
+static int    valid_authority(const char *, size_t, int);
+static int    valid_port(const char *, size_t, int);
+static int    parse_length(const char *, size_t, uint64_t *);
+static void   note_length(struct header_facts *, const struct http_header *);
+static void note_connection(struct header_facts *, const struct http_header *);
 
 int
 hp_split_target(struct http_request *req)
 {
-	const char	*t = req->target;
-	size_t		 n = req->target_len;
+	const char *t = req->target;
+	size_t      n = req->target_len;
 
 	/* CONNECT takes authority-form and nothing else; it is the path. */
 	if (req->method == HTTP_M_CONNECT) {
@@ -55,7 +53,7 @@ hp_split_target(struct http_request *req)
 static void
 split_path_query(struct http_request *req, const char *p, size_t n)
 {
-	const char	*q;
+	const char *q;
 
 	req->path = p;
 	if ((q = memchr(p, '?', n)) == NULL) {
@@ -87,8 +85,8 @@ scheme_prefix_len(const char *t, size_t n)
 static int
 split_absolute_form(struct http_request *req)
 {
-	const char	*t = req->target, *auth, *rest;
-	size_t		 n = req->target_len, skip, auth_len;
+	const char *t = req->target, *auth, *rest;
+	size_t      n = req->target_len, skip, auth_len;
 
 	if ((skip = scheme_prefix_len(t, n)) == 0)
 		return (-400);
@@ -126,7 +124,7 @@ split_absolute_form(struct http_request *req)
 static int
 valid_authority(const char *a, size_t n, int need_port)
 {
-	size_t	i = 0, start;
+	size_t i = 0, start;
 
 	if (n == 0)
 		return (0);
@@ -165,8 +163,8 @@ valid_authority(const char *a, size_t n, int need_port)
 static int
 valid_port(const char *p, size_t n, int need_port)
 {
-	unsigned long	port = 0;
-	size_t		i;
+	unsigned long port = 0;
+	size_t        i;
 
 	if (n == 0)
 		return (!need_port);
@@ -184,9 +182,9 @@ valid_port(const char *p, size_t n, int need_port)
 static int
 parse_length(const char *v, size_t n, uint64_t *out)
 {
-	uint64_t	val = 0;
-	unsigned	d;
-	size_t		i;
+	uint64_t val = 0;
+	unsigned d;
+	size_t   i;
 
 	if (n == 0)
 		return (-1);
@@ -209,7 +207,7 @@ parse_length(const char *v, size_t n, uint64_t *out)
 static void
 note_length(struct header_facts *f, const struct http_header *h)
 {
-	uint64_t	val;
+	uint64_t val;
 
 	if (parse_length(h->value, h->value_len, &val) == -1) {
 		f->length_bad = 1;
@@ -225,8 +223,8 @@ note_length(struct header_facts *f, const struct http_header *h)
 static void
 note_connection(struct header_facts *f, const struct http_header *h)
 {
-	const char	*v = h->value, *tok;
-	size_t		 n = h->value_len, i = 0, tok_len;
+	const char *v = h->value, *tok;
+	size_t      n = h->value_len, i = 0, tok_len;
 
 	while (i < n) {
 		while (i < n && (hp_is_blank(v[i]) || v[i] == ','))

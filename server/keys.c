@@ -31,29 +31,27 @@
 #include "server/keys.h"
 #include "common/xmalloc.h"
 
-#define PRIVATE_MODE	0600
-#define PUBLIC_MODE	0644
-#define FOREIGN_RW	(S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)
+#define PRIVATE_MODE 0600
+#define PUBLIC_MODE  0644
+#define FOREIGN_RW   (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)
 
 struct pem_text {
-	char	*data;
-	size_t	 len;
+	char  *data;
+	size_t len;
 };
 
-static int	pem_no_passphrase(char *, int, int, void *);
-static int	read_pem_file(const char *, int, struct pem_text *, char *,
-		    size_t);
-static void	pem_text_wipe(struct pem_text *);
-static int	file_exists(const char *, int *, char *, size_t);
-static int	fsync_parent_dir(const char *);
-static int	write_all(int, const char *, size_t);
-static int	install_file(const char *, const char *, size_t, mode_t, uid_t,
-		    gid_t, char *, size_t);
-static int	write_private(const char *, EVP_PKEY *, uid_t, gid_t, char *,
-		    size_t);
-static int	write_public(const char *, EVP_PKEY *, uid_t, gid_t, char *,
-		    size_t);
-static void	openssl_reason(char *, size_t);
+static int  pem_no_passphrase(char *, int, int, void *);
+static int  read_pem_file(const char *, int, struct pem_text *, char *, size_t);
+static void pem_text_wipe(struct pem_text *);
+static int  file_exists(const char *, int *, char *, size_t);
+static int  fsync_parent_dir(const char *);
+static int  write_all(int, const char *, size_t);
+static int  install_file(
+     const char *, const char *, size_t, mode_t, uid_t, gid_t, char *, size_t);
+static int
+write_private(const char *, EVP_PKEY *, uid_t, gid_t, char *, size_t);
+static int write_public(const char *, EVP_PKEY *, uid_t, gid_t, char *, size_t);
+static void openssl_reason(char *, size_t);
 
 /*
  * The PEM reader would otherwise prompt on the terminal for the passphrase
@@ -73,7 +71,7 @@ pem_no_passphrase(char *buf, int size, int rwflag, void *asked)
 static void
 openssl_reason(char *out, size_t len)
 {
-	unsigned long	e = ERR_peek_error();
+	unsigned long e = ERR_peek_error();
 
 	if (e == 0)
 		snprintf(out, len, "no PEM key found");
@@ -88,12 +86,12 @@ openssl_reason(char *out, size_t len)
  * with group or others read/write bits is refused.
  */
 static int
-read_pem_file(const char *path, int private, struct pem_text *t, char *err,
-    size_t errlen)
+read_pem_file(
+    const char *path, int private, struct pem_text *t, char *err, size_t errlen)
 {
-	struct stat	st;
-	ssize_t		n;
-	int		fd;
+	struct stat st;
+	ssize_t     n;
+	int         fd;
 
 	t->data = NULL;
 	t->len = 0;
@@ -110,10 +108,11 @@ read_pem_file(const char *path, int private, struct pem_text *t, char *err,
 		goto fail;
 	}
 	if (private && (st.st_mode & FOREIGN_RW) != 0) {
-		snprintf(err, errlen, "%s: private key file has mode %04o, "
+		snprintf(err, errlen,
+		    "%s: private key file has mode %04o, "
 		    "which lets group or others read or write it; refusing "
-		    "to use it (chmod 600 %s)", path,
-		    (unsigned)(st.st_mode & 07777), path);
+		    "to use it (chmod 600 %s)",
+		    path, (unsigned)(st.st_mode & 07777), path);
 		goto fail;
 	}
 	if (st.st_size <= 0 || st.st_size > KEYS_PEM_MAX) {
@@ -128,8 +127,8 @@ read_pem_file(const char *path, int private, struct pem_text *t, char *err,
 			continue;
 		if (n <= 0) {
 			snprintf(err, errlen, "%s: %s", path,
-			    n == 0 ? "file shrank while read" :
-			    strerror(errno));
+			    n == 0 ? "file shrank while read"
+			           : strerror(errno));
 			pem_text_wipe(t);
 			goto fail;
 		}
@@ -157,21 +156,23 @@ pem_text_wipe(struct pem_text *t)
 int
 keys_check_rsa(EVP_PKEY *key, const char *what, char *err, size_t errlen)
 {
-	int	bits;
+	int bits;
 
 	if (!EVP_PKEY_is_a(key, "RSA")) {
 		snprintf(err, errlen, "%s: not an RSA key (%s)", what,
-		    EVP_PKEY_get0_type_name(key) != NULL ?
-		    EVP_PKEY_get0_type_name(key) : "unknown type");
+		    EVP_PKEY_get0_type_name(key) != NULL
+		        ? EVP_PKEY_get0_type_name(key)
+		        : "unknown type");
 		return (-1);
 	}
 	bits = EVP_PKEY_get_bits(key);
 	if (bits < KEYS_MIN_BITS || bits > KEYS_MAX_BITS) {
-		snprintf(err, errlen, "%s: RSA modulus of %d bits; the "
+		snprintf(err, errlen,
+		    "%s: RSA modulus of %d bits; the "
 		    "Perspectives v1 format needs %d..%d bits (a 172-byte "
 		    "signature, which Firefox clients hard-code), so a "
-		    "notary key must be generated with %d bits", what, bits,
-		    KEYS_MIN_BITS, KEYS_MAX_BITS, KEYS_GEN_BITS);
+		    "notary key must be generated with %d bits",
+		    what, bits, KEYS_MIN_BITS, KEYS_MAX_BITS, KEYS_GEN_BITS);
 		return (-1);
 	}
 	return (0);
@@ -180,30 +181,34 @@ keys_check_rsa(EVP_PKEY *key, const char *what, char *err, size_t errlen)
 EVP_PKEY *
 keys_load_private(const char *path, char *err, size_t errlen)
 {
-	struct pem_text	 t;
-	BIO		*bio;
-	EVP_PKEY	*key = NULL;
-	char		 why[256];
-	int		 asked = 0;
+	struct pem_text t;
+	BIO            *bio;
+	EVP_PKEY       *key = NULL;
+	char            why[256];
+	int             asked = 0;
 
 	if (read_pem_file(path, 1, &t, err, errlen) == -1)
 		return (NULL);
 	if ((bio = BIO_new_mem_buf(t.data, (int)t.len)) != NULL) {
-		key = PEM_read_bio_PrivateKey(bio, NULL, pem_no_passphrase,
-		    &asked);
+		key = PEM_read_bio_PrivateKey(
+		    bio, NULL, pem_no_passphrase, &asked);
 		BIO_free(bio);
 	}
 	pem_text_wipe(&t);
 	if (key == NULL) {
 		openssl_reason(why, sizeof(why));
 		if (asked)
-			snprintf(err, errlen, "%s: the private key is "
+			snprintf(err, errlen,
+			    "%s: the private key is "
 			    "encrypted; notaryd needs it unencrypted "
-			    "(protected by its file mode)", path);
+			    "(protected by its file mode)",
+			    path);
 		else
-			snprintf(err, errlen, "%s: no PEM private key "
+			snprintf(err, errlen,
+			    "%s: no PEM private key "
 			    "(BEGIN RSA PRIVATE KEY or BEGIN PRIVATE KEY): "
-			    "%s", path, why);
+			    "%s",
+			    path, why);
 		return (NULL);
 	}
 	if (keys_check_rsa(key, path, err, errlen) == -1) {
@@ -216,10 +221,10 @@ keys_load_private(const char *path, char *err, size_t errlen)
 EVP_PKEY *
 keys_load_public(const char *path, char *err, size_t errlen)
 {
-	struct pem_text	 t;
-	BIO		*bio;
-	EVP_PKEY	*key = NULL;
-	char		 why[256];
+	struct pem_text t;
+	BIO            *bio;
+	EVP_PKEY       *key = NULL;
+	char            why[256];
 
 	if (read_pem_file(path, 0, &t, err, errlen) == -1)
 		return (NULL);
@@ -230,8 +235,10 @@ keys_load_public(const char *path, char *err, size_t errlen)
 	pem_text_wipe(&t);
 	if (key == NULL) {
 		openssl_reason(why, sizeof(why));
-		snprintf(err, errlen, "%s: no PEM public key (BEGIN PUBLIC "
-		    "KEY): %s", path, why);
+		snprintf(err, errlen,
+		    "%s: no PEM public key (BEGIN PUBLIC "
+		    "KEY): %s",
+		    path, why);
 		return (NULL);
 	}
 	if (keys_check_rsa(key, path, err, errlen) == -1) {
@@ -244,9 +251,9 @@ keys_load_public(const char *path, char *err, size_t errlen)
 char *
 keys_public_pem(EVP_PKEY *key)
 {
-	BIO	*bio;
-	char	*data, *pem = NULL;
-	long	 len;
+	BIO  *bio;
+	char *data, *pem = NULL;
+	long  len;
 
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		return (NULL);
@@ -262,7 +269,7 @@ int
 keys_load(const char *priv_path, const char *pub_path, EVP_PKEY **key,
     char **pub_pem, char *err, size_t errlen)
 {
-	EVP_PKEY	*priv, *pub;
+	EVP_PKEY *priv, *pub;
 
 	*key = NULL;
 	if (pub_pem != NULL)
@@ -275,14 +282,16 @@ keys_load(const char *priv_path, const char *pub_path, EVP_PKEY **key,
 	}
 	if (EVP_PKEY_eq(priv, pub) != 1) {
 		ERR_clear_error();
-		snprintf(err, errlen, "%s: this public key does not belong "
+		snprintf(err, errlen,
+		    "%s: this public key does not belong "
 		    "to the private key %s; clients would reject every "
-		    "reply", pub_path, priv_path);
+		    "reply",
+		    pub_path, priv_path);
 		goto fail;
 	}
 	if (pub_pem != NULL && (*pub_pem = keys_public_pem(pub)) == NULL) {
-		snprintf(err, errlen, "%s: cannot encode the public key",
-		    pub_path);
+		snprintf(
+		    err, errlen, "%s: cannot encode the public key", pub_path);
 		goto fail;
 	}
 	EVP_PKEY_free(pub);
@@ -300,7 +309,7 @@ fail:
 static int
 file_exists(const char *path, int *exists, char *err, size_t errlen)
 {
-	struct stat	st;
+	struct stat st;
 
 	if (stat(path, &st) == 0) {
 		*exists = 1;
@@ -318,9 +327,9 @@ file_exists(const char *path, int *exists, char *err, size_t errlen)
 static int
 fsync_parent_dir(const char *path)
 {
-	const char	*slash = strrchr(path, '/');
-	char		*dir;
-	int		 fd, r;
+	const char *slash = strrchr(path, '/');
+	char       *dir;
+	int         fd, r;
 
 	if (slash == NULL)
 		dir = xstrdup(".");
@@ -340,7 +349,7 @@ fsync_parent_dir(const char *path)
 static int
 write_all(int fd, const char *p, size_t len)
 {
-	ssize_t	n;
+	ssize_t n;
 
 	while (len > 0) {
 		if ((n = write(fd, p, len)) == -1) {
@@ -364,8 +373,8 @@ static int
 install_file(const char *path, const char *data, size_t len, mode_t mode,
     uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	char	*tmp = xasprintf("%s.tmpXXXXXX", path);
-	int	 fd, saved, ret = -1;
+	char *tmp = xasprintf("%s.tmpXXXXXX", path);
+	int   fd, saved, ret = -1;
 
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: cannot create a temporary file: %s",
@@ -375,7 +384,7 @@ install_file(const char *path, const char *data, size_t len, mode_t mode,
 	}
 	if (fchmod(fd, mode) == -1 ||
 	    ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-	    fchown(fd, uid, gid) == -1) ||
+	        fchown(fd, uid, gid) == -1) ||
 	    write_all(fd, data, len) == -1 || fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
@@ -394,8 +403,8 @@ install_file(const char *path, const char *data, size_t len, mode_t mode,
 		goto out;
 	}
 	if (fsync_parent_dir(path) == -1) {
-		snprintf(err, errlen, "%s: cannot sync its directory: %s",
-		    path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot sync its directory: %s", path,
+		    strerror(errno));
 		goto out;
 	}
 	ret = 0;
@@ -411,23 +420,24 @@ out:
  * text is built in a secure-memory BIO, which is wiped when freed.
  */
 static int
-write_private(const char *path, EVP_PKEY *key, uid_t uid, gid_t gid,
-    char *err, size_t errlen)
+write_private(const char *path, EVP_PKEY *key, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
 {
-	BIO	*bio;
-	char	*data;
-	long	 len;
-	int	 r = -1;
+	BIO  *bio;
+	char *data;
+	long  len;
+	int   r = -1;
 
 	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
 		goto fail;
-	if (PEM_write_bio_PrivateKey_traditional(bio, key, NULL, NULL, 0,
-	    NULL, NULL) != 1 || (len = BIO_get_mem_data(bio, &data)) <= 0) {
+	if (PEM_write_bio_PrivateKey_traditional(
+	        bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (len = BIO_get_mem_data(bio, &data)) <= 0) {
 		BIO_free(bio);
 		goto fail;
 	}
-	r = install_file(path, data, (size_t)len, PRIVATE_MODE, uid, gid, err,
-	    errlen);
+	r = install_file(
+	    path, data, (size_t)len, PRIVATE_MODE, uid, gid, err, errlen);
 	BIO_free(bio);
 	return (r);
 fail:
@@ -437,29 +447,28 @@ fail:
 }
 
 static int
-write_public(const char *path, EVP_PKEY *key, uid_t uid, gid_t gid,
-    char *err, size_t errlen)
+write_public(const char *path, EVP_PKEY *key, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
 {
-	char	*pem;
-	int	 r;
+	char *pem;
+	int   r;
 
 	if ((pem = keys_public_pem(key)) == NULL) {
-		snprintf(err, errlen, "%s: cannot encode the public key",
-		    path);
+		snprintf(err, errlen, "%s: cannot encode the public key", path);
 		return (-1);
 	}
-	r = install_file(path, pem, strlen(pem), PUBLIC_MODE, uid, gid, err,
-	    errlen);
+	r = install_file(
+	    path, pem, strlen(pem), PUBLIC_MODE, uid, gid, err, errlen);
 	free(pem);
 	return (r);
 }
 
 int
-keys_ensure(const char *priv_path, const char *pub_path, uid_t uid,
-    gid_t gid, char *err, size_t errlen)
+keys_ensure(const char *priv_path, const char *pub_path, uid_t uid, gid_t gid,
+    char *err, size_t errlen)
 {
-	EVP_PKEY	*key;
-	int		 have_priv, have_pub, r, state;
+	EVP_PKEY *key;
+	int       have_priv, have_pub, r, state;
 
 	if (file_exists(priv_path, &have_priv, err, errlen) == -1 ||
 	    file_exists(pub_path, &have_pub, err, errlen) == -1)
@@ -467,10 +476,11 @@ keys_ensure(const char *priv_path, const char *pub_path, uid_t uid,
 	if (have_priv && have_pub)
 		return (KEYS_EXISTED);
 	if (!have_priv && have_pub) {
-		snprintf(err, errlen, "%s exists but the private key %s does "
+		snprintf(err, errlen,
+		    "%s exists but the private key %s does "
 		    "not; refusing to generate a new pair over it (that "
-		    "would change the notary's identity)", pub_path,
-		    priv_path);
+		    "would change the notary's identity)",
+		    pub_path, priv_path);
 		return (-1);
 	}
 	if (have_priv) {
@@ -478,8 +488,8 @@ keys_ensure(const char *priv_path, const char *pub_path, uid_t uid,
 			return (-1);
 		state = KEYS_PUBLIC_WRITTEN;
 	} else {
-		key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
-		    (size_t)KEYS_GEN_BITS);
+		key =
+		    EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)KEYS_GEN_BITS);
 		if (key == NULL) {
 			ERR_clear_error();
 			snprintf(err, errlen, "%s: RSA key generation failed",
@@ -502,8 +512,8 @@ keys_ensure(const char *priv_path, const char *pub_path, uid_t uid,
 			 * that process may not have written yet.
 			 */
 			EVP_PKEY_free(key);
-			if ((key = keys_load_private(priv_path, err,
-			    errlen)) == NULL)
+			if ((key = keys_load_private(priv_path, err, errlen)) ==
+			    NULL)
 				return (-1);
 			state = KEYS_EXISTED;
 		} else
@@ -523,17 +533,17 @@ keys_ensure(const char *priv_path, const char *pub_path, uid_t uid,
 /* ---- file helpers shared with convkeys.c ------------------------------ */
 
 int
-keys_install_file(const char *path, const char *data, size_t len,
-    mode_t mode, uid_t uid, gid_t gid, char *err, size_t errlen)
+keys_install_file(const char *path, const char *data, size_t len, mode_t mode,
+    uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	return (install_file(path, data, len, mode, uid, gid, err, errlen));
 }
 
 char *
-keys_read_file(const char *path, int private, size_t *len, char *err,
-    size_t errlen)
+keys_read_file(
+    const char *path, int private, size_t *len, char *err, size_t errlen)
 {
-	struct pem_text	t;
+	struct pem_text t;
 
 	if (read_pem_file(path, private, &t, err, errlen) == -1)
 		return (NULL);
@@ -544,7 +554,7 @@ keys_read_file(const char *path, int private, size_t *len, char *err,
 void
 keys_wipe(char *data, size_t len)
 {
-	struct pem_text	t = { data, len };
+	struct pem_text t = { data, len };
 
 	pem_text_wipe(&t);
 }

@@ -30,16 +30,16 @@
 
 #include <openssl/evp.h>
 
-#define KEYS_GEN_BITS		1369
-#define KEYS_MIN_BITS		1369
-#define KEYS_MAX_BITS		1376
-#define KEYS_PEM_MAX		(64 * 1024)	/* larger files are refused */
+#define KEYS_GEN_BITS 1369
+#define KEYS_MIN_BITS 1369
+#define KEYS_MAX_BITS 1376
+#define KEYS_PEM_MAX  (64 * 1024) /* larger files are refused */
 
 /* What keys_ensure found or did. */
 enum keys_state {
-	KEYS_EXISTED = 0,	/* both files were there; nothing written */
-	KEYS_CREATED,		/* a new pair was generated and written */
-	KEYS_PUBLIC_WRITTEN,	/* the public file was missing: derived */
+	KEYS_EXISTED = 0,    /* both files were there; nothing written */
+	KEYS_CREATED,        /* a new pair was generated and written */
+	KEYS_PUBLIC_WRITTEN, /* the public file was missing: derived */
 };
 
 /*
@@ -58,8 +58,8 @@ enum keys_state {
  * or gid is not -1 the new files are chowned to it (root only).  Returns
  * the enum keys_state, or -1 with err set.
  */
-int		 keys_ensure(const char *priv_path, const char *pub_path,
-		    uid_t uid, gid_t gid, char *err, size_t errlen);
+int keys_ensure(const char *priv_path, const char *pub_path, uid_t uid,
+    gid_t gid, char *err, size_t errlen);
 
 /*
  * Load and check the pair: the private key (see keys_load_private), the
@@ -67,23 +67,22 @@ int		 keys_ensure(const char *priv_path, const char *pub_path,
  * success *key is the private key (EVP_PKEY_free it) and, if pub_pem is
  * not NULL, *pub_pem the public key as SPKI PEM text (free it).  0 or -1.
  */
-int		 keys_load(const char *priv_path, const char *pub_path,
-		    EVP_PKEY **key, char **pub_pem, char *err, size_t errlen);
+int keys_load(const char *priv_path, const char *pub_path, EVP_PKEY **key,
+    char **pub_pem, char *err, size_t errlen);
 
 /*
  * A private key file: refused when it is not a regular file, when its
  * mode gives group or others read or write access, when it is encrypted,
  * not RSA, or not 1369..1376 bits.  NULL with err set.
  */
-EVP_PKEY	*keys_load_private(const char *path, char *err, size_t errlen);
+EVP_PKEY *keys_load_private(const char *path, char *err, size_t errlen);
 /* A public key file (SPKI PEM), same RSA size rule.  NULL with err set. */
-EVP_PKEY	*keys_load_public(const char *path, char *err, size_t errlen);
+EVP_PKEY *keys_load_public(const char *path, char *err, size_t errlen);
 
 /* 0 when key is RSA with a 1369..1376-bit modulus; -1 with err naming what. */
-int		 keys_check_rsa(EVP_PKEY *key, const char *what, char *err,
-		    size_t errlen);
+int   keys_check_rsa(EVP_PKEY *key, const char *what, char *err, size_t errlen);
 /* The SPKI PEM text of key's public half (xmalloc'd), or NULL. */
-char		*keys_public_pem(EVP_PKEY *key);
+char *keys_public_pem(EVP_PKEY *key);
 
 /* ---- file helpers, also used by convkeys.c (the Convergence pair) ---- */
 
@@ -92,17 +91,16 @@ char		*keys_public_pem(EVP_PKEY *key);
  * (O_EXCL temporary, fsync, link(2)).  0 written, 1 path already existed,
  * -1 with err set.
  */
-int		 keys_install_file(const char *path, const char *data,
-		    size_t len, mode_t mode, uid_t uid, gid_t gid, char *err,
-		    size_t errlen);
+int   keys_install_file(const char *path, const char *data, size_t len,
+      mode_t mode, uid_t uid, gid_t gid, char *err, size_t errlen);
 /*
  * The whole file (NUL-terminated, at most KEYS_PEM_MAX bytes, a regular
  * file; with private, refused when group or others may read or write
  * it), or NULL with err set.  Free a private one with keys_wipe.
  */
-char		*keys_read_file(const char *path, int private, size_t *len,
-		    char *err, size_t errlen);
+char *keys_read_file(
+    const char *path, int private, size_t *len, char *err, size_t errlen);
 /* Wipe and free what keys_read_file returned. */
-void		 keys_wipe(char *data, size_t len);
+void keys_wipe(char *data, size_t len);
 
 #endif

@@ -18,10 +18,9 @@
 #include "server/master.h"
 #include "common/xmalloc.h"
 
-#define MAX_OVERRIDES	64
+#define MAX_OVERRIDES 64
 
-static void __attribute__((noreturn))
-usage(int code)
+static void __attribute__((noreturn)) usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	    "usage: notaryd [-c FILE] [-f] [-t] [-o KEY=VALUE]... [-v] [-h]\n"
@@ -32,21 +31,21 @@ usage(int code)
 	    "  -o KEY=VALUE  override a config key, e.g. "
 	    "-o http.workers=4\n"
 	    "  -v            print the version and exit\n"
-	    "  -h            this help\n", conf_default_path());
+	    "  -h            this help\n",
+	    conf_default_path());
 	exit(code);
 }
-
 
 
 int
 main(int argc, char *argv[])
 {
 	static struct conf_override ov[MAX_OVERRIDES];
-	struct conf	*cf;
-	const char	*path = NULL;
-	char		 err[CONF_ERR_MAX];
-	size_t		 nov = 0;
-	int		 ch, foreground = 0, test = 0;
+	struct conf                *cf;
+	const char                 *path = NULL;
+	char                        err[CONF_ERR_MAX];
+	size_t                      nov = 0;
+	int                         ch, foreground = 0, test = 0;
 
 	log_init("notaryd");
 	while ((ch = getopt(argc, argv, "c:fho:tv")) != -1) {
@@ -61,7 +60,7 @@ main(int argc, char *argv[])
 			usage(0);
 		case 'o':
 			if (conf_add_override("notaryd", ov, &nov,
-			    MAX_OVERRIDES, optarg) == -1)
+			        MAX_OVERRIDES, optarg) == -1)
 				return (2);
 			break;
 		case 't':

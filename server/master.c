@@ -71,8 +71,8 @@ master_begin_stop(struct master *m, int how, int code)
 	atomic_store(&m->status->stopping, 1);
 	m->stop_deadline = mono_ms() + m->cf->daemon.stop_timeout_ms;
 	m->stop_escalated = 0;
-	log_notice("%s: stopping %d children", how == SIGQUIT ?
-	    "graceful stop" : "stop", master_count_live(m, 0));
+	log_notice("%s: stopping %d children",
+	    how == SIGQUIT ? "graceful stop" : "stop", master_count_live(m, 0));
 	master_signal_children(m, how, 0);
 	if (m->recovery_pid > 0 && how == SIGTERM)
 		kill(m->recovery_pid, SIGTERM);
@@ -103,12 +103,12 @@ stop_tick(struct master *m, int64_t now)
 static void
 log_errors(const char *prefix, const char *errs)
 {
-	const char	*p = errs, *nl;
+	const char *p = errs, *nl;
 
 	while (*p != '\0') {
 		nl = strchr(p, '\n');
-		log_warnx("%s%.*s", prefix, nl ? (int)(nl - p) : (int)strlen(p),
-		    p);
+		log_warnx(
+		    "%s%.*s", prefix, nl ? (int)(nl - p) : (int)strlen(p), p);
 		if (nl == NULL)
 			break;
 		p = nl + 1;
@@ -118,9 +118,9 @@ log_errors(const char *prefix, const char *errs)
 static void
 reload(struct master *m)
 {
-	struct conf	*nw;
-	struct child	*c, *tmp;
-	char		 err[CONF_ERR_MAX], what[512];
+	struct conf  *nw;
+	struct child *c, *tmp;
+	char          err[CONF_ERR_MAX], what[512];
 
 	/* Relative paths in the file mean what they meant at start. */
 	if (m->cwd_fd != -1 && fchdir(m->cwd_fd) == -1)
@@ -130,23 +130,28 @@ reload(struct master *m)
 		log_warn("chdir /");
 	if (nw == NULL) {
 		log_warnx("reload: %s has errors; keeping the running "
-		    "configuration", m->path ? m->path : "(defaults)");
+		          "configuration",
+		    m->path ? m->path : "(defaults)");
 		log_errors("reload: ", err);
 		return;
 	}
 	if (conf_restart_keys_differ(m->cf, nw, what, sizeof(what)) > 0) {
 		log_warnx("reload: %s cannot change without a restart; "
-		    "they keep their running values", what);
+		          "they keep their running values",
+		    what);
 		conf_keep_restart_keys(nw, m->cf);
 	}
-	if (log_configure(nw->log.level, (m->foreground == 0 &&
-	    strcmp(nw->log.target, "stderr") == 0) ? "syslog" :
-	    nw->log.target, err, sizeof(err)) == -1)
+	if (log_configure(nw->log.level,
+	        (m->foreground == 0 && strcmp(nw->log.target, "stderr") == 0)
+	            ? "syslog"
+	            : nw->log.target,
+	        err, sizeof(err)) == -1)
 		log_warnx("reload: %s; keeping the log target", err);
 	conf_free(m->cf);
 	m->cf = nw;
 	m->generation++;
-	TAILQ_FOREACH_SAFE(c, &m->children, entry, tmp) {
+	TAILQ_FOREACH_SAFE(c, &m->children, entry, tmp)
+	{
 		if (c->pid == 0) {
 			master_child_free(m, c);
 			continue;
@@ -157,7 +162,8 @@ reload(struct master *m)
 	}
 	master_create_slots(m);
 	log_notice("reload: configuration generation %u; replacing the "
-	    "children gracefully", m->generation);
+	           "children gracefully",
+	    m->generation);
 }
 
 static void
@@ -171,11 +177,12 @@ reopen_logs(struct master *m)
 static int
 poll_timeout(struct master *m, int64_t now)
 {
-	struct child	*c;
-	int64_t		 next = now + 1000;
+	struct child *c;
+	int64_t       next = now + 1000;
 
-	TAILQ_FOREACH(c, &m->children, entry) {
-		int64_t	at = c->respawn_at;
+	TAILQ_FOREACH(c, &m->children, entry)
+	{
+		int64_t at = c->respawn_at;
 		if (c->pid != 0 || at == 0)
 			continue;
 		if (m->throttle_until[c->role] > at)
@@ -193,7 +200,7 @@ poll_timeout(struct master *m, int64_t now)
 static void
 handle_signals(struct master *m)
 {
-	struct proc_signals	s;
+	struct proc_signals s;
 
 	memset(&s, 0, sizeof(s));
 	if (proc_read_signals(m->sfd, &s) == -1)
@@ -211,23 +218,25 @@ handle_signals(struct master *m)
 static int
 loop_done(struct master *m)
 {
-	return (m->stopping && master_count_live(m, 0) == 0 && m->recovery_pid == 0);
+	return (m->stopping && master_count_live(m, 0) == 0 &&
+	    m->recovery_pid == 0);
 }
 
 static void
 master_loop(struct master *m)
 {
-	struct pollfd	 pfd[256];
-	struct child	*owner[256];
-	struct child	*c;
-	int64_t		 now;
-	nfds_t		 n, i;
+	struct pollfd pfd[256];
+	struct child *owner[256];
+	struct child *c;
+	int64_t       now;
+	nfds_t        n, i;
 
 	while (!loop_done(m)) {
 		n = 0;
 		pfd[n].fd = m->sfd;
 		pfd[n++].events = POLLIN;
-		TAILQ_FOREACH(c, &m->children, entry) {
+		TAILQ_FOREACH(c, &m->children, entry)
+		{
 			if (c->chan == -1 || n == NELEM(pfd))
 				continue;
 			owner[n] = c;
@@ -253,7 +262,8 @@ master_loop(struct master *m)
 				master_announce_ready(m);
 			else if (m->db_up_ms != 0 &&
 			    now - m->db_up_ms > STARTUP_TIMEOUT_MS) {
-				master_startup_error(m, "the children did not become "
+				master_startup_error(m,
+				    "the children did not become "
 				    "ready in time");
 				master_begin_stop(m, SIGTERM, PROC_EXIT_FAIL);
 			}
@@ -264,8 +274,8 @@ master_loop(struct master *m)
 static void
 cleanup(struct master *m)
 {
-	struct child	*c;
-	size_t		 i;
+	struct child *c;
+	size_t        i;
 
 	while ((c = TAILQ_FIRST(&m->children)) != NULL)
 		master_child_free(m, c);
@@ -302,12 +312,12 @@ cleanup(struct master *m)
 }
 
 int
-master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
-    int foreground)
+master_run(
+    struct conf *cf, const struct conf_override *ov, size_t nov, int foreground)
 {
-	struct master	m;
-	char		err[1024];
-	int		code;
+	struct master m;
+	char          err[1024];
+	int           code;
 
 	memset(&m, 0, sizeof(m));
 	m.cf = cf;
@@ -329,7 +339,8 @@ master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
 		return (PROC_EXIT_FATAL);
 	}
 	if (master_open_listeners(&m) == -1) {
-		fprintf(stderr, "notaryd: cannot open the listening sockets "
+		fprintf(stderr,
+		    "notaryd: cannot open the listening sockets "
 		    "(see above)\n");
 		cleanup(&m);
 		return (PROC_EXIT_FAIL);
@@ -342,8 +353,8 @@ master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
 	if (!foreground)
 		master_daemonize(&m);
 	m.started_ms = mono_ms();
-	log_notice("notaryd %s starting (pid %d, data_dir %s)",
-	    PACKAGE_VERSION, (int)getpid(), cf->daemon.data_dir);
+	log_notice("notaryd %s starting (pid %d, data_dir %s)", PACKAGE_VERSION,
+	    (int)getpid(), cf->daemon.data_dir);
 	if ((m.sfd = proc_signalfd()) == -1) {
 		master_startup_error(&m, "cannot set up signal handling");
 		cleanup(&m);
@@ -356,7 +367,8 @@ master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
 		return (PROC_EXIT_FAIL);
 	}
 	if (master_create_shared_memory(&m) == -1) {
-		master_startup_error(&m, "cannot create the shared memory (see log)");
+		master_startup_error(
+		    &m, "cannot create the shared memory (see log)");
 		cleanup(&m);
 		return (PROC_EXIT_FAIL);
 	}
@@ -366,7 +378,8 @@ master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
 	code = m.exit_code;
 	log_notice("stopped (exit status %d)", code);
 	if (m.ready_pipe != -1)
-		master_startup_error(&m, "stopped during start-up; see the log");
+		master_startup_error(
+		    &m, "stopped during start-up; see the log");
 	cleanup(&m);
 	return (code);
 }

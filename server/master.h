@@ -13,10 +13,10 @@ struct conf_override;
  * Returns the process exit status: 0 clean stop, 1 runtime failure, 2 bad
  * config.
  */
-int	master_run(struct conf *cf, const struct conf_override *ov,
-	    size_t nov, int foreground);
+int master_run(struct conf *cf, const struct conf_override *ov, size_t nov,
+    int foreground);
 
 /* Checks for -t beyond parsing: directories, key files, log target. */
-int	master_check_paths(const struct conf *cf, char *err, size_t errlen);
+int master_check_paths(const struct conf *cf, char *err, size_t errlen);
 
 #endif

@@ -26,10 +26,14 @@
 #include "server/stream_routes.h"
 #include "store/outcome.h"
 
-#define U(x)	((unsigned long long)(x))
+#define U(x) ((unsigned long long)(x))
 
 static const char *const signer_results[STATUS_SIGNER_RESULTS] = {
-	"ok", "unknown", "bad", "unavailable", "timeout",
+	"ok",
+	"unknown",
+	"bad",
+	"unavailable",
+	"timeout",
 };
 
 static void
@@ -42,7 +46,7 @@ head(struct buf *b, const char *name, const char *type, const char *help)
 static void
 label(struct buf *b, const char *s, size_t max)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < max && s[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -57,19 +61,19 @@ label(struct buf *b, const char *s, size_t max)
 
 /* A consistent copy of one CT log's identity, or -1 (unused, in flux). */
 struct ctlog_copy {
-	char		url[STATUS_CT_URL_MAX];
-	char		oper[STATUS_CT_OPER_MAX];
-	uint64_t	published, precerts, tree_size, next_index, lag;
-	int64_t		lag_ms;
-	uint32_t	backoff;
-	uint64_t	fe[STATUS_CTFE_MAX];
+	char     url[STATUS_CT_URL_MAX];
+	char     oper[STATUS_CT_OPER_MAX];
+	uint64_t published, precerts, tree_size, next_index, lag;
+	int64_t  lag_ms;
+	uint32_t backoff;
+	uint64_t fe[STATUS_CTFE_MAX];
 };
 
 static int
 ctlog_read(const struct status_ctlog *lg, struct ctlog_copy *c)
 {
-	uint32_t	seq = atomic_load(&lg->seq);
-	int		k;
+	uint32_t seq = atomic_load(&lg->seq);
+	int      k;
 
 	if ((seq & 1) || atomic_load(&lg->state) == 0)
 		return (-1);
@@ -94,7 +98,7 @@ ctlog_read(const struct status_ctlog *lg, struct ctlog_copy *c)
 static uint32_t
 nlogs(const struct status *st)
 {
-	uint32_t	n = atomic_load(&st->nctlogs);
+	uint32_t n = atomic_load(&st->nctlogs);
 
 	return (n > STATUS_MAX_CTLOGS ? STATUS_MAX_CTLOGS : n);
 }
@@ -103,9 +107,9 @@ nlogs(const struct status *st)
 static void
 certstream_metrics(struct buf *b, const struct status *st)
 {
-	struct ctlog_copy	c;
-	uint64_t		cl[STATUS_SHAPES], all = 0, pre = 0, id;
-	uint32_t		i, k;
+	struct ctlog_copy c;
+	uint64_t          cl[STATUS_SHAPES], all = 0, pre = 0, id;
+	uint32_t          i, k;
 
 	for (i = 0; i < nlogs(st); i++)
 		if (ctlog_read(&st->ctlog[i], &c) == 0) {
@@ -114,15 +118,19 @@ certstream_metrics(struct buf *b, const struct status *st)
 		}
 	head(b, "certstreamservergo_certificates_total", "gauge",
 	    "Certificates processed, by type.");
-	buf_printf(b, "certstreamservergo_certificates_total{type=\"regular\"}"
+	buf_printf(b,
+	    "certstreamservergo_certificates_total{type=\"regular\"}"
 	    " %llu\ncertstreamservergo_certificates_total{type=\"precert\"} "
-	    "%llu\n", U(all >= pre ? all - pre : 0), U(pre));
+	    "%llu\n",
+	    U(all >= pre ? all - pre : 0), U(pre));
 	stream_clients(st, cl);
 	head(b, "certstreamservergo_clients_total", "gauge",
 	    "Connected stream clients, by stream.");
 	for (k = 0; k < STATUS_SHAPES; k++)
-		buf_printf(b, "certstreamservergo_clients_total{type=\"%s\"} "
-		    "%llu\n", status_shape_name(k), U(cl[k]));
+		buf_printf(b,
+		    "certstreamservergo_clients_total{type=\"%s\"} "
+		    "%llu\n",
+		    status_shape_name(k), U(cl[k]));
 	head(b, "certstreamservergo_certs_by_log_total", "gauge",
 	    "Certificates processed, by log.");
 	for (i = 0; i < nlogs(st); i++) {
@@ -144,9 +152,10 @@ certstream_metrics(struct buf *b, const struct status *st)
 			id = atomic_load(&st->http[i].top[k].id);
 			if (id == 0)
 				continue;
-			buf_printf(b, "certstreamservergo_skipped_certs{client="
-			    "\"%llu-%llu\"} %llu\n", U(id >> 32),
-			    U(id & 0xffffffffu),
+			buf_printf(b,
+			    "certstreamservergo_skipped_certs{client="
+			    "\"%llu-%llu\"} %llu\n",
+			    U(id >> 32), U(id & 0xffffffffu),
 			    U(atomic_load(&st->http[i].top[k].skipped)));
 		}
 	}
@@ -156,26 +165,30 @@ static void
 stream_metrics(struct buf *b, struct http_site *site)
 {
 	const struct status_stream *ss = &site->status->stream;
-	struct ring_stats	 rs;
-	uint64_t		 cl[STATUS_SHAPES];
+	struct ring_stats           rs;
+	uint64_t                    cl[STATUS_SHAPES];
 	static const struct {
-		const char	*name, *help;
-		size_t		 off;
+		const char *name, *help;
+		size_t      off;
 	} per_shape[] = {
 		{ "notaryd_stream_frames_sent_total", "Frames written.",
 		    offsetof(struct status_stream, sent) },
-		{ "notaryd_stream_frames_skipped_total", "Frames skipped by "
+		{ "notaryd_stream_frames_skipped_total",
+		    "Frames skipped by "
 		    "clients over stream.client_queue.",
 		    offsetof(struct status_stream, skipped) },
 		{ "notaryd_stream_bytes_total", "Bytes written (on the wire).",
 		    offsetof(struct status_stream, bytes) },
-		{ "notaryd_stream_bytes_uncompressed_total", "What those "
+		{ "notaryd_stream_bytes_uncompressed_total",
+		    "What those "
 		    "bytes would have been without permessage-deflate.",
 		    offsetof(struct status_stream, bytes_plain) },
-		{ "notaryd_stream_connections_total", "Stream connections "
-		    "accepted.", offsetof(struct status_stream, connects) },
+		{ "notaryd_stream_connections_total",
+		    "Stream connections "
+		    "accepted.",
+		    offsetof(struct status_stream, connects) },
 	};
-	size_t			 i, k;
+	size_t i, k;
 
 	stream_clients(site->status, cl);
 	head(b, "notaryd_stream_clients", "gauge", "Connected stream clients.");
@@ -183,8 +196,9 @@ stream_metrics(struct buf *b, struct http_site *site)
 		buf_printf(b, "notaryd_stream_clients{stream=\"%s\"} %llu\n",
 		    status_shape_name(k), U(cl[k]));
 	for (i = 0; i < sizeof(per_shape) / sizeof(per_shape[0]); i++) {
-		const _Atomic uint64_t *v = (const _Atomic uint64_t *)
-		    ((const char *)ss + per_shape[i].off);
+		const _Atomic uint64_t *v =
+		    (const _Atomic uint64_t *)((const char *)ss +
+		        per_shape[i].off);
 		head(b, per_shape[i].name, "counter", per_shape[i].help);
 		for (k = 0; k < STATUS_SHAPES; k++)
 			buf_printf(b, "%s{stream=\"%s\"} %llu\n",
@@ -208,17 +222,21 @@ stream_metrics(struct buf *b, struct http_site *site)
 static void
 ct_metrics(struct buf *b, const struct status *st)
 {
-	struct ctlog_copy	c;
-	uint32_t		i;
-	int			k, m;
+	struct ctlog_copy        c;
+	uint32_t                 i;
+	int                      k, m;
 	static const char *const names[] = {
-		"notaryd_ct_tree_size", "notaryd_ct_next_index",
-		"notaryd_ct_lag_entries", "notaryd_ct_lag_seconds",
+		"notaryd_ct_tree_size",
+		"notaryd_ct_next_index",
+		"notaryd_ct_lag_entries",
+		"notaryd_ct_lag_seconds",
 		"notaryd_ct_backoff_state",
 	};
 	static const char *const helps[] = {
-		"Last trusted tree size.", "Index after the last published "
-		"entry.", "Entries in the log not yet published.",
+		"Last trusted tree size.",
+		"Index after the last published "
+		"entry.",
+		"Entries in the log not yet published.",
 		"How long entries have been waiting.",
 		"0 ok, 1 backing off, 2 circuit open.",
 	};
@@ -232,11 +250,14 @@ ct_metrics(struct buf *b, const struct status *st)
 			label(b, c.url, sizeof(c.url));
 			if (m == 3)
 				buf_printf(b, "\"} %.3f\n",
-				    (double)(c.lag_ms > 0 ? c.lag_ms : 0) / 1e3);
+				    (double)(c.lag_ms > 0 ? c.lag_ms : 0) /
+				        1e3);
 			else
-				buf_printf(b, "\"} %llu\n", U(m == 0 ?
-				    c.tree_size : m == 1 ? c.next_index :
-				    m == 2 ? c.lag : c.backoff));
+				buf_printf(b, "\"} %llu\n",
+				    U(m == 0         ? c.tree_size
+				            : m == 1 ? c.next_index
+				            : m == 2 ? c.lag
+				                     : c.backoff));
 		}
 	}
 	head(b, "notaryd_ct_fetch_errors_total", "counter",
@@ -253,22 +274,58 @@ ct_metrics(struct buf *b, const struct status *st)
 	}
 }
 
+/* The HTTP workers' round trips to the signer: results and latency. */
+static void
+signer_metrics(struct buf *b, const struct status_counters *ct)
+{
+	uint64_t cum = 0;
+	int      k;
+
+	head(b, "notaryd_signer_requests_total", "counter",
+	    "Signer round trips of the HTTP workers, by result.");
+	for (k = 0; k < STATUS_SIGNER_RESULTS; k++)
+		buf_printf(b,
+		    "notaryd_signer_requests_total{result=\"%s\"} "
+		    "%llu\n",
+		    signer_results[k], U(atomic_load(&ct->signer[k])));
+	head(b, "notaryd_signer_latency_seconds", "histogram",
+	    "Signer round trip time seen by the HTTP workers.");
+	for (k = 0; k <= STATUS_LAT_BUCKETS; k++) {
+		cum += atomic_load(&ct->signer_lat[k]);
+		if (k < STATUS_LAT_BUCKETS)
+			buf_printf(b,
+			    "notaryd_signer_latency_seconds_bucket{le="
+			    "\"%g\"} %llu\n",
+			    (double)status_lat_bounds_us[k] / 1e6, U(cum));
+		else
+			buf_printf(b,
+			    "notaryd_signer_latency_seconds_bucket{le="
+			    "\"+Inf\"} %llu\n",
+			    U(cum));
+	}
+	buf_printf(b,
+	    "notaryd_signer_latency_seconds_sum %.6f\n"
+	    "notaryd_signer_latency_seconds_count %llu\n",
+	    (double)atomic_load(&ct->signer_lat_us) / 1e6, U(cum));
+}
+
 static void
 daemon_metrics(struct buf *b, struct http_site *site)
 {
-	const struct status		*st = site->status;
-	const struct status_counters	*ct = &st->counters;
-	struct cache_stats		 cs;
-	uint64_t			 cum = 0;
-	int				 r, k;
+	const struct status          *st = site->status;
+	const struct status_counters *ct = &st->counters;
+	struct cache_stats            cs;
+	int                           r, k;
 
 	head(b, "notaryd_http_requests_total", "counter",
 	    "HTTP answers, by route and status class.");
 	for (r = 0; r < STATUS_RT_MAX; r++)
 		for (k = 0; k < 5; k++)
-			buf_printf(b, "notaryd_http_requests_total{route=\"%s\","
-			    "code=\"%dxx\"} %llu\n", status_route_name(r),
-			    k + 1, U(atomic_load(&st->http_requests[r][k])));
+			buf_printf(b,
+			    "notaryd_http_requests_total{route=\"%s\","
+			    "code=\"%dxx\"} %llu\n",
+			    status_route_name(r), k + 1,
+			    U(atomic_load(&st->http_requests[r][k])));
 	memset(&cs, 0, sizeof(cs));
 	if (site->cache != NULL)
 		cache_stats(site->cache, &cs);
@@ -279,34 +336,15 @@ daemon_metrics(struct buf *b, struct http_site *site)
 	buf_printf(b, "notaryd_cache_misses_total %llu\n", U(cs.misses));
 	head(b, "notaryd_cache_evictions_total", "counter",
 	    "Response cache evictions.");
-	buf_printf(b, "notaryd_cache_evictions_total %llu\n",
-	    U(cs.evictions));
-	head(b, "notaryd_signer_requests_total", "counter",
-	    "Signer round trips of the HTTP workers, by result.");
-	for (k = 0; k < STATUS_SIGNER_RESULTS; k++)
-		buf_printf(b, "notaryd_signer_requests_total{result=\"%s\"} "
-		    "%llu\n", signer_results[k], U(atomic_load(&ct->signer[k])));
-	head(b, "notaryd_signer_latency_seconds", "histogram",
-	    "Signer round trip time seen by the HTTP workers.");
-	for (k = 0; k <= STATUS_LAT_BUCKETS; k++) {
-		cum += atomic_load(&ct->signer_lat[k]);
-		if (k < STATUS_LAT_BUCKETS)
-			buf_printf(b, "notaryd_signer_latency_seconds_bucket{le="
-			    "\"%g\"} %llu\n",
-			    (double)status_lat_bounds_us[k] / 1e6, U(cum));
-		else
-			buf_printf(b, "notaryd_signer_latency_seconds_bucket{le="
-			    "\"+Inf\"} %llu\n", U(cum));
-	}
-	buf_printf(b, "notaryd_signer_latency_seconds_sum %.6f\n"
-	    "notaryd_signer_latency_seconds_count %llu\n",
-	    (double)atomic_load(&ct->signer_lat_us) / 1e6, U(cum));
+	buf_printf(b, "notaryd_cache_evictions_total %llu\n", U(cs.evictions));
+	signer_metrics(b, ct);
 	head(b, "notaryd_scanner_probes_total", "counter",
 	    "Probes finished, by result class.");
 	for (k = 0; k < PROBE_NRESULTS && k < STATUS_PROBE_RESULTS; k++)
-		buf_printf(b, "notaryd_scanner_probes_total{result=\"%s\"} "
-		    "%llu\n", probe_result_name(k),
-		    U(atomic_load(&ct->probes[k])));
+		buf_printf(b,
+		    "notaryd_scanner_probes_total{result=\"%s\"} "
+		    "%llu\n",
+		    probe_result_name(k), U(atomic_load(&ct->probes[k])));
 	head(b, "notaryd_scanner_queue_depth", "gauge",
 	    "Services in the probe queue.");
 	buf_printf(b, "notaryd_scanner_queue_depth %llu\n",
@@ -335,7 +373,7 @@ int
 metrics_route(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
-	const struct conf	*cf = site->cf;
+	const struct conf *cf = site->cf;
 
 	if (req->path_len != strlen(cf->metrics.path) ||
 	    memcmp(req->path, cf->metrics.path, req->path_len) != 0)
@@ -346,8 +384,8 @@ metrics_route(struct http_site *site, const struct http_request *req,
 		buf_puts(&resp->headers, "Allow: GET, HEAD\r\n");
 		return (1);
 	}
-	if (site->peer == NULL || !netaddr_cidr_match(&cf->metrics.allow,
-	    site->peer)) {
+	if (site->peer == NULL ||
+	    !netaddr_cidr_match(&cf->metrics.allow, site->peer)) {
 		http_response_error(resp, 403);
 		return (1);
 	}

@@ -10,7 +10,7 @@ struct http_site;
 struct http_response;
 
 /* Answer metrics.path (403 unless the peer is in metrics.allow): 1, else 0. */
-int	metrics_route(struct http_site *site, const struct http_request *req,
-	    struct http_response *resp);
+int metrics_route(struct http_site *site, const struct http_request *req,
+    struct http_response *resp);
 
 #endif

@@ -21,42 +21,41 @@
 #include "common/xmalloc.h"
 #include "server/persp_impl.h"
 
-#define XML_ATTRS_MAX	8
+#define XML_ATTRS_MAX 8
 
 struct xcur {
-	const char	*start;
-	const char	*p;
-	const char	*end;
-	char		*err;
-	size_t		 errlen;
+	const char *start;
+	const char *p;
+	const char *end;
+	char       *err;
+	size_t      errlen;
 };
 
 struct xattr {
-	const char	*name;
-	size_t		 nlen;
-	const char	*val;
-	size_t		 vlen;
+	const char *name;
+	size_t      nlen;
+	const char *val;
+	size_t      vlen;
 };
 
 
 /* ======================================================================== */
 
-static int	xml_fail(struct xcur *, const char *);
-static void	xml_skip_ws(struct xcur *);
-static int	xml_at(struct xcur *, const char *);
-static int	xml_open(struct xcur *, const char *);
-static int	xml_close(struct xcur *, const char *);
-static int	xml_attrs(struct xcur *, struct xattr *, size_t *, int *);
-static const struct xattr *xml_attr(const struct xattr *, size_t,
-		    const char *);
-static int	attr_is(const struct xattr *, const char *);
-static int	parse_decimal(const struct xattr *, int64_t *);
-static int	b64_decode_sig(const struct xattr *, unsigned char *, size_t,
-		    size_t *);
-static int	read_timestamp(struct xcur *, const uint8_t *,
-		    struct persp_reply *, size_t *);
-static int	read_key(struct xcur *, struct persp_reply *, size_t *);
-static int	read_root(struct xcur *, struct persp_reply *);
+static int  xml_fail(struct xcur *, const char *);
+static void xml_skip_ws(struct xcur *);
+static int  xml_at(struct xcur *, const char *);
+static int  xml_open(struct xcur *, const char *);
+static int  xml_close(struct xcur *, const char *);
+static int  xml_attrs(struct xcur *, struct xattr *, size_t *, int *);
+static const struct xattr *xml_attr(const struct xattr *, size_t, const char *);
+static int                 attr_is(const struct xattr *, const char *);
+static int                 parse_decimal(const struct xattr *, int64_t *);
+static int
+b64_decode_sig(const struct xattr *, unsigned char *, size_t, size_t *);
+static int
+read_timestamp(struct xcur *, const uint8_t *, struct persp_reply *, size_t *);
+static int read_key(struct xcur *, struct persp_reply *, size_t *);
+static int read_root(struct xcur *, struct persp_reply *);
 
 static int
 xml_fail(struct xcur *c, const char *why)
@@ -70,8 +69,8 @@ xml_fail(struct xcur *c, const char *why)
 static void
 xml_skip_ws(struct xcur *c)
 {
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' ||
-	    *c->p == '\r' || *c->p == '\n'))
+	while (c->p < c->end &&
+	    (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n'))
 		c->p++;
 }
 
@@ -79,7 +78,7 @@ xml_skip_ws(struct xcur *c)
 static int
 xml_at(struct xcur *c, const char *s)
 {
-	size_t	n = strlen(s);
+	size_t n = strlen(s);
 
 	return ((size_t)(c->end - c->p) >= n && memcmp(c->p, s, n) == 0);
 }
@@ -88,8 +87,8 @@ xml_at(struct xcur *c, const char *s)
 static int
 xml_open(struct xcur *c, const char *name)
 {
-	size_t	n = strlen(name);
-	char	next;
+	size_t n = strlen(name);
+	char   next;
 
 	if ((size_t)(c->end - c->p) < n + 2 || c->p[0] != '<' ||
 	    memcmp(c->p + 1, name, n) != 0)
@@ -106,7 +105,7 @@ xml_open(struct xcur *c, const char *name)
 static int
 xml_close(struct xcur *c, const char *name)
 {
-	size_t	n = strlen(name);
+	size_t n = strlen(name);
 
 	if ((size_t)(c->end - c->p) < n + 2 || memcmp(c->p, "</", 2) != 0 ||
 	    memcmp(c->p + 2, name, n) != 0)
@@ -127,8 +126,8 @@ xml_close(struct xcur *c, const char *name)
 static int
 xml_attrs(struct xcur *c, struct xattr *a, size_t *na, int *selfclose)
 {
-	size_t	i;
-	char	q;
+	size_t i;
+	char   q;
 
 	*na = 0;
 	for (;;) {
@@ -143,9 +142,9 @@ xml_attrs(struct xcur *c, struct xattr *a, size_t *na, int *selfclose)
 		if (*na == XML_ATTRS_MAX)
 			return (xml_fail(c, "too many attributes"));
 		a[*na].name = c->p;
-		while (c->p < c->end && (isalnum((unsigned char)*c->p) ||
-		    *c->p == '_' || *c->p == '-' || *c->p == ':' ||
-		    *c->p == '.'))
+		while (c->p < c->end &&
+		    (isalnum((unsigned char)*c->p) || *c->p == '_' ||
+		        *c->p == '-' || *c->p == ':' || *c->p == '.'))
 			c->p++;
 		a[*na].nlen = (size_t)(c->p - a[*na].name);
 		if (a[*na].nlen == 0)
@@ -161,8 +160,8 @@ xml_attrs(struct xcur *c, struct xattr *a, size_t *na, int *selfclose)
 		a[*na].val = c->p;
 		while (c->p < c->end && *c->p != q) {
 			if (*c->p == '&' || *c->p == '<')
-				return (xml_fail(c,
-				    "entity or '<' in an attribute value"));
+				return (xml_fail(
+				    c, "entity or '<' in an attribute value"));
 			c->p++;
 		}
 		if (c->p == c->end)
@@ -170,8 +169,8 @@ xml_attrs(struct xcur *c, struct xattr *a, size_t *na, int *selfclose)
 		a[*na].vlen = (size_t)(c->p - a[*na].val);
 		c->p++;
 		for (i = 0; i < *na; i++)
-			if (a[i].nlen == a[*na].nlen && memcmp(a[i].name,
-			    a[*na].name, a[i].nlen) == 0)
+			if (a[i].nlen == a[*na].nlen &&
+			    memcmp(a[i].name, a[*na].name, a[i].nlen) == 0)
 				return (xml_fail(c, "repeated attribute"));
 		(*na)++;
 	}
@@ -181,7 +180,7 @@ xml_attrs(struct xcur *c, struct xattr *a, size_t *na, int *selfclose)
 static const struct xattr *
 xml_attr(const struct xattr *a, size_t na, const char *name)
 {
-	size_t	i, n = strlen(name);
+	size_t i, n = strlen(name);
 
 	for (i = 0; i < na; i++)
 		if (a[i].nlen == n && memcmp(a[i].name, name, n) == 0)
@@ -200,8 +199,8 @@ attr_is(const struct xattr *a, const char *want)
 static int
 parse_decimal(const struct xattr *a, int64_t *v)
 {
-	uint64_t	x = 0;
-	size_t		i;
+	uint64_t x = 0;
+	size_t   i;
 
 	if (a == NULL || a->vlen == 0 || a->vlen > 19)
 		return (-1);
@@ -221,18 +220,18 @@ parse_decimal(const struct xattr *a, int64_t *v)
  * (api.md wraps the value over several lines).
  */
 static int
-b64_decode_sig(const struct xattr *a, unsigned char *out, size_t max,
-    size_t *outlen)
+b64_decode_sig(
+    const struct xattr *a, unsigned char *out, size_t max, size_t *outlen)
 {
-	static const char	alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	char			text[B64_MAX];
-	unsigned char		raw[B64_MAX];
-	size_t			i, n = 0, pad = 0;
-	int			got;
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                            "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	char              text[B64_MAX];
+	unsigned char     raw[B64_MAX];
+	size_t            i, n = 0, pad = 0;
+	int               got;
 
 	for (i = 0; i < a->vlen; i++) {
-		char	ch = a->val[i];
+		char ch = a->val[i];
 
 		if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
 			continue;
@@ -256,13 +255,13 @@ b64_decode_sig(const struct xattr *a, unsigned char *out, size_t max,
 }
 
 static int
-read_timestamp(struct xcur *c, const uint8_t *md5, struct persp_reply *r,
-    size_t *cap)
+read_timestamp(
+    struct xcur *c, const uint8_t *md5, struct persp_reply *r, size_t *cap)
 {
-	struct xattr	 a[XML_ATTRS_MAX];
-	size_t		 na;
-	int		 selfclose;
-	struct obs_span	*sp;
+	struct xattr     a[XML_ATTRS_MAX];
+	size_t           na;
+	int              selfclose;
+	struct obs_span *sp;
 
 	if (xml_attrs(c, a, &na, &selfclose) == -1)
 		return (-1);
@@ -290,18 +289,18 @@ read_timestamp(struct xcur *c, const uint8_t *md5, struct persp_reply *r,
 static int
 read_key(struct xcur *c, struct persp_reply *r, size_t *cap)
 {
-	struct xattr		 a[XML_ATTRS_MAX];
-	const struct xattr	*fp, *type;
-	size_t			 na, first = r->nspans;
-	uint8_t			 md5[MD5_LEN];
-	int			 selfclose, t, closed;
+	struct xattr        a[XML_ATTRS_MAX];
+	const struct xattr *fp, *type;
+	size_t              na, first = r->nspans;
+	uint8_t             md5[MD5_LEN];
+	int                 selfclose, t, closed;
 
 	if (xml_attrs(c, a, &na, &selfclose) == -1)
 		return (-1);
 	fp = xml_attr(a, na, "fp");
 	type = xml_attr(a, na, "type");
-	if (fp == NULL || obs_parse_colon_hex(fp->val, fp->vlen, md5,
-	    MD5_LEN) == -1)
+	if (fp == NULL ||
+	    obs_parse_colon_hex(fp->val, fp->vlen, md5, MD5_LEN) == -1)
 		return (xml_fail(c, "fp is not 16 lowercase colon-hex octets"));
 	if (attr_is(type, "ssl"))
 		t = 2;
@@ -336,10 +335,10 @@ read_key(struct xcur *c, struct persp_reply *r, size_t *cap)
 static int
 read_root(struct xcur *c, struct persp_reply *r)
 {
-	struct xattr		 a[XML_ATTRS_MAX];
-	const struct xattr	*sig;
-	size_t			 na, cap = 0;
-	int			 selfclose, closed;
+	struct xattr        a[XML_ATTRS_MAX];
+	const struct xattr *sig;
+	size_t              na, cap = 0;
+	int                 selfclose, closed;
 
 	xml_skip_ws(c);
 	if (xml_at(c, "<?xml")) {
@@ -356,7 +355,8 @@ read_root(struct xcur *c, struct persp_reply *r)
 		return (-1);
 	if (!attr_is(xml_attr(a, na, "version"), "1") ||
 	    !attr_is(xml_attr(a, na, "sig_type"), "rsa-md5"))
-		return (xml_fail(c, "version is not \"1\" or sig_type is not "
+		return (xml_fail(c,
+		    "version is not \"1\" or sig_type is not "
 		    "\"rsa-md5\""));
 	if ((sig = xml_attr(a, na, "sig")) == NULL ||
 	    b64_decode_sig(sig, r->sig, sizeof(r->sig), &r->siglen) == -1)
@@ -370,8 +370,8 @@ read_root(struct xcur *c, struct persp_reply *r)
 		if (closed)
 			break;
 		if (!xml_open(c, "key"))
-			return (xml_fail(c,
-			    "expected <key> or </notary_reply>"));
+			return (
+			    xml_fail(c, "expected <key> or </notary_reply>"));
 		if (read_key(c, r, &cap) == -1)
 			return (-1);
 	}
@@ -384,10 +384,10 @@ read_root(struct xcur *c, struct persp_reply *r)
 }
 
 int
-persp_parse_reply(const char *xml, size_t len, struct persp_reply *r,
-    char *err, size_t errlen)
+persp_parse_reply(const char *xml, size_t len, struct persp_reply *r, char *err,
+    size_t errlen)
 {
-	struct xcur	c = { xml, xml, xml + len, err, errlen };
+	struct xcur c = { xml, xml, xml + len, err, errlen };
 
 	memset(r, 0, sizeof(*r));
 	if (xml == NULL || read_root(&c, r) == -1) {

@@ -40,43 +40,41 @@ enum param {
 };
 
 static const char *const param_names[P_COUNT] = {
-	"host", "port", "service_type",
+	"host",
+	"port",
+	"service_type",
 };
 
 struct param_value {
-	int	seen;
-	size_t	len;
-	char	val[SVCID_MAX + 1];
+	int    seen;
+	size_t len;
+	char   val[SVCID_MAX + 1];
 };
 
 struct params {
-	struct param_value	v[P_COUNT];
-	int			any;
+	struct param_value v[P_COUNT];
+	int                any;
 };
 
-static int	hexval(int);
-static int	url_decode(const char *, size_t, char *, size_t, size_t *);
-static int	param_lookup(const char *, size_t);
-static int	parse_segment(const char *, size_t, struct params *,
-		    const char **);
-static int	parse_params(const char *, size_t, struct params *,
-		    const char **);
-static int	valid_port(const char *, size_t);
-static int	valid_host_bytes(const char *, size_t);
-static int	query_result(struct persp_query *, int, const char *);
-static const char *check_params(struct params *,
-		    const struct param_value **);
-static size_t	build_id(char *, const struct param_value *,
-		    const struct param_value *, char);
-static int	svc_ok(const char *, size_t);
-static size_t	key_run_start(const struct obs_span *, size_t);
-static void	put_be16(unsigned char *, unsigned);
-static void	put_be32(unsigned char *, uint32_t);
-static int	append_key_block(struct buf *, const struct obs_span *,
-		    size_t);
-static int	reply_spans_ok(const struct obs_span *, size_t);
-static int	append_xml(struct buf *, int, const struct obs_span *, size_t,
-		    const char *);
+static int hexval(int);
+static int url_decode(const char *, size_t, char *, size_t, size_t *);
+static int param_lookup(const char *, size_t);
+static int parse_segment(const char *, size_t, struct params *, const char **);
+static int parse_params(const char *, size_t, struct params *, const char **);
+static int valid_port(const char *, size_t);
+static int valid_host_bytes(const char *, size_t);
+static int query_result(struct persp_query *, int, const char *);
+static const char *check_params(struct params *, const struct param_value **);
+static size_t
+build_id(char *, const struct param_value *, const struct param_value *, char);
+static int    svc_ok(const char *, size_t);
+static size_t key_run_start(const struct obs_span *, size_t);
+static void   put_be16(unsigned char *, unsigned);
+static void   put_be32(unsigned char *, uint32_t);
+static int    append_key_block(struct buf *, const struct obs_span *, size_t);
+static int    reply_spans_ok(const struct obs_span *, size_t);
+static int
+append_xml(struct buf *, int, const struct obs_span *, size_t, const char *);
 
 static int
 hexval(int c)
@@ -97,8 +95,8 @@ hexval(int c)
 static int
 url_decode(const char *s, size_t n, char *out, size_t outmax, size_t *outlen)
 {
-	size_t	i, o = 0;
-	int	c, hi, lo;
+	size_t i, o = 0;
+	int    c, hi, lo;
 
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
@@ -121,7 +119,7 @@ url_decode(const char *s, size_t n, char *out, size_t outmax, size_t *outlen)
 static int
 param_lookup(const char *name, size_t len)
 {
-	int	i;
+	int i;
 
 	for (i = 0; i < P_COUNT; i++)
 		if (strlen(param_names[i]) == len &&
@@ -132,15 +130,14 @@ param_lookup(const char *name, size_t len)
 
 /* One non-empty "name[=value]" segment.  0, or -1 with *why set. */
 static int
-parse_segment(const char *seg, size_t len, struct params *p,
-    const char **why)
+parse_segment(const char *seg, size_t len, struct params *p, const char **why)
 {
-	const char		*eq = memchr(seg, '=', len);
-	size_t			 nlen = eq != NULL ? (size_t)(eq - seg) : len;
-	char			 name[PARAM_NAME_MAX];
-	size_t			 dlen;
-	int			 idx = -1;
-	struct param_value	*v;
+	const char         *eq = memchr(seg, '=', len);
+	size_t              nlen = eq != NULL ? (size_t)(eq - seg) : len;
+	char                name[PARAM_NAME_MAX];
+	size_t              dlen;
+	int                 idx = -1;
+	struct param_value *v;
 
 	p->any = 1;
 	if (url_decode(seg, nlen, name, sizeof(name), &dlen) == 0)
@@ -160,7 +157,7 @@ parse_segment(const char *seg, size_t len, struct params *p,
 		/* keep_blank_values: "host" alone is host="". */
 		v->len = 0;
 	} else if (url_decode(eq + 1, len - nlen - 1, v->val,
-	    sizeof(v->val) - 1, &v->len) == -1) {
+	               sizeof(v->val) - 1, &v->len) == -1) {
 		*why = "parameter value too long";
 		return (-1);
 	}
@@ -175,15 +172,15 @@ parse_segment(const char *seg, size_t len, struct params *p,
 static int
 parse_params(const char *s, size_t len, struct params *p, const char **why)
 {
-	size_t	i, start = 0;
+	size_t i, start = 0;
 
 	if (s == NULL)
 		return (0);
 	for (i = 0; i <= len; i++) {
 		if (i < len && s[i] != '&' && s[i] != ';')
 			continue;
-		if (i > start && parse_segment(s + start, i - start, p,
-		    why) == -1)
+		if (i > start &&
+		    parse_segment(s + start, i - start, p, why) == -1)
 			return (-1);
 		start = i + 1;
 	}
@@ -194,8 +191,8 @@ parse_params(const char *s, size_t len, struct params *p, const char **why)
 static int
 valid_port(const char *s, size_t n)
 {
-	unsigned long	v = 0;
-	size_t		i;
+	unsigned long v = 0;
+	size_t        i;
 
 	if (n == 0 || n > 5 || s[0] == '0')
 		return (0);
@@ -215,10 +212,10 @@ valid_port(const char *s, size_t n)
 static int
 valid_host_bytes(const char *s, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
-		unsigned char	c = (unsigned char)s[i];
+		unsigned char c = (unsigned char)s[i];
 
 		if (c < 0x20 || c >= 0x7f)
 			return (0);
@@ -246,10 +243,10 @@ query_result(struct persp_query *q, int status, const char *why)
 static const char *
 check_params(struct params *p, const struct param_value **port)
 {
-	static const struct param_value	 port22 = { 1, 2, "22" };
-	static const struct param_value	 port443 = { 1, 3, "443" };
-	struct param_value		*host = &p->v[P_HOST];
-	struct param_value		*type = &p->v[P_TYPE];
+	static const struct param_value port22 = { 1, 2, "22" };
+	static const struct param_value port443 = { 1, 3, "443" };
+	struct param_value             *host = &p->v[P_HOST];
+	struct param_value             *type = &p->v[P_TYPE];
 
 	if (!type->seen) {
 		type->len = 1;
@@ -277,7 +274,7 @@ static size_t
 build_id(char *id, const struct param_value *host,
     const struct param_value *port, char type)
 {
-	size_t	n = 0;
+	size_t n = 0;
 
 	memcpy(id + n, host->val, host->len);
 	n += host->len;
@@ -291,12 +288,12 @@ build_id(char *id, const struct param_value *host,
 }
 
 int
-persp_parse_query(const char *query, size_t qlen, const char *body,
-    size_t blen, struct persp_query *q)
+persp_parse_query(const char *query, size_t qlen, const char *body, size_t blen,
+    struct persp_query *q)
 {
-	struct params			 p;
-	const struct param_value	*port;
-	const char			*why = NULL;
+	struct params             p;
+	const struct param_value *port;
+	const char               *why = NULL;
 
 	memset(&p, 0, sizeof(p));
 	if (parse_params(query, qlen, &p, &why) == -1 ||
@@ -312,8 +309,8 @@ persp_parse_query(const char *query, size_t qlen, const char *body,
 	 * gets its 400 here, before any database read.
 	 */
 	if (svcid_parse(q->id, q->idlen, NULL, NULL, 0) == -1)
-		return (query_result(q, PERSP_QUERY_BAD,
-		    "host refused by svcid_parse"));
+		return (query_result(
+		    q, PERSP_QUERY_BAD, "host refused by svcid_parse"));
 	q->status = PERSP_QUERY_OK;
 	q->why = NULL;
 	q->type = p.v[P_TYPE].val[0] - '0';
@@ -333,10 +330,10 @@ svc_ok(const char *svc, size_t len)
 static size_t
 key_run_start(const struct obs_span *spans, size_t end)
 {
-	size_t	s = end - 1;
+	size_t s = end - 1;
 
-	while (s > 0 && memcmp(spans[s - 1].md5, spans[end - 1].md5,
-	    MD5_LEN) == 0)
+	while (
+	    s > 0 && memcmp(spans[s - 1].md5, spans[end - 1].md5, MD5_LEN) == 0)
 		s--;
 	return (s);
 }
@@ -361,8 +358,8 @@ put_be32(unsigned char *p, uint32_t v)
 static int
 append_key_block(struct buf *out, const struct obs_span *spans, size_t n)
 {
-	unsigned char	head[KEY_BLOCK_HEAD], span[SPAN_PACKED];
-	size_t		i;
+	unsigned char head[KEY_BLOCK_HEAD], span[SPAN_PACKED];
+	size_t        i;
 
 	/* The count is truncated mod 65536 exactly as the client does. */
 	put_be16(head, (unsigned)(n & 0xffff));
@@ -382,16 +379,15 @@ append_key_block(struct buf *out, const struct obs_span *spans, size_t n)
 }
 
 int
-persp_pack(const char *svc, size_t len, const struct obs_span *spans,
-    size_t n, struct buf *out)
+persp_pack(const char *svc, size_t len, const struct obs_span *spans, size_t n,
+    struct buf *out)
 {
-	size_t		 old = out->len, end, start;
-	const char	 nul = '\0';
+	size_t     old = out->len, end, start;
+	const char nul = '\0';
 
 	if (!svc_ok(svc, len) || spans == NULL || n == 0)
 		return (-1);
-	if (buf_append(out, svc, len) == -1 ||
-	    buf_append(out, &nul, 1) == -1)
+	if (buf_append(out, svc, len) == -1 || buf_append(out, &nul, 1) == -1)
 		goto fail;
 	/*
 	 * The reference server prepends each key's block while walking the
@@ -412,10 +408,10 @@ int
 persp_sign(EVP_PKEY *key, const void *data, size_t len, unsigned char *sig,
     size_t sigmax, size_t *siglen)
 {
-	EVP_MD_CTX	*ctx = NULL;
-	EVP_PKEY_CTX	*pctx = NULL;
-	size_t		 want, got;
-	int		 size, ret = -1;
+	EVP_MD_CTX   *ctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	size_t        want, got;
+	int           size, ret = -1;
 
 	if (key == NULL || !EVP_PKEY_is_a(key, "RSA") ||
 	    (size = EVP_PKEY_get_size(key)) <= 0 || (size_t)size > sigmax)
@@ -449,9 +445,9 @@ int
 persp_verify_data(EVP_PKEY *pub, const void *data, size_t len,
     const unsigned char *sig, size_t siglen)
 {
-	EVP_MD_CTX	*ctx;
-	EVP_PKEY_CTX	*pctx = NULL;
-	int		 ok = 0;
+	EVP_MD_CTX   *ctx;
+	EVP_PKEY_CTX *pctx = NULL;
+	int           ok = 0;
 
 	if (pub == NULL || !EVP_PKEY_is_a(pub, "RSA") ||
 	    siglen != (size_t)EVP_PKEY_get_size(pub))
@@ -472,8 +468,8 @@ int
 persp_verify(const char *svc, size_t len, const struct obs_span *spans,
     size_t n, const unsigned char *sig, size_t siglen, EVP_PKEY *pub)
 {
-	struct buf	packed;
-	int		ok;
+	struct buf packed;
+	int        ok;
 
 	buf_init(&packed, SIZE_MAX);
 	if (persp_pack(svc, len, spans, n, &packed) == -1) {
@@ -493,8 +489,8 @@ persp_verify(const char *svc, size_t len, const struct obs_span *spans,
 static int
 reply_spans_ok(const struct obs_span *spans, size_t n)
 {
-	size_t	i;
-	int	c;
+	size_t i;
+	int    c;
 
 	for (i = 0; i < n; i++) {
 		if (spans[i].start < 0 || spans[i].start > spans[i].end)
@@ -513,24 +509,27 @@ static int
 append_xml(struct buf *out, int type, const struct obs_span *spans, size_t n,
     const char *sig_b64)
 {
-	const char	*tname = type == 1 ? "ssh" : "ssl";
-	char		 fp[FP_TEXT_LEN];
-	size_t		 i;
-	int		 r;
+	const char *tname = type == 1 ? "ssh" : "ssl";
+	char        fp[FP_TEXT_LEN];
+	size_t      i;
+	int         r;
 
-	r = buf_printf(out, "<notary_reply sig=\"%s\" sig_type=\"rsa-md5\" "
-	    "version=\"1\">\n", sig_b64);
+	r = buf_printf(out,
+	    "<notary_reply sig=\"%s\" sig_type=\"rsa-md5\" "
+	    "version=\"1\">\n",
+	    sig_b64);
 	for (i = 0; i < n && r == 0; i++) {
-		if (i == 0 || memcmp(spans[i - 1].md5, spans[i].md5,
-		    MD5_LEN) != 0) {
+		if (i == 0 ||
+		    memcmp(spans[i - 1].md5, spans[i].md5, MD5_LEN) != 0) {
 			obs_hex_colon(spans[i].md5, MD5_LEN, fp);
 			r = buf_printf(out, "%s\t<key fp=\"%s\" type=\"%s\">\n",
 			    i == 0 ? "" : "\t</key>\n", fp, tname);
 		}
 		if (r == 0)
-			r = buf_printf(out, "\t\t<timestamp end=\"%lld\" "
-			    "start=\"%lld\"/>\n", (long long)spans[i].end,
-			    (long long)spans[i].start);
+			r = buf_printf(out,
+			    "\t\t<timestamp end=\"%lld\" "
+			    "start=\"%lld\"/>\n",
+			    (long long)spans[i].end, (long long)spans[i].start);
 	}
 	if (r == 0)
 		r = buf_puts(out, "\t</key>\n</notary_reply>\n");
@@ -541,19 +540,19 @@ int
 persp_build_reply(const char *svc, size_t len, int type,
     const struct obs_span *spans, size_t n, EVP_PKEY *key, struct buf *out)
 {
-	struct buf	packed;
-	unsigned char	sig[PERSP_SIG_MAX];
-	char		b64[B64_MAX];
-	size_t		siglen, old = out->len;
-	int		ret = -1;
+	struct buf    packed;
+	unsigned char sig[PERSP_SIG_MAX];
+	char          b64[B64_MAX];
+	size_t        siglen, old = out->len;
+	int           ret = -1;
 
-	if ((type != SVCID_TYPE_SSH && type != SVCID_TYPE_TLS) || n == 0 || spans == NULL ||
-	    !reply_spans_ok(spans, n))
+	if ((type != SVCID_TYPE_SSH && type != SVCID_TYPE_TLS) || n == 0 ||
+	    spans == NULL || !reply_spans_ok(spans, n))
 		return (-1);
 	buf_init(&packed, SIZE_MAX);
 	if (persp_pack(svc, len, spans, n, &packed) == -1 ||
-	    persp_sign(key, packed.data, packed.len, sig, sizeof(sig),
-	    &siglen) == -1)
+	    persp_sign(
+	        key, packed.data, packed.len, sig, sizeof(sig), &siglen) == -1)
 		goto out;
 	/* EVP_EncodeBlock writes standard base64 with no line breaks. */
 	EVP_EncodeBlock((unsigned char *)b64, sig, (int)siglen);

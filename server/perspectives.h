@@ -31,24 +31,24 @@
 #include "store/obs.h"
 #include "store/svcid.h"
 
-#define PERSP_SIG_MAX		512	/* bytes; a 4096-bit key at most */
-#define PERSP_V1_SIG_LEN	172	/* a 1369..1376-bit modulus */
+#define PERSP_SIG_MAX    512 /* bytes; a 4096-bit key at most */
+#define PERSP_V1_SIG_LEN 172 /* a 1369..1376-bit modulus */
 
 /* ---- queries (§1.2, §1.6, §1.7) ------------------------------------- */
 
 enum persp_query_status {
-	PERSP_QUERY_OK = 0,		/* a service query: look it up */
-	PERSP_QUERY_INDEX = 1,		/* no parameters: the index page */
-	PERSP_QUERY_BAD = 400,		/* answer 400 */
+	PERSP_QUERY_OK = 0,    /* a service query: look it up */
+	PERSP_QUERY_INDEX = 1, /* no parameters: the index page */
+	PERSP_QUERY_BAD = 400, /* answer 400 */
 };
 
 struct persp_query {
-	int		 status;	/* enum persp_query_status */
-	int		 type;		/* 1 (ssh) or 2 (ssl) when OK */
-	int		 probe;		/* OK and type 2: may be probed */
-	size_t		 idlen;
-	char		 id[SVCID_MAX + 1];	/* host:port,type + NUL */
-	const char	*why;		/* static text for a 400 (debug log) */
+	int         status; /* enum persp_query_status */
+	int         type;   /* 1 (ssh) or 2 (ssl) when OK */
+	int         probe;  /* OK and type 2: may be probed */
+	size_t      idlen;
+	char        id[SVCID_MAX + 1]; /* host:port,type + NUL */
+	const char *why;               /* static text for a 400 (debug log) */
 };
 
 /*
@@ -92,8 +92,8 @@ struct persp_query {
  * probe is 1 for type-2 services: only those get an on-demand TLS probe
  * (spec §10 #17).  Returns q->status.
  */
-int	persp_parse_query(const char *query, size_t qlen, const char *body,
-	    size_t blen, struct persp_query *q);
+int persp_parse_query(const char *query, size_t qlen, const char *body,
+    size_t blen, struct persp_query *q);
 
 /* ---- signed bytes, signature, reply (§2) ---------------------------- */
 
@@ -106,8 +106,8 @@ int	persp_parse_query(const char *query, size_t qlen, const char *body,
  * persp_build_reply for that).  0, or -1 (svc empty, longer than
  * SVCID_MAX or containing NUL; n == 0; out full) with out unchanged.
  */
-int	persp_pack(const char *svc, size_t len, const struct obs_span *spans,
-	    size_t n, struct buf *out);
+int persp_pack(const char *svc, size_t len, const struct obs_span *spans,
+    size_t n, struct buf *out);
 
 /*
  * RSASSA-PKCS1-v1_5 with MD5 over data.  The signature is always exactly
@@ -115,11 +115,11 @@ int	persp_pack(const char *svc, size_t len, const struct obs_span *spans,
  * key).  sigmax must be at least that.  0, or -1 (not an RSA private key,
  * OpenSSL failure).
  */
-int	persp_sign(EVP_PKEY *key, const void *data, size_t len,
-	    unsigned char *sig, size_t sigmax, size_t *siglen);
+int persp_sign(EVP_PKEY *key, const void *data, size_t len, unsigned char *sig,
+    size_t sigmax, size_t *siglen);
 /* Check such a signature: 1 valid, 0 invalid (any length mismatch too). */
-int	persp_verify_data(EVP_PKEY *pub, const void *data, size_t len,
-	    const unsigned char *sig, size_t siglen);
+int persp_verify_data(EVP_PKEY *pub, const void *data, size_t len,
+    const unsigned char *sig, size_t siglen);
 
 /*
  * Append the complete signed reply for svc to out, laid out byte for byte
@@ -140,27 +140,26 @@ int	persp_verify_data(EVP_PKEY *pub, const void *data, size_t len,
  * a key ascending by start, 0 <= start <= end.  0, or -1 (arguments
  * refused, signing failed, out full) with out unchanged.
  */
-int	persp_build_reply(const char *svc, size_t len, int type,
-	    const struct obs_span *spans, size_t n, EVP_PKEY *key,
-	    struct buf *out);
+int persp_build_reply(const char *svc, size_t len, int type,
+    const struct obs_span *spans, size_t n, EVP_PKEY *key, struct buf *out);
 
 /*
  * Does sig verify for these spans under svc, packed as a client packs
  * them?  1 yes, 0 no, -1 when the spans cannot be packed.  Checks only the
  * signature (the client also refuses a span with end < start).
  */
-int	persp_verify(const char *svc, size_t len, const struct obs_span *spans,
-	    size_t n, const unsigned char *sig, size_t siglen, EVP_PKEY *pub);
+int persp_verify(const char *svc, size_t len, const struct obs_span *spans,
+    size_t n, const unsigned char *sig, size_t siglen, EVP_PKEY *pub);
 
 /* ---- reading replies (tests, notaryctl) ----------------------------- */
 
 struct persp_reply {
-	int			 type;		/* 1 ssh, 2 ssl */
-	size_t			 nkeys;
-	size_t			 nspans;
-	struct obs_span		*spans;		/* document order */
-	size_t			 siglen;
-	unsigned char		 sig[PERSP_SIG_MAX];
+	int              type; /* 1 ssh, 2 ssl */
+	size_t           nkeys;
+	size_t           nspans;
+	struct obs_span *spans; /* document order */
+	size_t           siglen;
+	unsigned char    sig[PERSP_SIG_MAX];
 };
 
 /*
@@ -176,8 +175,8 @@ struct persp_reply {
  * general XML parser.  0 (free with persp_reply_free), or -1 with a reason
  * in err.
  */
-int	persp_parse_reply(const char *xml, size_t len, struct persp_reply *r,
-	    char *err, size_t errlen);
-void	persp_reply_free(struct persp_reply *r);
+int  persp_parse_reply(const char *xml, size_t len, struct persp_reply *r,
+     char *err, size_t errlen);
+void persp_reply_free(struct persp_reply *r);
 
 #endif

@@ -26,10 +26,8 @@ recover_run(void *state, struct proc_ctx *ctx, int sfd)
 {
 	(void)state;
 	(void)sfd;
-	return (store_env_recover(ctx->cf) == 0 ? PROC_EXIT_OK :
-	    PROC_EXIT_FAIL);
+	return (
+	    store_env_recover(ctx->cf) == 0 ? PROC_EXIT_OK : PROC_EXIT_FAIL);
 }
 
-const struct role_ops recover_role = {
-	recover_open, recover_run, NULL, 1
-};
+const struct role_ops recover_role = { recover_open, recover_run, NULL, 1 };

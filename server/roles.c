@@ -17,8 +17,7 @@ const struct role_def roles[ROLE_MAX] = {
 	[ROLE_HTTP] = { &http_role, ROLE_F_LISTEN, "http.workers" },
 	[ROLE_SIGNER] = { &signer_role, ROLE_F_DB_USER | ROLE_F_SIGNER,
 	    "signer.processes" },
-	[ROLE_SCANNER] = { &scanner_role, ROLE_F_DB_USER,
-	    "scanner.processes" },
+	[ROLE_SCANNER] = { &scanner_role, ROLE_F_DB_USER, "scanner.processes" },
 	[ROLE_CTWATCH] = { &ctwatch_role, ROLE_F_DB_USER, "ctwatch.enabled" },
 	[ROLE_NATSPUB] = { &natspub_role, 0, "nats.enabled" },
 	[ROLE_RECOVERY] = { &recover_role, 0, NULL },
@@ -35,6 +34,6 @@ role_wanted(const struct conf *cf, enum role r)
 int
 role_is_db_user(enum role r)
 {
-	return ((unsigned)r < ROLE_MAX &&
-	    (roles[r].flags & ROLE_F_DB_USER) != 0);
+	return (
+	    (unsigned)r < ROLE_MAX && (roles[r].flags & ROLE_F_DB_USER) != 0);
 }

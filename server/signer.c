@@ -58,8 +58,8 @@
 int
 make_parent_dir(const char *path)
 {
-	char	*dir = xstrdup(path), *p;
-	int	 r = 0;
+	char *dir = xstrdup(path), *p;
+	int   r = 0;
 
 	if ((p = strrchr(dir, '/')) != NULL && p != dir) {
 		*p = '\0';
@@ -86,9 +86,9 @@ make_parent_dir(const char *path)
 static int
 signer_keys(struct signer *s)
 {
-	const struct conf	*cf = s->cf;
-	char			 err[512], *pem = NULL;
-	int			 st;
+	const struct conf *cf = s->cf;
+	char               err[512], *pem = NULL;
+	int                st;
 
 	if (make_parent_dir(cf->keys.private_key) == -1 ||
 	    make_parent_dir(cf->keys.public_key) == -1) {
@@ -96,19 +96,20 @@ signer_keys(struct signer *s)
 		    cf->keys.private_key, strerror(errno));
 		return (-1);
 	}
-	st = keys_ensure(cf->keys.private_key, cf->keys.public_key,
-	    (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	st = keys_ensure(cf->keys.private_key, cf->keys.public_key, (uid_t)-1,
+	    (gid_t)-1, err, sizeof(err));
 	if (st == -1) {
 		log_errorx("%s", err);
 		return (-1);
 	}
-	if (keys_load(cf->keys.private_key, cf->keys.public_key, &s->key,
-	    &pem, err, sizeof(err)) == -1) {
+	if (keys_load(cf->keys.private_key, cf->keys.public_key, &s->key, &pem,
+	        err, sizeof(err)) == -1) {
 		log_errorx("%s", err);
 		return (-1);
 	}
 	if (st == KEYS_CREATED)
-		log_notice("created a new notary key pair (%s); public key:\n%s",
+		log_notice(
+		    "created a new notary key pair (%s); public key:\n%s",
 		    cf->keys.private_key, pem);
 	else
 		log_info("using public key\n%s", pem);
@@ -131,7 +132,7 @@ signer_open_db(struct signer *s)
 static void
 signer_close_all(struct signer *s)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < s->nclients; i++)
 		close(s->clients[i]);
@@ -151,12 +152,11 @@ signer_close_all(struct signer *s)
 /* ---- answering -------------------------------------------------------- */
 
 void
-send_reply(int fd, uint32_t seq, uint8_t status, const void *body,
-    size_t len)
+send_reply(int fd, uint32_t seq, uint8_t status, const void *body, size_t len)
 {
-	uint8_t		hdr[SIGPROTO_REP_HDR];
-	struct iovec	iov[2];
-	struct msghdr	mh;
+	uint8_t       hdr[SIGPROTO_REP_HDR];
+	struct iovec  iov[2];
+	struct msghdr mh;
 
 	sigproto_rep_header(hdr, seq, status, len);
 	iov[0].iov_base = hdr;
@@ -174,8 +174,8 @@ send_reply(int fd, uint32_t seq, uint8_t status, const void *body,
 static int
 on_demand_allowed(struct signer *s)
 {
-	int64_t	now = mono_ms();
-	double	rate = s->cf->scanner.on_demand_limit;
+	int64_t now = mono_ms();
+	double  rate = s->cf->scanner.on_demand_limit;
 
 	s->od_tokens += (double)(now - s->od_refill) * rate / 1000.0;
 	if (s->od_tokens > rate)
@@ -214,10 +214,10 @@ queue_probe(struct signer *s, const struct sigproto_req *rq)
 static void
 answer(struct signer *s, int fd, const struct sigproto_req *rq)
 {
-	struct svcid	t;
-	char		err[128];
-	size_t		n;
-	int64_t		began;
+	struct svcid t;
+	char         err[128];
+	size_t       n;
+	int64_t      began;
 
 	if (rq->fmt == CACHE_FMT_CONVERGENCE_JSON) {
 		answer_conv(s, fd, rq);
@@ -230,13 +230,13 @@ answer(struct signer *s, int fd, const struct sigproto_req *rq)
 	}
 	began = mono_ms();
 	if (obs_read(&s->obs, rq->id, rq->idlen, s->spans, SIGNER_MAX_SPANS,
-	    &n) == -1) {
+	        &n) == -1) {
 		send_reply(fd, rq->seq, SIG_UNAVAILABLE, NULL, 0);
 		return;
 	}
 	if (n == 0) {
-		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == SVCID_TYPE_TLS &&
-		    persp_hold(s, fd, rq))
+		if ((rq->flags & SIGPROTO_F_PROBE) &&
+		    t.type == SVCID_TYPE_TLS && persp_hold(s, fd, rq))
 			return;
 		if ((rq->flags & SIGPROTO_F_PROBE) && t.type == SVCID_TYPE_TLS)
 			queue_probe(s, rq);
@@ -245,16 +245,15 @@ answer(struct signer *s, int fd, const struct sigproto_req *rq)
 	}
 	buf_reset(&s->reply);
 	if (persp_build_reply(rq->id, rq->idlen, t.type, s->spans, n, s->key,
-	    &s->reply) == -1) {
-		log_warnx("cannot build the reply for %.*s", (int)rq->idlen,
-		    rq->id);
+	        &s->reply) == -1) {
+		log_warnx(
+		    "cannot build the reply for %.*s", (int)rq->idlen, rq->id);
 		send_reply(fd, rq->seq, SIG_UNAVAILABLE, NULL, 0);
 		return;
 	}
 	/* Before replying, so the next request for it is a cache hit. */
-	cache_put(s->ctx->cache, CACHE_FMT_PERSPECTIVES_XML, rq->id,
-	    rq->idlen, s->reply.data, s->reply.len, s->cf->cache.ttl_ms,
-	    began, mono_ms());
+	cache_put(s->ctx->cache, CACHE_FMT_PERSPECTIVES_XML, rq->id, rq->idlen,
+	    s->reply.data, s->reply.len, s->cf->cache.ttl_ms, began, mono_ms());
 	send_reply(fd, rq->seq, SIG_OK, s->reply.data, s->reply.len);
 }
 
@@ -271,10 +270,10 @@ drop_client(struct signer *s, size_t i)
 static void
 accept_clients(struct signer *s)
 {
-	int	fd;
+	int fd;
 
 	while ((fd = accept4(s->ctx->signer_fd, NULL, NULL,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
+	            SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
 		if (s->nclients == SIGNER_MAX_CLIENTS) {
 			log_warnx("too many worker connections");
 			close(fd);
@@ -288,9 +287,9 @@ accept_clients(struct signer *s)
 static int
 serve_client(struct signer *s, int fd)
 {
-	uint8_t			msg[SIGPROTO_REQ_MAX + 1];
-	struct sigproto_req	rq;
-	ssize_t			n;
+	uint8_t             msg[SIGPROTO_REQ_MAX + 1];
+	struct sigproto_req rq;
+	ssize_t             n;
 
 	for (;;) {
 		n = recv(fd, msg, sizeof(msg), MSG_DONTWAIT);
@@ -301,12 +300,12 @@ serve_client(struct signer *s, int fd)
 		if (n <= 0)
 			return (-1);
 		if (n > 4 && msg[4] == PROBENOTE_FMT) {
-			char	svc[PROBENOTE_SVC_MAX + 1];
-			size_t	len;
-			int	ok;
+			char   svc[PROBENOTE_SVC_MAX + 1];
+			size_t len;
+			int    ok;
 
 			if (probenote_decode(msg, (size_t)n, svc, sizeof(svc),
-			    &len, &ok) == -1) {
+			        &len, &ok) == -1) {
 				log_warnx("malformed probe note");
 				return (-1);
 			}
@@ -333,7 +332,7 @@ serve_client(struct signer *s, int fd)
 static int
 wait_ms(const struct signer *s)
 {
-	int64_t	next = conv_waits_next(&s->waits), now = mono_ms();
+	int64_t next = conv_waits_next(&s->waits), now = mono_ms();
 
 	if (next == INT64_MAX)
 		return (-1);
@@ -343,8 +342,8 @@ wait_ms(const struct signer *s)
 static int
 signer_loop(struct signer *s, int sfd)
 {
-	struct pollfd		pfd[3 + SIGNER_MAX_CLIENTS];
-	size_t			i, n;
+	struct pollfd pfd[3 + SIGNER_MAX_CLIENTS];
+	size_t        i, n;
 
 	for (;;) {
 		pfd[0].fd = sfd;
@@ -358,8 +357,8 @@ signer_loop(struct signer *s, int sfd)
 		if (poll(pfd, n, wait_ms(s)) == -1 && errno != EINTR)
 			fatal("poll");
 		conv_expire(s);
-		switch (proc_poll_events(s->ctx, sfd, pfd[0].revents,
-		    pfd[1].revents)) {
+		switch (proc_poll_events(
+		    s->ctx, sfd, pfd[0].revents, pfd[1].revents)) {
 		case PROC_GONE:
 			return (PROC_EXIT_FAIL);
 		case PROC_STOP:
@@ -380,7 +379,7 @@ signer_loop(struct signer *s, int sfd)
 static void *
 signer_open(struct proc_ctx *ctx, int *code)
 {
-	struct signer	*s = xcalloc(1, sizeof(*s));
+	struct signer *s = xcalloc(1, sizeof(*s));
 
 	s->ctx = ctx;
 	s->cf = ctx->cf;
@@ -390,7 +389,7 @@ signer_open(struct proc_ctx *ctx, int *code)
 	s->od_tokens = ctx->cf->scanner.on_demand_limit;
 	s->od_refill = mono_ms();
 	if (signer_keys(s) == -1 || signer_conv_keys(s) == -1) {
-		*code = PROC_EXIT_FATAL;	/* an operator must fix the key */
+		*code = PROC_EXIT_FATAL; /* an operator must fix the key */
 		return (NULL);
 	}
 	if (signer_open_db(s) == -1) {
@@ -415,6 +414,5 @@ signer_close(void *state)
 	free(state);
 }
 
-const struct role_ops signer_role = {
-	signer_open, signer_run, signer_close, 0
-};
+const struct role_ops signer_role = { signer_open, signer_run, signer_close,
+	0 };

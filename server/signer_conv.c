@@ -41,20 +41,21 @@
 int
 signer_conv_keys(struct signer *s)
 {
-	struct convkeys_cert	c;
-	char			cert[PATH_MAX], key[PATH_MAX], err[512];
-	int			dflt, st = KEYS_EXISTED;
+	struct convkeys_cert c;
+	char                 cert[PATH_MAX], key[PATH_MAX], err[512];
+	int                  dflt, st = KEYS_EXISTED;
 
 	if (s->cf->convergence.listen.n == 0)
 		return (0);
-	if ((dflt = convkeys_paths(s->cf, cert, sizeof(cert), key,
-	    sizeof(key))) == -1) {
+	if ((dflt = convkeys_paths(
+	         s->cf, cert, sizeof(cert), key, sizeof(key))) == -1) {
 		log_errorx("convergence: data_dir path too long");
 		return (-1);
 	}
-	if (dflt && (make_parent_dir(key) == -1 ||
-	    (st = convkeys_ensure(cert, key, (uid_t)-1, (gid_t)-1, err,
-	    sizeof(err))) == -1)) {
+	if (dflt &&
+	    (make_parent_dir(key) == -1 ||
+	        (st = convkeys_ensure(cert, key, (uid_t)-1, (gid_t)-1, err,
+	             sizeof(err))) == -1)) {
 		log_errorx("%s", st == -1 ? err : strerror(errno));
 		return (-1);
 	}
@@ -65,7 +66,8 @@ signer_conv_keys(struct signer *s)
 	}
 	if (st == KEYS_CREATED)
 		log_notice("created a self-signed Convergence certificate %s; "
-		    "SHA-1 %s", cert, c.fp);
+		           "SHA-1 %s",
+		    cert, c.fp);
 	else
 		log_info("Convergence certificate %s, SHA-1 %s", cert, c.fp);
 	convkeys_cert_free(&c);
@@ -77,8 +79,8 @@ signer_conv_keys(struct signer *s)
 static int
 conv_id(const struct sigproto_req *rq, struct conv_waiter *e)
 {
-	const char	*sp = memchr(rq->id, ' ', rq->idlen);
-	size_t		 len = sp != NULL ? (size_t)(sp - rq->id) : rq->idlen;
+	const char *sp = memchr(rq->id, ' ', rq->idlen);
+	size_t      len = sp != NULL ? (size_t)(sp - rq->id) : rq->idlen;
 
 	memset(e, 0, sizeof(*e));
 	if (len == 0 || len > SVCID_MAX)
@@ -122,23 +124,23 @@ conv_send_rows(struct signer *s, int fd, uint32_t seq, uint8_t status,
 static void
 persp_finish(struct signer *s, const struct conv_waiter *e)
 {
-	int64_t	began = mono_ms();
-	size_t	n;
+	int64_t began = mono_ms();
+	size_t  n;
 
 	if (obs_read(&s->obs, e->svc, e->svclen, s->spans, SIGNER_MAX_SPANS,
-	    &n) == -1) {
+	        &n) == -1) {
 		send_reply(e->fd, e->seq, SIG_UNAVAILABLE, NULL, 0);
 		return;
 	}
 	buf_reset(&s->reply);
-	if (n == 0 || persp_build_reply(e->svc, e->svclen, 2, s->spans, n,
-	    s->key, &s->reply) == -1) {
+	if (n == 0 ||
+	    persp_build_reply(
+	        e->svc, e->svclen, 2, s->spans, n, s->key, &s->reply) == -1) {
 		send_reply(e->fd, e->seq, SIG_UNKNOWN, NULL, 0);
 		return;
 	}
-	cache_put(s->ctx->cache, CACHE_FMT_PERSPECTIVES_XML, e->svc,
-	    e->svclen, s->reply.data, s->reply.len, s->cf->cache.ttl_ms, began,
-	    mono_ms());
+	cache_put(s->ctx->cache, CACHE_FMT_PERSPECTIVES_XML, e->svc, e->svclen,
+	    s->reply.data, s->reply.len, s->cf->cache.ttl_ms, began, mono_ms());
 	send_reply(e->fd, e->seq, SIG_OK, s->reply.data, s->reply.len);
 }
 
@@ -150,8 +152,8 @@ persp_finish(struct signer *s, const struct conv_waiter *e)
 int
 persp_hold(struct signer *s, int fd, const struct sigproto_req *rq)
 {
-	struct conv_waiter	e;
-	int			r;
+	struct conv_waiter e;
+	int                r;
 
 	if (s->cf->perspectives.hold_ms == 0 || rq->idlen > SVCID_MAX)
 		return (0);
@@ -175,17 +177,17 @@ persp_hold(struct signer *s, int fd, const struct sigproto_req *rq)
 static void
 conv_finish(struct signer *s, const struct conv_waiter *e)
 {
-	struct obs_service	st;
-	int64_t			began = mono_ms();
-	size_t			n, i;
-	uint8_t			status = SIG_CONFLICT;
+	struct obs_service st;
+	int64_t            began = mono_ms();
+	size_t             n, i;
+	uint8_t            status = SIG_CONFLICT;
 
 	if (e->persp) {
 		persp_finish(s, e);
 		return;
 	}
 	if (conv_history_read(&s->obs, e->svc, e->svclen, s->spans,
-	    SIGNER_MAX_SPANS, s->conv_rows, CONV_ROWS_MAX, &n) == -1) {
+	        SIGNER_MAX_SPANS, s->conv_rows, CONV_ROWS_MAX, &n) == -1) {
 		send_reply(e->fd, e->seq, SIG_UNAVAILABLE, NULL, 0);
 		return;
 	}
@@ -211,13 +213,13 @@ conv_finish(struct signer *s, const struct conv_waiter *e)
 void
 answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
 {
-	struct conv_waiter	e;
-	struct conv_decision	d;
-	struct svcid		t;
-	char			err[128];
-	int64_t			began = mono_ms();
-	size_t			n;
-	int			r;
+	struct conv_waiter   e;
+	struct conv_decision d;
+	struct svcid         t;
+	char                 err[128];
+	int64_t              began = mono_ms();
+	size_t               n;
+	int                  r;
 
 	if (s->conv_key == NULL || conv_id(rq, &e) == -1 ||
 	    svcid_parse(e.svc, e.svclen, &t, err, sizeof(err)) == -1 ||
@@ -226,13 +228,13 @@ answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
 		return;
 	}
 	if (conv_history_read(&s->obs, e.svc, e.svclen, s->spans,
-	    SIGNER_MAX_SPANS, s->conv_rows, CONV_ROWS_MAX, &n) == -1) {
+	        SIGNER_MAX_SPANS, s->conv_rows, CONV_ROWS_MAX, &n) == -1) {
 		send_reply(fd, rq->seq, SIG_UNAVAILABLE, NULL, 0);
 		return;
 	}
 	conv_decide(e.post ? e.fp : NULL, 1, s->conv_rows, n, NULL, &d);
-	if (n > 0 && (d.action == CONV_REPLY ||
-	    !(rq->flags & SIGPROTO_F_WAIT))) {
+	if (n > 0 &&
+	    (d.action == CONV_REPLY || !(rq->flags & SIGPROTO_F_WAIT))) {
 		conv_send_rows(s, fd, rq->seq, SIG_OK, &e, n, began);
 		return;
 	}
@@ -258,11 +260,11 @@ answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
 void
 conv_note(struct signer *s, const char *svc, size_t len)
 {
-	struct conv_waiter	done[64];
-	size_t			n, i;
+	struct conv_waiter done[64];
+	size_t             n, i;
 
-	while ((n = conv_waits_take(&s->waits, svc, len, done,
-	    NELEM(done))) > 0)
+	while (
+	    (n = conv_waits_take(&s->waits, svc, len, done, NELEM(done))) > 0)
 		for (i = 0; i < n; i++)
 			conv_finish(s, &done[i]);
 }
@@ -270,11 +272,11 @@ conv_note(struct signer *s, const char *svc, size_t len)
 void
 conv_expire(struct signer *s)
 {
-	struct conv_waiter	done[64];
-	size_t			n, i;
+	struct conv_waiter done[64];
+	size_t             n, i;
 
-	while ((n = conv_waits_expired(&s->waits, mono_ms(), done,
-	    NELEM(done))) > 0)
+	while ((n = conv_waits_expired(
+	            &s->waits, mono_ms(), done, NELEM(done))) > 0)
 		for (i = 0; i < n; i++)
 			conv_finish(s, &done[i]);
 }
@@ -283,11 +285,11 @@ conv_expire(struct signer *s)
 void
 answer_keyop(struct signer *s, int fd, const struct sigproto_req *rq)
 {
-	uint8_t	out[SIGPROTO_KEYOP_MAX];
-	size_t	n;
+	uint8_t out[SIGPROTO_KEYOP_MAX];
+	size_t  n;
 
-	if (convkeys_private_op(s->conv_key, rq->flags,
-	    (const uint8_t *)rq->id, rq->idlen, out, sizeof(out), &n) == -1) {
+	if (convkeys_private_op(s->conv_key, rq->flags, (const uint8_t *)rq->id,
+	        rq->idlen, out, sizeof(out), &n) == -1) {
 		log_warnx("refused a key operation (padding %d, %zu bytes)",
 		    rq->flags, rq->idlen);
 		send_reply(fd, rq->seq, SIG_BAD, NULL, 0);
@@ -295,4 +297,3 @@ answer_keyop(struct signer *s, int fd, const struct sigproto_req *rq)
 	}
 	send_reply(fd, rq->seq, SIG_OK, out, n);
 }
-

@@ -9,7 +9,6 @@
 #include "common/util.h"
 
 
-
 long
 sigproto_req_encode(uint8_t *buf, size_t buflen, const struct sigproto_req *r)
 {
@@ -28,7 +27,7 @@ sigproto_req_encode(uint8_t *buf, size_t buflen, const struct sigproto_req *r)
 int
 sigproto_req_decode(const uint8_t *msg, size_t len, struct sigproto_req *r)
 {
-	size_t	idlen;
+	size_t idlen;
 
 	if (len < SIGPROTO_REQ_HDR)
 		return (-1);
@@ -47,8 +46,8 @@ sigproto_req_decode(const uint8_t *msg, size_t len, struct sigproto_req *r)
 }
 
 void
-sigproto_rep_header(uint8_t hdr[SIGPROTO_REP_HDR], uint32_t seq,
-    uint8_t status, size_t len)
+sigproto_rep_header(
+    uint8_t hdr[SIGPROTO_REP_HDR], uint32_t seq, uint8_t status, size_t len)
 {
 	be32enc(hdr, seq);
 	hdr[4] = status;
@@ -59,14 +58,13 @@ sigproto_rep_header(uint8_t hdr[SIGPROTO_REP_HDR], uint32_t seq,
 int
 sigproto_rep_decode(const uint8_t *msg, size_t len, struct sigproto_rep *r)
 {
-	size_t	blen;
+	size_t blen;
 
 	if (len < SIGPROTO_REP_HDR)
 		return (-1);
 	blen = be32dec(msg + 8);
 	if (blen > SIGPROTO_BODY_MAX || len != SIGPROTO_REP_HDR + blen ||
-	    msg[4] > SIG_LAST || msg[5] != 0 || msg[6] != 0 ||
-	    msg[7] != 0)
+	    msg[4] > SIG_LAST || msg[5] != 0 || msg[6] != 0 || msg[7] != 0)
 		return (-1);
 	if ((msg[4] == SIG_OK || msg[4] == SIG_CONFLICT) && blen == 0)
 		return (-1);
@@ -96,7 +94,7 @@ sigproto_keyop_encode(uint8_t *buf, size_t buflen, uint32_t seq,
 int
 sigproto_keyop_decode(const uint8_t *msg, size_t len, struct sigproto_req *r)
 {
-	size_t	n;
+	size_t n;
 
 	if (len < SIGPROTO_REQ_HDR || msg[4] != SIGPROTO_FMT_KEYOP)
 		return (-1);

@@ -46,10 +46,10 @@
 static int
 open_listener(const struct netaddr_listen *l)
 {
-	int	fd, one = 1;
+	int fd, one = 1;
 
-	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	fd = socket(
+	    l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		log_warn("listen %s: socket", l->text);
 		return (-1);
@@ -75,7 +75,7 @@ static int
 open_listen_list(const struct netaddr_listen_list *ll, int **fds, size_t *n,
     const char *what)
 {
-	size_t	i;
+	size_t i;
 
 	*fds = xcalloc(ll->n ? ll->n : 1, sizeof(int));
 	for (i = 0; i < ll->n; i++) {
@@ -92,14 +92,14 @@ open_listen_list(const struct netaddr_listen_list *ll, int **fds, size_t *n,
 int
 master_open_listeners(struct master *m)
 {
-	const struct conf	*cf = m->cf;
+	const struct conf *cf = m->cf;
 
-	if (open_listen_list(&cf->http.listen, &m->listen_fds, &m->nlisten,
-	    "") == -1 ||
+	if (open_listen_list(
+	        &cf->http.listen, &m->listen_fds, &m->nlisten, "") == -1 ||
 	    open_listen_list(&cf->convergence.listen, &m->conv_fds, &m->nconv,
-	    " (Convergence, TLS)") == -1 ||
+	        " (Convergence, TLS)") == -1 ||
 	    open_listen_list(&cf->convergence.proxy_listen, &m->proxy_fds,
-	    &m->nproxy, " (Convergence relay)") == -1)
+	        &m->nproxy, " (Convergence relay)") == -1)
 		return (-1);
 	return (0);
 }
@@ -107,8 +107,8 @@ master_open_listeners(struct master *m)
 static int
 mkdir_p(const char *path, mode_t mode)
 {
-	char	*p = xstrdup(path), *s;
-	int	 r = 0;
+	char *p = xstrdup(path), *s;
+	int   r = 0;
 
 	for (s = p + 1; *s != '\0' && r == 0; s++) {
 		if (*s != '/')
@@ -131,8 +131,8 @@ mkdir_p(const char *path, mode_t mode)
 static int
 lock_file(const char *path, pid_t *holder)
 {
-	struct flock	fl;
-	int		fd;
+	struct flock fl;
+	int          fd;
 
 	*holder = 0;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
@@ -159,8 +159,8 @@ lock_file(const char *path, pid_t *holder)
 static int
 write_pid(int fd)
 {
-	char	buf[32];
-	int	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	char buf[32];
+	int  n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
 		return (-1);
@@ -170,15 +170,16 @@ write_pid(int fd)
 int
 master_take_locks(struct master *m, char *err, size_t errlen)
 {
-	char	*path = store_path(m->cf, STORE_LOCK);
-	pid_t	 holder;
+	char *path = store_path(m->cf, STORE_LOCK);
+	pid_t holder;
 
 	m->lock_fd = lock_file(path, &holder);
 	if (m->lock_fd == -1) {
 		if (errno == EAGAIN)
-			snprintf(err, errlen, "another notaryd (pid %d) is "
-			    "already running with data_dir %s", (int)holder,
-			    m->cf->daemon.data_dir);
+			snprintf(err, errlen,
+			    "another notaryd (pid %d) is "
+			    "already running with data_dir %s",
+			    (int)holder, m->cf->daemon.data_dir);
 		else
 			snprintf(err, errlen, "cannot lock %s: %s", path,
 			    strerror(errno));
@@ -192,9 +193,10 @@ master_take_locks(struct master *m, char *err, size_t errlen)
 	m->pid_fd = lock_file(m->cf->daemon.pidfile, &holder);
 	if (m->pid_fd == -1) {
 		if (errno == EAGAIN)
-			snprintf(err, errlen, "another notaryd (pid %d) holds "
-			    "the pidfile %s", (int)holder,
-			    m->cf->daemon.pidfile);
+			snprintf(err, errlen,
+			    "another notaryd (pid %d) holds "
+			    "the pidfile %s",
+			    (int)holder, m->cf->daemon.pidfile);
 		else
 			snprintf(err, errlen, "cannot open pidfile %s: %s",
 			    m->cf->daemon.pidfile, strerror(errno));
@@ -216,11 +218,12 @@ master_take_locks(struct master *m, char *err, size_t errlen)
 int
 master_open_signer_socket(struct master *m, char *err, size_t errlen)
 {
-	struct sockaddr_un	sun;
-	int			fd;
+	struct sockaddr_un sun;
+	int                fd;
 
 	if (store_sockaddr(m->cf, STORE_SIGNER_SOCK, &sun) == -1) {
-		snprintf(err, errlen, "daemon.data_dir %s is too long for a "
+		snprintf(err, errlen,
+		    "daemon.data_dir %s is too long for a "
 		    "unix socket path (at most %zu bytes)",
 		    m->cf->daemon.data_dir,
 		    store_sun_path_max(STORE_SIGNER_SOCK));
@@ -249,14 +252,14 @@ master_open_signer_socket(struct master *m, char *err, size_t errlen)
 int
 master_resolve_user(struct master *m, char *err, size_t errlen)
 {
-	const struct conf	*cf = m->cf;
-	struct passwd		*pw;
-	struct group		*gr;
+	const struct conf *cf = m->cf;
+	struct passwd     *pw;
+	struct group      *gr;
 
 	if (cf->daemon.user[0] == '\0') {
 		if (geteuid() == 0)
 			log_warnx("running as root: set daemon.user so that "
-			    "the children drop privileges");
+			          "the children drop privileges");
 		return (0);
 	}
 	if (geteuid() != 0) {
@@ -287,19 +290,20 @@ master_resolve_user(struct master *m, char *err, size_t errlen)
 int
 master_prepare_data_dir(struct master *m, char *err, size_t errlen)
 {
-	char	*db = store_path(m->cf, STORE_DB_HOME);
-	int	 r = -1;
+	char *db = store_path(m->cf, STORE_DB_HOME);
+	int   r = -1;
 
 	if (mkdir_p(m->cf->daemon.data_dir, 0750) == -1 ||
 	    mkdir_p(db, 0700) == -1) {
-		snprintf(err, errlen, "cannot create %s: %s", db,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "cannot create %s: %s", db, strerror(errno));
 		goto done;
 	}
-	if (m->drop_privs && (chown(m->cf->daemon.data_dir, m->uid, m->gid)
-	    == -1 || chown(db, m->uid, m->gid) == -1)) {
-		snprintf(err, errlen, "cannot chown %s: %s", db,
-		    strerror(errno));
+	if (m->drop_privs &&
+	    (chown(m->cf->daemon.data_dir, m->uid, m->gid) == -1 ||
+	        chown(db, m->uid, m->gid) == -1)) {
+		snprintf(
+		    err, errlen, "cannot chown %s: %s", db, strerror(errno));
 		goto done;
 	}
 	r = 0;
@@ -312,8 +316,8 @@ done:
 static int
 check_writable_file(const char *path, char *err, size_t errlen)
 {
-	char	*dir = xstrdup(path), *slash = strrchr(dir, '/');
-	int	 r;
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int   r;
 
 	if (access(path, F_OK) == 0) {
 		r = access(path, W_OK);
@@ -334,20 +338,23 @@ check_writable_file(const char *path, char *err, size_t errlen)
 int
 master_check_paths(const struct conf *cf, char *err, size_t errlen)
 {
-	const char	*keys[2] = { cf->keys.private_key, cf->keys.public_key };
-	struct stat	 sb;
-	size_t		 i;
+	const char *keys[2] = { cf->keys.private_key, cf->keys.public_key };
+	struct stat sb;
+	size_t      i;
 
 	if (stat(cf->daemon.data_dir, &sb) == 0) {
 		if (!S_ISDIR(sb.st_mode)) {
-			snprintf(err, errlen, "daemon.data_dir: %s is not a "
-			    "directory", cf->daemon.data_dir);
+			snprintf(err, errlen,
+			    "daemon.data_dir: %s is not a "
+			    "directory",
+			    cf->daemon.data_dir);
 			return (-1);
 		}
 		if (access(cf->daemon.data_dir, W_OK | X_OK) == -1) {
-			snprintf(err, errlen, "daemon.data_dir: %s is not "
-			    "writable: %s", cf->daemon.data_dir,
-			    strerror(errno));
+			snprintf(err, errlen,
+			    "daemon.data_dir: %s is not "
+			    "writable: %s",
+			    cf->daemon.data_dir, strerror(errno));
 			return (-1);
 		}
 	}
@@ -364,14 +371,13 @@ master_check_paths(const struct conf *cf, char *err, size_t errlen)
 		    cf->daemon.user);
 		return (-1);
 	}
-	if (cf->daemon.group[0] != '\0' &&
-	    getgrnam(cf->daemon.group) == NULL) {
+	if (cf->daemon.group[0] != '\0' && getgrnam(cf->daemon.group) == NULL) {
 		snprintf(err, errlen, "daemon.group: no such group %s",
 		    cf->daemon.group);
 		return (-1);
 	}
-	if (cf->log.target[0] == '/' && check_writable_file(cf->log.target,
-	    err, errlen) == -1)
+	if (cf->log.target[0] == '/' &&
+	    check_writable_file(cf->log.target, err, errlen) == -1)
 		return (-1);
 	return (0);
 }
@@ -384,7 +390,7 @@ master_check_paths(const struct conf *cf, char *err, size_t errlen)
 static void
 detach_stdio(void)
 {
-	int	fd;
+	int fd;
 
 	if ((fd = open("/dev/null", O_RDWR)) == -1)
 		fatal("open /dev/null");
@@ -404,11 +410,11 @@ detach_stdio(void)
 int
 master_daemonize(struct master *m)
 {
-	int	p[2], status;
-	pid_t	pid;
-	char	buf[1024];
-	ssize_t	n;
-	size_t	got = 0;
+	int     p[2], status;
+	pid_t   pid;
+	char    buf[1024];
+	ssize_t n;
+	size_t  got = 0;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		fatal("pipe");
@@ -443,7 +449,8 @@ master_daemonize(struct master *m)
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		_exit(WEXITSTATUS(status));
 	if (got == 0)
-		fprintf(stderr, "notaryd: the daemon died during start-up; "
+		fprintf(stderr,
+		    "notaryd: the daemon died during start-up; "
 		    "see its log\n");
 	_exit(PROC_EXIT_FAIL);
 }
@@ -466,15 +473,16 @@ master_startup_error(struct master *m, const char *msg)
 void
 master_announce_ready(struct master *m)
 {
-	struct child	*c;
-	int		 n[ROLE_MAX] = { 0 };
-	char		 null = PROC_MSG_READY;
+	struct child *c;
+	int           n[ROLE_MAX] = { 0 };
+	char          null = PROC_MSG_READY;
 
 	TAILQ_FOREACH(c, &m->children, entry)
-		n[c->role]++;
+	n[c->role]++;
 	log_notice("ready: %d http workers, %d signer, %d scanners, "
-	    "%d ctwatch (generation %u)", n[ROLE_HTTP], n[ROLE_SIGNER],
-	    n[ROLE_SCANNER], n[ROLE_CTWATCH], m->generation);
+	           "%d ctwatch (generation %u)",
+	    n[ROLE_HTTP], n[ROLE_SIGNER], n[ROLE_SCANNER], n[ROLE_CTWATCH],
+	    m->generation);
 	m->ready = 1;
 	if (m->ready_pipe == -1)
 		return;
@@ -488,8 +496,8 @@ int
 master_create_shared_memory(struct master *m)
 {
 	m->status = status_create();
-	m->cache = cache_create(m->cf->cache.size,
-	    (uint32_t)m->cf->cache.max_response);
+	m->cache = cache_create(
+	    m->cf->cache.size, (uint32_t)m->cf->cache.max_response);
 	m->ring = ring_create(m->cf->stream.ring_size);
 	if (m->status == NULL || m->cache == NULL || m->ring == NULL)
 		return (-1);
@@ -504,8 +512,8 @@ master_create_shared_memory(struct master *m)
 void
 master_raise_fd_limit(const struct conf *cf)
 {
-	struct rlimit	rl;
-	rlim_t		want;
+	struct rlimit rl;
+	rlim_t        want;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
@@ -517,15 +525,15 @@ master_raise_fd_limit(const struct conf *cf)
 	}
 	if (rl.rlim_cur < want)
 		log_warnx("open-file limit %llu is below http.max_connections "
-		    "+ 256 = %llu: raise it (ulimit -n, LimitNOFILE=)",
+		          "+ 256 = %llu: raise it (ulimit -n, LimitNOFILE=)",
 		    (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 int
 master_configure_logging(struct master *m)
 {
-	const char	*target = m->cf->log.target;
-	char		 err[512];
+	const char *target = m->cf->log.target;
+	char        err[512];
 
 	/* In the background stderr goes away: "stderr" means syslog there. */
 	if (!m->foreground && strcmp(target, "stderr") == 0)

@@ -25,8 +25,8 @@ hexval(int c)
 static long
 decode(const char *v, size_t n, char *out, size_t outlen)
 {
-	size_t	i, o = 0;
-	int	h, l;
+	size_t i, o = 0;
+	int    h, l;
 
 	for (i = 0; i < n; i++) {
 		char c = v[i];
@@ -49,10 +49,10 @@ decode(const char *v, size_t n, char *out, size_t outlen)
 }
 
 long
-stream_query_param(const char *q, size_t qlen, const char *name, char *out,
-    size_t outlen)
+stream_query_param(
+    const char *q, size_t qlen, const char *name, char *out, size_t outlen)
 {
-	size_t	a, b, e, nl = strlen(name);
+	size_t a, b, e, nl = strlen(name);
 
 	for (a = 0; a < qlen; a = b + 1) {
 		for (b = a; b < qlen && q[b] != '&'; b++)
@@ -72,7 +72,7 @@ stream_query_param(const char *q, size_t qlen, const char *name, char *out,
 static int
 pat_parse(const char *s, size_t n, struct stream_filter_pat *p)
 {
-	size_t	i;
+	size_t i;
 
 	p->wildcard = 0;
 	if (n >= 2 && s[0] == '*' && s[1] == '.') {
@@ -81,7 +81,7 @@ pat_parse(const char *s, size_t n, struct stream_filter_pat *p)
 		n -= 2;
 	}
 	while (n > 0 && s[n - 1] == '.')
-		n--;			/* a trailing dot is the same name */
+		n--; /* a trailing dot is the same name */
 	if (n == 0 || n > STREAM_FILTER_NAME || s[0] == '.')
 		return (-1);
 	for (i = 0; i < n; i++) {
@@ -89,7 +89,7 @@ pat_parse(const char *s, size_t n, struct stream_filter_pat *p)
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.'))
+		        c == '-' || c == '_' || c == '.'))
 			return (-1);
 		if (c == '.' && s[i - 1] == '.')
 			return (-1);
@@ -101,10 +101,10 @@ pat_parse(const char *s, size_t n, struct stream_filter_pat *p)
 }
 
 static int
-parse_domains(const char *v, size_t len, struct stream_filter *f,
-    const char **why)
+parse_domains(
+    const char *v, size_t len, struct stream_filter *f, const char **why)
 {
-	size_t	a, b;
+	size_t a, b;
 
 	for (a = 0; a <= len; a = b + 1) {
 		for (b = a; b < len && v[b] != ','; b++)
@@ -112,14 +112,14 @@ parse_domains(const char *v, size_t len, struct stream_filter *f,
 		while (a < b && v[a] == ' ')
 			a++;
 		if (a == b)
-			continue;	/* empty item: tolerated */
+			continue; /* empty item: tolerated */
 		if (f->n == STREAM_FILTER_MAX) {
 			*why = "too many domains (at most 32)";
 			return (-1);
 		}
 		if (pat_parse(v + a, b - a, &f->pat[f->n]) == -1) {
 			*why = "bad domain pattern (want example.com or "
-			    "*.example.com)";
+			       "*.example.com)";
 			return (-1);
 		}
 		f->n++;
@@ -132,11 +132,11 @@ parse_domains(const char *v, size_t len, struct stream_filter *f,
 }
 
 int
-stream_filter_parse(const char *q, size_t qlen, struct stream_filter *f,
-    const char **why)
+stream_filter_parse(
+    const char *q, size_t qlen, struct stream_filter *f, const char **why)
 {
-	char	v[STREAM_QUERY_VALUE];
-	long	n;
+	char v[STREAM_QUERY_VALUE];
+	long n;
 
 	memset(f, 0, sizeof(*f));
 	*why = NULL;
@@ -184,22 +184,22 @@ int
 stream_filter_match(const struct stream_filter *f, uint32_t flags,
     const char *names, size_t len)
 {
-	const char	*name;
-	size_t		 pos = 0, n, i;
-	unsigned	 t;
+	const char *name;
+	size_t      pos = 0, n, i;
+	unsigned    t;
 
 	if (f == NULL)
 		return (1);
 	if (f->types != 0) {
-		t = (flags & STREAMREC_F_PRECERT) ? STREAM_TYPE_PRECERT :
-		    STREAM_TYPE_X509;
+		t = (flags & STREAMREC_F_PRECERT) ? STREAM_TYPE_PRECERT
+		                                  : STREAM_TYPE_X509;
 		if (!(f->types & t))
 			return (0);
 	}
 	if (f->n == 0)
 		return (1);
-	while ((name = streamrec_name_next((const uint8_t *)names, len,
-	    &pos)) != NULL) {
+	while ((name = streamrec_name_next(
+	            (const uint8_t *)names, len, &pos)) != NULL) {
 		n = strlen(name);
 		for (i = 0; i < f->n; i++)
 			if (name_matches(&f->pat[i], name, n))

@@ -17,22 +17,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STREAM_FILTER_MAX	32	/* patterns per client */
-#define STREAM_FILTER_NAME	253	/* a DNS name, without the "*." */
-#define STREAM_QUERY_VALUE	4096	/* a decoded parameter value */
+#define STREAM_FILTER_MAX  32   /* patterns per client */
+#define STREAM_FILTER_NAME 253  /* a DNS name, without the "*." */
+#define STREAM_QUERY_VALUE 4096 /* a decoded parameter value */
 
-#define STREAM_TYPE_X509	1u
-#define STREAM_TYPE_PRECERT	2u
+#define STREAM_TYPE_X509    1u
+#define STREAM_TYPE_PRECERT 2u
 
 struct stream_filter_pat {
-	char		name[STREAM_FILTER_NAME + 1];
-	size_t		len;
-	int		wildcard;	/* "*." form: strict subdomains */
+	char   name[STREAM_FILTER_NAME + 1];
+	size_t len;
+	int    wildcard; /* "*." form: strict subdomains */
 };
 
 struct stream_filter {
-	unsigned		 types;	/* STREAM_TYPE_*; 0 = no type filter */
-	size_t			 n;	/* patterns; 0 = no name filter */
+	unsigned                 types; /* STREAM_TYPE_*; 0 = no type filter */
+	size_t                   n;     /* patterns; 0 = no name filter */
 	struct stream_filter_pat pat[STREAM_FILTER_MAX];
 };
 
@@ -41,19 +41,19 @@ struct stream_filter {
  * out (NUL-terminated).  Returns the value length, -1 when absent, -2
  * when malformed or longer than outlen - 1.
  */
-long	stream_query_param(const char *q, size_t qlen, const char *name,
-	    char *out, size_t outlen);
+long stream_query_param(
+    const char *q, size_t qlen, const char *name, char *out, size_t outlen);
 
 /*
  * Parse the filter parameters of a query.  0 (f filled; inactive when
  * nothing was asked), or -1 with *why set to a short reason for a 400.
  */
-int	stream_filter_parse(const char *q, size_t qlen, struct stream_filter *f,
-	    const char **why);
+int stream_filter_parse(
+    const char *q, size_t qlen, struct stream_filter *f, const char **why);
 /* 1 when some filter is set. */
-int	stream_filter_active(const struct stream_filter *f);
+int stream_filter_active(const struct stream_filter *f);
 /* Does an entry (STREAMREC_F_* flags, NAMES section) pass the filter? */
-int	stream_filter_match(const struct stream_filter *f, uint32_t flags,
-	    const char *names, size_t len);
+int stream_filter_match(const struct stream_filter *f, uint32_t flags,
+    const char *names, size_t len);
 
 #endif

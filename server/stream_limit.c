@@ -26,13 +26,13 @@
 #include "server/http_parser.h"
 #include "server/stream_limit.h"
 
-#define PROBE_WINDOW	64	/* entries searched from the hash's home */
+#define PROBE_WINDOW 64 /* entries searched from the hash's home */
 
 /* An address in text (no port), into 16 bytes; length 4 or 16, or 0. */
 static size_t
 parse_addr(const char *s, size_t n, unsigned char out[16])
 {
-	char	buf[INET6_ADDRSTRLEN + 1];
+	char buf[INET6_ADDRSTRLEN + 1];
 
 	while (n > 0 && (*s == ' ' || *s == '\t')) {
 		s++;
@@ -60,7 +60,7 @@ static size_t
 forwarded_addr(const struct http_request *req, unsigned char out[16])
 {
 	const struct http_header *h;
-	size_t			 i;
+	size_t                    i;
 
 	if ((h = http_header_find(req, "X-Forwarded-For")) != NULL) {
 		for (i = h->value_len; i > 0 && h->value[i - 1] != ','; i--)
@@ -76,11 +76,11 @@ uint64_t
 stream_client_key(const struct status *st, const struct conf *cf,
     const struct sockaddr *peer, const struct http_request *req)
 {
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-	unsigned char			 a[16];
-	size_t				 n = 0;
-	uint64_t			 k;
+	const struct sockaddr_in  *sin;
+	const struct sockaddr_in6 *sin6;
+	unsigned char              a[16];
+	size_t                     n = 0;
+	uint64_t                   k;
 
 	if (peer != NULL && netaddr_cidr_match(&cf->http.trusted_proxies, peer))
 		n = forwarded_addr(req, a);
@@ -98,14 +98,14 @@ stream_client_key(const struct status *st, const struct conf *cf,
 		}
 	}
 	k = siphash24(st->addr_key, a, n);
-	return (k == 0 ? 1 : k);	/* 0 marks "no key" */
+	return (k == 0 ? 1 : k); /* 0 marks "no key" */
 }
 
 /* Sum the connected clients of every live worker slot. */
 void
 stream_clients(const struct status *st, uint64_t n[STATUS_SHAPES])
 {
-	size_t	i, s;
+	size_t i, s;
 
 	for (s = 0; s < STATUS_SHAPES; s++)
 		n[s] = 0;
@@ -120,7 +120,7 @@ stream_clients(const struct status *st, uint64_t n[STATUS_SHAPES])
 static uint32_t
 count_in(const struct status_http *h, uint64_t key)
 {
-	size_t	i, j;
+	size_t i, j;
 
 	for (i = 0; i < PROBE_WINDOW; i++) {
 		j = (key + i) % STATUS_IPC;
@@ -132,11 +132,10 @@ count_in(const struct status_http *h, uint64_t key)
 }
 
 int
-stream_limit_check(const struct status *st, const struct conf *cf,
-    uint64_t key)
+stream_limit_check(const struct status *st, const struct conf *cf, uint64_t key)
 {
-	uint64_t	c[STATUS_SHAPES], per = 0;
-	size_t		i;
+	uint64_t c[STATUS_SHAPES], per = 0;
+	size_t   i;
 
 	if (cf->stream.max_clients > 0) {
 		stream_clients(st, c);
@@ -156,7 +155,7 @@ stream_limit_check(const struct status *st, const struct conf *cf,
 int
 stream_limit_add(struct status_http *h, uint64_t key, int delta)
 {
-	size_t	i, j, fr = STATUS_IPC;
+	size_t i, j, fr = STATUS_IPC;
 
 	if (h == NULL || key == 0)
 		return (-1);
@@ -176,7 +175,7 @@ stream_limit_add(struct status_http *h, uint64_t key, int delta)
 		return (0);
 	}
 	if (delta < 0 || fr == STATUS_IPC)
-		return (-1);	/* window full: this client is not counted */
+		return (-1); /* window full: this client is not counted */
 	atomic_store(&h->ipc[fr].key, key);
 	atomic_store(&h->ipc[fr].n, 1);
 	return (0);

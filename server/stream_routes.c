@@ -23,10 +23,12 @@
 #include "server/http_routes.h"
 #include "server/stream_routes.h"
 
-#define EXAMPLE_LOOKBACK	16	/* records tried for an example */
+#define EXAMPLE_LOOKBACK 16 /* records tried for an example */
 
 static const uint32_t shape_kind[] = {
-	STREAMREC_LITE, STREAMREC_FULL, STREAMREC_DOMAINS,
+	STREAMREC_LITE,
+	STREAMREC_FULL,
+	STREAMREC_DOMAINS,
 };
 
 /* The record buffer, allocated on first use (the ring's largest record). */
@@ -58,21 +60,21 @@ trim_nl(const uint8_t *p, size_t len)
  * how many were passed.  Records overwritten meanwhile are skipped.
  */
 static size_t
-each_recent(struct http_site *site, uint64_t k,
+each_recent(struct http_site *site, uint64_t                 k,
     void (*fn)(void *, const struct streamrec_view *), void *arg)
 {
-	struct ring_cursor	cur;
-	struct streamrec_view	v;
-	uint64_t		back, i;
-	uint32_t		type;
-	size_t			len, n = 0;
+	struct ring_cursor    cur;
+	struct streamrec_view v;
+	uint64_t              back, i;
+	uint32_t              type;
+	size_t                len, n = 0;
 
 	if (site_rec(site) == -1)
 		return (0);
 	back = ring_cursor_back(site->ring, k, &cur);
 	for (i = 0; i < back; i++) {
-		if (ring_read(site->ring, &cur, &type, site->rec,
-		    site->rec_max, &len, NULL) != RING_OK)
+		if (ring_read(site->ring, &cur, &type, site->rec, site->rec_max,
+		        &len, NULL) != RING_OK)
 			break;
 		if (type != STREAMREC_TYPE_ENTRY ||
 		    streamrec_parse(site->rec, len, &v) == -1)
@@ -84,37 +86,38 @@ each_recent(struct http_site *site, uint64_t k,
 }
 
 struct example {
-	uint32_t	 kind;
-	struct buf	*out;
+	uint32_t    kind;
+	struct buf *out;
 };
 
 static void
 example_take(void *arg, const struct streamrec_view *v)
 {
-	struct example	*ex = arg;
-	const uint8_t	*p;
-	size_t		 len;
+	struct example *ex = arg;
+	const uint8_t  *p;
+	size_t          len;
 
 	if ((p = streamrec_section(v, ex->kind, &len)) == NULL)
 		return;
 	buf_reset(ex->out);
 	if (buf_append(ex->out, p, trim_nl(p, len)) == -1 ||
 	    buf_puts(ex->out, "\n") == -1)
-		buf_reset(ex->out);	/* too big for a response */
+		buf_reset(ex->out); /* too big for a response */
 }
 
 static void
 json_headers(struct http_response *resp)
 {
 	resp->content_type = "application/json";
-	buf_puts(&resp->headers, "Access-Control-Allow-Origin: *\r\n"
+	buf_puts(&resp->headers,
+	    "Access-Control-Allow-Origin: *\r\n"
 	    "Cache-Control: no-store\r\n");
 }
 
 static void
 route_example(struct http_site *site, int shape, struct http_response *resp)
 {
-	struct example	ex = { shape_kind[shape], &resp->body };
+	struct example ex = { shape_kind[shape], &resp->body };
 
 	resp->route = STATUS_RT_EXAMPLE;
 	json_headers(resp);
@@ -125,17 +128,17 @@ route_example(struct http_site *site, int shape, struct http_response *resp)
 
 /* The lite messages, oldest first, each a piece of one buffer. */
 struct latest {
-	struct buf	 all;
-	size_t		*off, *len;
-	size_t		 n, max;
+	struct buf all;
+	size_t    *off, *len;
+	size_t     n, max;
 };
 
 static void
 latest_take(void *arg, const struct streamrec_view *v)
 {
-	struct latest	*l = arg;
-	const uint8_t	*p;
-	size_t		 len, drop, i;
+	struct latest *l = arg;
+	const uint8_t *p;
+	size_t         len, drop, i;
 
 	if ((p = streamrec_section(v, STREAMREC_LITE, &len)) == NULL ||
 	    l->n == l->max)
@@ -161,8 +164,8 @@ latest_take(void *arg, const struct streamrec_view *v)
 static void
 route_latest(struct http_site *site, struct http_response *resp)
 {
-	struct latest	l;
-	size_t		i;
+	struct latest l;
+	size_t        i;
 
 	resp->route = STATUS_RT_LATEST;
 	json_headers(resp);
@@ -176,8 +179,8 @@ route_latest(struct http_site *site, struct http_response *resp)
 	for (i = l.n; i > 0; i--) {
 		if (i != l.n)
 			buf_puts(&resp->body, ",");
-		buf_append(&resp->body, l.all.data + l.off[i - 1],
-		    l.len[i - 1]);
+		buf_append(
+		    &resp->body, l.all.data + l.off[i - 1], l.len[i - 1]);
 	}
 	buf_puts(&resp->body, "]}\n");
 	buf_free(&l.all);
@@ -189,7 +192,7 @@ route_latest(struct http_site *site, struct http_response *resp)
 static void
 json_str(struct buf *b, const char *s, size_t max)
 {
-	size_t	i;
+	size_t i;
 
 	buf_puts(b, "\"");
 	for (i = 0; i < max && s[i] != '\0'; i++) {
@@ -209,10 +212,10 @@ static void
 stats_logs(struct buf *b, const struct status *st)
 {
 	const struct status_ctlog *lg;
-	char		 url[STATUS_CT_URL_MAX];
-	uint32_t	 n, i, seq;
-	uint64_t	 published;
-	int		 first = 1;
+	char                       url[STATUS_CT_URL_MAX];
+	uint32_t                   n, i, seq;
+	uint64_t                   published;
+	int                        first = 1;
 
 	n = atomic_load(&st->nctlogs);
 	if (n > STATUS_MAX_CTLOGS)
@@ -226,7 +229,7 @@ stats_logs(struct buf *b, const struct status *st)
 		memcpy(url, lg->url, sizeof(url));
 		published = atomic_load(&lg->published);
 		if (atomic_load(&lg->seq) != seq)
-			continue;	/* being rewritten: next time */
+			continue; /* being rewritten: next time */
 		url[sizeof(url) - 1] = '\0';
 		buf_puts(b, first ? "" : ",");
 		json_str(b, url, sizeof(url));
@@ -240,18 +243,21 @@ stats_logs(struct buf *b, const struct status *st)
 static void
 stats_bytes(struct buf *b, const struct status *st)
 {
-	uint64_t	wire, plain;
-	size_t		s;
+	uint64_t wire, plain;
+	size_t   s;
 
 	buf_puts(b, "\"bytes\":{");
 	for (s = 0; s < STATUS_SHAPES; s++) {
 		wire = atomic_load(&st->stream.bytes[s]);
 		plain = atomic_load(&st->stream.bytes_plain[s]);
-		buf_printf(b, "%s\"%s\":{\"sent\":%llu,\"uncompressed\":%llu,"
-		    "\"saved_percent\":%.1f}", s == 0 ? "" : ",",
-		    status_shape_name(s), (unsigned long long)wire,
-		    (unsigned long long)plain, plain > wire && plain > 0 ?
-		    100.0 * (double)(plain - wire) / (double)plain : 0.0);
+		buf_printf(b,
+		    "%s\"%s\":{\"sent\":%llu,\"uncompressed\":%llu,"
+		    "\"saved_percent\":%.1f}",
+		    s == 0 ? "" : ",", status_shape_name(s),
+		    (unsigned long long)wire, (unsigned long long)plain,
+		    plain > wire && plain > 0
+		        ? 100.0 * (double)(plain - wire) / (double)plain
+		        : 0.0);
 	}
 	buf_puts(b, "},");
 }
@@ -259,11 +265,11 @@ stats_bytes(struct buf *b, const struct status *st)
 static void
 route_stats(struct http_site *site, struct http_response *resp)
 {
-	const struct conf	*cf = site->cf;
-	struct status		*st = site->status;
-	struct ring_stats	 rs;
-	uint64_t		 c[STATUS_SHAPES], sent = 0, skipped = 0;
-	size_t			 s;
+	const struct conf *cf = site->cf;
+	struct status     *st = site->status;
+	struct ring_stats  rs;
+	uint64_t           c[STATUS_SHAPES], sent = 0, skipped = 0;
+	size_t             s;
 
 	resp->route = STATUS_RT_STATS;
 	json_headers(resp);
@@ -273,7 +279,8 @@ route_stats(struct http_site *site, struct http_response *resp)
 		sent += atomic_load(&st->stream.sent[s]);
 		skipped += atomic_load(&st->stream.skipped[s]);
 	}
-	buf_printf(&resp->body, "{\"processed_certificates\":%llu,"
+	buf_printf(&resp->body,
+	    "{\"processed_certificates\":%llu,"
 	    "\"current_users\":%llu,\"workers\":{",
 	    (unsigned long long)rs.published,
 	    (unsigned long long)(c[0] + c[1] + c[2]));
@@ -282,9 +289,11 @@ route_stats(struct http_site *site, struct http_response *resp)
 	json_str(&resp->body, cf->stream.full_path, 256);
 	buf_printf(&resp->body, ":%llu,", (unsigned long long)c[1]);
 	json_str(&resp->body, cf->stream.domains_path, 256);
-	buf_printf(&resp->body, ":%llu},\"frames_sent\":%llu,"
-	    "\"frames_skipped\":%llu,", (unsigned long long)c[2],
-	    (unsigned long long)sent, (unsigned long long)skipped);
+	buf_printf(&resp->body,
+	    ":%llu},\"frames_sent\":%llu,"
+	    "\"frames_skipped\":%llu,",
+	    (unsigned long long)c[2], (unsigned long long)sent,
+	    (unsigned long long)skipped);
 	stats_bytes(&resp->body, st);
 	stats_logs(&resp->body, st);
 	buf_puts(&resp->body, "}\n");
@@ -294,8 +303,8 @@ route_stats(struct http_site *site, struct http_response *resp)
 static int
 is_example(const struct http_request *req, const char *prefix)
 {
-	char	p[512];
-	size_t	n = strlen(prefix);
+	char   p[512];
+	size_t n = strlen(prefix);
 
 	if (n > 0 && prefix[n - 1] == '/')
 		n--;
@@ -317,8 +326,8 @@ int
 stream_routes(struct http_site *site, const struct http_request *req,
     struct http_response *resp)
 {
-	const struct conf	*cf = site->cf;
-	int			 shape = -1;
+	const struct conf *cf = site->cf;
+	int                shape = -1;
 
 	if (!cf->ctwatch.enabled || site->ring == NULL)
 		return (0);

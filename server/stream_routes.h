@@ -15,7 +15,7 @@ struct http_site;
 struct http_response;
 
 /* Answer the request if it is one of these endpoints: 1, else 0. */
-int	stream_routes(struct http_site *site, const struct http_request *req,
-	    struct http_response *resp);
+int stream_routes(struct http_site *site, const struct http_request *req,
+    struct http_response *resp);
 
 #endif

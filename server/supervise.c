@@ -43,12 +43,12 @@
 #include "common/xmalloc.h"
 
 
-static void	start_db_recovery(struct master *m, const char *why);
+static void start_db_recovery(struct master *m, const char *why);
 
 static struct child *
 child_new(struct master *m, enum role role, int index)
 {
-	struct child	*c = xcalloc(1, sizeof(*c));
+	struct child *c = xcalloc(1, sizeof(*c));
 
 	c->role = role;
 	c->index = index;
@@ -72,8 +72,8 @@ master_child_free(struct master *m, struct child *c)
 void
 master_create_slots(struct master *m)
 {
-	enum role	r;
-	int		i;
+	enum role r;
+	int       i;
 
 	for (r = ROLE_HTTP; r < ROLE_RECOVERY; r++)
 		for (i = 0; i < role_wanted(m->cf, r); i++)
@@ -87,10 +87,10 @@ master_create_slots(struct master *m)
 static pid_t
 fork_role(struct master *m, enum role role, int index, int *chan)
 {
-	struct proc_ctx	ctx;
-	int		sv[2], keep[PROC_KEEP_FIXED + 3 * CONF_LISTEN_MAX];
-	size_t		nkeep = 0, i;
-	pid_t		pid;
+	struct proc_ctx ctx;
+	int             sv[2], keep[PROC_KEEP_FIXED + 3 * CONF_LISTEN_MAX];
+	size_t          nkeep = 0, i;
+	pid_t           pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("socketpair");
@@ -150,8 +150,8 @@ fork_role(struct master *m, enum role role, int index, int *chan)
 static void
 spawn_child(struct master *m, struct child *c)
 {
-	int64_t	now = mono_ms();
-	pid_t	pid;
+	int64_t now = mono_ms();
+	pid_t   pid;
 
 	c->respawn_at = 0;
 	pid = fork_role(m, c->role, c->index, &c->chan);
@@ -164,16 +164,17 @@ spawn_child(struct master *m, struct child *c)
 	c->stop_requested = 0;
 	c->started_ms = now;
 	atomic_fetch_add(&m->status->role[c->role].spawns, 1);
-	log_debug("started %s#%d (pid %d)", role_name(c->role), c->index,
-	    (int)pid);
+	log_debug(
+	    "started %s#%d (pid %d)", role_name(c->role), c->index, (int)pid);
 }
 
 void
 master_signal_children(struct master *m, int sig, int db_only)
 {
-	struct child	*c;
+	struct child *c;
 
-	TAILQ_FOREACH(c, &m->children, entry) {
+	TAILQ_FOREACH(c, &m->children, entry)
+	{
 		if (c->pid == 0 || (db_only && !role_is_db_user(c->role)))
 			continue;
 		if (sig != SIGUSR1)
@@ -185,12 +186,12 @@ master_signal_children(struct master *m, int sig, int db_only)
 int
 master_count_live(struct master *m, int db_only)
 {
-	struct child	*c;
-	int		 n = 0;
+	struct child *c;
+	int           n = 0;
 
 	TAILQ_FOREACH(c, &m->children, entry)
-		if (c->pid != 0 && (!db_only || role_is_db_user(c->role)))
-			n++;
+	if (c->pid != 0 && (!db_only || role_is_db_user(c->role)))
+		n++;
 	return (n);
 }
 
@@ -198,8 +199,8 @@ static void
 describe_exit(int status, char *buf, size_t len)
 {
 	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d",
-		    WEXITSTATUS(status));
+		snprintf(
+		    buf, len, "exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
 		snprintf(buf, len, "killed by signal %d (%s)%s",
 		    WTERMSIG(status), strsignal(WTERMSIG(status)),
@@ -220,8 +221,9 @@ schedule_respawn(struct master *m, struct child *c, int64_t now)
 	if (!c->ready) {
 		m->throttle_until[c->role] = now + THROTTLE_MS;
 		log_warnx("%s#%d died during start-up: throttling role %s "
-		    "for %d s", role_name(c->role), c->index,
-		    role_name(c->role), THROTTLE_MS / 1000);
+		          "for %d s",
+		    role_name(c->role), c->index, role_name(c->role),
+		    THROTTLE_MS / 1000);
 	}
 }
 
@@ -229,21 +231,21 @@ schedule_respawn(struct master *m, struct child *c, int64_t now)
 static int
 role_has_hope(struct master *m, enum role r)
 {
-	struct child	*c;
+	struct child *c;
 
 	TAILQ_FOREACH(c, &m->children, entry)
-		if (c->role == r && !c->retiring && !c->fatal)
-			return (1);
+	if (c->role == r && !c->retiring && !c->fatal)
+		return (1);
 	return (0);
 }
 
 static void
 child_exited(struct master *m, struct child *c, int status)
 {
-	char	 how[128];
-	int64_t	 now = mono_ms();
-	int	 crashed, requested = c->stop_requested;
-	int	 code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	char    how[128];
+	int64_t now = mono_ms();
+	int     crashed, requested = c->stop_requested;
+	int     code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 
 	describe_exit(status, how, sizeof(how));
 	if (requested || m->stopping)
@@ -267,16 +269,19 @@ child_exited(struct master *m, struct child *c, int status)
 	if (m->stopping)
 		return;
 	if (!m->ready && !requested) {
-		master_startup_error(m, code == PROC_EXIT_FATAL ?
-		    "a child exited with status 2 (configuration) during "
-		    "start-up" : "a child failed during start-up; see the log");
-		master_begin_stop(m, SIGTERM, code == PROC_EXIT_FATAL ?
-		    PROC_EXIT_FATAL : PROC_EXIT_FAIL);
+		master_startup_error(m,
+		    code == PROC_EXIT_FATAL
+		        ? "a child exited with status 2 (configuration) during "
+		          "start-up"
+		        : "a child failed during start-up; see the log");
+		master_begin_stop(m, SIGTERM,
+		    code == PROC_EXIT_FATAL ? PROC_EXIT_FATAL : PROC_EXIT_FAIL);
 		return;
 	}
 	if (code == PROC_EXIT_FATAL && !requested) {
 		log_errorx("%s#%d exited with fatal status 2 and will not be "
-		    "restarted", role_name(c->role), c->index);
+		           "restarted",
+		    role_name(c->role), c->index);
 		c->fatal = 1;
 		if (!role_has_hope(m, c->role)) {
 			log_errorx("no %s process is left: stopping",
@@ -303,7 +308,7 @@ child_exited(struct master *m, struct child *c, int status)
 static int
 recovery_budget_left(struct master *m, int64_t now)
 {
-	int	i, n = 0;
+	int i, n = 0;
 
 	for (i = 0; i < m->nrecoveries; i++)
 		if (now - m->recoveries[i] < RECOVERY_WINDOW_MS)
@@ -315,13 +320,14 @@ recovery_budget_left(struct master *m, int64_t now)
 void
 master_launch_recovery_helper(struct master *m)
 {
-	int	chan;
+	int chan;
 
 	m->dbphase = DBP_RECOVERING;
 	atomic_store(&m->status->db_state, DB_STATE_RECOVERING);
 	m->recovery_pid = fork_role(m, ROLE_RECOVERY, 0, &chan);
 	if (m->recovery_pid == -1) {
-		master_startup_error(m, "cannot fork the database recovery helper");
+		master_startup_error(
+		    m, "cannot fork the database recovery helper");
 		master_begin_stop(m, SIGTERM, PROC_EXIT_FAIL);
 		return;
 	}
@@ -333,19 +339,21 @@ master_launch_recovery_helper(struct master *m)
 static void
 start_db_recovery(struct master *m, const char *why)
 {
-	int64_t	now = mono_ms();
+	int64_t now = mono_ms();
 
 	if (m->dbphase != DBP_UP)
-		return;		/* already stopping or recovering */
+		return; /* already stopping or recovering */
 	if (!recovery_budget_left(m, now)) {
 		log_errorx("more than %d database recoveries in %d minutes: "
-		    "giving up", RECOVERY_MAX, RECOVERY_WINDOW_MS / 60000);
+		           "giving up",
+		    RECOVERY_MAX, RECOVERY_WINDOW_MS / 60000);
 		master_begin_stop(m, SIGTERM, PROC_EXIT_FAIL);
 		return;
 	}
 	m->recoveries[m->nrecoveries++] = now;
 	log_warnx("a database user %s: stopping the database users for "
-	    "recovery (http workers keep serving)", why);
+	          "recovery (http workers keep serving)",
+	    why);
 	m->dbphase = DBP_STOPPING;
 	atomic_store(&m->status->db_state, DB_STATE_RECOVERING);
 	m->db_deadline = now + DB_STOP_GRACE_MS;
@@ -356,15 +364,16 @@ start_db_recovery(struct master *m, const char *why)
 static void
 recovery_exited(struct master *m, int status)
 {
-	struct child	*c;
-	char		 how[128];
-	int64_t		 now = mono_ms();
+	struct child *c;
+	char          how[128];
+	int64_t       now = mono_ms();
 
 	m->recovery_pid = 0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		describe_exit(status, how, sizeof(how));
 		log_errorx("database recovery helper %s", how);
-		master_startup_error(m, "database recovery failed; see the log");
+		master_startup_error(
+		    m, "database recovery failed; see the log");
 		if (!m->stopping)
 			master_begin_stop(m, SIGTERM, PROC_EXIT_FAIL);
 		return;
@@ -376,7 +385,8 @@ recovery_exited(struct master *m, int status)
 		m->db_up_ms = mono_ms();
 	m->dbphase = DBP_UP;
 	atomic_store(&m->status->db_state, DB_STATE_UP);
-	TAILQ_FOREACH(c, &m->children, entry) {
+	TAILQ_FOREACH(c, &m->children, entry)
+	{
 		if (!role_is_db_user(c->role) || c->pid != 0 || c->fatal)
 			continue;
 		if (c->respawn_at == 0 || c->respawn_at < now)
@@ -392,14 +402,15 @@ master_db_phase_tick(struct master *m, int64_t now)
 			master_launch_recovery_helper(m);
 		} else if (now >= m->db_deadline && !m->db_killed) {
 			log_warnx("database users did not stop in time: "
-			    "killing them");
+			          "killing them");
 			master_signal_children(m, SIGKILL, 1);
 			m->db_killed = 1;
 		}
 	} else if (m->dbphase == DBP_RECOVERING && m->recovery_pid > 0 &&
 	    now >= m->db_deadline && !m->db_killed) {
 		log_errorx("database recovery takes longer than %d s: "
-		    "killing it", RECOVERY_TIMEOUT_MS / 1000);
+		           "killing it",
+		    RECOVERY_TIMEOUT_MS / 1000);
 		kill(m->recovery_pid, SIGKILL);
 		m->db_killed = 1;
 	}
@@ -408,9 +419,9 @@ master_db_phase_tick(struct master *m, int64_t now)
 void
 master_reap_children(struct master *m)
 {
-	struct child	*c;
-	pid_t		 pid;
-	int		 status;
+	struct child *c;
+	pid_t         pid;
+	int           status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		/* Its stream clients are gone with it. */
@@ -420,8 +431,8 @@ master_reap_children(struct master *m)
 			continue;
 		}
 		TAILQ_FOREACH(c, &m->children, entry)
-			if (c->pid == pid)
-				break;
+		if (c->pid == pid)
+			break;
 		if (c != NULL)
 			child_exited(m, c, status);
 	}
@@ -430,15 +441,16 @@ master_reap_children(struct master *m)
 void
 master_spawn_due(struct master *m, int64_t now)
 {
-	struct child	*c;
-	enum role	 r;
+	struct child *c;
+	enum role     r;
 
 	for (r = ROLE_HTTP; r < ROLE_RECOVERY; r++)
-		atomic_store(&m->status->role[r].throttled,
-		    m->throttle_until[r] > now);
+		atomic_store(
+		    &m->status->role[r].throttled, m->throttle_until[r] > now);
 	if (m->stopping)
 		return;
-	TAILQ_FOREACH(c, &m->children, entry) {
+	TAILQ_FOREACH(c, &m->children, entry)
+	{
 		if (c->pid != 0 || c->fatal || c->retiring ||
 		    c->respawn_at == 0 || c->respawn_at > now)
 			continue;
@@ -453,11 +465,12 @@ master_spawn_due(struct master *m, int64_t now)
 void
 master_publish_status(struct master *m)
 {
-	struct child	*c;
-	uint32_t	 want[ROLE_MAX] = { 0 }, ready[ROLE_MAX] = { 0 };
-	enum role	 r;
+	struct child *c;
+	uint32_t      want[ROLE_MAX] = { 0 }, ready[ROLE_MAX] = { 0 };
+	enum role     r;
 
-	TAILQ_FOREACH(c, &m->children, entry) {
+	TAILQ_FOREACH(c, &m->children, entry)
+	{
 		if (c->retiring)
 			continue;
 		want[c->role]++;
@@ -474,21 +487,21 @@ master_publish_status(struct master *m)
 int
 master_all_ready(struct master *m)
 {
-	struct child	*c;
+	struct child *c;
 
 	if (m->dbphase != DBP_UP)
 		return (0);
 	TAILQ_FOREACH(c, &m->children, entry)
-		if (!c->retiring && (c->pid == 0 || !c->ready))
-			return (0);
+	if (!c->retiring && (c->pid == 0 || !c->ready))
+		return (0);
 	return (1);
 }
 
 void
 master_read_channel(struct child *c)
 {
-	char	buf[16];
-	ssize_t	n, i;
+	char    buf[16];
+	ssize_t n, i;
 
 	while ((n = recv(c->chan, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 		for (i = 0; i < n; i++) {
@@ -499,7 +512,7 @@ master_read_channel(struct child *c)
 			}
 		}
 	}
-	if (n == 0) {		/* the child is going away; waitpid tells */
+	if (n == 0) { /* the child is going away; waitpid tells */
 		close(c->chan);
 		c->chan = -1;
 	}

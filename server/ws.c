@@ -20,15 +20,15 @@ static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 void
 ws_accept_key(const char *key, size_t keylen, char accept[29])
 {
-	unsigned char	in[64 + sizeof(ws_guid)], md[EVP_MAX_MD_SIZE];
-	unsigned int	mdlen = 0;
+	unsigned char in[64 + sizeof(ws_guid)], md[EVP_MAX_MD_SIZE];
+	unsigned int  mdlen = 0;
 
 	if (keylen > 64)
-		keylen = 64;	/* callers pass 24 bytes; never overflow */
+		keylen = 64; /* callers pass 24 bytes; never overflow */
 	memcpy(in, key, keylen);
 	memcpy(in + keylen, ws_guid, sizeof(ws_guid) - 1);
-	EVP_Digest(in, keylen + sizeof(ws_guid) - 1, md, &mdlen, EVP_sha1(),
-	    NULL);
+	EVP_Digest(
+	    in, keylen + sizeof(ws_guid) - 1, md, &mdlen, EVP_sha1(), NULL);
 	EVP_EncodeBlock((unsigned char *)accept, md, (int)mdlen);
 }
 
@@ -36,7 +36,7 @@ ws_accept_key(const char *key, size_t keylen, char accept[29])
 static int
 has_token(const struct http_request *req, const char *name, const char *tok)
 {
-	size_t	i, n = strlen(tok), a, b;
+	size_t i, n = strlen(tok), a, b;
 
 	for (i = 0; i < req->nheaders; i++) {
 		const struct http_header *h = &req->headers[i];
@@ -47,13 +47,14 @@ has_token(const struct http_request *req, const char *name, const char *tok)
 			for (b = a; b < h->value_len && h->value[b] != ','; b++)
 				;
 			size_t s = a, e = b;
-			while (s < e && (h->value[s] == ' ' ||
-			    h->value[s] == '\t'))
+			while (s < e &&
+			    (h->value[s] == ' ' || h->value[s] == '\t'))
 				s++;
-			while (e > s && (h->value[e - 1] == ' ' ||
-			    h->value[e - 1] == '\t'))
+			while (e > s &&
+			    (h->value[e - 1] == ' ' || h->value[e - 1] == '\t'))
 				e--;
-			if (e - s == n && strncasecmp(h->value + s, tok, n) == 0)
+			if (e - s == n &&
+			    strncasecmp(h->value + s, tok, n) == 0)
 				return (1);
 		}
 	}
@@ -69,8 +70,8 @@ ws_is_upgrade(const struct http_request *req)
 static int
 valid_key(const struct http_header *h)
 {
-	unsigned char	raw[32];
-	size_t		i;
+	unsigned char raw[32];
+	size_t        i;
 
 	/* 16 random bytes in base64: 22 characters and "==". */
 	if (h == NULL || h->value_len != 24 || h->value[22] != '=' ||
@@ -79,11 +80,11 @@ valid_key(const struct http_header *h)
 	for (i = 0; i < 22; i++) {
 		char c = h->value[i];
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
+		        (c >= '0' && c <= '9') || c == '+' || c == '/'))
 			return (0);
 	}
-	return (EVP_DecodeBlock(raw, (const unsigned char *)h->value, 24) ==
-	    18);
+	return (
+	    EVP_DecodeBlock(raw, (const unsigned char *)h->value, 24) == 18);
 }
 
 int
@@ -115,17 +116,17 @@ ws_parse_frame(uint8_t *buf, size_t len, struct ws_frame *f)
 long
 ws_parse_frame_ext(uint8_t *buf, size_t len, struct ws_frame *f, int rsv1_ok)
 {
-	size_t		hdr = 2, plen, i;
-	const uint8_t	*mask;
+	size_t         hdr = 2, plen, i;
+	const uint8_t *mask;
 
 	if (len < 2)
 		return (0);
 	/* RSV2/3 never; RSV1 only for deflated data frames (RFC 7692). */
-	if ((buf[0] & 0x30) || ((buf[0] & WS_RSV1) && (!rsv1_ok ||
-	    (buf[0] & 0x0f) >= 0x8)))
+	if ((buf[0] & 0x30) ||
+	    ((buf[0] & WS_RSV1) && (!rsv1_ok || (buf[0] & 0x0f) >= 0x8)))
 		return (-WS_CLOSE_PROTOCOL);
 	if (!(buf[1] & 0x80))
-		return (-WS_CLOSE_PROTOCOL);	/* clients must mask */
+		return (-WS_CLOSE_PROTOCOL); /* clients must mask */
 	f->fin = (buf[0] & 0x80) != 0;
 	f->opcode = buf[0] & 0x0f;
 	plen = buf[1] & 0x7f;
@@ -166,7 +167,7 @@ ws_parse_frame_ext(uint8_t *buf, size_t len, struct ws_frame *f, int rsv1_ok)
 size_t
 ws_frame_header(uint8_t hdr[10], unsigned opcode, size_t len)
 {
-	size_t	n = 2, i;
+	size_t n = 2, i;
 
 	hdr[0] = (uint8_t)(0x80 | (opcode & 0x7f));
 	if (len < 126) {
@@ -188,8 +189,8 @@ ws_frame_header(uint8_t hdr[10], unsigned opcode, size_t len)
 int
 ws_put_frame(struct buf *out, int opcode, const void *p, size_t len)
 {
-	uint8_t	hdr[10];
-	size_t	n;
+	uint8_t hdr[10];
+	size_t  n;
 
 	n = ws_frame_header(hdr, (unsigned)opcode & 0x0f, len);
 	if (buf_reserve(out, n + len) == -1)
@@ -202,13 +203,13 @@ ws_put_frame(struct buf *out, int opcode, const void *p, size_t len)
 int
 ws_put_close(struct buf *out, unsigned code, const char *reason)
 {
-	uint8_t	payload[125];
-	size_t	rlen = strlen(reason);
+	uint8_t payload[125];
+	size_t  rlen = strlen(reason);
 
 	if (rlen > sizeof(payload) - 2)
 		rlen = sizeof(payload) - 2;
 	if (!ws_close_code_valid(code))
-		code = WS_CLOSE_NORMAL;	/* callers pass constants */
+		code = WS_CLOSE_NORMAL; /* callers pass constants */
 	payload[0] = (uint8_t)(code >> 8);
 	payload[1] = (uint8_t)code;
 	memcpy(payload + 2, reason, rlen);
@@ -219,7 +220,7 @@ ws_put_close(struct buf *out, unsigned code, const char *reason)
 static int
 deflate_params_ok(const char *p, size_t n)
 {
-	size_t	a, b, s, e, k;
+	size_t a, b, s, e, k;
 
 	for (a = 0; a < n; a = b + 1) {
 		for (b = a; b < n && p[b] != ';'; b++)
@@ -229,10 +230,10 @@ deflate_params_ok(const char *p, size_t n)
 		for (e = b; e > s && (p[e - 1] == ' ' || p[e - 1] == '\t'); e--)
 			;
 		if (s == e)
-			continue;	/* nothing before the first ';' */
+			continue; /* nothing before the first ';' */
 		for (k = s; k < e && p[k] != '='; k++)
 			;
-#define IS(x)	(k - s == sizeof(x) - 1 && strncasecmp(p + s, x, k - s) == 0)
+#define IS(x) (k - s == sizeof(x) - 1 && strncasecmp(p + s, x, k - s) == 0)
 		if (IS("server_no_context_takeover") ||
 		    IS("client_no_context_takeover")) {
 			if (k != e)
@@ -253,22 +254,24 @@ deflate_params_ok(const char *p, size_t n)
 int
 ws_deflate_offered(const struct http_request *req)
 {
-	static const char	 name[] = "permessage-deflate";
+	static const char         name[] = "permessage-deflate";
 	const struct http_header *h;
-	size_t			 i, a, b, s, n = sizeof(name) - 1;
+	size_t                    i, a, b, s, n = sizeof(name) - 1;
 
 	for (i = 0; i < req->nheaders; i++) {
 		h = &req->headers[i];
-		if (h->name_len != 24 || strncasecmp(h->name,
-		    "Sec-WebSocket-Extensions", 24) != 0)
+		if (h->name_len != 24 ||
+		    strncasecmp(h->name, "Sec-WebSocket-Extensions", 24) != 0)
 			continue;
 		for (a = 0; a < h->value_len; a = b + 1) {
 			for (b = a; b < h->value_len && h->value[b] != ','; b++)
 				;
-			for (s = a; s < b && (h->value[s] == ' ' ||
-			    h->value[s] == '\t'); s++)
+			for (s = a; s < b &&
+			     (h->value[s] == ' ' || h->value[s] == '\t');
+			     s++)
 				;
-			if (b - s < n || strncasecmp(h->value + s, name, n) != 0)
+			if (b - s < n ||
+			    strncasecmp(h->value + s, name, n) != 0)
 				continue;
 			if (s + n < b && h->value[s + n] != ';' &&
 			    h->value[s + n] != ' ')
@@ -286,15 +289,15 @@ ws_close_code_valid(unsigned code)
 	if (code >= 1000 && code <= 1003)
 		return (1);
 	if (code >= 1007 && code <= 1014)
-		return (1);	/* 1012-1014 are IANA-registered */
+		return (1); /* 1012-1014 are IANA-registered */
 	return (code >= 3000 && code <= 4999);
 }
 
 int
 ws_utf8_valid(const uint8_t *p, size_t len)
 {
-	size_t		i = 0, n, k;
-	uint32_t	cp, min;
+	size_t   i = 0, n, k;
+	uint32_t cp, min;
 
 	while (i < len) {
 		if (p[i] < 0x80) {
@@ -329,7 +332,7 @@ ws_utf8_valid(const uint8_t *p, size_t len)
 unsigned
 ws_close_reply(const uint8_t *payload, size_t len)
 {
-	unsigned	code;
+	unsigned code;
 
 	if (len == 0)
 		return (WS_CLOSE_NORMAL);

@@ -26,16 +26,16 @@
 #include "common/util.h"
 #include "store/backup.h"
 
-#define BACKUP_DIR_MODE		0700
-#define BACKUP_CACHE_BYTES	(16 * 1024 * 1024)
+#define BACKUP_DIR_MODE    0700
+#define BACKUP_CACHE_BYTES (16 * 1024 * 1024)
 
 /* Does dir exist with anything in it?  1, 0 (missing or empty), -1. */
 static int
 dir_has_entries(const char *dir)
 {
-	DIR		*d;
-	struct dirent	*de;
-	int		 found = 0;
+	DIR           *d;
+	struct dirent *de;
+	int            found = 0;
 
 	if ((d = opendir(dir)) == NULL)
 		return (errno == ENOENT ? 0 : -1);
@@ -54,17 +54,17 @@ dir_has_entries(const char *dir)
 static void
 remove_partial(const char *dir)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		 path[PATH_MAX];
+	DIR           *d;
+	struct dirent *de;
+	char           path[PATH_MAX];
 
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 &&
 		    strcmp(de->d_name, "..") != 0 &&
-		    xsnprintf(path, sizeof(path), "%s/%s", dir,
-		    de->d_name) == 0)
+		    xsnprintf(path, sizeof(path), "%s/%s", dir, de->d_name) ==
+		        0)
 			(void)unlink(path);
 	closedir(d);
 	(void)rmdir(dir);
@@ -74,15 +74,16 @@ remove_partial(const char *dir)
 static int
 recover_copy(const char *home)
 {
-	DB_ENV	*env;
-	int	 r, t;
+	DB_ENV *env;
+	int     r, t;
 
 	if ((r = db_env_create(&env, 0)) != 0)
 		return (r);
 	if ((r = env->set_cachesize(env, 0, BACKUP_CACHE_BYTES, 1)) == 0 &&
-	    (r = env->open(env, home, DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK |
-	    DB_INIT_LOG | DB_INIT_MPOOL | DB_PRIVATE | DB_RECOVER_FATAL,
-	    0600)) == 0)
+	    (r = env->open(env, home,
+	         DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
+	             DB_INIT_MPOOL | DB_PRIVATE | DB_RECOVER_FATAL,
+	         0600)) == 0)
 		r = env->txn_checkpoint(env, 0, 0, DB_FORCE);
 	t = env->close(env, 0);
 	return (r != 0 ? r : t);
@@ -91,8 +92,8 @@ recover_copy(const char *home)
 int
 store_backup(DB_ENV *env, const char *dir, char *err, size_t errlen)
 {
-	char	 part[PATH_MAX], final[PATH_MAX];
-	int	 r;
+	char part[PATH_MAX], final[PATH_MAX];
+	int  r;
 
 	if (xsnprintf(part, sizeof(part), "%s/db.partial", dir) != 0 ||
 	    xsnprintf(final, sizeof(final), "%s/db", dir) != 0) {
@@ -101,8 +102,10 @@ store_backup(DB_ENV *env, const char *dir, char *err, size_t errlen)
 	}
 	if ((r = dir_has_entries(dir)) != 0) {
 		if (r == 1)
-			snprintf(err, errlen, "%s is not empty: back up into "
-			    "a new directory", dir);
+			snprintf(err, errlen,
+			    "%s is not empty: back up into "
+			    "a new directory",
+			    dir);
 		else
 			snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return (-1);

@@ -18,6 +18,6 @@
  * rename to <dir>/db.  dir must not exist or be empty.  0, or -1 with a
  * message for the user in err.
  */
-int	store_backup(DB_ENV *env, const char *dir, char *err, size_t errlen);
+int store_backup(DB_ENV *env, const char *dir, char *err, size_t errlen);
 
 #endif

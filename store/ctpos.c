@@ -18,26 +18,26 @@
 #include "common/xmalloc.h"
 #include "store/ctpos.h"
 
-#define CTPOS_PREFIX	"pos:"
-#define CTPOS_PLEN	4
-#define CTPOS_VFIXED	16	/* next + updated */
+#define CTPOS_PREFIX "pos:"
+#define CTPOS_PLEN   4
+#define CTPOS_VFIXED 16 /* next + updated */
 
 struct ctpos_op {
-	DB		*db;
+	DB                 *db;
 	const struct ctpos *v;
-	size_t		 n;
-	const char	*url;
-	uint64_t	 next;
-	int		 found;
-	struct ctpos	*out;
-	size_t		 nout;
-	size_t		 max;
+	size_t              n;
+	const char         *url;
+	uint64_t            next;
+	int                 found;
+	struct ctpos       *out;
+	size_t              nout;
+	size_t              max;
 };
 
 static const char *
 url_key(const char *url)
 {
-	const char	*p = strstr(url, "://");
+	const char *p = strstr(url, "://");
 
 	return (p != NULL ? p + 3 : url);
 }
@@ -60,10 +60,10 @@ ctpos_open(DB_ENV *env, DB **db, int readonly)
 static int
 get_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct ctpos_op	*op = arg;
-	char		 k[CTPOS_PLEN + CTPOS_URL_MAX];
-	DBT		 key, val;
-	int		 r;
+	struct ctpos_op *op = arg;
+	char             k[CTPOS_PLEN + CTPOS_URL_MAX];
+	DBT              key, val;
+	int              r;
 
 	(void)env;
 	key_make(k, sizeof(k), op->url, &key);
@@ -75,7 +75,7 @@ get_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 	if (r != 0)
 		return (r);
 	if (val.size < CTPOS_VFIXED)
-		return (0);	/* malformed row: as if none */
+		return (0); /* malformed row: as if none */
 	op->next = be64dec(val.data);
 	op->found = 1;
 	return (0);
@@ -84,8 +84,8 @@ get_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 int
 ctpos_get(DB_ENV *env, DB *db, const char *url, uint64_t *next)
 {
-	struct ctpos_op	op;
-	int		r;
+	struct ctpos_op op;
+	int             r;
 
 	memset(&op, 0, sizeof(op));
 	op.db = db;
@@ -103,12 +103,12 @@ ctpos_get(DB_ENV *env, DB *db, const char *url, uint64_t *next)
 static int
 put_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct ctpos_op	*op = arg;
-	char		 k[CTPOS_PLEN + CTPOS_URL_MAX];
-	uint8_t		 v[CTPOS_VFIXED + CTPOS_URL_MAX];
-	size_t		 i, ulen;
-	DBT		 key, val;
-	int		 r;
+	struct ctpos_op *op = arg;
+	char             k[CTPOS_PLEN + CTPOS_URL_MAX];
+	uint8_t          v[CTPOS_VFIXED + CTPOS_URL_MAX];
+	size_t           i, ulen;
+	DBT              key, val;
+	int              r;
 
 	(void)env;
 	for (i = 0; i < op->n; i++) {
@@ -129,8 +129,8 @@ put_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 int
 ctpos_put(DB_ENV *env, DB *db, const struct ctpos *v, size_t n)
 {
-	struct ctpos_op	op;
-	int		r;
+	struct ctpos_op op;
+	int             r;
 
 	if (n == 0)
 		return (0);
@@ -139,8 +139,7 @@ ctpos_put(DB_ENV *env, DB *db, const struct ctpos *v, size_t n)
 	op.v = v;
 	op.n = n;
 	if ((r = db_txn_run(env, put_txn, &op, NULL)) != 0) {
-		log_warnx("ctpos: write %zu positions: %s", n,
-		    db_strerror(r));
+		log_warnx("ctpos: write %zu positions: %s", n, db_strerror(r));
 		return (-1);
 	}
 	return (0);
@@ -150,7 +149,7 @@ ctpos_put(DB_ENV *env, DB *db, const struct ctpos *v, size_t n)
 static int
 row_decode(const DBT *key, const DBT *val, struct ctpos *p)
 {
-	size_t	ulen;
+	size_t ulen;
 
 	if (key->size <= CTPOS_PLEN || val->size < CTPOS_VFIXED ||
 	    val->size - CTPOS_VFIXED >= CTPOS_URL_MAX)
@@ -168,10 +167,10 @@ row_decode(const DBT *key, const DBT *val, struct ctpos *p)
 static int
 list_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct ctpos_op	*op = arg;
-	DBC		*c;
-	DBT		 key, val;
-	int		 r, r2;
+	struct ctpos_op *op = arg;
+	DBC             *c;
+	DBT              key, val;
+	int              r, r2;
 
 	(void)env;
 	op->nout = 0;
@@ -181,14 +180,14 @@ list_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 	memset(&val, 0, sizeof(val));
 	key.data = (void *)CTPOS_PREFIX;
 	key.size = CTPOS_PLEN;
-	for (r = c->get(c, &key, &val, DB_SET_RANGE); r == 0 &&
-	    op->nout < op->max; r = c->get(c, &key, &val, DB_NEXT)) {
+	for (r = c->get(c, &key, &val, DB_SET_RANGE);
+	     r == 0 && op->nout < op->max; r = c->get(c, &key, &val, DB_NEXT)) {
 		if (key.size < CTPOS_PLEN ||
 		    memcmp(key.data, CTPOS_PREFIX, CTPOS_PLEN) != 0)
 			break;
 		if (row_decode(&key, &val, &op->out[op->nout]) == -1) {
 			log_warnx("ctpos: a malformed position row is "
-			    "skipped");
+			          "skipped");
 			continue;
 		}
 		op->nout++;
@@ -202,8 +201,8 @@ list_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 ssize_t
 ctpos_list(DB_ENV *env, DB *db, struct ctpos **v, size_t max)
 {
-	struct ctpos_op	op;
-	int		r;
+	struct ctpos_op op;
+	int             r;
 
 	memset(&op, 0, sizeof(op));
 	op.db = db;
@@ -221,10 +220,10 @@ ctpos_list(DB_ENV *env, DB *db, struct ctpos **v, size_t max)
 static int
 del_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct ctpos_op	*op = arg;
-	char		 k[CTPOS_PLEN + CTPOS_URL_MAX];
-	DBT		 key;
-	int		 r;
+	struct ctpos_op *op = arg;
+	char             k[CTPOS_PLEN + CTPOS_URL_MAX];
+	DBT              key;
+	int              r;
 
 	(void)env;
 	key_make(k, sizeof(k), op->url, &key);
@@ -236,8 +235,8 @@ del_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 int
 ctpos_del(DB_ENV *env, DB *db, const char *url)
 {
-	struct ctpos_op	op;
-	int		r;
+	struct ctpos_op op;
+	int             r;
 
 	memset(&op, 0, sizeof(op));
 	op.db = db;

@@ -56,14 +56,14 @@
  * db5.3_hotbackup, notaryctl) may fail to get a slot in an environment
  * that uses failchk.
  */
-#define DB_USER_SLOTS		64
-#define DB_TOOL_SLOTS		16
+#define DB_USER_SLOTS 64
+#define DB_TOOL_SLOTS 16
 
-#define DB_FILE_MODE		0600
-#define DB_HOME_MODE		0700
+#define DB_FILE_MODE 0600
+#define DB_HOME_MODE 0700
 
 /* Deadlock back-off: 1..2^attempt ms, at most 2^6 = 64 ms. */
-#define DB_BACKOFF_MAX_SHIFT	6
+#define DB_BACKOFF_MAX_SHIFT 6
 
 /*
  * Mutexes beyond the ones Berkeley DB counts for its own regions: the
@@ -73,16 +73,15 @@
  * with "BDB2034 unable to allocate memory for mutex" (issue 13).  One per
  * KiB of cache covers a cache full of 1 KiB pages.
  */
-#define DB_MUTEX_HEADROOM_MIN	8192
-#define DB_MUTEX_HEADROOM_MAX	(1024 * 1024)
-#define DB_CONFIG_MAX		1024
+#define DB_MUTEX_HEADROOM_MIN 8192
+#define DB_MUTEX_HEADROOM_MAX (1024 * 1024)
+#define DB_CONFIG_MAX         1024
 
 /* Checkpoint when this much log was written, or this many minutes. */
-#define DB_CKP_KBYTES		1024
-#define DB_CKP_MINUTES		1
+#define DB_CKP_KBYTES  1024
+#define DB_CKP_MINUTES 1
 
-#define DB_BASE_FLAGS	(DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | \
-			    DB_INIT_MPOOL)
+#define DB_BASE_FLAGS (DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL)
 
 /*
  * Our thread id carries the process start time (clock ticks since boot,
@@ -91,8 +90,7 @@
  * default id (a user-space address), so db_isalive can tell our ids from
  * theirs and only compares start times for ours.
  */
-#define DB_TID_TAG \
-	((db_threadid_t)1 << (sizeof(db_threadid_t) * CHAR_BIT - 1))
+#define DB_TID_TAG ((db_threadid_t)1 << (sizeof(db_threadid_t) * CHAR_BIT - 1))
 
 const char *const db_tables[] = {
 	DB_TABLE_SERVICES,
@@ -108,26 +106,25 @@ const char *const db_tables[] = {
 
 /* This process's identity in the environment; set at open. */
 static struct {
-	pid_t		pid;
-	db_threadid_t	tid;
+	pid_t         pid;
+	db_threadid_t tid;
 } db_self;
 
-static void	db_errcall(const DB_ENV *, const char *, const char *);
-static void	db_msgcall(const DB_ENV *, const char *);
-static int	proc_start_time(pid_t, unsigned long long *);
-static void	db_self_init(void);
-static void	db_thread_id(DB_ENV *, pid_t *, db_threadid_t *);
-static int	db_isalive(DB_ENV *, pid_t, db_threadid_t, u_int32_t);
-static char	*db_thread_id_string(DB_ENV *, pid_t, db_threadid_t, char *);
-static int	env_configure(DB_ENV *, const struct db_env_opts *);
-static int	env_open_flags(DB_ENV **, const struct db_env_opts *,
-		    u_int32_t);
-static int	is_dir(const char *);
-static int	mkdir_p(const char *, mode_t);
-static int	create_tables(DB_ENV *);
-static int	write_db_config(const char *, uint64_t, int *);
-static int	txn_retryable(int);
-static void	txn_backoff(int);
+static void  db_errcall(const DB_ENV *, const char *, const char *);
+static void  db_msgcall(const DB_ENV *, const char *);
+static int   proc_start_time(pid_t, unsigned long long *);
+static void  db_self_init(void);
+static void  db_thread_id(DB_ENV *, pid_t *, db_threadid_t *);
+static int   db_isalive(DB_ENV *, pid_t, db_threadid_t, u_int32_t);
+static char *db_thread_id_string(DB_ENV *, pid_t, db_threadid_t, char *);
+static int   env_configure(DB_ENV *, const struct db_env_opts *);
+static int   env_open_flags(DB_ENV **, const struct db_env_opts *, u_int32_t);
+static int   is_dir(const char *);
+static int   mkdir_p(const char *, mode_t);
+static int   create_tables(DB_ENV *);
+static int   write_db_config(const char *, uint64_t, int *);
+static int   txn_retryable(int);
+static void  txn_backoff(int);
 
 static void
 db_errcall(const DB_ENV *env, const char *pfx, const char *msg)
@@ -152,9 +149,9 @@ db_msgcall(const DB_ENV *env, const char *msg)
 static int
 proc_start_time(pid_t pid, unsigned long long *start)
 {
-	char		 path[64], buf[1024], *p, *end;
-	ssize_t		 n;
-	int		 fd, field;
+	char    path[64], buf[1024], *p, *end;
+	ssize_t n;
+	int     fd, field;
 
 	if (xsnprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid) != 0) {
 		errno = ENAMETOOLONG;
@@ -187,13 +184,13 @@ bad:
 static void
 db_self_init(void)
 {
-	unsigned long long	start;
+	unsigned long long start;
 
 	db_self.pid = getpid();
 	if (proc_start_time(db_self.pid, &start) == 0)
 		db_self.tid = (db_threadid_t)start | DB_TID_TAG;
 	else
-		db_self.tid = 0;	/* no /proc: liveness by kill() only */
+		db_self.tid = 0; /* no /proc: liveness by kill() only */
 }
 
 /*
@@ -221,15 +218,15 @@ db_thread_id(DB_ENV *env, pid_t *pidp, db_threadid_t *tidp)
 static int
 db_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
 {
-	unsigned long long	start;
+	unsigned long long start;
 
 	(void)env;
 	if (kill(pid, 0) == -1)
-		return (errno == EPERM);	/* EPERM: exists, not ours */
+		return (errno == EPERM); /* EPERM: exists, not ours */
 	if ((flags & DB_MUTEX_PROCESS_ONLY) || (tid & DB_TID_TAG) == 0)
 		return (1);
 	if (proc_start_time(pid, &start) == -1)
-		return (errno != ENOENT);	/* ENOENT: exited just now */
+		return (errno != ENOENT); /* ENOENT: exited just now */
 	return (((db_threadid_t)start | DB_TID_TAG) == tid);
 }
 
@@ -253,16 +250,16 @@ db_thread_id_string(DB_ENV *env, pid_t pid, db_threadid_t tid, char *buf)
 static int
 env_configure(DB_ENV *env, const struct db_env_opts *o)
 {
-	u_int32_t	gbytes, bytes;
-	int		r;
+	u_int32_t gbytes, bytes;
+	int       r;
 
 	env->set_errcall(env, db_errcall);
 	env->set_msgcall(env, db_msgcall);
 	db_self_init();
 	if ((r = env->set_thread_id(env, db_thread_id)) != 0 ||
 	    (r = env->set_thread_id_string(env, db_thread_id_string)) != 0 ||
-	    (r = env->set_thread_count(env,
-	    DB_USER_SLOTS + DB_TOOL_SLOTS)) != 0 ||
+	    (r = env->set_thread_count(env, DB_USER_SLOTS + DB_TOOL_SLOTS)) !=
+	        0 ||
 	    (r = env->set_isalive(env, db_isalive)) != 0)
 		return (r);
 	/* Run the detector whenever a lock request blocks. */
@@ -293,8 +290,8 @@ env_configure(DB_ENV *env, const struct db_env_opts *o)
 static int
 env_open_flags(DB_ENV **envp, const struct db_env_opts *o, u_int32_t flags)
 {
-	DB_ENV	*env;
-	int	 r;
+	DB_ENV *env;
+	int     r;
 
 	*envp = NULL;
 	if ((r = db_env_create(&env, 0)) != 0)
@@ -314,8 +311,8 @@ fail:
 int
 db_env_open(DB_ENV **envp, const struct db_env_opts *o)
 {
-	u_int32_t	flags = DB_BASE_FLAGS | DB_REGISTER;
-	int		r;
+	u_int32_t flags = DB_BASE_FLAGS | DB_REGISTER;
+	int       r;
 
 	/*
 	 * DB_REGISTER without DB_FAILCHK would demand recovery whenever
@@ -336,7 +333,8 @@ db_env_open(DB_ENV **envp, const struct db_env_opts *o)
 			 * of DB_CREATE).  Either way only recovery helps.
 			 */
 			log_warnx("db: %s holds no environment, exiting for "
-			    "recovery", o->home);
+			          "recovery",
+			    o->home);
 			_exit(DB_EXIT_RECOVER);
 		}
 	}
@@ -348,7 +346,7 @@ db_env_open(DB_ENV **envp, const struct db_env_opts *o)
 void
 db_env_close(DB_ENV *env)
 {
-	int	r;
+	int r;
 
 	if (env == NULL)
 		return;
@@ -361,7 +359,7 @@ db_env_close(DB_ENV *env)
 static int
 is_dir(const char *path)
 {
-	struct stat	st;
+	struct stat st;
 
 	return (stat(path, &st) == 0 && S_ISDIR(st.st_mode));
 }
@@ -370,16 +368,16 @@ is_dir(const char *path)
 static int
 mkdir_p(const char *path, mode_t mode)
 {
-	struct stat	 st;
-	char		*copy, *p, c;
-	int		 ret = -1;
+	struct stat st;
+	char       *copy, *p, c;
+	int         ret = -1;
 
 	if (*path == '\0') {
 		errno = ENOENT;
 		return (-1);
 	}
 	copy = xstrdup(path);
-	for (p = copy + 1; ; p++) {
+	for (p = copy + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		if (p[-1] != '/') {
@@ -408,9 +406,9 @@ fail:
 static int
 create_tables(DB_ENV *env)
 {
-	const char *const	*name;
-	DB			*db;
-	int			 r, t;
+	const char *const *name;
+	DB                *db;
+	int                r, t;
 
 	for (name = db_tables; *name != NULL; name++) {
 		if ((r = db_create(&db, env, 0)) != 0)
@@ -438,21 +436,23 @@ fail:
 static int
 write_db_config(const char *home, uint64_t cache_bytes, int *changed)
 {
-	char		 want[DB_CONFIG_MAX], have[DB_CONFIG_MAX];
-	char		 path[PATH_MAX], tmp[PATH_MAX];
-	uint64_t	 headroom = cache_bytes / 1024;
-	ssize_t		 n = -1;
-	int		 fd, len;
+	char     want[DB_CONFIG_MAX], have[DB_CONFIG_MAX];
+	char     path[PATH_MAX], tmp[PATH_MAX];
+	uint64_t headroom = cache_bytes / 1024;
+	ssize_t  n = -1;
+	int      fd, len;
 
 	*changed = 0;
 	if (headroom < DB_MUTEX_HEADROOM_MIN)
 		headroom = DB_MUTEX_HEADROOM_MIN;
 	if (headroom > DB_MUTEX_HEADROOM_MAX)
 		headroom = DB_MUTEX_HEADROOM_MAX;
-	len = snprintf(want, sizeof(want), "# Written by notaryd at each "
+	len = snprintf(want, sizeof(want),
+	    "# Written by notaryd at each "
 	    "recovery; edits are replaced.\n# Mutexes for the db5.3_* tools "
 	    "that join the environment\n# (one per KiB of cache).\n"
-	    "mutex_set_increment %llu\n", (unsigned long long)headroom);
+	    "mutex_set_increment %llu\n",
+	    (unsigned long long)headroom);
 	if (xsnprintf(path, sizeof(path), "%s/DB_CONFIG", home) != 0 ||
 	    xsnprintf(tmp, sizeof(tmp), "%s/DB_CONFIG.tmp", home) != 0) {
 		log_warnx("db: %s: path too long", home);
@@ -465,8 +465,9 @@ write_db_config(const char *home, uint64_t cache_bytes, int *changed)
 	if (n == len && memcmp(have, want, (size_t)len) == 0)
 		return (0);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    DB_FILE_MODE)) == -1 || write(fd, want, (size_t)len) != len ||
-	    fsync(fd) == -1 || close(fd) == -1 || rename(tmp, path) == -1) {
+	         DB_FILE_MODE)) == -1 ||
+	    write(fd, want, (size_t)len) != len || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, path) == -1) {
 		log_warn("db: write %s", path);
 		if (fd != -1)
 			(void)close(fd);
@@ -480,11 +481,11 @@ write_db_config(const char *home, uint64_t cache_bytes, int *changed)
 int
 db_recover(const struct db_env_opts *ro)
 {
-	struct db_env_opts	 o = *ro;
-	DB_ENV			*env;
-	int64_t			 t0 = mono_ms();
-	char			 reg[PATH_MAX];
-	int			 r, changed;
+	struct db_env_opts o = *ro;
+	DB_ENV            *env;
+	int64_t            t0 = mono_ms();
+	char               reg[PATH_MAX];
+	int                r, changed;
 
 	o.recover = 1;
 	if (mkdir_p(o.home, DB_HOME_MODE) == -1) {
@@ -503,10 +504,11 @@ db_recover(const struct db_env_opts *ro)
 	 * data_dir).
 	 */
 	if (changed) {
-		log_info("db: %s/DB_CONFIG written, rebuilding the regions",
-		    o.home);
-		if (xsnprintf(reg, sizeof(reg), "%s/__db.register",
-		    o.home) != 0 || (unlink(reg) == -1 && errno != ENOENT)) {
+		log_info(
+		    "db: %s/DB_CONFIG written, rebuilding the regions", o.home);
+		if (xsnprintf(reg, sizeof(reg), "%s/__db.register", o.home) !=
+		        0 ||
+		    (unlink(reg) == -1 && errno != ENOENT)) {
 			log_warn("db: remove %s", reg);
 			return (-1);
 		}
@@ -524,8 +526,7 @@ db_recover(const struct db_env_opts *ro)
 	if ((r = create_tables(env)) != 0)
 		goto fail;
 	if ((r = env->txn_checkpoint(env, 0, 0, DB_FORCE)) != 0) {
-		log_warnx("db: checkpoint after recovery: %s",
-		    db_strerror(r));
+		log_warnx("db: checkpoint after recovery: %s", db_strerror(r));
 		goto fail;
 	}
 	if ((r = env->close(env, 0)) != 0) {
@@ -544,9 +545,9 @@ fail:
 int
 db_table_open(DB_ENV *env, DB **dbp, const char *name, int readonly)
 {
-	DB		*db;
-	u_int32_t	 flags = DB_AUTO_COMMIT;
-	int		 r;
+	DB       *db;
+	u_int32_t flags = DB_AUTO_COMMIT;
+	int       r;
 
 	/* No DB_CREATE: the recovery helper creates every table. */
 	if (readonly)
@@ -556,9 +557,9 @@ db_table_open(DB_ENV *env, DB **dbp, const char *name, int readonly)
 		log_warnx("db: table handle: %s", db_strerror(r));
 		return (r);
 	}
-	if ((r = db_check(db->open(db, NULL, name, NULL, DB_BTREE, flags,
-	    DB_FILE_MODE))) != 0) {
-		(void)db->close(db, 0);	/* needed after a failed open too */
+	if ((r = db_check(db->open(
+	         db, NULL, name, NULL, DB_BTREE, flags, DB_FILE_MODE))) != 0) {
+		(void)db->close(db, 0); /* needed after a failed open too */
 		log_warnx("db: open table %s: %s", name, db_strerror(r));
 		return (r);
 	}
@@ -579,15 +580,15 @@ txn_retryable(int r)
 static void
 txn_backoff(int attempt)
 {
-	struct timespec	ts;
-	uint32_t	bound, ms;
+	struct timespec ts;
+	uint32_t        bound, ms;
 
-	bound = 1U << (attempt < DB_BACKOFF_MAX_SHIFT ? attempt :
-	    DB_BACKOFF_MAX_SHIFT);
+	bound = 1U << (attempt < DB_BACKOFF_MAX_SHIFT ? attempt
+	                                              : DB_BACKOFF_MAX_SHIFT);
 	ms = 1 + arc4random_uniform(bound);
 	ts.tv_sec = 0;
 	ts.tv_nsec = (long)ms * 1000000;
-	(void)nanosleep(&ts, NULL);	/* a signal just shortens it */
+	(void)nanosleep(&ts, NULL); /* a signal just shortens it */
 }
 
 /* Where this process counts deadlock retries (shared memory), or NULL. */
@@ -602,21 +603,20 @@ db_count_retries(_Atomic uint64_t *counter)
 int
 db_txn_run(DB_ENV *env, db_txn_fn fn, void *arg, int *attempts)
 {
-	DB_TXN	*txn;
-	int	 n, r;
+	DB_TXN *txn;
+	int     n, r;
 
-	for (n = 1; ; n++) {
+	for (n = 1;; n++) {
 		if ((r = db_check(env->txn_begin(env, NULL, &txn, 0))) != 0) {
 			log_warnx("db: txn begin: %s", db_strerror(r));
-			n--;		/* fn did not run this time */
+			n--; /* fn did not run this time */
 			break;
 		}
 		if ((r = db_check(fn(env, txn, arg))) == 0) {
 			/* commit frees txn whatever it returns */
 			r = db_check(txn->commit(txn, 0));
 			if (r != 0 && !txn_retryable(r))
-				log_warnx("db: txn commit: %s",
-				    db_strerror(r));
+				log_warnx("db: txn commit: %s", db_strerror(r));
 		} else
 			db_check(txn->abort(txn));
 		if (!txn_retryable(r))
@@ -626,11 +626,11 @@ db_txn_run(DB_ENV *env, db_txn_fn fn, void *arg, int *attempts)
 			    db_strerror(r));
 			break;
 		}
-		log_debug("db: txn attempt %d: %s, retrying", n,
-		    db_strerror(r));
+		log_debug(
+		    "db: txn attempt %d: %s, retrying", n, db_strerror(r));
 		if (retry_counter != NULL)
-			atomic_fetch_add_explicit(retry_counter, 1,
-			    memory_order_relaxed);
+			atomic_fetch_add_explicit(
+			    retry_counter, 1, memory_order_relaxed);
 		txn_backoff(n);
 	}
 	if (attempts != NULL)
@@ -651,10 +651,10 @@ db_check(int r)
 int
 db_checkpoint(DB_ENV *env)
 {
-	int	r;
+	int r;
 
-	r = db_check(env->txn_checkpoint(env, DB_CKP_KBYTES,
-	    DB_CKP_MINUTES, 0));
+	r = db_check(
+	    env->txn_checkpoint(env, DB_CKP_KBYTES, DB_CKP_MINUTES, 0));
 	if (r != 0)
 		log_warnx("db: checkpoint: %s", db_strerror(r));
 	return (r);

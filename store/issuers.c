@@ -15,12 +15,12 @@
 #include "store/issuers.h"
 
 struct issuers_op {
-	DB		*db;
-	const uint8_t	*fp;
-	const uint8_t	*der;
-	size_t		 len;
-	struct buf	*out;
-	int		 found;
+	DB            *db;
+	const uint8_t *fp;
+	const uint8_t *der;
+	size_t         len;
+	struct buf    *out;
+	int            found;
 };
 
 int
@@ -32,10 +32,10 @@ issuers_open(DB_ENV *env, DB **db)
 static int
 get_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct issuers_op	*op = arg;
-	uint8_t			 h[SHA256_DIGEST_LENGTH];
-	DBT			 key, val;
-	int			 r;
+	struct issuers_op *op = arg;
+	uint8_t            h[SHA256_DIGEST_LENGTH];
+	DBT                key, val;
+	int                r;
 
 	(void)env;
 	memset(&key, 0, sizeof(key));
@@ -62,8 +62,8 @@ get_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 int
 issuers_get(DB_ENV *env, DB *db, const uint8_t fp[32], struct buf *out)
 {
-	struct issuers_op	op;
-	int			r;
+	struct issuers_op op;
+	int               r;
 
 	memset(&op, 0, sizeof(op));
 	op.db = db;
@@ -79,9 +79,9 @@ issuers_get(DB_ENV *env, DB *db, const uint8_t fp[32], struct buf *out)
 static int
 put_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct issuers_op	*op = arg;
-	DBT			 key, val;
-	int			 r;
+	struct issuers_op *op = arg;
+	DBT                key, val;
+	int                r;
 
 	(void)env;
 	memset(&key, 0, sizeof(key));
@@ -95,12 +95,12 @@ put_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 }
 
 int
-issuers_put(DB_ENV *env, DB *db, const uint8_t fp[32], const uint8_t *der,
-    size_t len)
+issuers_put(
+    DB_ENV *env, DB *db, const uint8_t fp[32], const uint8_t *der, size_t len)
 {
-	struct issuers_op	op;
-	uint8_t			h[SHA256_DIGEST_LENGTH];
-	int			r;
+	struct issuers_op op;
+	uint8_t           h[SHA256_DIGEST_LENGTH];
+	int               r;
 
 	if (len == 0 || len > ISSUERS_MAX_DER)
 		return (-1);

@@ -15,17 +15,17 @@
 #include "common/buf.h"
 #include "store/dbenv.h"
 
-#define ISSUERS_MAX_DER	(64u << 10)	/* largest issuer certificate */
+#define ISSUERS_MAX_DER (64u << 10) /* largest issuer certificate */
 
 /* Open issuers.db.  0 or a Berkeley DB code (logged). */
-int	issuers_open(DB_ENV *env, DB **db);
+int issuers_open(DB_ENV *env, DB **db);
 /*
  * Look up fp.  0 found (DER appended to out, which it must fit), 1 not
  * stored (or a stored row that does not hash to fp), -1 error (logged).
  */
-int	issuers_get(DB_ENV *env, DB *db, const uint8_t fp[32], struct buf *out);
+int issuers_get(DB_ENV *env, DB *db, const uint8_t fp[32], struct buf *out);
 /* Store der under fp; -1 if SHA-256(der) != fp or on error (logged). */
-int	issuers_put(DB_ENV *env, DB *db, const uint8_t fp[32],
-	    const uint8_t *der, size_t len);
+int issuers_put(
+    DB_ENV *env, DB *db, const uint8_t fp[32], const uint8_t *der, size_t len);
 
 #endif

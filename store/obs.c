@@ -39,24 +39,24 @@
 #include "common/xmalloc.h"
 #include "store/obs_impl.h"
 
-static int	rows_append(const struct obs_span *, void *);
-static int	span_newer(const struct obs_span *, const struct obs_span *);
-static int	span_older_cmp(const void *, const void *);
-static size_t	rows_newest(const struct rows *);
-static int	record_new_span(struct record *, DB_TXN *);
-static int	record_extend(struct record *, DB_TXN *, size_t);
-static int	record_close_previous(struct record *, DB_TXN *, size_t);
-static int	record_cert(struct record *, DB_TXN *);
-static int	record_service_ok(struct record *, DB_TXN *);
-static int	record_prune(struct record *, DB_TXN *);
-static int	record_txn(DB_ENV *, DB_TXN *, void *);
-static int	der_matches(const uint8_t *, size_t, const struct obs_fp *);
-static int	failure_txn(DB_ENV *, DB_TXN *, void *);
+static int    rows_append(const struct obs_span *, void *);
+static int    span_newer(const struct obs_span *, const struct obs_span *);
+static int    span_older_cmp(const void *, const void *);
+static size_t rows_newest(const struct rows *);
+static int    record_new_span(struct record *, DB_TXN *);
+static int    record_extend(struct record *, DB_TXN *, size_t);
+static int    record_close_previous(struct record *, DB_TXN *, size_t);
+static int    record_cert(struct record *, DB_TXN *);
+static int    record_service_ok(struct record *, DB_TXN *);
+static int    record_prune(struct record *, DB_TXN *);
+static int    record_txn(DB_ENV *, DB_TXN *, void *);
+static int    der_matches(const uint8_t *, size_t, const struct obs_fp *);
+static int    failure_txn(DB_ENV *, DB_TXN *, void *);
 
 static int
 rows_append(const struct obs_span *sp, void *arg)
 {
-	struct rows	*rows = arg;
+	struct rows *rows = arg;
 
 	if (rows->n == rows->cap) {
 		rows->cap = rows->cap ? rows->cap * 2 : 16;
@@ -81,7 +81,7 @@ span_newer(const struct obs_span *a, const struct obs_span *b)
 static int
 span_older_cmp(const void *pa, const void *pb)
 {
-	const struct obs_span	*a = pa, *b = pb;
+	const struct obs_span *a = pa, *b = pb;
 
 	if (span_newer(a, b))
 		return (1);
@@ -94,7 +94,7 @@ span_older_cmp(const void *pa, const void *pb)
 static size_t
 rows_newest(const struct rows *rows)
 {
-	size_t	i, best = rows->n;
+	size_t i, best = rows->n;
 
 	for (i = 0; i < rows->n; i++)
 		if (best == rows->n || span_newer(&rows->v[i], &rows->v[best]))
@@ -111,25 +111,25 @@ rows_newest(const struct rows *rows)
 static int
 record_new_span(struct record *rc, DB_TXN *txn)
 {
-	struct obs_span	sp;
-	size_t		i;
-	int		r;
+	struct obs_span sp;
+	size_t          i;
+	int             r;
 
 	for (i = 0; i < rc->rows.n; i++) {
 		sp = rc->rows.v[i];
 		if (memcmp(sp.md5, rc->fp->md5, MD5_LEN) == 0 &&
 		    sp.start <= rc->now && rc->now <= sp.end) {
 			log_debug("obs: %.*s: key already seen at %lld, no new "
-			    "span", (int)rc->len, rc->svc,
-			    (long long)rc->now);
+			          "span",
+			    (int)rc->len, rc->svc, (long long)rc->now);
 			return (0);
 		}
 	}
 	memcpy(sp.md5, rc->fp->md5, MD5_LEN);
 	memcpy(sp.sha256, rc->fp->sha256, SHA256_LEN);
 	sp.start = sp.end = rc->now;
-	if ((r = obs_span_put(rc->o, txn, rc->svc, rc->len, &sp,
-	    DB_NOOVERWRITE)) != 0)
+	if ((r = obs_span_put(
+	         rc->o, txn, rc->svc, rc->len, &sp, DB_NOOVERWRITE)) != 0)
 		return (r);
 	rows_append(&sp, &rc->rows);
 	return (0);
@@ -139,8 +139,8 @@ record_new_span(struct record *rc, DB_TXN *txn)
 static int
 record_extend(struct record *rc, DB_TXN *txn, size_t i)
 {
-	struct obs_span	*sp = &rc->rows.v[i];
-	int		 learn_sha256, changed = 0;
+	struct obs_span *sp = &rc->rows.v[i];
+	int              learn_sha256, changed = 0;
 
 	if (rc->now > sp->end) {
 		sp->end = rc->now;
@@ -157,7 +157,8 @@ record_extend(struct record *rc, DB_TXN *txn, size_t i)
 	} else if (!obs_is_zero(rc->fp->sha256, SHA256_LEN) &&
 	    memcmp(sp->sha256, rc->fp->sha256, SHA256_LEN) != 0)
 		log_warnx("obs: %.*s: same MD5 as the stored key but another "
-		    "SHA-256 (an MD5 collision?)", (int)rc->len, rc->svc);
+		          "SHA-256 (an MD5 collision?)",
+		    (int)rc->len, rc->svc);
 	if (!changed)
 		return (0);
 	return (obs_span_put(rc->o, txn, rc->svc, rc->len, sp, 0));
@@ -167,11 +168,12 @@ record_extend(struct record *rc, DB_TXN *txn, size_t i)
 static int
 record_close_previous(struct record *rc, DB_TXN *txn, size_t i)
 {
-	struct obs_span	*sp = &rc->rows.v[i];
+	struct obs_span *sp = &rc->rows.v[i];
 
 	if (rc->now - 1 <= sp->end) {
 		log_debug("obs: %.*s: previous key's end %lld not moved back "
-		    "to %lld", (int)rc->len, rc->svc, (long long)sp->end,
+		          "to %lld",
+		    (int)rc->len, rc->svc, (long long)sp->end,
 		    (long long)(rc->now - 1));
 		return (0);
 	}
@@ -183,8 +185,8 @@ record_close_previous(struct record *rc, DB_TXN *txn, size_t i)
 static int
 record_cert(struct record *rc, DB_TXN *txn)
 {
-	DBT	key, val;
-	int	r;
+	DBT key, val;
+	int r;
 
 	if (rc->der == NULL)
 		return (0);
@@ -197,11 +199,11 @@ record_cert(struct record *rc, DB_TXN *txn)
 static int
 record_service_ok(struct record *rc, DB_TXN *txn)
 {
-	struct obs_service	st;
-	int			found, r;
+	struct obs_service st;
+	int                found, r;
 
-	if ((r = obs_service_read(rc->o, txn, rc->svc, rc->len, DB_RMW, &st,
-	    &found)) != 0)
+	if ((r = obs_service_read(
+	         rc->o, txn, rc->svc, rc->len, DB_RMW, &st, &found)) != 0)
 		return (r);
 	if (!found)
 		st.first_seen = rc->now;
@@ -216,19 +218,19 @@ record_service_ok(struct record *rc, DB_TXN *txn)
 static int
 record_prune(struct record *rc, DB_TXN *txn)
 {
-	size_t	i, excess;
-	int	r;
+	size_t i, excess;
+	int    r;
 
 	if (rc->rows.n <= OBS_MAX_SPANS)
 		return (0);
 	excess = rc->rows.n - OBS_MAX_SPANS;
 	qsort(rc->rows.v, rc->rows.n, sizeof(*rc->rows.v), span_older_cmp);
 	for (i = 0; i < excess; i++)
-		if ((r = obs_span_del(rc->o, txn, rc->svc, rc->len,
-		    &rc->rows.v[i])) != 0)
+		if ((r = obs_span_del(
+		         rc->o, txn, rc->svc, rc->len, &rc->rows.v[i])) != 0)
 			return (r);
-	log_debug("obs: %.*s: pruned %zu old spans", (int)rc->len, rc->svc,
-	    excess);
+	log_debug(
+	    "obs: %.*s: pruned %zu old spans", (int)rc->len, rc->svc, excess);
 	return (0);
 }
 
@@ -240,21 +242,20 @@ record_prune(struct record *rc, DB_TXN *txn)
 static int
 record_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct record	*rc = arg;
-	size_t		 newest;
-	int		 r;
+	struct record *rc = arg;
+	size_t         newest;
+	int            r;
 
 	(void)env;
 	rc->rows.n = 0;
 	if ((r = obs_prefix_scan(rc->o->spans, txn, rc->svc, rc->len, DB_RMW,
-	    rows_append, &rc->rows)) != 0)
+	         rows_append, &rc->rows)) != 0)
 		return (r);
 	newest = rows_newest(&rc->rows);
 	if (newest == rc->rows.n) {
 		rc->outcome = OBS_FIRST;
 		r = record_new_span(rc, txn);
-	} else if (memcmp(rc->rows.v[newest].md5, rc->fp->md5,
-	    MD5_LEN) == 0) {
+	} else if (memcmp(rc->rows.v[newest].md5, rc->fp->md5, MD5_LEN) == 0) {
 		if (rc->now - rc->rows.v[newest].end <= OBS_UPDATE_LIMIT) {
 			rc->outcome = OBS_EXTENDED;
 			r = record_extend(rc, txn, newest);
@@ -265,8 +266,8 @@ record_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 	} else {
 		rc->outcome = OBS_CHANGED;
 		r = record_new_span(rc, txn);
-		if (r == 0 && rc->now - rc->rows.v[newest].end <=
-		    OBS_UPDATE_LIMIT)
+		if (r == 0 &&
+		    rc->now - rc->rows.v[newest].end <= OBS_UPDATE_LIMIT)
 			r = record_close_previous(rc, txn, newest);
 	}
 	if (r == 0)
@@ -282,8 +283,8 @@ record_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 static int
 der_matches(const uint8_t *der, size_t derlen, const struct obs_fp *fp)
 {
-	uint8_t		md[EVP_MAX_MD_SIZE];
-	unsigned	mdlen;
+	uint8_t  md[EVP_MAX_MD_SIZE];
+	unsigned mdlen;
 
 	if (EVP_Digest(der, derlen, md, &mdlen, EVP_md5(), NULL) != 1 ||
 	    mdlen != MD5_LEN || memcmp(md, fp->md5, MD5_LEN) != 0)
@@ -296,11 +297,11 @@ der_matches(const uint8_t *der, size_t derlen, const struct obs_fp *fp)
 
 int
 obs_record(struct obs_db *o, const char *svc, size_t len,
-    const struct obs_fp *fp, const uint8_t *der, size_t derlen,
-    int64_t now, enum obs_outcome *out)
+    const struct obs_fp *fp, const uint8_t *der, size_t derlen, int64_t now,
+    enum obs_outcome *out)
 {
-	struct record	rc;
-	int		r;
+	struct record rc;
+	int           r;
 
 	if (!obs_svc_ok(svc, len) || fp == NULL || !obs_time_ok(now)) {
 		log_warnx("obs: record: bad service id, key or time");
@@ -312,12 +313,14 @@ obs_record(struct obs_db *o, const char *svc, size_t len,
 	}
 	if (der != NULL && derlen > OBS_DER_MAX) {
 		log_warnx("obs: %.*s: leaf certificate of %zu bytes not stored "
-		    "(limit %d)", (int)len, svc, derlen, OBS_DER_MAX);
+		          "(limit %d)",
+		    (int)len, svc, derlen, OBS_DER_MAX);
 		der = NULL;
 	}
 	if (der != NULL && !der_matches(der, derlen, fp)) {
 		log_warnx("obs: %.*s: the DER does not hash to the given "
-		    "fingerprints", (int)len, svc);
+		          "fingerprints",
+		    (int)len, svc);
 		return (-1);
 	}
 	memset(&rc, 0, sizeof(rc));
@@ -331,8 +334,8 @@ obs_record(struct obs_db *o, const char *svc, size_t len,
 	r = db_txn_run(o->env, record_txn, &rc, NULL);
 	free(rc.rows.v);
 	if (r != 0) {
-		log_warnx("obs: record %.*s: %s", (int)len, svc,
-		    db_strerror(r));
+		log_warnx(
+		    "obs: record %.*s: %s", (int)len, svc, db_strerror(r));
 		return (-1);
 	}
 	if (out != NULL)
@@ -343,13 +346,13 @@ obs_record(struct obs_db *o, const char *svc, size_t len,
 static int
 failure_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct failure		*f = arg;
-	struct obs_service	 st;
-	int			 found, r;
+	struct failure    *f = arg;
+	struct obs_service st;
+	int                found, r;
 
 	(void)env;
-	if ((r = obs_service_read(f->o, txn, f->svc, f->len, DB_RMW, &st,
-	    &found)) != 0)
+	if ((r = obs_service_read(
+	         f->o, txn, f->svc, f->len, DB_RMW, &st, &found)) != 0)
 		return (r);
 	if (!found)
 		st.first_seen = f->now;
@@ -361,11 +364,11 @@ failure_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 }
 
 int
-obs_record_failure(struct obs_db *o, const char *svc, size_t len,
-    uint32_t result, int64_t now)
+obs_record_failure(
+    struct obs_db *o, const char *svc, size_t len, uint32_t result, int64_t now)
 {
-	struct failure	f = { o, svc, len, result, now };
-	int		r;
+	struct failure f = { o, svc, len, result, now };
+	int            r;
 
 	if (!obs_svc_ok(svc, len) || !obs_time_ok(now)) {
 		log_warnx("obs: record failure: bad service id or time");
@@ -391,8 +394,8 @@ obs_open(struct obs_db *o, DB_ENV *env, int readonly)
 	o->env = env;
 	if (db_table_open(env, &o->spans, DB_TABLE_SPANS, readonly) != 0 ||
 	    db_table_open(env, &o->certs, DB_TABLE_CERTS, readonly) != 0 ||
-	    db_table_open(env, &o->services, DB_TABLE_SERVICES,
-	    readonly) != 0) {
+	    db_table_open(env, &o->services, DB_TABLE_SERVICES, readonly) !=
+	        0) {
 		obs_close(o);
 		return (-1);
 	}
@@ -402,9 +405,9 @@ obs_open(struct obs_db *o, DB_ENV *env, int readonly)
 void
 obs_close(struct obs_db *o)
 {
-	DB	**tables[] = { &o->spans, &o->certs, &o->services };
-	size_t	  i;
-	int	  r;
+	DB   **tables[] = { &o->spans, &o->certs, &o->services };
+	size_t i;
+	int    r;
 
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		if (*tables[i] == NULL)

@@ -31,69 +31,69 @@
 
 #include "store/dbenv.h"
 
-#define OBS_UPDATE_LIMIT	172800	/* 48 h, in seconds */
-#define OBS_MAX_SPANS		1024
-#define OBS_DER_MAX		(64 * 1024)
+#define OBS_UPDATE_LIMIT 172800 /* 48 h, in seconds */
+#define OBS_MAX_SPANS    1024
+#define OBS_DER_MAX      (64 * 1024)
 
 struct obs_fp {
-	uint8_t		md5[16];
-	uint8_t		sha1[20];
-	uint8_t		sha256[32];	/* all zero when unknown (import) */
+	uint8_t md5[16];
+	uint8_t sha1[20];
+	uint8_t sha256[32]; /* all zero when unknown (import) */
 };
 
 struct obs_span {
-	uint8_t		md5[16];
-	uint8_t		sha256[32];
-	int64_t		start;
-	int64_t		end;
+	uint8_t md5[16];
+	uint8_t sha256[32];
+	int64_t start;
+	int64_t end;
 };
 
 /* Per-service probe state (services.db). */
 struct obs_service {
-	int64_t		first_seen;	/* first time the id was known */
-	int64_t		last_probe;	/* last probe attempt (any result) */
-	int64_t		last_ok;	/* last successful probe */
-	uint32_t	fails;		/* consecutive failures */
-	uint32_t	last_result;	/* enum from scanner/probe.h */
+	int64_t  first_seen;  /* first time the id was known */
+	int64_t  last_probe;  /* last probe attempt (any result) */
+	int64_t  last_ok;     /* last successful probe */
+	uint32_t fails;       /* consecutive failures */
+	uint32_t last_result; /* enum from scanner/probe.h */
 };
 
 struct obs_db {
-	DB_ENV		*env;
-	DB		*spans;
-	DB		*certs;
-	DB		*services;
+	DB_ENV *env;
+	DB     *spans;
+	DB     *certs;
+	DB     *services;
 };
 
 enum obs_outcome {
-	OBS_FIRST = 0,		/* no earlier row */
-	OBS_EXTENDED,		/* same key within 48 h */
-	OBS_NEW_SPAN,		/* same key after a longer gap */
-	OBS_CHANGED,		/* another key than the newest span's */
+	OBS_FIRST = 0, /* no earlier row */
+	OBS_EXTENDED,  /* same key within 48 h */
+	OBS_NEW_SPAN,  /* same key after a longer gap */
+	OBS_CHANGED,   /* another key than the newest span's */
 };
 
-int	obs_open(struct obs_db *o, DB_ENV *env, int readonly);
-void	obs_close(struct obs_db *o);
+int  obs_open(struct obs_db *o, DB_ENV *env, int readonly);
+void obs_close(struct obs_db *o);
 
 /*
  * Record one sighting of fp (and the leaf DER, if der != NULL) for the
  * service at time now.  0 (outcome in *out), or -1 (logged).
  */
-int	obs_record(struct obs_db *o, const char *svc, size_t len,
-	    const struct obs_fp *fp, const uint8_t *der, size_t derlen,
-	    int64_t now, enum obs_outcome *out);
+int obs_record(struct obs_db *o, const char *svc, size_t len,
+    const struct obs_fp *fp, const uint8_t *der, size_t derlen, int64_t now,
+    enum obs_outcome *out);
 /* Record a failed probe (result class, now).  0/-1. */
-int	obs_record_failure(struct obs_db *o, const char *svc, size_t len,
-	    uint32_t result, int64_t now);
+int obs_record_failure(struct obs_db *o, const char *svc, size_t len,
+    uint32_t result, int64_t now);
 /*
  * Read every span of the service (keys ascending, spans by start), at
  * most max.  0 with *n set (0 = unknown service), or -1.  Runs in its
  * own short read transaction; the caller signs after it returns.
  */
-int	obs_read(struct obs_db *o, const char *svc, size_t len,
-	    struct obs_span *spans, size_t max, size_t *n);
+int obs_read(struct obs_db *o, const char *svc, size_t len,
+    struct obs_span *spans, size_t max, size_t *n);
 /* 0 (found, *st filled), 1 (no row: *st zeroed), or -1 (logged). */
-int	obs_service_get(struct obs_db *o, const char *svc, size_t len,
-	    struct obs_service *st);
+int obs_service_get(
+    struct obs_db *o, const char *svc, size_t len, struct obs_service *st);
 /* Insert one span as is (import); same validation as the reference:
  * 0 <= start <= end, no overlap duplicates.  Inside the caller's txn.
  * Returns 0 (inserted), DB_KEYEXIST (this very span is already stored:
@@ -101,13 +101,13 @@ int	obs_service_get(struct obs_db *o, const char *svc, size_t len,
  * EINVAL (bad span or id), EACCES (read-only handle), or a Berkeley DB
  * code such as DB_LOCK_DEADLOCK that the caller's db_txn_run function
  * must return.  Only EINVAL and EEXIST are logged (at debug level). */
-int	obs_insert_span(struct obs_db *o, DB_TXN *txn, const char *svc,
-	    size_t len, const struct obs_span *sp);
+int obs_insert_span(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
+    const struct obs_span *sp);
 
 /* "aa:bb:..." lowercase colon-hex of n bytes into out (3n bytes). */
-void	obs_hex_colon(const uint8_t *b, size_t n, char *out);
+void obs_hex_colon(const uint8_t *b, size_t n, char *out);
 /* Parse lowercase colon-hex (uppercase refused); -1 when malformed. */
-int	obs_parse_colon_hex(const char *s, size_t len, uint8_t *b, size_t n);
+int  obs_parse_colon_hex(const char *s, size_t len, uint8_t *b, size_t n);
 
 /* ---- additions (notaryctl) ---- */
 
@@ -115,7 +115,7 @@ int	obs_parse_colon_hex(const char *s, size_t len, uint8_t *b, size_t n);
  * Latest time accepted on any write path: 9999-12-31T23:59:59Z, so that
  * every stored time prints as an ISO date with a four-digit year.
  */
-#define OBS_TIME_MAX		253402300799LL
+#define OBS_TIME_MAX 253402300799LL
 
 /*
  * Make sure services.db has a row for svc (import, service-only lines):
@@ -123,15 +123,15 @@ int	obs_parse_colon_hex(const char *s, size_t len, uint8_t *b, size_t n);
  * first_seen when that is earlier.  Inside the caller's txn; 0, EINVAL,
  * EACCES or a Berkeley DB code (as obs_insert_span).
  */
-int	obs_register_service(struct obs_db *o, DB_TXN *txn, const char *svc,
-	    size_t len, int64_t first_seen);
+int obs_register_service(struct obs_db *o, DB_TXN *txn, const char *svc,
+    size_t len, int64_t first_seen);
 /*
  * The leaf DER stored under sha256 (certs.db), copied into der (max
  * bytes).  0 (found, *len set), 1 (not stored), or -1 (logged; also
  * when it is longer than max).
  */
-int	obs_cert_get(struct obs_db *o, const uint8_t *sha256, uint8_t *der,
-	    size_t max, size_t *len);
+int obs_cert_get(struct obs_db *o, const uint8_t *sha256, uint8_t *der,
+    size_t max, size_t *len);
 /*
  * Walk every span of every service in key order: services by byte order,
  * then keys ascending, then start.  Rows are read in short read
@@ -140,12 +140,12 @@ int	obs_cert_get(struct obs_db *o, const uint8_t *sha256, uint8_t *der,
  * fn returns 0 to go on; anything else stops the walk and is returned.
  * Corrupt rows are skipped (logged).  0, fn's value, or -1 (logged).
  */
-typedef int (*obs_span_fn)(const char *svc, size_t len,
-	    const struct obs_span *sp, void *arg);
-int	obs_walk_spans(struct obs_db *o, obs_span_fn fn, void *arg);
+typedef int (*obs_span_fn)(
+    const char *svc, size_t len, const struct obs_span *sp, void *arg);
+int obs_walk_spans(struct obs_db *o, obs_span_fn fn, void *arg);
 /* The same for the rows of services.db, in byte order of the ids. */
-typedef int (*obs_service_fn)(const char *svc, size_t len,
-	    const struct obs_service *st, void *arg);
-int	obs_walk_services(struct obs_db *o, obs_service_fn fn, void *arg);
+typedef int (*obs_service_fn)(
+    const char *svc, size_t len, const struct obs_service *st, void *arg);
+int obs_walk_services(struct obs_db *o, obs_service_fn fn, void *arg);
 
 #endif

@@ -18,8 +18,8 @@
 #include "common/xmalloc.h"
 #include "store/obs_impl.h"
 
-static void	service_encode(uint8_t *, const struct obs_service *);
-static int	hex_digit(int);
+static void service_encode(uint8_t *, const struct obs_service *);
+static int  hex_digit(int);
 
 void
 obs_dbt_set(DBT *d, const void *data, size_t size)
@@ -46,7 +46,7 @@ obs_time_ok(int64_t t)
 int
 obs_is_zero(const uint8_t *b, size_t n)
 {
-	size_t	i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (b[i] != 0)
@@ -62,7 +62,7 @@ obs_is_zero(const uint8_t *b, size_t n)
 int
 obs_is_readonly(const struct obs_db *o)
 {
-	u_int32_t	flags = 0;
+	u_int32_t flags = 0;
 
 	return (o->spans->get_open_flags(o->spans, &flags) != 0 ||
 	    (flags & DB_RDONLY) != 0);
@@ -70,8 +70,8 @@ obs_is_readonly(const struct obs_db *o)
 
 /* svc 0x00 md5 be64(start); returns the key length. */
 size_t
-obs_span_key(uint8_t *k, const char *svc, size_t len, const uint8_t *md5,
-    int64_t start)
+obs_span_key(
+    uint8_t *k, const char *svc, size_t len, const uint8_t *md5, int64_t start)
 {
 	memcpy(k, svc, len);
 	k[len] = 0x00;
@@ -85,10 +85,10 @@ obs_span_key(uint8_t *k, const char *svc, size_t len, const uint8_t *md5,
  * ("svc" 0x00).  -1 when it is corrupt.
  */
 int
-obs_span_decode(const DBT *key, const DBT *val, size_t plen,
-    struct obs_span *sp)
+obs_span_decode(
+    const DBT *key, const DBT *val, size_t plen, struct obs_span *sp)
 {
-	const uint8_t	*k = key->data, *v = val->data;
+	const uint8_t *k = key->data, *v = val->data;
 
 	if (key->size != plen + SPAN_TAIL_LEN || val->size != SPAN_VAL_LEN)
 		return (-1);
@@ -96,7 +96,8 @@ obs_span_decode(const DBT *key, const DBT *val, size_t plen,
 	sp->start = (int64_t)be64dec(k + plen + MD5_LEN);
 	sp->end = (int64_t)be64dec(v);
 	memcpy(sp->sha256, v + 8, SHA256_LEN);
-	if (!obs_time_ok(sp->start) || !obs_time_ok(sp->end) || sp->start > sp->end)
+	if (!obs_time_ok(sp->start) || !obs_time_ok(sp->end) ||
+	    sp->start > sp->end)
 		return (-1);
 	return (0);
 }
@@ -105,10 +106,11 @@ int
 obs_span_put(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
     const struct obs_span *sp, u_int32_t flags)
 {
-	uint8_t	kbuf[SPAN_KEY_MAX], vbuf[SPAN_VAL_LEN];
-	DBT	key, val;
+	uint8_t kbuf[SPAN_KEY_MAX], vbuf[SPAN_VAL_LEN];
+	DBT     key, val;
 
-	obs_dbt_set(&key, kbuf, obs_span_key(kbuf, svc, len, sp->md5, sp->start));
+	obs_dbt_set(
+	    &key, kbuf, obs_span_key(kbuf, svc, len, sp->md5, sp->start));
 	be64enc(vbuf, (uint64_t)sp->end);
 	memcpy(vbuf + 8, sp->sha256, SHA256_LEN);
 	obs_dbt_set(&val, vbuf, sizeof(vbuf));
@@ -119,10 +121,11 @@ int
 obs_span_del(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
     const struct obs_span *sp)
 {
-	uint8_t	kbuf[SPAN_KEY_MAX];
-	DBT	key;
+	uint8_t kbuf[SPAN_KEY_MAX];
+	DBT     key;
 
-	obs_dbt_set(&key, kbuf, obs_span_key(kbuf, svc, len, sp->md5, sp->start));
+	obs_dbt_set(
+	    &key, kbuf, obs_span_key(kbuf, svc, len, sp->md5, sp->start));
 	return (o->spans->del(o->spans, txn, &key, 0));
 }
 
@@ -139,7 +142,7 @@ service_encode(uint8_t *v, const struct obs_service *st)
 int
 obs_service_decode(const DBT *val, struct obs_service *st)
 {
-	const uint8_t	*v = val->data;
+	const uint8_t *v = val->data;
 
 	if (val->size != SERVICE_VAL_LEN)
 		return (-1);
@@ -162,8 +165,8 @@ int
 obs_service_read(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
     u_int32_t flags, struct obs_service *st, int *found)
 {
-	DBT	key, val;
-	int	r;
+	DBT key, val;
+	int r;
 
 	memset(st, 0, sizeof(*st));
 	*found = 0;
@@ -176,7 +179,8 @@ obs_service_read(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
 		return (r);
 	if (obs_service_decode(&val, st) == -1) {
 		log_warnx("obs: %.*s: corrupt services.db row (%u bytes) "
-		    "ignored", (int)len, svc, val.size);
+		          "ignored",
+		    (int)len, svc, val.size);
 		memset(st, 0, sizeof(*st));
 		return (0);
 	}
@@ -188,8 +192,8 @@ int
 obs_service_write(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
     const struct obs_service *st)
 {
-	uint8_t	vbuf[SERVICE_VAL_LEN];
-	DBT	key, val;
+	uint8_t vbuf[SERVICE_VAL_LEN];
+	DBT     key, val;
 
 	service_encode(vbuf, st);
 	obs_dbt_set(&key, svc, len);
@@ -206,12 +210,12 @@ int
 obs_prefix_scan(DB *db, DB_TXN *txn, const char *svc, size_t len,
     u_int32_t flags, row_fn fn, void *arg)
 {
-	uint8_t		prefix[SVCID_MAX + 1];
-	struct obs_span	sp;
-	DBC		*c;
-	DBT		key, val;
-	size_t		plen = len + 1;
-	int		r, t;
+	uint8_t         prefix[SVCID_MAX + 1];
+	struct obs_span sp;
+	DBC            *c;
+	DBT             key, val;
+	size_t          plen = len + 1;
+	int             r, t;
 
 	memcpy(prefix, svc, len);
 	prefix[len] = 0x00;
@@ -220,12 +224,12 @@ obs_prefix_scan(DB *db, DB_TXN *txn, const char *svc, size_t len,
 	obs_dbt_set(&key, prefix, plen);
 	obs_dbt_set(&val, NULL, 0);
 	r = c->get(c, &key, &val, DB_SET_RANGE | flags);
-	while (r == 0 && key.size >= plen &&
-	    memcmp(key.data, prefix, plen) == 0) {
+	while (
+	    r == 0 && key.size >= plen && memcmp(key.data, prefix, plen) == 0) {
 		if (obs_span_decode(&key, &val, plen, &sp) == -1)
 			log_warnx("obs: %.*s: corrupt span row skipped (key "
-			    "%u bytes, value %u bytes)", (int)len, svc,
-			    key.size, val.size);
+			          "%u bytes, value %u bytes)",
+			    (int)len, svc, key.size, val.size);
 		else if (fn(&sp, arg) != 0)
 			break;
 		r = c->get(c, &key, &val, DB_NEXT | flags);
@@ -239,8 +243,8 @@ obs_prefix_scan(DB *db, DB_TXN *txn, const char *svc, size_t len,
 void
 obs_hex_colon(const uint8_t *b, size_t n, char *out)
 {
-	static const char	hex[] = "0123456789abcdef";
-	size_t			i;
+	static const char hex[] = "0123456789abcdef";
+	size_t            i;
 
 	for (i = 0; i < n; i++) {
 		out[3 * i] = hex[b[i] >> 4];
@@ -263,8 +267,8 @@ hex_digit(int c)
 int
 obs_parse_colon_hex(const char *s, size_t len, uint8_t *b, size_t n)
 {
-	size_t	i;
-	int	hi, lo;
+	size_t i;
+	int    hi, lo;
 
 	if (n == 0 || len != 3 * n - 1)
 		return (-1);

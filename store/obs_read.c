@@ -19,22 +19,21 @@
 #include "common/xmalloc.h"
 #include "store/obs_impl.h"
 
-static int	read_append(const struct obs_span *, void *);
-static int	read_txn(DB_ENV *, DB_TXN *, void *);
-static int	service_get_txn(DB_ENV *, DB_TXN *, void *);
-static int	neighbour_conflicts(DBC *, const uint8_t *, size_t,
-		    const struct obs_span *, u_int32_t, int *);
-static int	cert_get_txn(DB_ENV *, DB_TXN *, void *);
-static int	walk_span_decode(const DBT *, const DBT *, struct walk_row *);
-static int	walk_service_decode(const DBT *, const DBT *,
-		    struct walk_row *);
-static int	walk_batch_txn(DB_ENV *, DB_TXN *, void *);
-static int	walk_next_batch(struct obs_db *, struct walk *);
+static int read_append(const struct obs_span *, void *);
+static int read_txn(DB_ENV *, DB_TXN *, void *);
+static int service_get_txn(DB_ENV *, DB_TXN *, void *);
+static int neighbour_conflicts(
+    DBC *, const uint8_t *, size_t, const struct obs_span *, u_int32_t, int *);
+static int cert_get_txn(DB_ENV *, DB_TXN *, void *);
+static int walk_span_decode(const DBT *, const DBT *, struct walk_row *);
+static int walk_service_decode(const DBT *, const DBT *, struct walk_row *);
+static int walk_batch_txn(DB_ENV *, DB_TXN *, void *);
+static int walk_next_batch(struct obs_db *, struct walk *);
 
 static int
 read_append(const struct obs_span *sp, void *arg)
 {
-	struct read_ctx	*rd = arg;
+	struct read_ctx *rd = arg;
 
 	rd->spans[rd->n++] = *sp;
 	return (rd->n == rd->max);
@@ -43,20 +42,20 @@ read_append(const struct obs_span *sp, void *arg)
 static int
 read_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct read_ctx	*rd = arg;
+	struct read_ctx *rd = arg;
 
 	(void)env;
 	rd->n = 0;
-	return (obs_prefix_scan(rd->o->spans, txn, rd->svc, rd->len, 0,
-	    read_append, rd));
+	return (obs_prefix_scan(
+	    rd->o->spans, txn, rd->svc, rd->len, 0, read_append, rd));
 }
 
 int
-obs_read(struct obs_db *o, const char *svc, size_t len,
-    struct obs_span *spans, size_t max, size_t *n)
+obs_read(struct obs_db *o, const char *svc, size_t len, struct obs_span *spans,
+    size_t max, size_t *n)
 {
-	struct read_ctx	rd = { o, svc, len, spans, max, 0 };
-	int		r;
+	struct read_ctx rd = { o, svc, len, spans, max, 0 };
+	int             r;
 
 	*n = 0;
 	if (!obs_svc_ok(svc, len)) {
@@ -66,8 +65,7 @@ obs_read(struct obs_db *o, const char *svc, size_t len,
 	if (max == 0)
 		return (0);
 	if ((r = db_txn_run(o->env, read_txn, &rd, NULL)) != 0) {
-		log_warnx("obs: read %.*s: %s", (int)len, svc,
-		    db_strerror(r));
+		log_warnx("obs: read %.*s: %s", (int)len, svc, db_strerror(r));
 		return (-1);
 	}
 	*n = rd.n;
@@ -77,19 +75,19 @@ obs_read(struct obs_db *o, const char *svc, size_t len,
 static int
 service_get_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct service_ctx	*sc = arg;
+	struct service_ctx *sc = arg;
 
 	(void)env;
-	return (obs_service_read(sc->o, txn, sc->svc, sc->len, 0, sc->st,
-	    &sc->found));
+	return (obs_service_read(
+	    sc->o, txn, sc->svc, sc->len, 0, sc->st, &sc->found));
 }
 
 int
-obs_service_get(struct obs_db *o, const char *svc, size_t len,
-    struct obs_service *st)
+obs_service_get(
+    struct obs_db *o, const char *svc, size_t len, struct obs_service *st)
 {
-	struct service_ctx	sc = { o, svc, len, st, 0 };
-	int			r;
+	struct service_ctx sc = { o, svc, len, st, 0 };
+	int                r;
 
 	memset(st, 0, sizeof(*st));
 	if (!obs_svc_ok(svc, len)) {
@@ -97,8 +95,8 @@ obs_service_get(struct obs_db *o, const char *svc, size_t len,
 		return (-1);
 	}
 	if ((r = db_txn_run(o->env, service_get_txn, &sc, NULL)) != 0) {
-		log_warnx("obs: service %.*s: %s", (int)len, svc,
-		    db_strerror(r));
+		log_warnx(
+		    "obs: service %.*s: %s", (int)len, svc, db_strerror(r));
 		return (-1);
 	}
 	return (sc.found ? 0 : 1);
@@ -114,10 +112,10 @@ static int
 neighbour_conflicts(DBC *c, const uint8_t *k, size_t klen,
     const struct obs_span *sp, u_int32_t how, int *conflict)
 {
-	struct obs_span	nb;
-	DBT		key, val;
-	size_t		plen = klen - SPAN_TAIL_LEN;
-	int		r;
+	struct obs_span nb;
+	DBT             key, val;
+	size_t          plen = klen - SPAN_TAIL_LEN;
+	int             r;
 
 	obs_dbt_set(&key, NULL, 0);
 	obs_dbt_set(&val, NULL, 0);
@@ -130,28 +128,30 @@ neighbour_conflicts(DBC *c, const uint8_t *k, size_t klen,
 	if (key.size == klen && memcmp(key.data, k, klen) == 0) {
 		/* the same (service, key, start) */
 		*conflict = obs_span_decode(&key, &val, plen, &nb) == 0 &&
-		    nb.end == sp->end ? 2 : 1;
+		        nb.end == sp->end
+		    ? 2
+		    : 1;
 		return (0);
 	}
 	if (obs_span_decode(&key, &val, plen, &nb) == -1)
-		return (0);	/* corrupt: obs_read skips it too */
+		return (0); /* corrupt: obs_read skips it too */
 	if (nb.start <= sp->end && sp->start <= nb.end)
 		*conflict = 1;
 	return (0);
 }
 
 int
-obs_insert_span(struct obs_db *o, DB_TXN *txn, const char *svc,
-    size_t len, const struct obs_span *sp)
+obs_insert_span(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
+    const struct obs_span *sp)
 {
-	uint8_t	k[SPAN_KEY_MAX];
-	size_t	klen;
-	DBC	*c;
-	DBT	key, val;
-	int	conflict = 0, r, t;
+	uint8_t k[SPAN_KEY_MAX];
+	size_t  klen;
+	DBC    *c;
+	DBT     key, val;
+	int     conflict = 0, r, t;
 
-	if (!obs_svc_ok(svc, len) || !obs_time_ok(sp->start) || !obs_time_ok(sp->end) ||
-	    sp->start > sp->end) {
+	if (!obs_svc_ok(svc, len) || !obs_time_ok(sp->start) ||
+	    !obs_time_ok(sp->end) || sp->start > sp->end) {
 		log_debug("obs: insert: bad service id or span");
 		return (EINVAL);
 	}
@@ -168,10 +168,11 @@ obs_insert_span(struct obs_db *o, DB_TXN *txn, const char *svc,
 	obs_dbt_set(&val, NULL, 0);
 	r = c->get(c, &key, &val, DB_SET_RANGE | DB_RMW);
 	if (r == 0) {
-		if ((r = neighbour_conflicts(c, k, klen, sp, DB_CURRENT,
-		    &conflict)) == 0 && conflict == 0)
-			r = neighbour_conflicts(c, k, klen, sp, DB_PREV,
-			    &conflict);
+		if ((r = neighbour_conflicts(
+		         c, k, klen, sp, DB_CURRENT, &conflict)) == 0 &&
+		    conflict == 0)
+			r = neighbour_conflicts(
+			    c, k, klen, sp, DB_PREV, &conflict);
 	} else if (r == DB_NOTFOUND)
 		r = neighbour_conflicts(c, k, klen, sp, DB_LAST, &conflict);
 	t = c->close(c);
@@ -183,18 +184,19 @@ obs_insert_span(struct obs_db *o, DB_TXN *txn, const char *svc,
 		return (DB_KEYEXIST);
 	if (conflict == 1) {
 		log_debug("obs: insert %.*s: overlaps a stored span of the "
-		    "same key", (int)len, svc);
+		          "same key",
+		    (int)len, svc);
 		return (EEXIST);
 	}
 	return (obs_span_put(o, txn, svc, len, sp, DB_NOOVERWRITE));
 }
 
 int
-obs_register_service(struct obs_db *o, DB_TXN *txn, const char *svc,
-    size_t len, int64_t first_seen)
+obs_register_service(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
+    int64_t first_seen)
 {
-	struct obs_service	st;
-	int			found, r;
+	struct obs_service st;
+	int                found, r;
 
 	if (!obs_svc_ok(svc, len) || !obs_time_ok(first_seen)) {
 		log_debug("obs: register: bad service id or time");
@@ -213,9 +215,9 @@ obs_register_service(struct obs_db *o, DB_TXN *txn, const char *svc,
 static int
 cert_get_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct cert_ctx	*cc = arg;
-	DBT		 key, val;
-	int		 r;
+	struct cert_ctx *cc = arg;
+	DBT              key, val;
+	int              r;
 
 	(void)env;
 	cc->found = cc->too_long = 0;
@@ -237,11 +239,11 @@ cert_get_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 }
 
 int
-obs_cert_get(struct obs_db *o, const uint8_t *sha256, uint8_t *der,
-    size_t max, size_t *len)
+obs_cert_get(struct obs_db *o, const uint8_t *sha256, uint8_t *der, size_t max,
+    size_t *len)
 {
-	struct cert_ctx	cc;
-	int		r;
+	struct cert_ctx cc;
+	int             r;
 
 	memset(&cc, 0, sizeof(cc));
 	cc.o = o;
@@ -266,8 +268,8 @@ obs_cert_get(struct obs_db *o, const uint8_t *sha256, uint8_t *der,
 static int
 walk_span_decode(const DBT *key, const DBT *val, struct walk_row *row)
 {
-	const uint8_t	*nul;
-	size_t		 len;
+	const uint8_t *nul;
+	size_t         len;
 
 	if ((nul = memchr(key->data, 0x00, key->size)) == NULL)
 		return (-1);
@@ -298,11 +300,11 @@ walk_service_decode(const DBT *key, const DBT *val, struct walk_row *row)
 static int
 walk_batch_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct walk	*w = arg;
-	struct walk_row	*row, *last;
-	DBC		*c;
-	DBT		 key, val;
-	int		 r, t;
+	struct walk     *w = arg;
+	struct walk_row *row, *last;
+	DBC             *c;
+	DBT              key, val;
+	int              r, t;
 
 	(void)env;
 	w->n = 0;
@@ -315,12 +317,14 @@ walk_batch_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 		row = &w->rows[w->n];
 		if (w->decode(&key, &val, row) == -1) {
 			log_warnx("obs: corrupt row skipped (key %u bytes, "
-			    "value %u bytes)", key.size, val.size);
+			          "value %u bytes)",
+			    key.size, val.size);
 			continue;
 		}
 		last = w->n > 0 ? &w->rows[w->n - 1] : NULL;
-		if ((w->n >= WALK_BATCH && (last->len != row->len ||
-		    memcmp(last->svc, row->svc, row->len) != 0)) ||
+		if ((w->n >= WALK_BATCH &&
+		        (last->len != row->len ||
+		            memcmp(last->svc, row->svc, row->len) != 0)) ||
 		    w->n == WALK_BATCH_MAX) {
 			/* a valid key, so it fits: the next batch's first */
 			memcpy(w->next, key.data, key.size);
@@ -339,7 +343,7 @@ walk_batch_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 static int
 walk_next_batch(struct obs_db *o, struct walk *w)
 {
-	int	r;
+	int r;
 
 	if ((r = db_txn_run(o->env, walk_batch_txn, w, NULL)) != 0) {
 		log_warnx("obs: walk: %s", db_strerror(r));
@@ -354,9 +358,9 @@ walk_next_batch(struct obs_db *o, struct walk *w)
 
 /* Calls one of the two callbacks, whichever the walk was given. */
 struct walk_call {
-	obs_span_fn	 span;
-	obs_service_fn	 service;
-	void		*arg;
+	obs_span_fn    span;
+	obs_service_fn service;
+	void          *arg;
 };
 
 /*
@@ -369,10 +373,10 @@ walk_table(struct obs_db *o, DB *db,
     int (*decode)(const DBT *, const DBT *, struct walk_row *),
     const struct walk_call *call)
 {
-	struct walk		 w;
-	const struct walk_row	*row;
-	size_t			 i;
-	int			 r = 0;
+	struct walk            w;
+	const struct walk_row *row;
+	size_t                 i;
+	int                    r = 0;
 
 	memset(&w, 0, sizeof(w));
 	w.db = db;
@@ -385,11 +389,11 @@ walk_table(struct obs_db *o, DB *db,
 		}
 		for (i = 0; i < w.n && r == 0; i++) {
 			row = &w.rows[i];
-			r = call->span != NULL ?
-			    call->span(row->svc, row->len, &row->u.sp,
-			    call->arg) :
-			    call->service(row->svc, row->len, &row->u.st,
-			    call->arg);
+			r = call->span != NULL
+			    ? call->span(
+			          row->svc, row->len, &row->u.sp, call->arg)
+			    : call->service(
+			          row->svc, row->len, &row->u.st, call->arg);
 		}
 	}
 	free(w.rows);
@@ -399,7 +403,7 @@ walk_table(struct obs_db *o, DB *db,
 int
 obs_walk_spans(struct obs_db *o, obs_span_fn fn, void *arg)
 {
-	struct walk_call	call = { fn, NULL, arg };
+	struct walk_call call = { fn, NULL, arg };
 
 	return (walk_table(o, o->spans, walk_span_decode, &call));
 }
@@ -407,7 +411,7 @@ obs_walk_spans(struct obs_db *o, obs_span_fn fn, void *arg)
 int
 obs_walk_services(struct obs_db *o, obs_service_fn fn, void *arg)
 {
-	struct walk_call	call = { NULL, fn, arg };
+	struct walk_call call = { NULL, fn, arg };
 
 	return (walk_table(o, o->services, walk_service_decode, &call));
 }

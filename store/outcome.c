@@ -33,11 +33,10 @@ probe_result_name(enum probe_result r)
 static int64_t
 newest_end(const struct outcome_sink *sink, const char *svc, size_t len)
 {
-	size_t	n, i;
-	int64_t	end = -1;
+	size_t  n, i;
+	int64_t end = -1;
 
-	if (obs_read(sink->obs, svc, len, sink->spans, OBS_MAX_SPANS, &n) ==
-	    -1)
+	if (obs_read(sink->obs, svc, len, sink->spans, OBS_MAX_SPANS, &n) == -1)
 		return (-1);
 	for (i = 0; i < n; i++)
 		if (sink->spans[i].end > end)
@@ -49,7 +48,7 @@ static void
 reschedule(const struct outcome_sink *sink, const char *svc, size_t len,
     int64_t now, int ok)
 {
-	int64_t	end = ok ? now : newest_end(sink, svc, len);
+	int64_t end = ok ? now : newest_end(sink, svc, len);
 
 	if (sink->rescan_interval_ms > 0 && end >= 0 &&
 	    (now - end) * 1000 <= sink->rescan_newer_than_ms)
@@ -60,20 +59,19 @@ reschedule(const struct outcome_sink *sink, const char *svc, size_t len,
 }
 
 int
-outcome_record(const struct outcome_sink *sink, const char *svc,
-    size_t len, const struct outcome *o, int64_t now,
-    enum obs_outcome *what)
+outcome_record(const struct outcome_sink *sink, const char *svc, size_t len,
+    const struct outcome *o, int64_t now, enum obs_outcome *what)
 {
-	struct obs_service	st;
-	enum obs_outcome	changed;
-	int			r = 0;
+	struct obs_service st;
+	enum obs_outcome   changed;
+	int                r = 0;
 
 	if (o->result == PROBE_OK) {
 		r = obs_record(sink->obs, svc, len, o->fp, o->der, o->derlen,
 		    now, &changed);
 		if (r == 0 && sink->cache != NULL)
-			cache_invalidate_service(sink->cache, svc, len,
-			    mono_ms());
+			cache_invalidate_service(
+			    sink->cache, svc, len, mono_ms());
 		if (r == 0 && what != NULL)
 			*what = changed;
 	} else if (o->by_operator ||

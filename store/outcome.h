@@ -20,25 +20,25 @@ struct cache;
  * append.  Names (probe_result_name) are stable for logs and summaries.
  */
 enum probe_result {
-	PROBE_OK = 0,		/* "ok": certificate obtained */
-	PROBE_DNS,		/* "dns": NXDOMAIN, no address, resolver
+	PROBE_OK = 0,      /* "ok": certificate obtained */
+	PROBE_DNS,         /* "dns": NXDOMAIN, no address, resolver
 				   failure */
-	PROBE_REFUSED,		/* "refused": connection refused */
-	PROBE_UNREACHABLE,	/* "unreachable": no route, net down ... */
-	PROBE_TIMEOUT,		/* "timeout": the deadline passed (in DNS,
+	PROBE_REFUSED,     /* "refused": connection refused */
+	PROBE_UNREACHABLE, /* "unreachable": no route, net down ... */
+	PROBE_TIMEOUT,     /* "timeout": the deadline passed (in DNS,
 				   connect or handshake) */
-	PROBE_TLS_ALERT,	/* "tls-alert": the server sent an alert
+	PROBE_TLS_ALERT,   /* "tls-alert": the server sent an alert
 				   (tls_alert = its description number) */
-	PROBE_PROTOCOL,		/* "protocol": garbage, bad handshake, EOF in
+	PROBE_PROTOCOL,    /* "protocol": garbage, bad handshake, EOF in
 				   the handshake, no or oversized certificate */
-	PROBE_DENIED,		/* "denied": every address in deny - allow */
-	PROBE_RESET,		/* "reset": connection reset by the peer */
-	PROBE_OTHER,		/* "other": local errors (sockets, memory) */
+	PROBE_DENIED,      /* "denied": every address in deny - allow */
+	PROBE_RESET,       /* "reset": connection reset by the peer */
+	PROBE_OTHER,       /* "other": local errors (sockets, memory) */
 	PROBE_NRESULTS
 };
 
 /* Stable name of a result class ("ok", "timeout", ...), "?" if unknown. */
-const char	*probe_result_name(enum probe_result r);
+const char *probe_result_name(enum probe_result r);
 
 /*
  * Where outcomes are recorded, and the rules that apply.  cache may be
@@ -47,21 +47,21 @@ const char	*probe_result_name(enum probe_result r);
  * OBS_MAX_SPANS spans.
  */
 struct outcome_sink {
-	struct obs_db		*obs;
-	struct sched_db		*sched;
-	struct cache		*cache;
-	int64_t			 rescan_interval_ms;	/* 0: no schedule */
-	int64_t			 rescan_newer_than_ms;
-	struct obs_span		*spans;
+	struct obs_db   *obs;
+	struct sched_db *sched;
+	struct cache    *cache;
+	int64_t          rescan_interval_ms; /* 0: no schedule */
+	int64_t          rescan_newer_than_ms;
+	struct obs_span *spans;
 };
 
 /* What one probe of one service found. */
 struct outcome {
-	enum probe_result	 result;
-	const struct obs_fp	*fp;		/* PROBE_OK only */
-	const uint8_t		*der;		/* PROBE_OK only */
-	size_t			 derlen;
-	int			 by_operator;	/* notaryctl scan, not a client */
+	enum probe_result    result;
+	const struct obs_fp *fp;  /* PROBE_OK only */
+	const uint8_t       *der; /* PROBE_OK only */
+	size_t               derlen;
+	int                  by_operator; /* notaryctl scan, not a client */
 };
 
 /*
@@ -78,8 +78,7 @@ struct outcome {
  * *what (ok only, may be NULL) says how the observation changed the
  * history.  0, or -1 when the observation could not be written (logged).
  */
-int	outcome_record(const struct outcome_sink *sink, const char *svc,
-	    size_t len, const struct outcome *o, int64_t now,
-	    enum obs_outcome *what);
+int outcome_record(const struct outcome_sink *sink, const char *svc, size_t len,
+    const struct outcome *o, int64_t now, enum obs_outcome *what);
 
 #endif

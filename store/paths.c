@@ -24,8 +24,8 @@ store_path(const struct conf *cf, enum store_file f)
 }
 
 int
-store_sockaddr(const struct conf *cf, enum store_file f,
-    struct sockaddr_un *sun)
+store_sockaddr(
+    const struct conf *cf, enum store_file f, struct sockaddr_un *sun)
 {
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
@@ -36,7 +36,7 @@ store_sockaddr(const struct conf *cf, enum store_file f,
 size_t
 store_sun_path_max(enum store_file f)
 {
-	struct sockaddr_un	sun;
+	struct sockaddr_un sun;
 
 	return (sizeof(sun.sun_path) - 2 - strlen(store_names[f]));
 }

@@ -12,23 +12,22 @@
 #include "store/schedule.h"
 #include "common/util.h"
 
-#define SCHED_LEASE	2		/* kind stored for a claimed job */
-#define KEY_MAX		(8 + 256)
+#define SCHED_LEASE 2 /* kind stored for a claimed job */
+#define KEY_MAX     (8 + 256)
 
 struct sched_op {
-	struct sched_db		*s;
-	const char		*id;
-	size_t			 len;
-	int64_t			 now;
-	int64_t			 due;
-	int			 result;
-	int			 only_if_absent;
+	struct sched_db  *s;
+	const char       *id;
+	size_t            len;
+	int64_t           now;
+	int64_t           due;
+	int               result;
+	int               only_if_absent;
 	/* claim */
-	int64_t			 lease;
-	struct sched_job	*jobs;
-	size_t			 max, max_od, n;
+	int64_t           lease;
+	struct sched_job *jobs;
+	size_t            max, max_od, n;
 };
-
 
 
 static size_t
@@ -77,9 +76,9 @@ sched_close(struct sched_db *s)
 static int
 entry_get(struct sched_op *op, DB_TXN *txn, int64_t *due, int *kind)
 {
-	uint8_t	key[KEY_MAX], dueb[8], kb = 0;
-	DBT	k, v;
-	int	r;
+	uint8_t key[KEY_MAX], dueb[8], kb = 0;
+	DBT     k, v;
+	int     r;
 
 	dbt_set(&k, (void *)(uintptr_t)op->id, op->len);
 	dbt_set(&v, dueb, sizeof(dueb));
@@ -88,7 +87,7 @@ entry_get(struct sched_op *op, DB_TXN *txn, int64_t *due, int *kind)
 	if ((r = op->s->idx->get(op->s->idx, txn, &k, &v, DB_RMW)) != 0)
 		return (r);
 	if (v.size != 8)
-		return (DB_NOTFOUND);	/* malformed: overwritten below */
+		return (DB_NOTFOUND); /* malformed: overwritten below */
 	*due = (int64_t)be64dec(dueb);
 	dbt_set(&k, key, make_key(key, *due, op->id, op->len));
 	dbt_set(&v, &kb, 1);
@@ -96,7 +95,7 @@ entry_get(struct sched_op *op, DB_TXN *txn, int64_t *due, int *kind)
 	v.flags = DB_DBT_USERMEM;
 	r = op->s->sched->get(op->s->sched, txn, &k, &v, DB_RMW);
 	if (r == DB_NOTFOUND || (r == 0 && v.size != 1)) {
-		*kind = SCHED_RESCAN;	/* index without entry: repair */
+		*kind = SCHED_RESCAN; /* index without entry: repair */
 		return (DB_KEYEMPTY);
 	}
 	*kind = kb;
@@ -107,9 +106,9 @@ static int
 entry_put(struct sched_op *op, DB_TXN *txn, int64_t old_due, int had_old,
     int64_t due, int kind)
 {
-	uint8_t	key[KEY_MAX], dueb[8], kb = (uint8_t)kind;
-	DBT	k, v;
-	int	r;
+	uint8_t key[KEY_MAX], dueb[8], kb = (uint8_t)kind;
+	DBT     k, v;
+	int     r;
 
 	if (had_old) {
 		dbt_set(&k, key, make_key(key, old_due, op->id, op->len));
@@ -130,9 +129,9 @@ entry_put(struct sched_op *op, DB_TXN *txn, int64_t old_due, int had_old,
 static int
 request_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct sched_op	*op = arg;
-	int64_t		 due = 0;
-	int		 kind = 0, r;
+	struct sched_op *op = arg;
+	int64_t          due = 0;
+	int              kind = 0, r;
 
 	(void)env;
 	r = entry_get(op, txn, &due, &kind);
@@ -143,16 +142,16 @@ request_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 	if (r != 0 && r != DB_NOTFOUND && r != DB_KEYEMPTY)
 		return (r);
 	op->result = 0;
-	return (entry_put(op, txn, due, r == 0 || r == DB_KEYEMPTY, 0,
-	    SCHED_ON_DEMAND));
+	return (entry_put(
+	    op, txn, due, r == 0 || r == DB_KEYEMPTY, 0, SCHED_ON_DEMAND));
 }
 
 static int
 set_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct sched_op	*op = arg;
-	int64_t		 due = 0;
-	int		 kind = 0, r;
+	struct sched_op *op = arg;
+	int64_t          due = 0;
+	int              kind = 0, r;
 
 	(void)env;
 	r = entry_get(op, txn, &due, &kind);
@@ -163,18 +162,18 @@ set_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 		op->result = 1;
 		return (0);
 	}
-	return (entry_put(op, txn, due, r == 0 || r == DB_KEYEMPTY, op->due,
-	    SCHED_RESCAN));
+	return (entry_put(
+	    op, txn, due, r == 0 || r == DB_KEYEMPTY, op->due, SCHED_RESCAN));
 }
 
 static int
 remove_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct sched_op	*op = arg;
-	uint8_t		 key[KEY_MAX];
-	int64_t		 due = 0;
-	int		 kind = 0, r;
-	DBT		 k;
+	struct sched_op *op = arg;
+	uint8_t          key[KEY_MAX];
+	int64_t          due = 0;
+	int              kind = 0, r;
+	DBT              k;
 
 	(void)env;
 	r = entry_get(op, txn, &due, &kind);
@@ -194,12 +193,11 @@ remove_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 static int
 run(struct sched_db *s, db_txn_fn fn, struct sched_op *op, const char *what)
 {
-	int	r;
+	int r;
 
 	(void)s;
 	if (op->id != NULL && (op->len == 0 || op->len > 255)) {
-		log_warnx("sched %s: bad service id length %zu", what,
-		    op->len);
+		log_warnx("sched %s: bad service id length %zu", what, op->len);
 		return (-1);
 	}
 	if ((r = db_txn_run(op->s->env, fn, op, NULL)) != 0) {
@@ -212,7 +210,7 @@ run(struct sched_db *s, db_txn_fn fn, struct sched_op *op, const char *what)
 int
 sched_request(struct sched_db *s, const char *id, size_t len, int64_t now)
 {
-	struct sched_op	op = { .s = s, .id = id, .len = len, .now = now };
+	struct sched_op op = { .s = s, .id = id, .len = len, .now = now };
 
 	if (run(s, request_txn, &op, "request") == -1)
 		return (-1);
@@ -222,18 +220,19 @@ sched_request(struct sched_db *s, const char *id, size_t len, int64_t now)
 int
 sched_set(struct sched_db *s, const char *id, size_t len, int64_t due)
 {
-	struct sched_op	op = { .s = s, .id = id, .len = len, .due = due };
+	struct sched_op op = { .s = s, .id = id, .len = len, .due = due };
 
 	if (due < 1)
-		due = op.due = 1;	/* 0 is reserved for on-demand */
+		due = op.due = 1; /* 0 is reserved for on-demand */
 	return (run(s, set_txn, &op, "set"));
 }
 
 int
 sched_offer(struct sched_db *s, const char *id, size_t len, int64_t due)
 {
-	struct sched_op	op = { .s = s, .id = id, .len = len, .due = due,
-			    .only_if_absent = 1 };
+	struct sched_op op = {
+		.s = s, .id = id, .len = len, .due = due, .only_if_absent = 1
+	};
 
 	if (due < 1)
 		op.due = 1;
@@ -245,7 +244,7 @@ sched_offer(struct sched_db *s, const char *id, size_t len, int64_t due)
 int
 sched_remove(struct sched_db *s, const char *id, size_t len)
 {
-	struct sched_op	op = { .s = s, .id = id, .len = len };
+	struct sched_op op = { .s = s, .id = id, .len = len };
 
 	return (run(s, remove_txn, &op, "remove"));
 }
@@ -262,22 +261,22 @@ decode_entry(const DBT *k, const DBT *v, int64_t *due, struct sched_job *j)
 	j->id[j->len] = '\0';
 	if (memchr(j->id, '\0', j->len) != NULL)
 		return (-1);
-	j->kind = *(const uint8_t *)v->data == SCHED_ON_DEMAND ?
-	    SCHED_ON_DEMAND : SCHED_RESCAN;
+	j->kind = *(const uint8_t *)v->data == SCHED_ON_DEMAND ? SCHED_ON_DEMAND
+	                                                       : SCHED_RESCAN;
 	return (0);
 }
 
 static int
 claim_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
-	struct sched_op	*op = arg;
+	struct sched_op  *op = arg;
 	struct sched_job *j;
-	uint8_t		 kbuf[KEY_MAX], vbuf[8];
-	size_t		 od = 0, i;
-	int64_t		 due;
-	DBC		*cur;
-	DBT		 k, v;
-	int		 r, r2;
+	uint8_t           kbuf[KEY_MAX], vbuf[8];
+	size_t            od = 0, i;
+	int64_t           due;
+	DBC              *cur;
+	DBT               k, v;
+	int               r, r2;
 
 	(void)env;
 	op->n = 0;
@@ -299,7 +298,7 @@ claim_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 			continue;
 		}
 		if (due > op->now)
-			break;		/* sorted: nothing else is due */
+			break; /* sorted: nothing else is due */
 		if (j->kind == SCHED_ON_DEMAND && od == op->max_od)
 			continue;
 		if (j->kind == SCHED_ON_DEMAND)
@@ -313,12 +312,12 @@ claim_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 	if (r != 0 && r != DB_NOTFOUND)
 		return (r);
 	for (i = 0; i < op->n; i++) {
-		struct sched_op	one = *op;
+		struct sched_op one = *op;
 
 		one.id = op->jobs[i].id;
 		one.len = op->jobs[i].len;
 		if ((r = entry_put(&one, txn, 0, 0, op->now + op->lease,
-		    SCHED_LEASE)) != 0)
+		         SCHED_LEASE)) != 0)
 			return (r);
 	}
 	return (0);
@@ -328,8 +327,12 @@ int
 sched_claim(struct sched_db *s, int64_t now, int64_t lease,
     struct sched_job *jobs, size_t max, size_t max_on_demand, size_t *n)
 {
-	struct sched_op	op = { .s = s, .now = now, .lease = lease,
-			    .jobs = jobs, .max = max, .max_od = max_on_demand };
+	struct sched_op op = { .s = s,
+		.now = now,
+		.lease = lease,
+		.jobs = jobs,
+		.max = max,
+		.max_od = max_on_demand };
 
 	*n = 0;
 	if (run(s, claim_txn, &op, "claim") == -1)
@@ -341,9 +344,9 @@ sched_claim(struct sched_db *s, int64_t now, int64_t lease,
 int
 sched_get(struct sched_db *s, const char *id, size_t len, int64_t *due)
 {
-	uint8_t	dueb[8];
-	DBT	k, v;
-	int	r;
+	uint8_t dueb[8];
+	DBT     k, v;
+	int     r;
 
 	dbt_set(&k, (void *)(uintptr_t)id, len);
 	dbt_set(&v, dueb, 0);
@@ -361,8 +364,8 @@ sched_get(struct sched_db *s, const char *id, size_t len, int64_t *due)
 int
 sched_count(struct sched_db *s, size_t *n)
 {
-	DB_BTREE_STAT	*st;
-	int		 r;
+	DB_BTREE_STAT *st;
+	int            r;
 
 	if ((r = db_check(s->sched->stat(s->sched, NULL, &st, 0))) != 0)
 		return (-1);

@@ -26,51 +26,47 @@ enum sched_kind {
 };
 
 struct sched_db {
-	DB_ENV	*env;
-	DB	*sched;
-	DB	*idx;
+	DB_ENV *env;
+	DB     *sched;
+	DB     *idx;
 };
 
 struct sched_job {
-	char		id[256];
-	size_t		len;
-	enum sched_kind	kind;
+	char            id[256];
+	size_t          len;
+	enum sched_kind kind;
 };
 
-int	sched_open(struct sched_db *s, DB_ENV *env);
-void	sched_close(struct sched_db *s);
+int  sched_open(struct sched_db *s, DB_ENV *env);
+void sched_close(struct sched_db *s);
 
 /*
  * Ask for an on-demand probe.  Returns 0 when queued, 1 when the service
  * already had an on-demand entry or a lease in progress (nothing to do),
  * -1 on error.  A pending rescan entry is moved to the front.
  */
-int	sched_request(struct sched_db *s, const char *id, size_t len,
-	    int64_t now_ms);
+int
+sched_request(struct sched_db *s, const char *id, size_t len, int64_t now_ms);
 /* Put the service's single entry at due_ms (replacing any).  0/-1. */
-int	sched_set(struct sched_db *s, const char *id, size_t len,
-	    int64_t due_ms);
+int sched_set(struct sched_db *s, const char *id, size_t len, int64_t due_ms);
 /*
  * Like sched_set, but only when the service has no entry at all: never
  * moves a lease (a probe in progress) or a pending on-demand request.
  * 0 when queued, 1 when an entry was already there, -1 on error.
  */
-int	sched_offer(struct sched_db *s, const char *id, size_t len,
-	    int64_t due_ms);
+int sched_offer(struct sched_db *s, const char *id, size_t len, int64_t due_ms);
 /* Remove the service from the queue.  0/-1. */
-int	sched_remove(struct sched_db *s, const char *id, size_t len);
+int sched_remove(struct sched_db *s, const char *id, size_t len);
 /*
  * Claim up to max due jobs (on-demand first, at most max_on_demand of
  * them, then entries with due <= now), moving each to now + lease_ms.
  * 0 with *n set, or -1.
  */
-int	sched_claim(struct sched_db *s, int64_t now_ms, int64_t lease_ms,
-	    struct sched_job *jobs, size_t max, size_t max_on_demand,
-	    size_t *n);
+int sched_claim(struct sched_db *s, int64_t now_ms, int64_t lease_ms,
+    struct sched_job *jobs, size_t max, size_t max_on_demand, size_t *n);
 /* The due time of the service's entry: 0 found, 1 none, -1 error. */
-int	sched_get(struct sched_db *s, const char *id, size_t len,
-	    int64_t *due_ms);
+int sched_get(struct sched_db *s, const char *id, size_t len, int64_t *due_ms);
 /* Number of entries (for stats and tests). */
-int	sched_count(struct sched_db *s, size_t *n);
+int sched_count(struct sched_db *s, size_t *n);
 
 #endif

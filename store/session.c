@@ -18,8 +18,7 @@
 #include "store/session.h"
 
 static void
-env_opts(const struct conf *cf, struct db_env_opts *o, char *home,
-    int recover)
+env_opts(const struct conf *cf, struct db_env_opts *o, char *home, int recover)
 {
 	o->home = home;
 	o->cache_bytes = cf->database.cache_size;
@@ -29,9 +28,9 @@ env_opts(const struct conf *cf, struct db_env_opts *o, char *home,
 int
 store_env_open(const struct conf *cf, DB_ENV **envp)
 {
-	struct db_env_opts	o;
-	char			*home = store_path(cf, STORE_DB_HOME);
-	int			 r;
+	struct db_env_opts o;
+	char              *home = store_path(cf, STORE_DB_HOME);
+	int                r;
 
 	env_opts(cf, &o, home, 0);
 	r = db_env_open(envp, &o);
@@ -42,10 +41,10 @@ store_env_open(const struct conf *cf, DB_ENV **envp)
 int
 store_env_recover(const struct conf *cf)
 {
-	struct db_env_opts	o;
-	char			*home = store_path(cf, STORE_DB_HOME);
-	int64_t			 t0 = mono_ms();
-	int			 r;
+	struct db_env_opts o;
+	char              *home = store_path(cf, STORE_DB_HOME);
+	int64_t            t0 = mono_ms();
+	int                r;
 
 	env_opts(cf, &o, home, 1);
 	r = db_recover(&o);
@@ -63,9 +62,9 @@ store_env_recover(const struct conf *cf)
 int
 store_daemon_running(const struct conf *cf)
 {
-	struct flock	 fl;
-	char		*path = store_path(cf, STORE_LOCK);
-	int		 fd, r;
+	struct flock fl;
+	char        *path = store_path(cf, STORE_LOCK);
+	int          fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
@@ -93,11 +92,14 @@ static int
 env_ready(const char *home)
 {
 	static const char *const need[] = {
-		"__db.001", DB_TABLE_SPANS, DB_TABLE_CERTS, DB_TABLE_SERVICES,
+		"__db.001",
+		DB_TABLE_SPANS,
+		DB_TABLE_CERTS,
+		DB_TABLE_SERVICES,
 	};
-	char	*path;
-	size_t	 i;
-	int	 ok = 1;
+	char  *path;
+	size_t i;
+	int    ok = 1;
 
 	for (i = 0; i < NELEM(need) && ok; i++) {
 		path = xasprintf("%s/%s", home, need[i]);
@@ -108,25 +110,29 @@ env_ready(const char *home)
 }
 
 int
-store_env_open_tool(const struct conf *cf, DB_ENV **envp, char *err,
-    size_t errlen)
+store_env_open_tool(
+    const struct conf *cf, DB_ENV **envp, char *err, size_t errlen)
 {
-	struct db_env_opts	o;
-	char			*home = store_path(cf, STORE_DB_HOME);
-	int			 running, r = -1;
+	struct db_env_opts o;
+	char              *home = store_path(cf, STORE_DB_HOME);
+	int                running, r = -1;
 
 	running = store_daemon_running(cf);
 	if (running == 0) {
 		/* Nobody else can be in the middle of it: safe to recover. */
 		env_opts(cf, &o, home, 1);
 		if (db_recover(&o) != 0) {
-			snprintf(err, errlen, "cannot create or recover the "
-			    "database in %s", home);
+			snprintf(err, errlen,
+			    "cannot create or recover the "
+			    "database in %s",
+			    home);
 			goto done;
 		}
 	} else if (!env_ready(home)) {
-		snprintf(err, errlen, "the database in %s does not exist yet; "
-		    "the daemon creates it when it starts", home);
+		snprintf(err, errlen,
+		    "the database in %s does not exist yet; "
+		    "the daemon creates it when it starts",
+		    home);
 		goto done;
 	}
 	env_opts(cf, &o, home, 0);

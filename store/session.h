@@ -18,10 +18,10 @@ struct conf;
  * recovery before starting us).  0, or -1 (logged).  DB_RUNRECOVERY ends
  * the process (see dbenv.h).
  */
-int	store_env_open(const struct conf *cf, DB_ENV **envp);
+int store_env_open(const struct conf *cf, DB_ENV **envp);
 
 /* The recovery helper's job for cf's environment.  0, or -1 (logged). */
-int	store_env_recover(const struct conf *cf);
+int store_env_recover(const struct conf *cf);
 
 /*
  * An offline tool (notaryctl): when no daemon holds the data_dir lock,
@@ -29,10 +29,10 @@ int	store_env_recover(const struct conf *cf);
  * environment, which must exist.  0, or -1 with a message for the user
  * in err.
  */
-int	store_env_open_tool(const struct conf *cf, DB_ENV **envp, char *err,
-	    size_t errlen);
+int store_env_open_tool(
+    const struct conf *cf, DB_ENV **envp, char *err, size_t errlen);
 
 /* Does a daemon hold the data_dir lock?  1 yes, 0 no, -1 cannot tell. */
-int	store_daemon_running(const struct conf *cf);
+int store_daemon_running(const struct conf *cf);
 
 #endif

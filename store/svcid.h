@@ -17,11 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SVCID_MAX	255
+#define SVCID_MAX 255
 
 /* The Perspectives service types: what follows the comma in an id. */
-#define SVCID_TYPE_SSH	1
-#define SVCID_TYPE_TLS	2
+#define SVCID_TYPE_SSH 1
+#define SVCID_TYPE_TLS 2
 
 enum svcid_host {
 	SVCID_DNS = 0,
@@ -30,15 +30,15 @@ enum svcid_host {
 };
 
 struct svcid {
-	char		host[256];	/* brackets stripped, NUL-terminated */
-	enum svcid_host	kind;
-	uint8_t		addr[16];	/* IPV4 (4 bytes) / IPV6 literal */
-	uint16_t	port;
-	int		type;		/* 1 or 2 */
+	char            host[256]; /* brackets stripped, NUL-terminated */
+	enum svcid_host kind;
+	uint8_t         addr[16]; /* IPV4 (4 bytes) / IPV6 literal */
+	uint16_t        port;
+	int             type; /* 1 or 2 */
 };
 
 /* 0 when valid (t filled), -1 with a reason in err. */
-int	svcid_parse(const char *id, size_t len, struct svcid *t, char *err,
-	    size_t errlen);
+int svcid_parse(
+    const char *id, size_t len, struct svcid *t, char *err, size_t errlen);
 
 #endif

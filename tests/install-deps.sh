@@ -15,7 +15,8 @@ libjansson-dev libnats-dev"
 # nats-server: the natspub tests start a real one (JetStream on a
 # temporary directory, loopback port).
 TEST_PKGS="check python3 python3-cryptography curl openssl procps sysvinit-utils
-python3-websockets python3-prometheus-client nginx-light nats-server"
+python3-websockets python3-prometheus-client nginx-light nats-server
+clang-format"
 
 BENCH_PKGS="wrk nginx-light"
 # make fuzz: clang -fsanitize=fuzzer,address,undefined
