@@ -346,6 +346,11 @@ try:
                  "after SIGKILL")
     t.ok(wait_until(lambda: positions(d) == end, WAIT, step=0.3),
          "positions committed at the end of each log", (positions(d), end))
+    r = get(d.port, "/stats")
+    st = json.loads(r[2]) if r and r[0] == 200 else {}
+    t.eq(st.get("logs"), {k: 2 * N for k in end}, "/stats: per-log counts "
+         "kept across the SIGKILL (%d published per log in all)" % (2 * N))
+    t.eq(next_index(d), end, "/metrics: next index of each log at its end")
     clients.close()
     t.eq(d.stop(), 0, "daemon stops on SIGTERM")
     print("# run time %.1f s" % (time.monotonic() - t0), flush=True)
