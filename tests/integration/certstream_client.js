@@ -13,8 +13,10 @@ const timeout = parseInt(process.argv[4], 10);
 let got = 0;
 const c = new CertStream((msg) => {
 	console.log('MSG ' + JSON.stringify(msg));
+	// process.exit() drops what a pipe has not taken yet: exit once
+	// everything written so far is flushed.
 	if (++got >= want)
-		process.exit(0);
+		process.stdout.write('', () => process.exit(0));
 }, true);
 c.connect(url);
 setTimeout(() => process.exit(2), timeout);
