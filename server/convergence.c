@@ -22,6 +22,7 @@
 
 #include "common/buf.h"
 #include "server/convergence.h"
+#include "server/keys.h"
 #include "store/svcid.h"
 
 #define B64_MAX      (4 * ((CONV_SIG_MAX + 2) / 3) + 1)
@@ -346,27 +347,8 @@ int
 conv_sign(EVP_PKEY *key, const void *data, size_t len, unsigned char *sig,
     size_t sigmax, size_t *siglen)
 {
-	EVP_MD_CTX   *ctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
-	size_t        want, got;
-	int           size, ret = -1;
-
-	if (key == NULL || !EVP_PKEY_is_a(key, "RSA") ||
-	    (size = EVP_PKEY_get_size(key)) <= 0 || (size_t)size > sigmax)
-		return (-1);
-	want = got = (size_t)size;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, &pctx, EVP_sha1(), NULL, key) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
-	    EVP_DigestSign(ctx, sig, &got, data, len) != 1 || got != want) {
-		ERR_clear_error();
-		goto out;
-	}
-	*siglen = got;
-	ret = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	return (ret);
+	return (
+	    keys_sign_pkcs1(key, EVP_sha1(), data, len, sig, sigmax, siglen));
 }
 
 int

@@ -103,4 +103,13 @@ char *keys_read_file(
 /* Wipe and free what keys_read_file returned. */
 void keys_wipe(char *data, size_t len);
 
+/*
+ * RSASSA-PKCS1-v1_5 over data with md (MD5 for Perspectives replies,
+ * SHA-1 for Convergence replies).  The signature is always the modulus
+ * length, leading zero bytes kept (the Perspectives clients need exactly
+ * k bytes).  0, or -1 (key not RSA, sig too small, OpenSSL error).
+ */
+int keys_sign_pkcs1(EVP_PKEY *key, const EVP_MD *md, const void *data,
+    size_t len, unsigned char *sig, size_t sigmax, size_t *siglen);
+
 #endif

@@ -26,6 +26,7 @@
 
 #include "common/buf.h"
 #include "store/obs.h"
+#include "server/keys.h"
 #include "server/perspectives.h"
 #include "store/svcid.h"
 #include "common/xmalloc.h"
@@ -408,37 +409,8 @@ int
 persp_sign(EVP_PKEY *key, const void *data, size_t len, unsigned char *sig,
     size_t sigmax, size_t *siglen)
 {
-	EVP_MD_CTX   *ctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
-	size_t        want, got;
-	int           size, ret = -1;
-
-	if (key == NULL || !EVP_PKEY_is_a(key, "RSA") ||
-	    (size = EVP_PKEY_get_size(key)) <= 0 || (size_t)size > sigmax)
-		return (-1);
-	want = got = (size_t)size;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, &pctx, EVP_md5(), NULL, key) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
-	    EVP_DigestSign(ctx, sig, &got, data, len) != 1 || got > want) {
-		ERR_clear_error();
-		goto out;
-	}
-	if (got < want) {
-		/*
-		 * OpenSSL already returns modulus-sized signatures; this only
-		 * guards the one property Firefox cannot live without: a
-		 * signature is an integer below the modulus written in exactly
-		 * k bytes, so any missing bytes are leading zeros.
-		 */
-		memmove(sig + (want - got), sig, got);
-		memset(sig, 0, want - got);
-	}
-	*siglen = want;
-	ret = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	return (ret);
+	return (
+	    keys_sign_pkcs1(key, EVP_md5(), data, len, sig, sigmax, siglen));
 }
 
 int
