@@ -60,6 +60,13 @@ stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 	(void)stream_limit_add(w->slot, c->client_key, 1);
 	c->filter = resp->filter; /* taken: freed by stream_end */
 	memset(&c->fc, 0, sizeof(c->fc));
+	/*
+	 * An idle worker moves its ring cursor to the head only when it
+	 * pumps (every STREAM_PULL_MS): the first client must not be sent
+	 * what was published before it attached.
+	 */
+	if (w->fo != NULL && TAILQ_EMPTY(&w->streams))
+		fanout_idle(w->fo);
 	if (w->fo != NULL)
 		fanout_client_init(w->fo, &c->fc, shape_of(st),
 		    sse              ? FANOUT_SSE

@@ -256,12 +256,17 @@ try:
                     d.health() is not None and d.health()[0] == 200, 15),
          "the worker was respawned")
     clients = [c or WS(d.port, "/") for c in clients]
+    t.ok(all(c.status == 101 for c in clients),
+         "every reconnected client was upgraded (101)",
+         [c.status for c in clients])
     settle(clients)
     es = batch(3)
     feed.publish(es)
-    t.eq(sum(1 for c in clients if c.data_frames(3, timeout=5) ==
-             [expect(e, 1) for e in es]), 20,
+    got = [c.data_frames(3, timeout=5) for c in clients]
+    t.eq(sum(1 for g in got if g == [expect(e, 1) for e in es]), 20,
          "after reconnecting, all 20 clients stream again")
+    if any(g != [expect(e, 1) for e in es] for g in got):
+        print("# frames per client: %s" % [len(g) for g in got])
     for c in clients:
         c.close()
 
