@@ -147,3 +147,16 @@ util_parse_u64(const char *s, uint64_t *v, const char **end)
 	*end = s;
 	return (0);
 }
+
+/* See util.h. */
+int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}

@@ -47,4 +47,7 @@ void util_quote(char *buf, size_t len, const char *s);
  */
 int util_parse_u64(const char *s, uint64_t *v, const char **end);
 
+/* The value of one hex digit (either case), or -1. */
+int util_hexval(int c);
+
 #endif

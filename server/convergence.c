@@ -21,6 +21,7 @@
 #include <openssl/rsa.h>
 
 #include "common/buf.h"
+#include "common/util.h"
 #include "server/convergence.h"
 #include "server/keys.h"
 #include "store/svcid.h"
@@ -31,18 +32,6 @@
 #define ARG_NAME_MAX 16 /* longer names are not "fingerprint" */
 
 /* ---- decoding --------------------------------------------------------- */
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
 
 /*
  * Python 2 urllib.unquote of s[0..len) into out (max bytes, no NUL added),
@@ -60,8 +49,8 @@ unquote(const char *s, size_t len, int plus, char *out, size_t max)
 		if (c == '+' && plus)
 			c = ' ';
 		else if (c == '%' && i + 2 < len &&
-		    (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		    (hi = util_hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = util_hexval((unsigned char)s[i + 2])) >= 0) {
 			c = hi * 16 + lo;
 			i += 2;
 		}

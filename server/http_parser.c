@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "server/http_parser.h"
 #include "server/http_parser_impl.h"
 
@@ -142,18 +143,6 @@ hp_is_regname_char(unsigned char c)
 		return (1);
 	}
 	return (0);
-}
-
-int
-hp_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
 }
 
 static unsigned char
@@ -612,9 +601,8 @@ http_urldecode(
 	while (i < len) {
 		c = (unsigned char)src[i];
 		if (c == '%') {
-			if (len - i < 3 ||
-			    (hi = hp_hex_value(src[i + 1])) < 0 ||
-			    (lo = hp_hex_value(src[i + 2])) < 0)
+			if (len - i < 3 || (hi = util_hexval(src[i + 1])) < 0 ||
+			    (lo = util_hexval(src[i + 2])) < 0)
 				return (-1);
 			c = (unsigned char)(hi << 4 | lo);
 			i += 3;

@@ -45,7 +45,6 @@ struct header_facts {
 /* Character classes and helpers shared by the two files. */
 int  hp_is_blank(unsigned char c);
 int  hp_is_regname_char(unsigned char c);
-int  hp_hex_value(unsigned char c);
 int  hp_same_ci(const char *s, size_t n, const char *word);
 int  hp_split_target(struct http_request *req);
 void hp_note_header(struct header_facts *f, struct http_request *req,

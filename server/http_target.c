@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "server/http_parser.h"
 #include "server/http_parser_impl.h"
 
@@ -140,8 +141,8 @@ valid_authority(const char *a, size_t n, int need_port)
 		start = i;
 		while (i < n && a[i] != ':') {
 			if (a[i] == '%') {
-				if (n - i < 3 || hp_hex_value(a[i + 1]) < 0 ||
-				    hp_hex_value(a[i + 2]) < 0)
+				if (n - i < 3 || util_hexval(a[i + 1]) < 0 ||
+				    util_hexval(a[i + 2]) < 0)
 					return (0);
 				i += 3;
 			} else if (hp_is_regname_char(a[i]))

@@ -29,6 +29,7 @@
 #include "server/keys.h"
 #include "server/perspectives.h"
 #include "store/svcid.h"
+#include "common/util.h"
 #include "common/xmalloc.h"
 #include "server/persp_impl.h"
 
@@ -57,7 +58,6 @@ struct params {
 	int                any;
 };
 
-static int hexval(int);
 static int url_decode(const char *, size_t, char *, size_t, size_t *);
 static int param_lookup(const char *, size_t);
 static int parse_segment(const char *, size_t, struct params *, const char **);
@@ -77,18 +77,6 @@ static int    reply_spans_ok(const struct obs_span *, size_t);
 static int
 append_xml(struct buf *, int, const struct obs_span *, size_t, const char *);
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 /*
  * Python's unquote_plus, once: '+' is a space, "%XX" a byte, any other
  * '%' stays literal.  -1 when the result does not fit in outmax bytes.
@@ -104,8 +92,8 @@ url_decode(const char *s, size_t n, char *out, size_t outmax, size_t *outlen)
 		if (c == '+')
 			c = ' ';
 		else if (c == '%' && i + 2 < n &&
-		    (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		    (hi = util_hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = util_hexval((unsigned char)s[i + 2])) >= 0) {
 			c = hi << 4 | lo;
 			i += 2;
 		}

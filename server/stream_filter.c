@@ -7,19 +7,8 @@
 #include <string.h>
 
 #include "common/streamrec.h"
+#include "common/util.h"
 #include "server/stream_filter.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
 
 /* Percent-decode v[0..n) ('+' is a space) into out.  Length, or -2. */
 static long
@@ -33,8 +22,8 @@ decode(const char *v, size_t n, char *out, size_t outlen)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return (-2);
-			if ((h = hexval(v[i + 1])) < 0 ||
-			    (l = hexval(v[i + 2])) < 0)
+			if ((h = util_hexval(v[i + 1])) < 0 ||
+			    (l = util_hexval(v[i + 2])) < 0)
 				return (-2);
 			c = (char)(h << 4 | l);
 			i += 2;
