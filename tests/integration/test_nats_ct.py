@@ -73,6 +73,11 @@ srv.start()
 d = Daemon(ctwatch=("  log_list: %s\n  poll_interval: 200ms\n"
                     "  batch_size: 256\n" % listfile),
            extra_yaml=nats_yaml(srv))
+# The ring of a real deployment (16M, the default), not the test harness's
+# 1M: this test is about NATS outages, and ctwatch bursts 500 entries of
+# ~11 KB, more than a 1M ring holds while natspub catches up.
+d.write_conf(text=d.base_yaml().replace("ring_size: 1M", "ring_size: 16M") +
+             nats_yaml(srv))
 try:
     d.start()
     t.ok(wait_until(lambda: "nats: created stream CERTSTREAM" in d.logtext()
