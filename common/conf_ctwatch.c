@@ -78,52 +78,35 @@ conf_set_loglist(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	*(struct conf_strlist *)conf_field(ld->cf, k) = tmp;
 }
 
+static int
+ctstate_item(struct loader *ld, yaml_node_t *in, const char *ipath,
+    const char *s, void *arg)
+{
+	uint32_t   *bits = arg;
+	const char *sug;
+	size_t      i;
+
+	for (i = 0; i < NELEM(ct_state_names); i++)
+		if (strcmp(s, ct_state_names[i]) == 0) {
+			*bits |= 1u << i;
+			return (0);
+		}
+	sug = conf_suggest(s, ct_state_names, NELEM(ct_state_names));
+	conf_node_error(ld, in, ipath,
+	    "unknown log state%s%s%s "
+	    "(pending, qualified, usable, readonly, retired, rejected)",
+	    sug ? "; did you mean " : "", sug ? sug : "", sug ? "?" : "");
+	return (-1);
+}
+
 /* ctwatch.log_states: a sequence of state names, kept as CONF_CTS_ bits. */
 void
 conf_set_ctstates(struct loader *ld, const struct conf_key *k,
     yaml_node_t *node, const char *path)
 {
-	yaml_node_item_t *item;
-	const char       *s, *sug;
-	char              ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
-	uint32_t          bits = 0;
-	size_t            i;
-	int               bad = 0;
+	uint32_t bits = 0;
 
-	if (node->type != YAML_SEQUENCE_NODE) {
-		conf_describe(got, sizeof(got), node);
-		conf_node_error(ld, node, path, "expected %s, got %s",
-		    conf_expectation(k), got);
-		return;
-	}
-	for (item = node->data.sequence.items.start;
-	     item < node->data.sequence.items.top; item++) {
-		yaml_node_t *in = conf_get_node(ld, *item);
-
-		(void)xsnprintf(ipath, sizeof(ipath), "%s[%zu]", path,
-		    (size_t)(item - node->data.sequence.items.start));
-		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
-			bad = 1;
-			continue;
-		}
-		for (i = 0; i < NELEM(ct_state_names); i++)
-			if (strcmp(s, ct_state_names[i]) == 0)
-				break;
-		if (i == NELEM(ct_state_names)) {
-			sug = conf_suggest(
-			    s, ct_state_names, NELEM(ct_state_names));
-			conf_node_error(ld, in, ipath,
-			    "unknown log state%s%s%s "
-			    "(pending, qualified, usable, readonly, retired, "
-			    "rejected)",
-			    sug ? "; did you mean " : "", sug ? sug : "",
-			    sug ? "?" : "");
-			bad = 1;
-			continue;
-		}
-		bits |= 1u << i;
-	}
-	if (!bad)
+	if (conf_each_item(ld, k, node, path, 1, ctstate_item, &bits) == 0)
 		*(uint32_t *)conf_field(ld->cf, k) = bits;
 }
 

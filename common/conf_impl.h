@@ -145,8 +145,11 @@ int conf_scalar_value(struct loader *, const struct conf_key *, yaml_node_t *,
 size_t conf_sequence_length(const yaml_node_t *);
 int    conf_is_sequence(
        struct loader *, const struct conf_key *, yaml_node_t *, const char *);
-void conf_item_path(char *, size_t, const char *, const yaml_node_t *,
-    const yaml_node_item_t *);
+/* One item of a list key; 0 accepted, -1 refused (and reported). */
+typedef int conf_item_fn(
+    struct loader *, yaml_node_t *, const char *, const char *, void *);
+int  conf_each_item(struct loader *, const struct conf_key *, yaml_node_t *,
+     const char *, int, conf_item_fn *, void *);
 /* conf_nats.c */
 void conf_set_nats_urls(
     struct loader *, const struct conf_key *, yaml_node_t *, const char *);

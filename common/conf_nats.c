@@ -36,56 +36,48 @@ nats_url_ok(const char *s)
 	return (1);
 }
 
+static int
+nats_url_item(struct loader *ld, yaml_node_t *in, const char *ipath,
+    const char *s, void *arg)
+{
+	struct conf_strlist *l = arg;
+	char                 got[CONF_MSG_MAX];
+
+	if (!nats_url_ok(s)) {
+		conf_describe(got, sizeof(got), in);
+		conf_node_error(ld, in, ipath,
+		    "expected a server URL "
+		    "like nats://127.0.0.1:4222 or tls://host:4222, got %s",
+		    got);
+		return (-1);
+	}
+	l->v[l->n++] = xstrdup(s);
+	return (0);
+}
+
 void
 conf_set_nats_urls(struct loader *ld, const struct conf_key *k,
     yaml_node_t *node, const char *path)
 {
 	struct conf_strlist *dst = conf_field(ld->cf, k), tmp = { 0, NULL };
-	yaml_node_item_t    *item;
-	const char          *s;
-	char                 ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
-	int                  bad = 0;
 
-	if (!conf_is_sequence(ld, k, node, path))
-		return;
-	if (conf_sequence_length(node) > 0)
+	if (node->type == YAML_SEQUENCE_NODE && conf_sequence_length(node) > 0)
 		tmp.v = xcalloc(conf_sequence_length(node), sizeof(*tmp.v));
-	for (item = node->data.sequence.items.start;
-	     item < node->data.sequence.items.top; item++) {
-		yaml_node_t *in = conf_get_node(ld, *item);
-
-		conf_item_path(ipath, sizeof(ipath), path, node, item);
-		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
-			bad = 1;
-			continue;
-		}
-		if (!nats_url_ok(s)) {
-			conf_describe(got, sizeof(got), in);
-			conf_node_error(ld, in, ipath,
-			    "expected a server URL "
-			    "like nats://127.0.0.1:4222 or tls://host:4222, "
-			    "got %s",
-			    got);
-			bad = 1;
-			continue;
-		}
-		tmp.v[tmp.n++] = xstrdup(s);
-	}
-	if (!bad && tmp.n == 0) {
-		conf_node_error(ld, node, path, "name at least one server");
-		bad = 1;
-	}
-	if (bad) {
+	if (conf_each_item(ld, k, node, path, 1, nats_url_item, &tmp) == -1) {
 		conf_strlist_free(&tmp);
+		return;
+	}
+	if (tmp.n == 0) {
+		conf_node_error(ld, node, path, "name at least one server");
 		return;
 	}
 	conf_strlist_free(dst);
 	*dst = tmp;
 }
 
-void
-conf_set_shapes(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
-    const char *path)
+static int
+shape_item(struct loader *ld, yaml_node_t *in, const char *ipath, const char *s,
+    void *arg)
 {
 	static const struct {
 		const char *name;
@@ -95,46 +87,38 @@ conf_set_shapes(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 		{ "lite", CONF_SHAPE_LITE },
 		{ "domains", CONF_SHAPE_DOMAINS },
 	};
-	yaml_node_item_t *item;
-	const char       *s;
-	char              ipath[CONF_PATH_MAX], got[CONF_MSG_MAX];
-	unsigned          bits = 0;
-	size_t            i;
-	int               bad = 0;
+	unsigned *bits = arg;
+	char      got[CONF_MSG_MAX];
+	size_t    i;
 
-	if (!conf_is_sequence(ld, k, node, path))
-		return;
-	for (item = node->data.sequence.items.start;
-	     item < node->data.sequence.items.top; item++) {
-		yaml_node_t *in = conf_get_node(ld, *item);
-
-		conf_item_path(ipath, sizeof(ipath), path, node, item);
-		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
-			bad = 1;
-			continue;
-		}
-		for (i = 0; i < NELEM(shapes); i++)
-			if (strcmp(s, shapes[i].name) == 0)
-				break;
+	for (i = 0; i < NELEM(shapes); i++)
+		if (strcmp(s, shapes[i].name) == 0)
+			break;
+	if (i == NELEM(shapes) || (*bits & shapes[i].bit)) {
 		conf_describe(got, sizeof(got), in);
-		if (i == NELEM(shapes) || (bits & shapes[i].bit)) {
-			conf_node_error(ld, in, ipath,
-			    "expected one of full, "
-			    "lite, domains (each once), got %s",
-			    got);
-			bad = 1;
-			continue;
-		}
-		bits |= shapes[i].bit;
+		conf_node_error(ld, in, ipath,
+		    "expected one of full, lite, domains (each once), got %s",
+		    got);
+		return (-1);
 	}
-	if (!bad && bits == 0) {
+	*bits |= shapes[i].bit;
+	return (0);
+}
+
+void
+conf_set_shapes(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
+    const char *path)
+{
+	unsigned bits = 0;
+
+	if (conf_each_item(ld, k, node, path, 1, shape_item, &bits) == -1)
+		return;
+	if (bits == 0) {
 		conf_node_error(ld, node, path,
-		    "name at least one shape "
-		    "(full, lite, domains)");
-		bad = 1;
+		    "name at least one shape (full, lite, domains)");
+		return;
 	}
-	if (!bad)
-		*(unsigned *)conf_field(ld->cf, k) = bits;
+	*(unsigned *)conf_field(ld->cf, k) = bits;
 }
 
 /*

@@ -257,13 +257,66 @@ conf_is_sequence(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	return (0);
 }
 
-/* "key.path[i]" for the item of a sequence, in messages. */
-void
-conf_item_path(char *buf, size_t len, const char *path, const yaml_node_t *node,
-    const yaml_node_item_t *item)
+/*
+ * The one walk over a list key's items: fn gets each item with its path
+ * "key.path[i]" (for messages) and, when want_scalar is set, the item's text
+ * (an item that is not a scalar is reported here and not passed on).  Every
+ * item is visited even after a bad one, so that one load reports them all.
+ * Returns 0 when every item was accepted, -1 otherwise (node not a sequence,
+ * or an item refused; each already reported).
+ */
+int
+conf_each_item(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
+    const char *path, int want_scalar, conf_item_fn *fn, void *arg)
 {
-	(void)xsnprintf(buf, len, "%s[%zu]", path,
-	    (size_t)(item - node->data.sequence.items.start));
+	yaml_node_item_t *item;
+	yaml_node_t      *in;
+	const char       *s = NULL;
+	char              ipath[CONF_PATH_MAX];
+	int               bad = 0;
+
+	if (!conf_is_sequence(ld, k, node, path))
+		return (-1);
+	for (item = node->data.sequence.items.start;
+	     item < node->data.sequence.items.top; item++) {
+		in = conf_get_node(ld, *item);
+		(void)xsnprintf(ipath, sizeof(ipath), "%s[%zu]", path,
+		    (size_t)(item - node->data.sequence.items.start));
+		if (want_scalar &&
+		    conf_scalar_value(ld, k, in, ipath, &s) == -1)
+			bad = 1;
+		else if (fn(ld, in, ipath, s, arg) == -1)
+			bad = 1;
+	}
+	return (bad ? -1 : 0);
+}
+
+struct listen_walk {
+	struct netaddr_listen *v;
+	size_t                 n;
+};
+
+static int
+listen_item(struct loader *ld, yaml_node_t *in, const char *ipath,
+    const char *s, void *arg)
+{
+	struct listen_walk    *w = arg;
+	struct netaddr_listen *l = &w->v[w->n];
+	char                   why[CONF_MSG_MAX];
+	size_t                 i;
+
+	if (netaddr_listen_parse(s, l, why, sizeof(why)) == -1) {
+		conf_node_error(ld, in, ipath, "%s", why);
+		return (-1);
+	}
+	for (i = 0; i < w->n; i++)
+		if (strcmp(w->v[i].text, l->text) == 0) {
+			conf_node_error(
+			    ld, in, ipath, "%s is listed twice", l->text);
+			return (-1);
+		}
+	w->n++;
+	return (0);
 }
 
 static void
@@ -271,103 +324,68 @@ set_listen_list(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
     const char *path)
 {
 	struct netaddr_listen_list *dst = conf_field(ld->cf, k);
-	struct netaddr_listen      *v = NULL;
-	yaml_node_item_t           *item;
-	const char                 *s;
-	char                        ipath[CONF_PATH_MAX], why[CONF_MSG_MAX];
-	size_t                      n = 0, i;
-	int                         bad = 0;
+	struct listen_walk          w = { NULL, 0 };
 
-	if (!conf_is_sequence(ld, k, node, path))
-		return;
-	if (conf_sequence_length(node) > 0)
-		v = xcalloc(conf_sequence_length(node), sizeof(*v));
-	for (item = node->data.sequence.items.start;
-	     item < node->data.sequence.items.top; item++) {
-		yaml_node_t *in = conf_get_node(ld, *item);
-
-		conf_item_path(ipath, sizeof(ipath), path, node, item);
-		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
-			bad = 1;
-			continue;
-		}
-		if (netaddr_listen_parse(s, &v[n], why, sizeof(why)) == -1) {
-			conf_node_error(ld, in, ipath, "%s", why);
-			bad = 1;
-			continue;
-		}
-		for (i = 0; i < n; i++)
-			if (strcmp(v[i].text, v[n].text) == 0)
-				break;
-		if (i < n) {
-			conf_node_error(
-			    ld, in, ipath, "%s is listed twice", v[n].text);
-			bad = 1;
-			continue;
-		}
-		n++;
-	}
-	if (bad) {
-		free(v);
+	if (node->type == YAML_SEQUENCE_NODE && conf_sequence_length(node) > 0)
+		w.v = xcalloc(conf_sequence_length(node), sizeof(*w.v));
+	if (conf_each_item(ld, k, node, path, 1, listen_item, &w) == -1) {
+		free(w.v);
 		return;
 	}
 	free(dst->v);
-	dst->v = v;
-	dst->n = n;
+	dst->v = w.v;
+	dst->n = w.n;
+}
+
+struct cidr_walk {
+	const struct conf_key   *k;
+	struct netaddr_cidr_list l;
+	size_t                   cap;
+};
+
+static int
+cidr_item(struct loader *ld, yaml_node_t *in, const char *ipath, const char *s,
+    void *arg)
+{
+	struct cidr_walk        *w = arg;
+	struct netaddr_cidr_list deny;
+	struct netaddr_cidr      c;
+	char                     why[CONF_MSG_MAX];
+	size_t                   i;
+
+	if (strcmp(s, "default") == 0) {
+		if (!(w->k->flags & KF_DEFAULT_DENY)) {
+			conf_node_error(ld, in, ipath,
+			    "\"default\" is only understood in scanner.deny");
+			return (-1);
+		}
+		netaddr_default_deny(&deny);
+		for (i = 0; i < deny.n; i++)
+			cidr_list_add(&w->l, &w->cap, &deny.v[i]);
+		free(deny.v);
+		return (0);
+	}
+	if (netaddr_cidr_parse(s, &c, why, sizeof(why)) == -1) {
+		conf_node_error(ld, in, ipath, "%s", why);
+		return (-1);
+	}
+	cidr_list_add(&w->l, &w->cap, &c);
+	return (0);
 }
 
 static void
 set_cidr_list(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
     const char *path)
 {
-	struct netaddr_cidr_list *dst = conf_field(ld->cf, k),
-	                         tmp = { 0, NULL };
-	struct netaddr_cidr_list deny;
-	struct netaddr_cidr      c;
-	yaml_node_item_t        *item;
-	const char              *s;
-	char                     ipath[CONF_PATH_MAX], why[CONF_MSG_MAX];
-	size_t                   cap = 0, i;
-	int                      bad = 0;
+	struct netaddr_cidr_list *dst = conf_field(ld->cf, k);
+	struct cidr_walk          w = { k, { 0, NULL }, 0 };
 
-	if (!conf_is_sequence(ld, k, node, path))
-		return;
-	for (item = node->data.sequence.items.start;
-	     item < node->data.sequence.items.top; item++) {
-		yaml_node_t *in = conf_get_node(ld, *item);
-
-		conf_item_path(ipath, sizeof(ipath), path, node, item);
-		if (conf_scalar_value(ld, k, in, ipath, &s) == -1) {
-			bad = 1;
-			continue;
-		}
-		if (strcmp(s, "default") == 0) {
-			if (!(k->flags & KF_DEFAULT_DENY)) {
-				conf_node_error(ld, in, ipath,
-				    "\"default\" is "
-				    "only understood in scanner.deny");
-				bad = 1;
-				continue;
-			}
-			netaddr_default_deny(&deny);
-			for (i = 0; i < deny.n; i++)
-				cidr_list_add(&tmp, &cap, &deny.v[i]);
-			free(deny.v);
-			continue;
-		}
-		if (netaddr_cidr_parse(s, &c, why, sizeof(why)) == -1) {
-			conf_node_error(ld, in, ipath, "%s", why);
-			bad = 1;
-			continue;
-		}
-		cidr_list_add(&tmp, &cap, &c);
-	}
-	if (bad) {
-		free(tmp.v);
+	if (conf_each_item(ld, k, node, path, 1, cidr_item, &w) == -1) {
+		free(w.l.v);
 		return;
 	}
 	free(dst->v);
-	*dst = tmp;
+	*dst = w.l;
 }
 
 static void
@@ -381,48 +399,48 @@ cidr_list_add(
 	l->v[l->n++] = *c;
 }
 
+struct ctlog_walk {
+	struct conf_ctlog *v;
+	size_t             n;
+};
+
+static int
+ctlog_item(struct loader *ld, yaml_node_t *in, const char *ipath, const char *s,
+    void *arg)
+{
+	struct ctlog_walk *w = arg;
+	struct conf_ctlog *l = &w->v[w->n];
+	size_t             i;
+
+	(void)s;
+	if (ctlog_parse(ld, in, ipath, l) == -1)
+		return (-1);
+	for (i = 0; i < w->n; i++)
+		if (strcmp(w->v[i].url, l->url) == 0) {
+			conf_node_error(
+			    ld, in, ipath, "log %s is listed twice", l->url);
+			ctlog_clear(l);
+			return (-1);
+		}
+	w->n++;
+	return (0);
+}
+
 static void
 set_ctlogs(struct loader *ld, yaml_node_t *node, const char *path)
 {
-	struct conf_ctlog     *v = NULL;
-	yaml_node_item_t      *item;
 	const struct conf_key *k = conf_key_lookup("ctwatch.logs");
-	char                   ipath[CONF_PATH_MAX];
-	size_t                 n = 0, i;
-	int                    bad = 0;
+	struct ctlog_walk      w = { NULL, 0 };
 
-	if (!conf_is_sequence(ld, k, node, path))
-		return;
-	if (conf_sequence_length(node) > 0)
-		v = xcalloc(conf_sequence_length(node), sizeof(*v));
-	for (item = node->data.sequence.items.start;
-	     item < node->data.sequence.items.top; item++) {
-		yaml_node_t *in = conf_get_node(ld, *item);
-
-		conf_item_path(ipath, sizeof(ipath), path, node, item);
-		if (ctlog_parse(ld, in, ipath, &v[n]) == -1) {
-			bad = 1;
-			continue;
-		}
-		for (i = 0; i < n; i++)
-			if (strcmp(v[i].url, v[n].url) == 0)
-				break;
-		if (i < n) {
-			conf_node_error(
-			    ld, in, ipath, "log %s is listed twice", v[n].url);
-			ctlog_clear(&v[n]);
-			bad = 1;
-			continue;
-		}
-		n++;
-	}
-	if (bad) {
-		ctlogs_free(v, n);
+	if (node->type == YAML_SEQUENCE_NODE && conf_sequence_length(node) > 0)
+		w.v = xcalloc(conf_sequence_length(node), sizeof(*w.v));
+	if (conf_each_item(ld, k, node, path, 0, ctlog_item, &w) == -1) {
+		ctlogs_free(w.v, w.n);
 		return;
 	}
 	ctlogs_free(ld->cf->ctwatch.logs.v, ld->cf->ctwatch.logs.n);
-	ld->cf->ctwatch.logs.v = v;
-	ld->cf->ctwatch.logs.n = n;
+	ld->cf->ctwatch.logs.v = w.v;
+	ld->cf->ctwatch.logs.n = w.n;
 }
 
 /* One {url, name, operator, type} entry; -1 (and cleared) on error. */
