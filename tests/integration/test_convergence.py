@@ -9,8 +9,9 @@ Host header, notaryctl convergence-bundle, a known fingerprint answered
 private key absent from the http workers' memory and open files, and the
 handshake cost through the signer against openssl s_server with the key
 in process; synchronous probes: an unknown target answered 200 on the
-first POST, a changed certificate 409 with both fingerprints, a GET of an
-unknown target 409, a dead target 503, identical concurrent requests
+first POST, a changed certificate 409 with both fingerprints, a
+certificate going A -> B -> A two rows with A's interval covering B's, a
+GET of an unknown target 409, a dead target 503, identical concurrent requests
 sharing one probe."""
 import base64
 import json
@@ -269,6 +270,19 @@ try:
     lst = json.loads(split(raw)[2])["fingerprintList"]
     t.eq([e["fingerprint"] for e in lst], [fb, fa],
          "entries newest finish first")
+    # A -> B -> A (spec 4): two rows, A's interval covering B's.
+    time.sleep(1.1)
+    srv.stop()
+    srv = TLSServer(tport, ka, ca)
+    servers.append(srv)
+    raw = post(cport, target, other)[1]
+    lst = json.loads(split(raw)[2] or b"{}").get("fingerprintList", [])
+    span = {e["fingerprint"]: (int(e["timestamp"]["start"]),
+                               int(e["timestamp"]["finish"])) for e in lst}
+    t.ok(framed(raw, 409) and [e["fingerprint"] for e in lst] == [fa, fb]
+         and span[fa][0] < span[fb][0] <= span[fb][1] < span[fa][1],
+         "A -> B -> A: two rows, A first, and A's interval covers B's "
+         "(%s)" % span, raw)
 
     # GET of an unknown live target: 409 with the fresh observation.
     kg, cg, fg = make_cert(d.dir, "g", "ecdsa")
