@@ -135,6 +135,7 @@ const struct conf_key conf_keys[] = {
 	    KF_EMPTY_OK | KF_RESTART_SOCK, 0, 0, "\"\"" },
 	{ "convergence.key", CT_PATH, O(convergence.key),
 	    KF_EMPTY_OK | KF_RESTART_SOCK, 0, 0, "\"\"" },
+	{ "convergence.sni", CT_SNI, O(convergence.sni), 0, 0, 0, "fallback" },
 	{ "convergence.proxy_listen", CT_LISTEN, O(convergence.proxy_listen),
 	    KF_RESTART_SOCK, 0, CONF_LISTEN_MAX, "[]" },
 	{ "convergence.proxy_max_tunnels", CT_INT,

@@ -37,6 +37,22 @@
 #define CONF_SHAPE_LITE    0x2u
 #define CONF_SHAPE_DOMAINS 0x4u
 
+/*
+ * convergence.sni: how a Convergence probe names its target.  FALLBACK
+ * probes without SNI and, when a POSTed fingerprint was not what that
+ * showed, once more with SNI (spec §4); OFF is the reference notary, ON
+ * the mk-fg fork.
+ */
+enum conf_sni {
+	CONF_SNI_OFF = 0,
+	CONF_SNI_ON,
+	CONF_SNI_FALLBACK,
+};
+
+/* "fallback", or a boolean word (true/yes/on, false/no/off); -1 else. */
+int         conf_sni_parse(const char *s);
+const char *conf_sni_name(int mode);
+
 enum conf_ct_type {
 	CONF_CT_RFC6962 = 0,
 	CONF_CT_STATIC,
@@ -131,8 +147,9 @@ struct conf {
 		struct netaddr_listen_list listen;
 		char                      *certificate; /* absolute or "" */
 		char                      *key;         /* absolute or "" */
+		int                        sni;         /* enum conf_sni */
 		struct netaddr_listen_list proxy_listen;
-		int     proxy_max_tunnels;        /* per worker, in total */
+		int     proxy_max_tunnels;        /* daemon-wide, in total */
 		int     proxy_max_tunnels_per_ip; /* per client address */
 		int64_t proxy_idle_timeout_ms;
 	} convergence;

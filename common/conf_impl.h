@@ -53,6 +53,7 @@ enum conf_type {
 	CT_NATSURLS, /* nats.url: struct conf_strlist of server URLs */
 	CT_SHAPES,   /* unsigned, CONF_SHAPE_* bits: [full, lite, domains] */
 	CT_NATSNAME, /* a NATS subject prefix or stream name */
+	CT_SNI,      /* int holding an enum conf_sni: fallback/on/off */
 };
 
 #define KF_EMPTY_OK     0x01  /* CT_PATH: "" allowed, means "none" */

@@ -318,6 +318,7 @@ conf_expectation(const struct conf_key *k)
 		    "a list of servers like [\"nats://127.0.0.1:4222\"]",
 		[CT_SHAPES] = "a list of shapes from full, lite, domains",
 		[CT_NATSNAME] = "a name of letters, digits, - and _",
+		[CT_SNI] = "fallback, true (on) or false (off)",
 	};
 
 	if (k->type == CT_NATSNAME && (k->flags & KF_DOTS))

@@ -44,6 +44,7 @@ type_size(enum conf_type t)
 		return (sizeof(bool));
 	case CT_INT:
 	case CT_LOGLEVEL:
+	case CT_SNI:
 		return (sizeof(int));
 	case CT_DURATION:
 		return (sizeof(int64_t));
@@ -90,6 +91,7 @@ value_equal(const struct conf_key *k, const void *a, const void *b)
 	case CT_BOOL:
 	case CT_INT:
 	case CT_LOGLEVEL:
+	case CT_SNI:
 	case CT_DURATION:
 	case CT_SIZE:
 		return (memcmp(a, b, type_size(k->type)) == 0);

@@ -124,7 +124,7 @@ set_scalar(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 {
 	const char *s;
 	char        got[CONF_MSG_MAX];
-	int         level;
+	int         level, sni;
 	bool        b;
 
 	if (conf_scalar_value(ld, k, node, path, &s) == -1)
@@ -160,6 +160,14 @@ set_scalar(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 			return;
 		}
 		*(int *)conf_field(ld->cf, k) = level;
+		break;
+	case CT_SNI:
+		if ((sni = conf_sni_parse(s)) == -1) {
+			conf_node_error(ld, node, path, "expected %s, got %s",
+			    conf_expectation(k), got);
+			return;
+		}
+		*(int *)conf_field(ld->cf, k) = sni;
 		break;
 	default:
 		set_number(ld, k, node, path, s);
@@ -674,6 +682,33 @@ parse_bool(const char *s, bool *b)
 		}
 	}
 	return (-1);
+}
+
+int
+conf_sni_parse(const char *s)
+{
+	bool b;
+
+	if (strcasecmp(s, "fallback") == 0)
+		return (CONF_SNI_FALLBACK);
+	if (parse_bool(s, &b) == -1)
+		return (-1);
+	return (b ? CONF_SNI_ON : CONF_SNI_OFF);
+}
+
+const char *
+conf_sni_name(int mode)
+{
+	switch (mode) {
+	case CONF_SNI_OFF:
+		return ("off");
+	case CONF_SNI_ON:
+		return ("on");
+	case CONF_SNI_FALLBACK:
+		return ("fallback");
+	default:
+		return ("?");
+	}
 }
 
 int

@@ -35,7 +35,8 @@ status_create(void)
 		log_warn("status: mmap %zu bytes", sizeof(*st));
 		return (NULL);
 	}
-	memset(st, 0, sizeof(*st));
+	/* Anonymous memory starts zeroed: no memset, so the pages of the
+	 * per-worker tables (most of the mapping) stay untouched until used. */
 	if (getrandom(st->addr_key, sizeof(st->addr_key), 0) !=
 	    (ssize_t)sizeof(st->addr_key))
 		log_warn("status: getrandom"); /* zero key: still works */
@@ -93,26 +94,38 @@ status_ctfe_name(enum status_ctfe k)
 	return (ctfe_names[k]);
 }
 
+/* A slot's gauges and counts back to zero (its pid aside). */
+static void
+slot_zero(struct status_http *h)
+{
+	size_t s, k;
+
+	for (s = 0; s < STATUS_SHAPES; s++)
+		atomic_store(&h->clients[s], 0);
+	for (s = 0; s < STATUS_TOP_SKIPPERS; s++) {
+		atomic_store(&h->top[s].id, 0);
+		atomic_store(&h->top[s].skipped, 0);
+	}
+	for (k = 0; k < STATUS_CL_KINDS; k++) {
+		atomic_store(&h->held[k], 0);
+		for (s = 0; s < STATUS_IPC; s++)
+			atomic_store(&h->ipc[k][s].n, 0);
+	}
+}
+
 struct status_http *
 status_http_claim(struct status *st, uint32_t pid)
 {
 	struct status_http *h;
 	uint32_t            zero;
-	size_t              i, s;
+	size_t              i;
 
 	for (i = 0; i < STATUS_MAX_HTTP; i++) {
 		h = &st->http[i];
 		zero = 0;
 		if (!atomic_compare_exchange_strong(&h->pid, &zero, pid))
 			continue;
-		for (s = 0; s < STATUS_SHAPES; s++)
-			atomic_store(&h->clients[s], 0);
-		for (s = 0; s < STATUS_TOP_SKIPPERS; s++) {
-			atomic_store(&h->top[s].id, 0);
-			atomic_store(&h->top[s].skipped, 0);
-		}
-		for (s = 0; s < STATUS_IPC; s++)
-			atomic_store(&h->ipc[s].n, 0);
+		slot_zero(h);
 		return (h);
 	}
 	log_warnx("status: no free HTTP worker slot");
@@ -126,9 +139,12 @@ status_http_release(struct status *st, uint32_t pid)
 
 	if (pid == 0)
 		return;
+	/* The process is gone: nothing writes the slot any more. */
 	for (i = 0; i < STATUS_MAX_HTTP; i++)
-		if (atomic_load(&st->http[i].pid) == pid)
+		if (atomic_load(&st->http[i].pid) == pid) {
+			slot_zero(&st->http[i]);
 			atomic_store(&st->http[i].pid, 0);
+		}
 }
 
 static const char *const shape_names[STATUS_SHAPES] = {

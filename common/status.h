@@ -98,9 +98,9 @@ struct status_ctlog {
 /*
  * The HTTP workers' area.  Counters only grow (atomic adds by any
  * worker); the per-worker gauges live in a slot a worker claims at start
- * (pid 0 -> its pid) and the master frees when it reaps that pid, so a
- * killed worker's clients stop counting at once.  No client address is
- * ever stored here.
+ * (pid 0 -> its pid) and the master zeroes and frees when it reaps that
+ * pid, so a killed worker's clients and tunnels stop counting at once.
+ * No client address is ever stored here.
  */
 enum status_shape {
 	STATUS_SHAPE_LITE = 0,
@@ -139,11 +139,20 @@ struct status_ipcount {
 	_Atomic uint32_t n; /* 0: free */
 };
 
+/* What the daemon-wide client limits count (server/client_limit.c). */
+enum status_climit {
+	STATUS_CL_STREAM = 0, /* stream clients */
+	STATUS_CL_TUNNEL,     /* Convergence relay tunnels */
+	STATUS_CL_KINDS,
+};
+
 struct status_http {
 	_Atomic uint32_t      pid;                    /* 0: free */
 	_Atomic uint32_t      clients[STATUS_SHAPES]; /* connected now */
+	_Atomic uint32_t      held[STATUS_CL_KINDS];  /* by limit kind */
 	struct status_skipper top[STATUS_TOP_SKIPPERS];
-	struct status_ipcount ipc[STATUS_IPC]; /* this worker's */
+	/* this worker's holders by client address, per limit kind */
+	struct status_ipcount ipc[STATUS_CL_KINDS][STATUS_IPC];
 };
 
 struct status_stream {

@@ -2,9 +2,10 @@
  * probe.c - the TLS probe engine (see probe.h for the contract).
  *
  * Layout: a fixed array of `concurrency` slots; a free list; the probes in
- * flight on a list ordered by deadline (every probe of an engine has the
- * same timeout, so submission order is deadline order and the earliest
- * deadline is the head); finished probes on a "done" list that
+ * flight on a list ordered by deadline (most probes of an engine have the
+ * same timeout, so a new one goes at the tail; one with a shorter
+ * timeout walks back to its place; the earliest deadline is the head);
+ * finished probes on a "done" list that
  * probe_engine_process drains (callbacks never run from probe_submit).
  *
  * epoll data: bit 63 set = a c-ares socket (fd in the low bits, level-
@@ -517,12 +518,34 @@ submit_refused(struct probe_engine *e, int eno, char *err, size_t errlen,
 	return (-1);
 }
 
-/* A free slot, set up for svc and linked at the deadline list's tail. */
+/* Link p into the deadline list: from the tail back to its place. */
+static void
+probe_link_deadline(struct probe_engine *e, struct probe *p)
+{
+	struct probe *after = e->dl_tail;
+
+	while (after != NULL && after->deadline > p->deadline)
+		after = after->prev;
+	p->prev = after;
+	p->next = after != NULL ? after->next : e->dl_head;
+	if (p->next != NULL)
+		p->next->prev = p;
+	else
+		e->dl_tail = p;
+	if (after != NULL)
+		after->next = p;
+	else
+		e->dl_head = p;
+}
+
+/* A free slot, set up for svc and linked into the deadline list. */
 static struct probe *
 probe_take_slot(struct probe_engine *e, const char *svc, size_t len,
-    const struct svcid *sid, probe_done_fn cb, void *arg)
+    const struct svcid *sid, const struct probe_req *rq, probe_done_fn cb,
+    void *arg)
 {
 	struct probe *p = e->freelist;
+	int64_t       timeout = e->o.timeout_ms;
 
 	e->freelist = p->next;
 	p->gen = (p->gen + 1) & GEN_MASK;
@@ -532,8 +555,11 @@ probe_take_slot(struct probe_engine *e, const char *svc, size_t len,
 	p->sid = *sid;
 	p->cb = cb;
 	p->arg = arg;
+	if (rq != NULL && rq->timeout_ms > 0 && rq->timeout_ms < timeout)
+		timeout = rq->timeout_ms;
+	p->sni = rq != NULL && rq->sni >= 0 ? rq->sni : e->o.sni;
 	p->start = mono_ms();
-	p->deadline = p->start + e->o.timeout_ms;
+	p->deadline = p->start + timeout;
 	p->dns = NULL;
 	p->naddr = p->ai = p->nconnect = p->ndenied = 0;
 	p->lastres = PROBE_OTHER;
@@ -548,13 +574,7 @@ probe_take_slot(struct probe_engine *e, const char *svc, size_t len,
 	memset(&p->out, 0, sizeof(p->out));
 	p->der = NULL;
 	p->dnext = NULL;
-	p->next = NULL;
-	p->prev = e->dl_tail;
-	if (e->dl_tail != NULL)
-		e->dl_tail->next = p;
-	else
-		e->dl_head = p;
-	e->dl_tail = p;
+	probe_link_deadline(e, p);
 	e->inflight++;
 	e->st.submitted++;
 	return (p);
@@ -604,6 +624,14 @@ int
 probe_submit(struct probe_engine *e, const char *svc, size_t len,
     probe_done_fn cb, void *arg, char *err, size_t errlen)
 {
+	return (probe_submit_req(e, svc, len, NULL, cb, arg, err, errlen));
+}
+
+int
+probe_submit_req(struct probe_engine *e, const char *svc, size_t len,
+    const struct probe_req *rq, probe_done_fn cb, void *arg, char *err,
+    size_t errlen)
+{
 	struct svcid  sid;
 	struct probe *p;
 	char          why[128];
@@ -623,7 +651,7 @@ probe_submit(struct probe_engine *e, const char *svc, size_t len,
 		    "busy: %d "
 		    "probes in flight",
 		    e->o.concurrency));
-	p = probe_take_slot(e, svc, len, &sid, cb, arg);
+	p = probe_take_slot(e, svc, len, &sid, rq, cb, arg);
 	if (sid.kind == SVCID_IPV4 || sid.kind == SVCID_IPV6)
 		probe_begin_literal(p);
 	else

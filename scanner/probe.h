@@ -34,7 +34,8 @@
  *      the legacy suites browsers still offer), groups X25519, P-256,
  *      P-384, browser signature algorithms with ECDSA first (a server with
  *      RSA and ECDSA certificates picks the ECDSA one, as for a browser),
- *      ALPN h2/http/1.1, SNI for DNS names only (and only when opts.sni),
+ *      ALPN h2/http/1.1, SNI for DNS names only (and only when opts.sni
+ *      or the probe's own request says so: probe_submit_req),
  *      no certificate verification, no session resumption, security
  *      level 0 (a notary records weak keys too);
  *   5. on success: the leaf DER (at most OBS_DER_MAX bytes) and its MD5,
@@ -138,6 +139,17 @@ void                 probe_engine_free(struct probe_engine *e);
  */
 int probe_submit(struct probe_engine *e, const char *svc, size_t len,
     probe_done_fn cb, void *arg, char *err, size_t errlen);
+
+/* How one probe differs from the engine's options. */
+struct probe_req {
+	int     sni;        /* -1: opts.sni; 0: never; 1: for DNS names */
+	int64_t timeout_ms; /* 0: opts.timeout_ms; else at most that */
+};
+
+/* probe_submit with rq (NULL: the engine's options). */
+int probe_submit_req(struct probe_engine *e, const char *svc, size_t len,
+    const struct probe_req *rq, probe_done_fn cb, void *arg, char *err,
+    size_t errlen);
 
 /* The epoll fd to poll for POLLIN together with the caller's own fds. */
 int    probe_engine_fd(const struct probe_engine *e);

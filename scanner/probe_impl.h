@@ -66,6 +66,7 @@ struct probe {
 	void                *arg;
 	int64_t              start;
 	int64_t              deadline;
+	int                  sni;         /* send SNI (DNS names only) */
 	struct probe        *prev, *next; /* deadline list / free list */
 	struct probe        *dnext;       /* done list */
 	struct dnsreq       *dns;

@@ -359,7 +359,7 @@ probe_start_tls(struct probe *p)
 	BIO_set_data(bio, p);
 	SSL_set_bio(p->ssl, bio, bio);
 	SSL_set_app_data(p->ssl, p);
-	if (p->sid.kind == SVCID_DNS && e->o.sni) {
+	if (p->sid.kind == SVCID_DNS && p->sni) {
 		/* RFC 6066: the name without a trailing dot. */
 		n = strlen(p->sid.host);
 		if (n > 0 && p->sid.host[n - 1] == '.')

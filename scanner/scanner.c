@@ -6,6 +6,13 @@
  * client is served a reply older than the newest observation, and puts
  * the service back in the queue for its next rescan.
  *
+ * An on-demand job says how to probe (schedule.h, from convergence.sni):
+ * with or without SNI, or a fallback: without SNI, and when the leaf is
+ * not the certificate the client submitted (or the handshake failed in a
+ * way SNI may cure), once more with SNI for a DNS name, within the same
+ * scanner.timeout.  Exactly one outcome is recorded: the try that
+ * matched, else the first (without SNI, as the reference notary would).
+ *
  * Several scanners share the queue: a claimed job is leased, so each
  * service is probed by one process at a time and a job held by a killed
  * scanner comes back when its lease runs out.  No network I/O happens
@@ -34,6 +41,7 @@
 #include "scanner/scanner.h"
 #include "store/dbenv.h"
 #include "store/schedule.h"
+#include "store/svcid.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 
@@ -42,6 +50,7 @@
 #define CHECKPOINT_EVERY_MS  60000
 #define QUEUE_COUNT_EVERY_MS 5000 /* queue depth for /metrics */
 #define CLAIM_BATCH          64
+#define FALLBACK_MIN_MS      100 /* left for an SNI try, or none */
 
 struct scanner {
 	struct proc_ctx        *ctx;
@@ -61,9 +70,88 @@ struct scanner {
 };
 
 struct job {
-	struct scanner *sc;
-	int             on_demand;
+	struct scanner      *sc;
+	int                  on_demand;
+	struct sched_probe   way;
+	int64_t              deadline; /* mono ms, the whole job */
+	int                  second;   /* the SNI try of a fallback runs */
+	struct probe_outcome first;    /* the try without SNI */
+	uint8_t             *first_der;
 };
+
+static void probe_done(
+    void *arg, const char *svc, size_t len, const struct probe_outcome *out);
+
+/* The probe_req of the job's (first) try. */
+static void
+job_req(const struct job *job, struct probe_req *rq)
+{
+	rq->timeout_ms = 0;
+	switch (job->way.sni) {
+	case SCHED_SNI_ON:
+		rq->sni = 1;
+		break;
+	case SCHED_SNI_OFF:
+	case SCHED_SNI_FALLBACK:
+		rq->sni = 0;
+		break;
+	default:
+		rq->sni = -1; /* scanner.sni */
+		break;
+	}
+}
+
+/* 1 when the try's leaf is what the client submitted. */
+static int
+job_matches(const struct job *job, const struct probe_outcome *out)
+{
+	return (out->result == PROBE_OK &&
+	    memcmp(out->fp.sha1, job->way.want, SCHED_WANT_LEN) == 0);
+}
+
+/*
+ * After the first try of a fallback: start the SNI try and keep the
+ * first outcome.  1 when it runs (this outcome is not recorded yet).
+ */
+static int
+job_fallback(struct job *job, const char *svc, size_t len,
+    const struct probe_outcome *out)
+{
+	struct probe_req rq = { 1, 0 };
+	struct svcid     sid;
+	char             err[160];
+
+	if (job->second || job->way.sni != SCHED_SNI_FALLBACK ||
+	    !job->way.has_want || job_matches(job, out))
+		return (0);
+	if (out->result != PROBE_OK && out->result != PROBE_TLS_ALERT &&
+	    out->result != PROBE_PROTOCOL && out->result != PROBE_RESET)
+		return (0); /* no server, or no time: SNI changes nothing */
+	if (svcid_parse(svc, len, &sid, err, sizeof(err)) == -1 ||
+	    sid.kind != SVCID_DNS)
+		return (0); /* SNI is a host name, never an address */
+	if ((rq.timeout_ms = job->deadline - mono_ms()) < FALLBACK_MIN_MS)
+		return (0);
+	job->first = *out;
+	if (out->result == PROBE_OK && out->derlen > 0) {
+		job->first_der = xmalloc(out->derlen);
+		memcpy(job->first_der, out->der, out->derlen);
+	}
+	job->first.der = job->first_der;
+	job->second = 1;
+	if (probe_submit_req(job->sc->pe, svc, len, &rq, probe_done, job, err,
+	        sizeof(err)) == -1) {
+		log_warnx("probe %.*s: no SNI try: %s", (int)len, svc, err);
+		free(job->first_der);
+		job->first_der = NULL;
+		job->second = 0;
+		return (0);
+	}
+	log_debug("probe %.*s: not the submitted certificate without SNI; "
+	          "trying with SNI",
+	    (int)len, svc);
+	return (1);
+}
 
 /* ---- after a probe ------------------------------------------------------ */
 
@@ -71,13 +159,11 @@ static void
 probe_done(
     void *arg, const char *svc, size_t len, const struct probe_outcome *out)
 {
-	struct job     *job = arg;
-	struct scanner *sc = job->sc;
-	struct outcome  o = { out->result, &out->fp, out->der, out->derlen, 0 };
+	struct job      *job = arg;
+	struct scanner  *sc = job->sc;
+	struct outcome   o;
 	enum obs_outcome what = OBS_FIRST;
 
-	if (job->on_demand)
-		sc->od_inflight--;
 	if ((unsigned)out->result < STATUS_PROBE_RESULTS)
 		atomic_fetch_add_explicit(
 		    &sc->ctx->status->counters.probes[out->result], 1,
@@ -85,11 +171,19 @@ probe_done(
 	if (out->result != PROBE_OK)
 		log_debug("probe %.*s: %s (%s)", (int)len, svc,
 		    probe_result_name(out->result), out->detail);
+	if (job_fallback(job, svc, len, out))
+		return;
+	if (job->second && !job_matches(job, out))
+		out = &job->first; /* neither matched: the one without SNI */
+	o = (struct outcome){ out->result, &out->fp, out->der, out->derlen, 0 };
+	if (job->on_demand)
+		sc->od_inflight--;
 	if (outcome_record(&sc->sink, svc, len, &o, wall_s(), &what) == 0 &&
 	    out->result == PROBE_OK && what == OBS_CHANGED)
 		log_info("%.*s presents a new key", (int)len, svc);
 	/* A parked synchronous request may be waiting for this one. */
 	probenote_send(&sc->note, svc, len, out->result == PROBE_OK);
+	free(job->first_der);
 	free(job);
 }
 
@@ -98,12 +192,16 @@ probe_done(
 static void
 submit_job(struct scanner *sc, const struct sched_job *j)
 {
-	struct job *job = xcalloc(1, sizeof(*job));
-	char        err[160];
+	struct job      *job = xcalloc(1, sizeof(*job));
+	struct probe_req rq;
+	char             err[160];
 
 	job->sc = sc;
 	job->on_demand = j->kind == SCHED_ON_DEMAND;
-	if (probe_submit(sc->pe, j->id, j->len, probe_done, job, err,
+	job->way = j->probe;
+	job->deadline = mono_ms() + sc->cf->scanner.timeout_ms;
+	job_req(job, &rq);
+	if (probe_submit_req(sc->pe, j->id, j->len, &rq, probe_done, job, err,
 	        sizeof(err)) == -1) {
 		/* An id the engine refuses will never probe: forget it. */
 		log_warnx("dropping %.*s from the queue: %s", (int)j->len,

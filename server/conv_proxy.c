@@ -13,9 +13,11 @@
  * RELAY_BUF bytes per direction; when either side closes, or nothing
  * moves for convergence.proxy_idle_timeout, both are closed.  Every
  * destination refused by the deny list: 403; every connection failed:
- * the reference's 404.  At most convergence.proxy_max_tunnels tunnels per
- * worker, and proxy_max_tunnels_per_ip from one client address: beyond
- * that a new connection is closed at once.  Bytes relayed are counted
+ * the reference's 404.  At most convergence.proxy_max_tunnels tunnels in
+ * the whole daemon, and proxy_max_tunnels_per_ip from one client address
+ * (the TCP peer), counted in the shared status table (client_limit.c:
+ * a killed worker's tunnels stop counting when it is reaped): beyond
+ * either a new connection is closed at once.  Bytes relayed are counted
  * and logged (debug) when a tunnel ends; nothing else about a client.
  *
  * Runs in HTTP workers.  Failures close the tunnel; nothing aborts.
@@ -40,6 +42,8 @@
 #include "common/proc.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
+#include "common/status.h"
+#include "server/client_limit.h"
 #include "server/conv_proxy.h"
 #include "server/convergence.h"
 
@@ -71,7 +75,7 @@ struct tunnel {
 	struct endpoint         c; /* the client */
 	struct endpoint         s; /* the winning server side */
 	struct endpoint         pend[MAX_ADDRS];
-	struct sockaddr_storage peer;
+	uint64_t                ckey; /* client_addr_key of the peer */
 	struct sockaddr_storage addrs[MAX_ADDRS];
 	socklen_t               alens[MAX_ADDRS];
 	size_t                  adest[MAX_ADDRS]; /* index into req.dest */
@@ -93,12 +97,13 @@ struct tunnel {
 };
 
 struct conv_proxy {
-	struct proc_ctx   *ctx;
-	const struct conf *cf;
-	int                ep;
-	ares_channel       ares;
-	int                accepting;
-	int                ntunnels;
+	struct proc_ctx    *ctx;
+	const struct conf  *cf;
+	struct status_http *slot; /* this worker's, for the tunnel counts */
+	int                 ep;
+	ares_channel        ares;
+	int                 accepting;
+	int                 ntunnels;
 	TAILQ_HEAD(, tunnel) tunnels;
 	TAILQ_HEAD(, tunnel) dead;
 	char tag_listen[MAX_LISTEN];
@@ -461,20 +466,10 @@ t_close(struct conv_proxy *p, struct tunnel *t)
 	TAILQ_REMOVE(&p->tunnels, t, link);
 	TAILQ_INSERT_TAIL(&p->dead, t, link);
 	p->ntunnels--;
+	climit_give(p->slot, STATUS_CL_TUNNEL, t->ckey);
 }
 
 /* ---- accepting -------------------------------------------------------------------- */
-
-static int
-per_ip(struct conv_proxy *p, const struct sockaddr_storage *a)
-{
-	struct tunnel *t;
-	int            n = 0;
-
-	TAILQ_FOREACH(t, &p->tunnels, link)
-	n += same_addr(&t->peer, a);
-	return (n);
-}
 
 static void
 accept_tunnels(struct conv_proxy *p, int lfd)
@@ -484,6 +479,7 @@ accept_tunnels(struct conv_proxy *p, int lfd)
 	struct tunnel          *t;
 	int                     i, fd;
 	size_t                  k;
+	uint64_t                key;
 
 	for (i = 0; i < 32; i++) {
 		alen = sizeof(a);
@@ -491,15 +487,18 @@ accept_tunnels(struct conv_proxy *p, int lfd)
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1)
 			return;
-		if (p->ntunnels >= p->cf->convergence.proxy_max_tunnels ||
-		    per_ip(p, &a) >=
-		        p->cf->convergence.proxy_max_tunnels_per_ip) {
+		key = client_addr_key(p->ctx->status, (struct sockaddr *)&a);
+		if (climit_take(p->ctx->status, p->slot, STATUS_CL_TUNNEL, key,
+		        (uint64_t)p->cf->convergence.proxy_max_tunnels,
+		        (uint64_t)p->cf->convergence.proxy_max_tunnels_per_ip) ==
+		    -1) {
+			log_debug("relay: a tunnel over the limits refused");
 			close(fd);
 			continue;
 		}
 		t = xcalloc(1, sizeof(*t));
 		t->p = p;
-		t->peer = a;
+		t->ckey = key;
 		t->c.t = t->s.t = t;
 		t->c.kind = EP_CLIENT;
 		t->c.fd = fd;
@@ -507,6 +506,7 @@ accept_tunnels(struct conv_proxy *p, int lfd)
 		for (k = 0; k < MAX_ADDRS; k++)
 			t->pend[k].fd = -1;
 		if (ep_add(p, &t->c, EPOLLIN | EPOLLRDHUP) == -1) {
+			climit_give(p->slot, STATUS_CL_TUNNEL, key);
 			close(fd);
 			free(t);
 			continue;
@@ -537,7 +537,7 @@ ares_sock_cb(void *data, ares_socket_t fd, int readable, int writable)
 }
 
 struct conv_proxy *
-conv_proxy_new(struct proc_ctx *ctx)
+conv_proxy_new(struct proc_ctx *ctx, struct status_http *slot)
 {
 	struct conv_proxy  *p;
 	struct ares_options ao;
@@ -553,6 +553,7 @@ conv_proxy_new(struct proc_ctx *ctx)
 	p = xcalloc(1, sizeof(*p));
 	p->ctx = ctx;
 	p->cf = ctx->cf;
+	p->slot = slot;
 	TAILQ_INIT(&p->tunnels);
 	TAILQ_INIT(&p->dead);
 	if ((p->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)

@@ -28,7 +28,13 @@
  *     deny list's view of the name;
  *   - entries with the same finish are ordered by start, then
  *     fingerprint, both descending (the reference leaves ties to
- *     SQLite).
+ *     SQLite);
+ *   - SNI (convergence.sni, spec §4): by default a probe goes without SNI
+ *     like the reference's, and a POST that does not match is probed
+ *     once more with SNI (the fork always sends it); only the matching
+ *     certificate is recorded, or, when neither matches, the one seen
+ *     without SNI, so the history is the reference's unless SNI made the
+ *     client's certificate appear.  "off" is the reference, "on" the fork.
  */
 #ifndef NOTARYD_CONVERGENCE_H
 #define NOTARYD_CONVERGENCE_H

@@ -52,7 +52,7 @@
 #include "server/conv_proxy.h"
 #include "server/fanout.h"
 #include "server/stream_filter.h"
-#include "server/stream_limit.h"
+#include "server/client_limit.h"
 #include "server/http.h"
 #include "server/http_int.h"
 #include "server/http_parser.h"
@@ -597,7 +597,7 @@ worker_init(struct worker *w, struct proc_ctx *ctx)
 	resume_accepting(w);
 	if ((w->conv = conv_http_new(ctx)) != NULL)
 		epoll_add_tag(w, conv_http_fd(w->conv), &tag_conv, EPOLLIN);
-	if ((w->relay = conv_proxy_new(ctx)) != NULL)
+	if ((w->relay = conv_proxy_new(ctx, w->slot)) != NULL)
 		epoll_add_tag(w, conv_proxy_fd(w->relay), &tag_relay, EPOLLIN);
 }
 

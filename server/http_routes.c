@@ -29,7 +29,7 @@
 #include "server/metrics.h"
 #include "server/sigproto.h"
 #include "server/stream_filter.h"
-#include "server/stream_limit.h"
+#include "server/client_limit.h"
 #include "server/stream_routes.h"
 #include "common/util.h"
 #include "server/ws.h"

@@ -25,7 +25,7 @@
 #include "server/conv_proxy.h"
 #include "server/fanout.h"
 #include "server/stream_filter.h"
-#include "server/stream_limit.h"
+#include "server/client_limit.h"
 #include "server/http.h"
 #include "server/http_int.h"
 #include "server/http_parser.h"

@@ -20,7 +20,7 @@
 #include "common/proc.h"
 #include "common/util.h"
 #include "server/http_int.h"
-#include "server/stream_limit.h"
+#include "server/client_limit.h"
 
 /* ---- websocket streams -------------------------------------------------- */
 
@@ -57,7 +57,7 @@ stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 	c->sse = sse;
 	c->deflate = resp->deflate;
 	c->client_key = resp->client_key;
-	(void)stream_limit_add(w->slot, c->client_key, 1);
+	(void)climit_add(w->slot, STATUS_CL_STREAM, c->client_key, 1);
 	c->filter = resp->filter; /* taken: freed by stream_end */
 	memset(&c->fc, 0, sizeof(c->fc));
 	/*
@@ -98,7 +98,7 @@ stream_end(struct worker *w, struct conn *c)
 	TAILQ_REMOVE(&w->streams, c, sq);
 	if (w->slot != NULL)
 		atomic_fetch_sub(&w->slot->clients[c->fc.shape], 1);
-	(void)stream_limit_add(w->slot, c->client_key, -1);
+	(void)climit_add(w->slot, STATUS_CL_STREAM, c->client_key, -1);
 	fanout_client_free(w->fo, &c->fc);
 	free(c->filter);
 	c->filter = NULL;

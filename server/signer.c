@@ -189,7 +189,8 @@ on_demand_allowed(struct signer *s)
 
 /* 1 when a probe of id was queued, 0 when the limits refused it. */
 int
-queue_probe_id(struct signer *s, const char *id, size_t len)
+queue_probe_id(
+    struct signer *s, const char *id, size_t len, const struct sched_probe *p)
 {
 	if (s->cf->scanner.on_demand_limit == 0)
 		return (0);
@@ -198,7 +199,7 @@ queue_probe_id(struct signer *s, const char *id, size_t len)
 		    s->cf->scanner.on_demand_limit);
 		return (0);
 	}
-	if (sched_request(&s->sched, id, len, wall_s() * 1000) != 0)
+	if (sched_request_probe(&s->sched, id, len, wall_s() * 1000, p) != 0)
 		return (0);
 	log_debug("on-demand probe queued for %.*s", (int)len, id);
 	return (1);
@@ -207,7 +208,7 @@ queue_probe_id(struct signer *s, const char *id, size_t len)
 static void
 queue_probe(struct signer *s, const struct sigproto_req *rq)
 {
-	(void)queue_probe_id(s, rq->id, rq->idlen);
+	(void)queue_probe_id(s, rq->id, rq->idlen, NULL);
 }
 
 /* Build, sign, cache and return the reply: one request, one answer. */

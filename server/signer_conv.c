@@ -1,7 +1,9 @@
 /*
  * signer_conv.c - the signer's Convergence side: the certificate and key
  * (made on the first start), the signed JSON replies with the decision of
- * spec §2.3, requests parked until the probe they need is recorded (and
+ * spec §2.3 (the probe asked for says how convergence.sni wants it made:
+ * the scanner does the SNI fallback), requests parked until the probe
+ * they need is recorded (and
  * Perspectives queries held by perspectives.hold), and the private-key
  * operations of the workers' TLS handshakes.
  *
@@ -97,6 +99,37 @@ conv_id(const struct sigproto_req *rq, struct conv_waiter *e)
 }
 
 /*
+ * How convergence.sni wants the probe for e made: fallback carries the
+ * POSTed fingerprint (a GET probes once, without SNI).
+ */
+static void
+conv_probe_way(
+    const struct conf *cf, const struct conv_waiter *e, struct sched_probe *p)
+{
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	switch (cf->convergence.sni) {
+	case CONF_SNI_ON:
+		p->sni = SCHED_SNI_ON;
+		return;
+	case CONF_SNI_OFF:
+		p->sni = SCHED_SNI_OFF;
+		return;
+	default:
+		p->sni = SCHED_SNI_FALLBACK;
+		break;
+	}
+	if (!e->post)
+		return;
+	/* e->fp passed conv_fp_valid: 20 uppercase hex pairs and colons. */
+	for (i = 0; i < SCHED_WANT_LEN; i++)
+		p->want[i] = (uint8_t)(util_hexval(e->fp[3 * i]) << 4 |
+		    util_hexval(e->fp[3 * i + 1]));
+	p->has_want = 1;
+}
+
+/*
  * Sign the n rows in s->conv_rows, cache the list (it does not depend on
  * the status) and send it with status.
  */
@@ -167,7 +200,7 @@ persp_hold(struct signer *s, int fd, const struct sigproto_req *rq)
 	e.deadline = mono_ms() + s->cf->perspectives.hold_ms;
 	if ((r = conv_waits_add(&s->waits, &e)) == -1)
 		return (0);
-	if (r == 1 && !queue_probe_id(s, e.svc, e.svclen)) {
+	if (r == 1 && !queue_probe_id(s, e.svc, e.svclen, NULL)) {
 		(void)conv_waits_take(&s->waits, e.svc, e.svclen, &e, 1);
 		return (0);
 	}
@@ -215,6 +248,7 @@ answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
 {
 	struct conv_waiter   e;
 	struct conv_decision d;
+	struct sched_probe   way;
 	struct svcid         t;
 	char                 err[128];
 	int64_t              began = mono_ms();
@@ -233,6 +267,7 @@ answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
 		return;
 	}
 	conv_decide(e.post ? e.fp : NULL, 1, s->conv_rows, n, NULL, &d);
+	conv_probe_way(s->cf, &e, &way);
 	if (n > 0 &&
 	    (d.action == CONV_REPLY || !(rq->flags & SIGPROTO_F_WAIT))) {
 		conv_send_rows(s, fd, rq->seq, SIG_OK, &e, n, began);
@@ -240,7 +275,7 @@ answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
 	}
 	if (!(rq->flags & SIGPROTO_F_WAIT)) {
 		if (rq->flags & SIGPROTO_F_PROBE)
-			(void)queue_probe_id(s, e.svc, e.svclen);
+			(void)queue_probe_id(s, e.svc, e.svclen, &way);
 		send_reply(fd, rq->seq, SIG_UNKNOWN, NULL, 0);
 		return;
 	}
@@ -249,7 +284,7 @@ answer_conv(struct signer *s, int fd, const struct sigproto_req *rq)
 	e.since_s = wall_s();
 	e.deadline = began + s->cf->scanner.timeout_ms + CONV_WAIT_SLACK_MS;
 	if ((r = conv_waits_add(&s->waits, &e)) == 1 &&
-	    !queue_probe_id(s, e.svc, e.svclen)) {
+	    !queue_probe_id(s, e.svc, e.svclen, &way)) {
 		(void)conv_waits_take(&s->waits, e.svc, e.svclen, &e, 1);
 		send_reply(fd, rq->seq, SIG_PROBE_FAILED, NULL, 0);
 	} else if (r == -1)

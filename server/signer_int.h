@@ -48,7 +48,9 @@ struct signer {
 int make_parent_dir(const char *path);
 void
 send_reply(int fd, uint32_t seq, uint8_t status, const void *body, size_t len);
-int queue_probe_id(struct signer *s, const char *id, size_t len);
+/* p says how to probe (NULL: as scanner.sni). */
+int queue_probe_id(
+    struct signer *s, const char *id, size_t len, const struct sched_probe *p);
 
 /* signer_conv.c */
 int  signer_conv_keys(struct signer *s);

@@ -9,7 +9,7 @@
 
 #include "common/status.h"
 #include "server/http_parser.h"
-#include "server/stream_limit.h"
+#include "server/client_limit.h"
 
 struct http_site;
 struct http_response;

@@ -14,19 +14,21 @@
 
 #define SCHED_LEASE 2 /* kind stored for a claimed job */
 #define KEY_MAX     (8 + 256)
+#define VAL_MAX     (2 + SCHED_WANT_LEN) /* kind, sni, want */
 
 struct sched_op {
-	struct sched_db  *s;
-	const char       *id;
-	size_t            len;
-	int64_t           now;
-	int64_t           due;
-	int               result;
-	int               only_if_absent;
+	struct sched_db          *s;
+	const char               *id;
+	size_t                    len;
+	int64_t                   now;
+	int64_t                   due;
+	int                       result;
+	int                       only_if_absent;
+	const struct sched_probe *probe; /* request: NULL = CONF */
 	/* claim */
-	int64_t           lease;
-	struct sched_job *jobs;
-	size_t            max, max_od, n;
+	int64_t                   lease;
+	struct sched_job         *jobs;
+	size_t                    max, max_od, n;
 };
 
 
@@ -76,7 +78,7 @@ sched_close(struct sched_db *s)
 static int
 entry_get(struct sched_op *op, DB_TXN *txn, int64_t *due, int *kind)
 {
-	uint8_t key[KEY_MAX], dueb[8], kb = 0;
+	uint8_t key[KEY_MAX], dueb[8], vb[VAL_MAX];
 	DBT     k, v;
 	int     r;
 
@@ -90,23 +92,38 @@ entry_get(struct sched_op *op, DB_TXN *txn, int64_t *due, int *kind)
 		return (DB_NOTFOUND); /* malformed: overwritten below */
 	*due = (int64_t)be64dec(dueb);
 	dbt_set(&k, key, make_key(key, *due, op->id, op->len));
-	dbt_set(&v, &kb, 1);
-	v.ulen = 1;
+	dbt_set(&v, vb, 0);
+	v.ulen = sizeof(vb);
 	v.flags = DB_DBT_USERMEM;
 	r = op->s->sched->get(op->s->sched, txn, &k, &v, DB_RMW);
-	if (r == DB_NOTFOUND || (r == 0 && v.size != 1)) {
+	if (r == DB_NOTFOUND || r == DB_BUFFER_SMALL ||
+	    (r == 0 && v.size == 0)) {
 		*kind = SCHED_RESCAN; /* index without entry: repair */
 		return (DB_KEYEMPTY);
 	}
-	*kind = kb;
+	*kind = vb[0];
 	return (r);
+}
+
+/* The value of an entry: the kind, then the probe's way when not CONF. */
+static size_t
+make_val(uint8_t *v, int kind, const struct sched_probe *p)
+{
+	v[0] = (uint8_t)kind;
+	if (p == NULL || p->sni == SCHED_SNI_CONF)
+		return (1);
+	v[1] = p->sni;
+	if (!p->has_want)
+		return (2);
+	memcpy(v + 2, p->want, SCHED_WANT_LEN);
+	return (VAL_MAX);
 }
 
 static int
 entry_put(struct sched_op *op, DB_TXN *txn, int64_t old_due, int had_old,
     int64_t due, int kind)
 {
-	uint8_t key[KEY_MAX], dueb[8], kb = (uint8_t)kind;
+	uint8_t key[KEY_MAX], dueb[8], vb[VAL_MAX];
 	DBT     k, v;
 	int     r;
 
@@ -117,7 +134,8 @@ entry_put(struct sched_op *op, DB_TXN *txn, int64_t old_due, int had_old,
 			return (r);
 	}
 	dbt_set(&k, key, make_key(key, due, op->id, op->len));
-	dbt_set(&v, &kb, 1);
+	dbt_set(&v, vb,
+	    make_val(vb, kind, kind == SCHED_ON_DEMAND ? op->probe : NULL));
 	if ((r = op->s->sched->put(op->s->sched, txn, &k, &v, 0)) != 0)
 		return (r);
 	be64enc(dueb, (uint64_t)due);
@@ -210,8 +228,21 @@ run(struct sched_db *s, db_txn_fn fn, struct sched_op *op, const char *what)
 int
 sched_request(struct sched_db *s, const char *id, size_t len, int64_t now)
 {
-	struct sched_op op = { .s = s, .id = id, .len = len, .now = now };
+	return (sched_request_probe(s, id, len, now, NULL));
+}
 
+int
+sched_request_probe(struct sched_db *s, const char *id, size_t len, int64_t now,
+    const struct sched_probe *p)
+{
+	struct sched_op op = {
+		.s = s, .id = id, .len = len, .now = now, .probe = p
+	};
+
+	if (p != NULL && p->sni > SCHED_SNI_FALLBACK) {
+		log_warnx("sched request: bad SNI mode %d", p->sni);
+		return (-1);
+	}
 	if (run(s, request_txn, &op, "request") == -1)
 		return (-1);
 	return (op.result);
@@ -253,7 +284,12 @@ sched_remove(struct sched_db *s, const char *id, size_t len)
 static int
 decode_entry(const DBT *k, const DBT *v, int64_t *due, struct sched_job *j)
 {
-	if (k->size <= 8 || k->size > KEY_MAX - 1 || v->size != 1)
+	const uint8_t *vb = v->data;
+
+	if (k->size <= 8 || k->size > KEY_MAX - 1 ||
+	    (v->size != 1 && v->size != 2 && v->size != VAL_MAX) ||
+	    (v->size > 1 &&
+	        (vb[1] == SCHED_SNI_CONF || vb[1] > SCHED_SNI_FALLBACK)))
 		return (-1);
 	*due = (int64_t)be64dec(k->data);
 	j->len = k->size - 8;
@@ -261,8 +297,14 @@ decode_entry(const DBT *k, const DBT *v, int64_t *due, struct sched_job *j)
 	j->id[j->len] = '\0';
 	if (memchr(j->id, '\0', j->len) != NULL)
 		return (-1);
-	j->kind = *(const uint8_t *)v->data == SCHED_ON_DEMAND ? SCHED_ON_DEMAND
-	                                                       : SCHED_RESCAN;
+	j->kind = vb[0] == SCHED_ON_DEMAND ? SCHED_ON_DEMAND : SCHED_RESCAN;
+	memset(&j->probe, 0, sizeof(j->probe));
+	if (v->size > 1)
+		j->probe.sni = vb[1];
+	if (v->size == VAL_MAX) {
+		j->probe.has_want = 1;
+		memcpy(j->probe.want, vb + 2, SCHED_WANT_LEN);
+	}
 	return (0);
 }
 
@@ -271,7 +313,7 @@ claim_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 {
 	struct sched_op  *op = arg;
 	struct sched_job *j;
-	uint8_t           kbuf[KEY_MAX], vbuf[8];
+	uint8_t           kbuf[KEY_MAX], vbuf[VAL_MAX];
 	size_t            od = 0, i;
 	int64_t           due;
 	DBC              *cur;

@@ -3,7 +3,7 @@
  * the signer's on-demand requests and notaryctl).
  *
  * Tables (BTREE):
- *   sched.db     be64(due, unix ms) svc_id -> u8 kind
+ *   sched.db     be64(due, unix ms) svc_id -> u8 kind [u8 sni [want[20]]]
  *   schedidx.db  svc_id -> be64(due)      (at most one entry per service)
  * On-demand entries have due = 0, so a cursor from the start meets them
  * first.  Claiming a job does not delete it: its entry moves to
@@ -25,6 +25,29 @@ enum sched_kind {
 	SCHED_ON_DEMAND = 1,
 };
 
+/*
+ * How an on-demand probe is to be made, stored with its entry (a client's
+ * request decides, the scanner obeys).  SCHED_SNI_CONF follows
+ * scanner.sni (Perspectives, rescans, notaryctl); the others are
+ * convergence.sni: OFF never, ON always, FALLBACK without SNI and, when
+ * the leaf's SHA-1 is not want, once more with SNI.  A lease that runs
+ * out (its scanner died) comes back as a plain rescan.
+ */
+enum sched_sni {
+	SCHED_SNI_CONF = 0,
+	SCHED_SNI_OFF,
+	SCHED_SNI_ON,
+	SCHED_SNI_FALLBACK,
+};
+
+#define SCHED_WANT_LEN 20 /* a SHA-1 */
+
+struct sched_probe {
+	uint8_t sni;      /* enum sched_sni */
+	uint8_t has_want; /* want is set (FALLBACK only uses it) */
+	uint8_t want[SCHED_WANT_LEN];
+};
+
 struct sched_db {
 	DB_ENV *env;
 	DB     *sched;
@@ -32,9 +55,10 @@ struct sched_db {
 };
 
 struct sched_job {
-	char            id[256];
-	size_t          len;
-	enum sched_kind kind;
+	char               id[256];
+	size_t             len;
+	enum sched_kind    kind;
+	struct sched_probe probe; /* zero (CONF) unless a request set it */
 };
 
 int  sched_open(struct sched_db *s, DB_ENV *env);
@@ -47,6 +71,13 @@ void sched_close(struct sched_db *s);
  */
 int
 sched_request(struct sched_db *s, const char *id, size_t len, int64_t now_ms);
+/*
+ * The same with how to probe (p may be NULL: SCHED_SNI_CONF).  When the
+ * service already has an on-demand entry or a lease, the first request's
+ * way stands and this returns 1.
+ */
+int sched_request_probe(struct sched_db *s, const char *id, size_t len,
+    int64_t now_ms, const struct sched_probe *p);
 /* Put the service's single entry at due_ms (replacing any).  0/-1. */
 int sched_set(struct sched_db *s, const char *id, size_t len, int64_t due_ms);
 /*

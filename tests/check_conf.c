@@ -53,7 +53,7 @@ static const char *const all_keys[] = {
 	"scanner.on_demand_limit", "scanner.deny", "scanner.allow",
 	"perspectives.hold",
 	"convergence.listen", "convergence.certificate", "convergence.key",
-	"convergence.proxy_listen",
+	"convergence.sni", "convergence.proxy_listen",
 	"convergence.proxy_max_tunnels", "convergence.proxy_max_tunnels_per_ip",
 	"convergence.proxy_idle_timeout",
 	"ctwatch.enabled", "ctwatch.log_list", "ctwatch.logs",
@@ -236,6 +236,7 @@ conf_diff(const struct conf *a, const struct conf *b)
 		return ("convergence.listen");
 	SAME_STR(convergence.certificate);
 	SAME_STR(convergence.key);
+	SAME_NUM(convergence.sni);
 	if (!listen_list_same(&a->convergence.proxy_listen,
 	    &b->convergence.proxy_listen))
 		return ("convergence.proxy_listen");
@@ -350,6 +351,7 @@ START_TEST(test_defaults_no_file)
 	ck_assert_str_eq(cf->convergence.key, "");
 	ck_assert_uint_eq(cf->convergence.proxy_listen.n, 0);
 	ck_assert_int_eq(cf->perspectives.hold_ms, 3000);
+	ck_assert_int_eq(cf->convergence.sni, CONF_SNI_FALLBACK);
 	ck_assert_int_eq(cf->convergence.proxy_max_tunnels, 1000);
 	ck_assert_int_eq(cf->convergence.proxy_max_tunnels_per_ip, 16);
 	ck_assert_int_eq(cf->convergence.proxy_idle_timeout_ms, 10 * 1000);
@@ -466,6 +468,7 @@ static const char full_yaml[] =
 	"  listen: [\"0.0.0.0:443\", \"0.0.0.0:4242\"]\n"
 	"  certificate: tls/cert.pem\n"
 	"  key: /etc/notaryd/tls.key\n"
+	"  sni: on\n"
 	"  proxy_listen: [\"0.0.0.0:8000\"]\n"
 	"  proxy_max_tunnels: 50\n"
 	"  proxy_max_tunnels_per_ip: 5\n"
@@ -571,6 +574,7 @@ START_TEST(test_full_file)
 	ck_assert_uint_eq(cf->convergence.proxy_listen.n, 1);
 	ck_assert_str_eq(cf->convergence.proxy_listen.v[0].text,
 	    "0.0.0.0:8000");
+	ck_assert_int_eq(cf->convergence.sni, CONF_SNI_ON);
 	ck_assert_int_eq(cf->convergence.proxy_max_tunnels, 50);
 	ck_assert_int_eq(cf->convergence.proxy_max_tunnels_per_ip, 5);
 	ck_assert_int_eq(cf->convergence.proxy_idle_timeout_ms, 30 * 1000);
@@ -657,6 +661,56 @@ START_TEST(test_convergence_no_cert)
 	ck_assert_str_eq(cf->convergence.certificate, "");
 	ck_assert_str_eq(cf->convergence.key, "");
 	conf_free(cf);
+}
+END_TEST
+
+/* convergence.sni: fallback, or a boolean word; nothing else. */
+START_TEST(test_convergence_sni)
+{
+	static const struct {
+		const char	*text;
+		int		 mode;
+	} ok[] = {
+		{ "fallback", CONF_SNI_FALLBACK }, { "FallBack", CONF_SNI_FALLBACK },
+		{ "\"fallback\"", CONF_SNI_FALLBACK }, { "on", CONF_SNI_ON },
+		{ "true", CONF_SNI_ON }, { "yes", CONF_SNI_ON },
+		{ "off", CONF_SNI_OFF }, { "false", CONF_SNI_OFF },
+		{ "no", CONF_SNI_OFF },
+	};
+	static const char *const bad[] = { "fallbak", "1", "\"\"", "[on]",
+	    "always" };
+	struct conf_override	 ov = { "convergence.sni", NULL };
+	struct conf		*cf;
+	char			 text[128];
+	size_t			 i;
+
+	for (i = 0; i < TU_NELEM(ok); i++) {
+		snprintf(text, sizeof(text), "convergence:\n  sni: %s\n",
+		    ok[i].text);
+		cf = must_load(text, NULL, 0);
+		ck_assert_msg(cf->convergence.sni == ok[i].mode, "%s",
+		    ok[i].text);
+		ck_assert_str_eq(conf_sni_name(cf->convergence.sni),
+		    ok[i].mode == CONF_SNI_FALLBACK ? "fallback" :
+		    ok[i].mode == CONF_SNI_ON ? "on" : "off");
+		conf_free(cf);
+	}
+	for (i = 0; i < TU_NELEM(bad); i++) {
+		snprintf(text, sizeof(text), "convergence:\n  sni: %s\n",
+		    bad[i]);
+		ck_assert_msg(load_str(text, NULL, 0) == NULL, "%s", bad[i]);
+		ck_assert_msg(strstr(errbuf, "convergence.sni: expected "
+		    "fallback, true (on) or false (off)") != NULL, "%s", errbuf);
+	}
+	/* -o and the scanner's own key stay apart. */
+	ov.value = "off";
+	cf = must_load("scanner:\n  sni: true\n", &ov, 1);
+	ck_assert_int_eq(cf->convergence.sni, CONF_SNI_OFF);
+	ck_assert(cf->scanner.sni);
+	conf_free(cf);
+	ck_assert_int_eq(conf_sni_parse("fallback"), CONF_SNI_FALLBACK);
+	ck_assert_int_eq(conf_sni_parse(""), -1);
+	ck_assert_str_eq(conf_sni_name(7), "?");
 }
 END_TEST
 
@@ -1733,6 +1787,7 @@ tu_suite(void)
 	tcase_add_test(tc, test_full_file);
 	tcase_add_test(tc, test_partial_file);
 	tcase_add_test(tc, test_convergence_no_cert);
+	tcase_add_test(tc, test_convergence_sni);
 	tcase_add_test(tc, test_yaml_styles);
 	tcase_add_test(tc, test_workers_zero_is_ncpu);
 	tcase_add_test(tc, test_relative_paths);

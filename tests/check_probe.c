@@ -1006,6 +1006,91 @@ START_TEST(test_sni)
 }
 END_TEST
 
+/* probe_submit_req: SNI per probe, whatever the engine's default. */
+static struct res *
+probe_req1(const struct probe_opts *o, const struct probe_req *rq,
+    const char *svc)
+{
+	static struct res	r;
+	struct probe_engine	*e = probe_engine_new(o);
+	char			 err[256];
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(probe_submit_req(e, svc, strlen(svc), rq, done_cb, &r,
+	    err, sizeof(err)), 0);
+	engine_run(e, o->timeout_ms + 10000);
+	ck_assert_int_eq(r.called, 1);
+	probe_engine_free(e);
+	return (&r);
+}
+
+START_TEST(test_sni_per_probe)
+{
+	int			 port = s_server(AF_INET, "-cert", c_rsa.pem,
+				    "-key", c_rsa.key, "-servername",
+				    "localhost", "-cert2", c_sni.pem, "-key2",
+				    c_sni.key, (const char *)NULL);
+	struct probe_opts	 o = opts(10000);
+	struct probe_req	 rq = { 0, 0 };
+	char			 svc[64];
+
+	snprintf(svc, sizeof(svc), "localhost:%d,2", port);
+	ck_cert(probe_req1(&o, &rq, svc), &c_rsa);	/* never */
+	rq.sni = -1;
+	ck_cert(probe_req1(&o, &rq, svc), &c_sni);	/* the engine's: on */
+	ck_cert(probe_req1(&o, NULL, svc), &c_sni);
+	o.sni = 0;
+	ck_cert(probe_req1(&o, &rq, svc), &c_rsa);	/* the engine's: off */
+	rq.sni = 1;
+	ck_cert(probe_req1(&o, &rq, svc), &c_sni);
+	/* An address is never sent as SNI. */
+	snprintf(svc, sizeof(svc), "127.0.0.1:%d,2", port);
+	ck_cert(probe_req1(&o, &rq, svc), &c_rsa);
+}
+END_TEST
+
+/* A shorter timeout of one probe: its deadline comes first. */
+START_TEST(test_timeout_per_probe)
+{
+	int			 port = fake_server(FAKE_SILENT);
+	struct probe_opts	 o = opts(2000);
+	struct probe_engine	*e = probe_engine_new(&o);
+	struct probe_req	 shortr = { -1, 300 }, midr = { -1, 600 };
+	struct probe_req	 longr = { -1, 60000 };
+	static struct res	 r[4];
+	char			 svc[64], err[256];
+	int			 i;
+
+	memset(r, 0, sizeof(r));
+	ck_assert_ptr_nonnull(e);
+	snprintf(svc, sizeof(svc), "127.0.0.1:%d,2", port);
+	ck_assert_int_eq(probe_submit(e, svc, strlen(svc), done_cb, &r[0],
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(probe_submit_req(e, svc, strlen(svc), &midr,
+	    done_cb, &r[1], err, sizeof(err)), 0);
+	ck_assert_int_eq(probe_submit_req(e, svc, strlen(svc), &shortr,
+	    done_cb, &r[2], err, sizeof(err)), 0);
+	/* Longer than the engine's: capped at it. */
+	ck_assert_int_eq(probe_submit_req(e, svc, strlen(svc), &longr,
+	    done_cb, &r[3], err, sizeof(err)), 0);
+	engine_run(e, 5000);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(r[i].called, 1);
+		ck_result(&r[i], PROBE_TIMEOUT);
+	}
+	ck_assert_int_ge(r[2].out.elapsed_ms, 300);
+	ck_assert_int_le(r[2].out.elapsed_ms, 550);
+	ck_assert_int_ge(r[1].out.elapsed_ms, 600);
+	ck_assert_int_le(r[1].out.elapsed_ms, 850);
+	ck_assert_int_ge(r[0].out.elapsed_ms, 2000);
+	ck_assert_int_le(r[0].out.elapsed_ms, 2300);
+	ck_assert_int_ge(r[3].out.elapsed_ms, 2000);
+	ck_assert_int_le(r[3].out.elapsed_ms, 2300);
+	probe_engine_free(e);
+}
+END_TEST
+
 START_TEST(test_chain)
 {
 	int		 port = s_server(AF_INET, "-cert", c_leaf.pem, "-key",
@@ -1533,6 +1618,8 @@ tu_suite(void)
 	tcase_add_test(tc, test_tls13_only);
 	tcase_add_test(tc, test_tls12_only);
 	tcase_add_test(tc, test_sni);
+	tcase_add_test(tc, test_sni_per_probe);
+	tcase_add_test(tc, test_timeout_per_probe);
 	tcase_add_test(tc, test_chain);
 	tcase_add_test(tc, test_ipv6);
 	tcase_add_test(tc, test_tls_alert);

@@ -179,6 +179,74 @@ START_TEST(test_remove_and_malformed)
 }
 END_TEST
 
+/* How to probe travels with an on-demand entry (convergence.sni). */
+START_TEST(test_request_probe_way)
+{
+	struct sched_job	j[8];
+	struct sched_probe	fb, on, bad;
+	DBT			k, v;
+	uint8_t			key[8 + 17], val[3] = { 1, 2, 0 };
+	size_t			i;
+
+	memset(&fb, 0, sizeof(fb));
+	fb.sni = SCHED_SNI_FALLBACK;
+	fb.has_want = 1;
+	for (i = 0; i < SCHED_WANT_LEN; i++)
+		fb.want[i] = (uint8_t)(0xa0 + i);
+	memset(&on, 0, sizeof(on));
+	on.sni = SCHED_SNI_ON;
+	bad = on;
+	bad.sni = 9;
+	ck_assert_int_eq(sched_request_probe(&sd, "f.example:443,2", 15, 0,
+	    &fb), 0);
+	/* The first request's way stands. */
+	ck_assert_int_eq(sched_request_probe(&sd, "f.example:443,2", 15, 0,
+	    &on), 1);
+	ck_assert_int_eq(sched_request_probe(&sd, "o.example:443,2", 15, 0,
+	    &on), 0);
+	ck_assert_int_eq(sched_request(&sd, "p.example:443,2", 15, 0), 0);
+	ck_assert_int_eq(sched_request_probe(&sd, "x.example:443,2", 15, 0,
+	    &bad), -1);
+	/* A rescan moved to the front takes the request's way. */
+	SET("r.example:443,2", 5000);
+	ck_assert_int_eq(sched_request_probe(&sd, "r.example:443,2", 15, 0,
+	    &on), 0);
+	ck_assert_uint_eq(claim(100, 8, 8, j), 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(j[i].kind, SCHED_ON_DEMAND);
+		if (strcmp(j[i].id, "f.example:443,2") == 0) {
+			ck_assert_int_eq(j[i].probe.sni, SCHED_SNI_FALLBACK);
+			ck_assert_int_eq(j[i].probe.has_want, 1);
+			ck_assert_mem_eq(j[i].probe.want, fb.want,
+			    SCHED_WANT_LEN);
+		} else if (strcmp(j[i].id, "p.example:443,2") == 0) {
+			ck_assert_int_eq(j[i].probe.sni, SCHED_SNI_CONF);
+			ck_assert_int_eq(j[i].probe.has_want, 0);
+		} else {
+			ck_assert_int_eq(j[i].probe.sni, SCHED_SNI_ON);
+			ck_assert_int_eq(j[i].probe.has_want, 0);
+		}
+	}
+	/* The lease that comes back after a dead scanner is a plain rescan. */
+	ck_assert_uint_eq(claim(20000, 8, 8, j), 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(j[i].probe.sni, SCHED_SNI_CONF);
+	/* A value of a length no writer makes is dropped, not claimed. */
+	memset(key, 0, 8);
+	memcpy(key + 8, "m.example:443,2", 15);
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	k.data = key;
+	k.size = 8 + 15;
+	v.data = val;
+	v.size = sizeof(val);
+	ck_assert_int_eq(sd.sched->put(sd.sched, NULL, &k, &v, DB_AUTO_COMMIT),
+	    0);
+	ck_assert_uint_eq(claim(100, 8, 8, j), 0);
+	ck_assert_uint_eq(claim(100, 8, 8, j), 0);
+}
+END_TEST
+
 Suite *
 tu_suite(void)
 {
@@ -192,5 +260,6 @@ tu_suite(void)
 	tcase_add_test(tc, test_lease);
 	tcase_add_test(tc, test_on_demand_cap_and_max);
 	tcase_add_test(tc, test_remove_and_malformed);
+	tcase_add_test(tc, test_request_probe_way);
 	return (s);
 }
