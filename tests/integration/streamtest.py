@@ -46,6 +46,7 @@ class CTFeed:
         self.start = size
         self.url = self.lg.url.rstrip("/")
         self._data = {}
+        self._frames = {}
 
     def ctwatch_yaml(self, poll="100ms"):
         lg = self.lg
@@ -110,7 +111,10 @@ class CTFeed:
     def frame(self, i, shape, seen=None):
         """The websocket payload of entry i for shape full, lite or
         domains (trailing newline on full and lite, as the Go server)."""
-        return expected.frame(self.data(i), seen, shape)
+        k = (i, shape, seen)
+        if k not in self._frames:
+            self._frames[k] = expected.frame(self.data(i), seen, shape)
+        return self._frames[k]
 
     def want(self, idx, shape, got=()):
         """The payloads for entries idx; seen from got[k] when present."""
