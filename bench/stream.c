@@ -5,7 +5,8 @@
  *	Opens CLIENTS websocket connections to 127.0.0.1:PORT PATH, answers
  *	pings, counts the text frames each receives (heartbeats excluded)
  *	for SECONDS, and prints "frames TOTAL min MIN max MAX clients N
- *	alive A".  The clients are shared among THREADS threads (default:
+ *	alive A first F last L cpu_s C": F and L are the CLOCK_MONOTONIC
+ *	times of the first and last data frame, C this process's CPU.  The clients are shared among THREADS threads (default:
  *	the number of CPUs), each with its own epoll loop, so the load
  *	client does not starve on one core before the daemon does.  -z
  *	offers permessage-deflate (RFC 7692, no context takeover); the
@@ -64,6 +65,7 @@ struct thr {
 	int		deflate;
 	z_stream	z;
 	uint64_t	wire, inflated;
+	double		first, last;	/* monotonic times of data frames */
 	unsigned char	out[65536];
 };
 
@@ -144,6 +146,7 @@ consume(struct thr *t, struct cl *c)
 {
 	size_t	off = 0, hl, n;
 	char	*e;
+	int	data = 0;
 
 	if (!c->upgraded) {
 		if ((e = memmem(c->buf, c->len, "\r\n\r\n", 4)) == NULL)
@@ -193,10 +196,18 @@ consume(struct thr *t, struct cl *c)
 			t->wire += n;
 			t->inflated += inflate_size(t, f + hl, n);
 			c->frames++;
+			data = 1;
 		} else if ((f[0] & 0x0f) == 0x1 && !(n > 20 &&
-		    memmem(f + hl, 40 < n ? 40 : n, "heartbeat", 9) != NULL))
+		    memmem(f + hl, 40 < n ? 40 : n, "heartbeat", 9) != NULL)) {
 			c->frames++;
+			data = 1;
+		}
 		off += hl + n;
+	}
+	if (data) {
+		t->last = now_s();
+		if (t->first == 0)
+			t->first = t->last;
 	}
 	memmove(c->buf, c->buf + off, c->len - off);
 	c->len -= off;
@@ -237,7 +248,8 @@ run_clients(int port, int n, int secs, const char *path, int nthr,
 	char			req[640];
 	uint64_t		total = 0, mn = UINT64_MAX, mx = 0, wire = 0;
 	uint64_t		infl = 0;
-	double			end;
+	double			end, first = 0, last = 0;
+	struct rusage		ru;
 	int			i, j, alive = 0;
 
 	if (nthr > n)
@@ -286,6 +298,10 @@ run_clients(int port, int n, int secs, const char *path, int nthr,
 		alive += thr[j].alive;
 		wire += thr[j].wire;
 		infl += thr[j].inflated;
+		if (thr[j].first > 0 && (first == 0 || thr[j].first < first))
+			first = thr[j].first;
+		if (thr[j].last > last)
+			last = thr[j].last;
 		for (i = 0; i < thr[j].n; i++) {
 			uint64_t f = thr[j].cls[i].frames;
 			total += f;
@@ -298,6 +314,10 @@ run_clients(int port, int n, int secs, const char *path, int nthr,
 	printf("frames %llu min %llu max %llu clients %d alive %d",
 	    (unsigned long long)total, (unsigned long long)mn,
 	    (unsigned long long)mx, n, alive);
+	getrusage(RUSAGE_SELF, &ru);
+	printf(" first %.3f last %.3f cpu_s %.2f", first, last,
+	    ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 	if (deflate)
 		printf(" wire %llu inflated %llu", (unsigned long long)wire,
 		    (unsigned long long)infl);

@@ -98,6 +98,7 @@ def grow(k):
     with urllib.request.urlopen(rq, timeout=10) as r:
         r.read()
 t0 = time.monotonic(); n = 0; done = 0
+print("start %.3f" % t0, file=sys.stderr)
 while time.monotonic() - t0 < secs:
     n += 1
     k = rate * n // 100 - done
@@ -107,7 +108,7 @@ while time.monotonic() - t0 < secs:
     delay = t0 + n * 0.01 - time.monotonic()
     if delay > 0:
         time.sleep(delay)
-print(done)
+print("%d end %.3f" % (done, time.monotonic()))
 EOP
 }
 
@@ -125,9 +126,8 @@ cpu() {	# utime+stime ticks of the http workers
 	t=0; for p in $workers; do
 		t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t
 }
-c0=$(cpu); t0=$(date +%s.%N)
-publish "$T" > "$dir/published"
-c1=$(cpu); t1=$(date +%s.%N)
+c0=$(cpu)
+publish "$T" > "$dir/published" 2>"$dir/pubstart"
 pss=0; for p in $npid $(pgrep -P $npid); do
 	pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup 2>/dev/null || echo 0)))
 done
@@ -135,6 +135,7 @@ stats=$(curl -sf "http://127.0.0.1:$port/stats")
 curl -sf "http://127.0.0.1:$port/metrics" | grep -E "^notaryd_stream|^notaryd_ring" > "$dir/metrics.txt" || true
 wait $lpid || true
 lpid=
+c1=$(cpu)	# until the load client stopped: the backlog's cost included
 
 # the deflate ratio of each shape: ZN clients per path offering it
 zp=
@@ -156,27 +157,38 @@ npid=
     > "$dir/base.out"
 hz=$(getconf CLK_TCK)
 cat "$dir/metrics.txt"; cat "$dir/load.out"
-$PY - "$dir" "$c0" "$c1" "$t0" "$t1" "$hz" "$pss" "$stats" "$N" "$T" "$R" "$W" "$ZN" <<'EOP'
+$PY - "$dir" "$c0" "$c1" "$hz" "$pss" "$stats" "$N" "$T" "$R" "$W" "$ZN" <<'EOP'
 import json, sys
-d, c0, c1, t0, t1, hz, pss, stats, n, secs, rate, w, zn = sys.argv[1:]
+d, c0, c1, hz, pss, stats, n, secs, rate, w, zn = sys.argv[1:]
 st = json.loads(stats)
 load = open(d + "/load.out").read().split("\n")[-2].split()
 base = open(d + "/base.out").read().split()
-pub = int(open(d + "/published").read().split()[0])
+pubx = open(d + "/published").read().split()
+pub, pend = int(pubx[0]), float(pubx[2])
+pstart = float(open(d + "/pubstart").read().split()[1])
 cpu = (int(c1) - int(c0)) / int(hz)
-wall = float(t1) - float(t0)
+wall = pend - pstart
+last = float(load[load.index("last") + 1])
+lcpu = float(load[load.index("cpu_s") + 1])
 print("stream bench: %s lite clients, %s entries/s for %s s, %s worker(s)"
       % (n, rate, secs, w))
 print("  published          %d (ring: %d)" % (pub, st["processed_certificates"]))
 print("  frames delivered   %s of %d (per client min %s max %s)" % (
     load[1], pub * int(n), load[3], load[5]))
 print("  frames skipped     %s" % st["frames_skipped"])
-print("  worker CPU         %.2f s in %.1f s = %.0f %% of a core" % (cpu, wall, 100 * cpu / wall))
+print("  last frame         %.2f s after the last entry was added" % (last - pend))
+print("  worker CPU         %.2f s for %.1f s of stream = %.0f %% of a core "
+      "(backlog included)" % (cpu, wall, 100 * cpu / wall))
+print("  load client CPU    %.2f s (%s threads): %.0f %% of a core over "
+      "its %d s" % (lcpu, open(d + "/load.out").read().split()[3],
+                    100 * lcpu / (int(secs) + 8), int(secs) + 8))
 print("  daemon memory      %.1f MB (PSS, all processes)" % (int(pss) / 1024))
 print("  plain write loop   %.2f s CPU = %.0f %% of a core" % (float(base[1]), 100 * float(base[1]) / float(secs)))
 print("  targets: 0 skips, <= 1 core, <= 64 MB: %s" % (
     "ok" if st["frames_skipped"] == 0 and cpu / wall <= 1 and int(pss) <= 65536 else "MISSED"))
 zpub = int(open(d + "/zpublished").read().split()[0])
+ok_all = int(load[1]) == pub * int(n)
+print("  every frame delivered: %s" % ("yes" if ok_all else "NO"))
 print("  permessage-deflate, %s clients per shape, %d entries:" % (zn, zpub))
 for name, f in (("lite", "z_"), ("full", "z_full-stream"),
                 ("domains-only", "z_domains-only")):
