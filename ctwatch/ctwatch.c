@@ -52,7 +52,6 @@
 #include "store/dbenv.h"
 #include "store/issuers.h"
 #include "store/paths.h"
-#include "ctwatch/testfeed.h"
 #include "store/session.h"
 
 #define CTWATCH_CHECKPOINT_MS 60000
@@ -495,8 +494,7 @@ ctwatch_run(void *state, struct proc_ctx *ctx, int sfd)
 {
 	struct ctwatch *cw = state;
 
-	if (testfeed_path() != NULL) /* test hook, off by default */
-		return (testfeed_run(ctx, sfd, testfeed_path()));
+	(void)ctx;
 	return (ctwatch_loop(cw, sfd) ? PROC_EXIT_FAIL : PROC_EXIT_OK);
 }
 

@@ -19,6 +19,10 @@
  * frame copied (its "carry"), so the websocket stream is never cut
  * mid-frame.
  *
+ * A client is owed the records published from the moment it attached
+ * (the ring's head then, kept as its "from"), whatever the worker's own
+ * cursor had read by then: frames of older records are never sent to it.
+ *
  * Control frames (pongs, pings, heartbeats, close) are the caller's
  * buffer; they are written only between data frames.
  *
@@ -292,6 +296,7 @@ fanout_pull(struct fanout *f)
 			continue;
 		}
 		fr->lseq = f->head++;
+		fr->rseq = f->cur.seq - 1; /* ring_read moved past it */
 		f->frames_in++;
 		n++;
 	}
@@ -307,7 +312,7 @@ fanout_idle(struct fanout *f)
 int
 fanout_wants(const struct fanout_client *fc, const struct fanout_frame *fr)
 {
-	return (fr->outlen[fc->enc][fc->shape] != 0 &&
+	return (fr->outlen[fc->enc][fc->shape] != 0 && fr->rseq >= fc->from &&
 	    (fc->filter == NULL ||
 	        stream_filter_match(
 	            fc->filter, fr->flags, fr->names, fr->names_len)));
@@ -317,6 +322,8 @@ void
 fanout_client_init(struct fanout *f, struct fanout_client *fc,
     enum fanout_shape shape, enum fanout_enc enc)
 {
+	struct ring_cursor head;
+
 	memset(fc, 0, sizeof(*fc));
 	fc->shape = shape;
 	if (enc == FANOUT_WSZ && f->z == NULL)
@@ -325,6 +332,14 @@ fanout_client_init(struct fanout *f, struct fanout_client *fc,
 	if (enc == FANOUT_WSZ)
 		f->nz++;
 	fc->seq = f->head;
+	/*
+	 * The client is owed exactly the records published from now on:
+	 * those at or after the ring's head.  The fan-out's own cursor may
+	 * lag the head (it pulls every few ms, a bounded batch at a time),
+	 * so records pulled later can still be older than the client.
+	 */
+	ring_cursor_head(f->ring, &head);
+	fc->from = head.seq;
 }
 
 static void
@@ -350,6 +365,10 @@ fanout_client_check(struct fanout *f, struct fanout_client *fc)
 	struct fanout_frame *fr;
 	uint64_t             s, newest, n = 0;
 
+	/* Frames older than the client are not lag: step over them. */
+	while (fc->off == 0 && fc->seq < f->head &&
+	    frame_at(f, fc->seq)->rseq < fc->from)
+		fc->seq++;
 	if (f->head - fc->seq <= f->queue)
 		return;
 	newest = f->head - 1;

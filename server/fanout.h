@@ -37,6 +37,7 @@ struct stream_filter;
 
 struct fanout_frame {
 	uint64_t             lseq;  /* this worker's frame number */
+	uint64_t             rseq;  /* the ring sequence number of its record */
 	uint32_t             flags; /* STREAMREC_F_* */
 	uint32_t             log_id;
 	uint64_t             cert_index;
@@ -77,6 +78,7 @@ struct fanout_client {
 	const struct stream_filter *filter;    /* NULL: every entry */
 	uint64_t                    id;        /* opaque, for metrics labels */
 	uint64_t                    seq;       /* next frame to send */
+	uint64_t                    from;      /* first ring seq it is owed */
 	size_t                      off;       /* bytes of it already sent */
 	unsigned char              *carry;     /* rest of a frame cut by */
 	size_t                      carry_len; /* a skip, sent first */
@@ -105,7 +107,10 @@ void           fanout_idle(struct fanout *f);
 /* Does the frame go to this client (shape present, filter passes)? */
 int fanout_wants(const struct fanout_client *fc, const struct fanout_frame *fr);
 
-/* A new client starts with the next frame. */
+/*
+ * A new client is owed the records published from now on (those at or
+ * after the ring's head), even those the fan-out pulls later.
+ */
 void fanout_client_init(struct fanout *f, struct fanout_client *fc,
     enum fanout_shape shape, enum fanout_enc enc);
 void fanout_client_free(struct fanout *f, struct fanout_client *fc);

@@ -61,9 +61,13 @@ stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 	c->filter = resp->filter; /* taken: freed by stream_end */
 	memset(&c->fc, 0, sizeof(c->fc));
 	/*
-	 * An idle worker moves its ring cursor to the head only when it
-	 * pumps (every STREAM_PULL_MS): the first client must not be sent
-	 * what was published before it attached.
+	 * The client is owed the entries published from now on, i.e. once
+	 * its upgrade is accepted and before the 101 goes out: everything
+	 * published after the client reads the 101 reaches it, nothing
+	 * published before it sent the request does (fanout_client_init
+	 * keeps the ring's head, so a busy worker whose cursor lags still
+	 * sends nothing older).  An idle worker moves its cursor only when
+	 * it pumps: move it now, so it does not read the older records.
 	 */
 	if (w->fo != NULL && TAILQ_EMPTY(&w->streams))
 		fanout_idle(w->fo);

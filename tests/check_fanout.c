@@ -524,6 +524,65 @@ START_TEST(test_deflate_once)
 }
 END_TEST
 
+/*
+ * A client is owed the records published after it attached, even when
+ * the fan-out pulls older ones later (its cursor lags the ring's head,
+ * as a busy worker's does): those are neither sent nor counted as skips,
+ * and do not make the client look behind.
+ */
+START_TEST(test_attach_after_lag)
+{
+	static char		 got[1 << 16];
+	struct ring		*r;
+	struct fanout		*f;
+	struct fanout_client	 old, fresh;
+	struct rd		 rd;
+	struct buf		 ctl;
+	size_t			 ctl_off = 0, len;
+	int			 sv[2], osv[2];
+	uint64_t		 i;
+
+	ck_assert_ptr_nonnull(r = ring_create(4 << 20));
+	ck_assert_ptr_nonnull(f = fanout_new(r, 20));
+	buf_init(&ctl, 4096);
+	pair(osv, 0);
+	fanout_client_init(f, &old, FANOUT_LITE, FANOUT_WS);
+	for (i = 1; i <= 30; i++)	/* not yet pulled: the cursor lags */
+		publish_entry(r, i);
+	pair(sv, 0);
+	rd_init(&rd, sv[1]);
+	fanout_client_init(f, &fresh, FANOUT_LITE, FANOUT_WS);
+	for (i = 31; i <= 35; i++)
+		publish_entry(r, i);
+	while (fanout_pull(f) > 0) {
+		fanout_client_check(f, &old);
+		fanout_client_check(f, &fresh);
+		ck_assert_int_eq(fanout_client_write(f, &old, osv[0], &ctl,
+		    &ctl_off, 0), 1);
+		ck_assert_int_eq(fanout_client_write(f, &fresh, sv[0], &ctl,
+		    &ctl_off, 0), 1);
+	}
+	ck_assert_uint_eq(old.sent, 35);
+	ck_assert_uint_eq(fresh.sent, 5);
+	ck_assert_uint_eq(fresh.skipped, 0);
+	ck_assert_uint_eq(old.skipped, 0);
+	rd_fill(&rd);
+	for (i = 31; i <= 35; i++) {
+		ck_assert_int_eq(rd_frame(&rd, got, sizeof(got), &len), 1);
+		ck_assert_uint_eq(index_of(got), i);
+	}
+	ck_assert_int_eq(rd_frame(&rd, got, sizeof(got), &len), -1);
+	close(sv[0]);
+	close(sv[1]);
+	close(osv[0]);
+	close(osv[1]);
+	free(rd.buf);
+	buf_free(&ctl);
+	fanout_free(f);
+	ring_destroy(r);
+}
+END_TEST
+
 Suite *
 tu_suite(void)
 {
@@ -535,5 +594,6 @@ tu_suite(void)
 	tcase_add_test(tc, test_ctl_only_and_errors);
 	tcase_add_test(tc, test_sse_filtered);
 	tcase_add_test(tc, test_deflate_once);
+	tcase_add_test(tc, test_attach_after_lag);
 	return (s);
 }

@@ -87,6 +87,7 @@ class Log:
         self.lock = threading.RLock()
         self.gen_lock = threading.Lock()
         self.entries = []
+        self.pending = []             # prepared, not yet published
         self.tree = cf.MerkleTree()
         self.published = None         # (size, ts_ms, root, sig)
         self.first_ts = time.time()
@@ -145,12 +146,24 @@ class Log:
             return cf.merkle_tree_leaf(e, cf.leaf_index_ext(e.index))
         return cf.merkle_tree_leaf(e)
 
+    def prepare(self, n):
+        """Generate the next n entries now without publishing them, so
+        that a later grow() (a test pacing its growth) is cheap."""
+        with self.gen_lock:
+            start = len(self.entries) + len(self.pending)
+            self.pending.extend(certgen.make_entry(self.seed, i, self.unique)
+                                for i in range(start, start + n))
+
     def grow(self, n):
-        """Append n entries and publish a new signed head."""
+        """Append n entries (prepared ones first) and publish a new
+        signed head."""
         with self.gen_lock:
             start = len(self.entries)
-            new = [certgen.make_entry(self.seed, i, self.unique)
-                   for i in range(start, start + n)]
+            k = min(n, len(self.pending))
+            new = self.pending[:k] + [
+                certgen.make_entry(self.seed, i, self.unique)
+                for i in range(start + k, start + n)]
+            del self.pending[:k]
             hashes = [cf.leaf_hash(self.leaf_input(e)) for e in new]
             with self.lock:
                 for e, h in zip(new, hashes):

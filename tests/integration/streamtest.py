@@ -1,67 +1,144 @@
 """streamtest - helpers for the CT stream integration tests: a plain
-websocket client (raw socket, answers nothing by itself) and CertStream-
-shaped test entries written to the daemon's TEST ONLY feed file
-(NOTARYD_TEST_FEED, see ctwatch/testfeed.h)."""
+websocket client (raw socket, answers nothing by itself) and CTFeed, a
+fake CT log (tests/ctlog) that the daemon's real ctwatch follows, grown
+on demand by the test, with the frames a client must receive computed
+independently of the daemon by tests/ctlog/expected.py."""
 import base64
 import json
 import os
 import socket
 import struct
+import subprocess
+import sys
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ctlog"))
+import ctlog  # noqa: E402
+import expected  # noqa: E402
+from ndtest import NOTARYD, get, wait_until  # noqa: E402
 
-def entry(i, names=None, precert=False, log_id=0, pad=0):
-    """(full, lite, domains, names) JSON texts of test entry i, in the
-    certstream-server-go shapes (full and lite without their newline)."""
-    names = names or ["e%d.example.com" % i, "www.e%d.example.com" % i]
-    subj = {"C": None, "CN": names[0], "L": None, "O": None, "OU": None,
-            "ST": None, "aggregated": "/CN=" + names[0],
-            "email_address": None}
-    leaf = {"all_domains": names,
-            "extensions": {"subjectAltName":
-                           ", ".join("DNS:" + n for n in names)},
-            "fingerprint": "AB:CD", "sha1": "AB:CD", "sha256": "EF:01",
-            "not_after": 1800000000, "not_before": 1700000000,
-            "serial_number": "%04X" % i, "signature_algorithm":
-            "sha256, rsa", "subject": subj, "issuer": subj, "is_ca": False}
-    src = {"name": "Test log %d" % log_id, "url":
-           "https://ct.example/log%d" % log_id, "timestamp": 1700000000.5,
-           "type": "rfc6962"}
-    upd = "PrecertLogEntry" if precert else "X509LogEntry"
-    full_leaf = dict(leaf)
-    full_leaf["as_der"] = base64.b64encode(b"x" * (300 + pad)).decode()
-    full = {"data": {"cert_index": i, "cert_link": "https://ct.example/x",
-                     "chain": [leaf], "leaf_cert": full_leaf,
-                     "seen": 1700000001.25, "source": src,
-                     "update_type": upd},
-            "message_type": "certificate_update"}
-    lite = {"data": {"cert_index": i, "cert_link": "https://ct.example/x",
-                     "leaf_cert": leaf, "seen": 1700000001.25,
-                     "source": src, "update_type": upd},
-            "message_type": "certificate_update"}
-    dom = {"data": names, "message_type": "dns_entries"}
-    c = (",", ":")
-    return (json.dumps(full, separators=c), json.dumps(lite, separators=c),
-            json.dumps(dom, separators=c), names)
+NOTARYCTL = os.path.join(os.path.dirname(NOTARYD), "notaryctl")
+SHAPES = ("full", "lite", "domains")
+OPERATOR = "stream tests"       # the test log's operator label
 
 
-class Feed:
-    """Appends entries to the feed file the daemon's ctwatch follows."""
+def seen_of(payload):
+    """The "seen" of a received full or lite payload (None if absent)."""
+    try:
+        return json.loads(payload)["data"]["seen"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
-    def __init__(self, path):
-        self.path = path
-        open(path, "w").close()
-        self.sent = []
 
-    def publish(self, entries, precert=False, log_id=0):
-        with open(self.path, "a") as f:
-            for e in entries:
-                full, lite, dom, names = e
-                f.write("\t".join([full, lite, dom, ",".join(names),
-                                   "1" if precert else "0", str(log_id),
-                                   str(json.loads(full)["data"]
-                                       ["cert_index"])]) + "\n")
-                self.sent.append(e)
+class CTFeed:
+    """One fake CT log served on loopback by this process; the daemon's
+    ctwatch follows it (ctwatch_yaml) and publishes what it parses.
+    publish(n) grows the log by n entries; want() gives the exact
+    payloads a client of a shape must get for them (expected.frame(), only
+    "seen" taken from the received payloads)."""
+
+    def __init__(self, size=5, kind="rfc6962", cap=256):
+        self.srv = ctlog.CTLogServer(hub_port=0)
+        self.lg = self.srv.add_log("feed", kind=kind, size=size, cap=cap,
+                                   description="stream test log")
+        self.srv.start()
+        self.start = size
+        self.url = self.lg.url.rstrip("/")
+        self._data = {}
+        self._frames = {}
+
+    def ctwatch_yaml(self, poll="100ms"):
+        lg = self.lg
+        return ("  log_list: []\n  poll_interval: %s\n  logs:\n"
+                "    - {url: \"%s\", name: \"%s\", type: %s, key: %s,\n"
+                "       operator: \"%s\"}\n"
+                % (poll, lg.url, lg.cfg["description"],
+                   "rfc6962" if lg.kind == "rfc6962" else "static",
+                   base64.b64encode(lg.key.spki).decode(), OPERATOR))
+
+    def position(self, d):
+        p = subprocess.run([NOTARYCTL, "-c", d.conf, "ct-positions"],
+                           capture_output=True, text=True, timeout=60)
+        for line in p.stdout.splitlines():
+            f = line.split()
+            if len(f) == 3 and f[0] == self.url:
+                return int(f[1])
+        return None
+
+    def following(self, d, timeout=60):
+        """ctwatch has taken the log's size as its start (a log never
+        seen starts at its current size: grow only after this)."""
+        return wait_until(lambda: self.position(d) == self.lg.size,
+                          timeout, step=0.2)
+
+    def prepare(self, n):
+        """Generate the next n entries now; their indices."""
+        lo = len(self.lg.entries) + len(self.lg.pending)
+        self.lg.prepare(n)
+        return list(range(lo, lo + n))
+
+    def publish(self, n):
+        """Grow the log by n entries now; their indices."""
+        lo = self.lg.size
+        self.lg.grow(n)
+        return list(range(lo, lo + n))
+
+    def published(self, d):
+        """Entries the daemon has put into the ring (from /stats)."""
+        r = get(d.port, "/stats")
+        try:
+            return json.loads(r[2])["processed_certificates"]
+        except (TypeError, ValueError, KeyError):
+            return -1
+
+    def wait_published(self, d, timeout=60):
+        """Every entry grown so far is in the ring."""
+        n = self.lg.size - self.start
+        return wait_until(lambda: self.published(d) >= n, timeout, step=0.05)
+
+    def data(self, i):
+        """expected data of entry i, published or only prepared."""
+        if i not in self._data:
+            lg = self.lg
+            n = len(lg.entries)
+            self._data[i] = (expected.for_log(lg, i) if i < n else
+                             expected.for_entry(lg.pending[i - n], lg.kind,
+                                                lg.url,
+                                                lg.cfg["description"]))
+        return self._data[i]
+
+    def frame(self, i, shape, seen=None):
+        """The websocket payload of entry i for shape full, lite or
+        domains (trailing newline on full and lite, as the Go server)."""
+        k = (i, shape, seen)
+        if k not in self._frames:
+            self._frames[k] = expected.frame(self.data(i), seen, shape)
+        return self._frames[k]
+
+    def want(self, idx, shape, got=()):
+        """The payloads for entries idx; seen from got[k] when present."""
+        got = list(got)
+        return [self.frame(i, shape, seen_of(got[k]) if k < len(got) and
+                           shape != "domains" else None)
+                for k, i in enumerate(idx)]
+
+    def want_sse(self, idx, shape, got=()):
+        """The same as SSE data (no trailing newline)."""
+        return [w.rstrip(b"\n") for w in self.want(idx, shape, got)]
+
+    def names(self, i):
+        """all_domains of entry i, as the filters see them (lowercase)."""
+        return [n.lower() for n in self.data(i)["leaf_cert"]["all_domains"]]
+
+    def precert(self, i):
+        return self.data(i)["update_type"] == "PrecertLogEntry"
+
+    def index_of(self, payload):
+        return json.loads(payload)["data"]["cert_index"]
+
+    def stop(self):
+        self.srv.stop()
 
 
 class WS:
@@ -92,6 +169,8 @@ class WS:
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
         self.head = head.decode("latin-1")
         self.status = int(self.head.split()[1]) if self.head else 0
+        self.held = []          # data frames read by pump()
+        self.eof = False
 
     def parse(self):
         """One complete frame from the buffer: (fin+rsv byte, op, payload)
@@ -133,9 +212,45 @@ class WS:
                 return None, None
             self.buf += c
 
+    def pump(self):
+        """Take what has arrived, without waiting: pings answered, data
+        frames kept for data_frames().  Keeps an unread client alive
+        (stream.idle_timeout) while the test waits for something else."""
+        if self.eof:
+            return
+        try:
+            self.s.settimeout(0)
+            while True:
+                c = self.s.recv(1 << 20)
+                if not c:
+                    self.eof = True
+                    break
+                self.buf += c
+        except (BlockingIOError, socket.timeout):
+            pass
+        except OSError:
+            self.eof = True
+        while True:
+            f = self.parse()
+            if f is None:
+                break
+            if f[1] == 0x9:
+                try:
+                    self.send_frame(0xA, f[2])
+                except OSError:
+                    self.eof = True
+            elif f[1] == 0x1 and b'"heartbeat"' not in f[2][:40]:
+                self.held.append(f[2])
+            elif f[1] == 0x8:
+                self.held.append(None)      # the close frame, kept in order
+
     def data_frames(self, n, timeout=10, pong=True):
         """The next n text payloads (pings answered, heartbeats skipped)."""
         out = []
+        while self.held and len(out) < n and self.held[0] is not None:
+            out.append(self.held.pop(0))
+        if self.held and self.held[0] is None:
+            return out
         deadline = time.monotonic() + timeout
         while len(out) < n and time.monotonic() < deadline:
             op, p = self.recv_frame(deadline - time.monotonic())

@@ -3,7 +3,8 @@
 python3-prometheus-client text parser (an independent implementation of
 format 0.0.4): certstream-server-go's four stream metrics with their
 labels, notaryd_* families with the daemon-wide numbers (stream clients
-and skips, requests by route, CT per-log figures from the TEST ONLY feed),
+and skips, requests by route, CT per-log figures of a fake CT log (tests/ctlog) the real ctwatch
+follows),
 403 for a peer outside metrics.allow, no IP address in the output, and
 the index page reporting metrics as On."""
 import os
@@ -14,7 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ndtest import Daemon, Tap, get, read_response, wait_until  # noqa: E402
-from streamtest import WS, Feed, entry  # noqa: E402
+from streamtest import OPERATOR, WS, CTFeed  # noqa: E402
 
 t = Tap()
 try:
@@ -22,10 +23,10 @@ try:
 except ImportError:
     t.ok(True, "# SKIP python3-prometheus-client not installed")
     t.done()
+    sys.exit(0)
 
-d = Daemon(workers=2)
-feed = Feed(os.path.join(d.dir, "feed.tsv"))
-d.env["NOTARYD_TEST_FEED"] = feed.path
+feed = CTFeed()
+d = Daemon(workers=2, ctwatch=feed.ctwatch_yaml())
 d.write_conf(text=d.base_yaml().replace(
     "stream:\n  ring_size: 1M\n",
     "stream:\n  ring_size: 4M\n  client_queue: 10\n") +
@@ -86,14 +87,23 @@ try:
     c1 = WS(d.port, "/")
     c2 = WS(d.port, "/full-stream")
     slow = WS(d.port, "/full-stream", rcvbuf=4096)
-    time.sleep(0.3)
-    es = [entry(i, pad=20000) for i in range(1, 201)]
-    for k in range(0, 200, 10):
-        feed.publish(es[k:k + 5], precert=False, log_id=3)
-        feed.publish(es[k + 5:k + 10], precert=True, log_id=3)
-        c1.data_frames(10, timeout=5)
-        c2.data_frames(10, timeout=5)
-    time.sleep(0.5)
+    t.ok(feed.following(d), "ctwatch follows the test log")
+    # grow until the slow client (4 KB receive buffer, never read) has
+    # been skipped (bounded), reading the other two as we go
+    es = []
+    for k in range(40):
+        es += feed.publish(25)
+        n1 = len(c1.data_frames(25, timeout=30))
+        n2 = len(c2.data_frames(25, timeout=30))
+        r, fams = scrape()
+        if n1 != 25 or n2 != 25 or (k >= 3 and fams is not None and value(
+                fams, "notaryd_stream_frames_skipped_total") > 0):
+            break
+    t.ok(n1 == 25 and n2 == 25, "the reading clients got all %d entries"
+         % len(es))
+    npre = sum(1 for i in es if feed.precert(i))
+    t.ok(0 < npre < len(es), "%d precerts among the %d" % (npre, len(es)))
+    t.ok(feed.wait_published(d), "every entry is in the ring")
     for i in range(6):              # several scrapes: both workers answer
         r, fams = scrape()
         t.eq(value(fams, "certstreamservergo_clients_total", type="full"),
@@ -101,13 +111,14 @@ try:
         t.eq(value(fams, "certstreamservergo_clients_total", type="lite"),
              1, "scrape %d: 1 lite client" % i)
     t.eq(value(fams, "certstreamservergo_certificates_total",
-               type="precert"), 100, "100 precerts counted")
+               type="precert"), npre, "%d precerts counted" % npre)
     t.eq(value(fams, "certstreamservergo_certificates_total",
-               type="regular"), 100, "100 regular entries counted")
+               type="regular"), len(es) - npre,
+         "%d regular entries counted" % (len(es) - npre))
     t.eq(value(fams, "certstreamservergo_certs_by_log_total",
-               url="testfeed://log3", operator="test"), 200,
+               url=feed.url, operator=OPERATOR), len(es),
          "per-log count with url and operator labels")
-    t.eq(value(fams, "notaryd_ct_tree_size", log="testfeed://log3"), 201,
+    t.eq(value(fams, "notaryd_ct_tree_size", log=feed.url), feed.lg.size,
          "per-log tree size")
     sk = fams["certstreamservergo_skipped_certs"].samples
     t.ok(len(sk) == 1 and sk[0].value > 0 and
@@ -116,12 +127,13 @@ try:
     t.ok(value(fams, "notaryd_stream_frames_skipped_total", stream="full")
          == sk[0].value, "skipped frames total equals the slow client's")
     t.ok(value(fams, "notaryd_stream_frames_sent_total", stream="lite")
-         >= 200, "lite frames sent")
+         >= len(es), "lite frames sent")
     t.ok(value(fams, "notaryd_http_requests_total", route="metrics",
                code="2xx") >= 6, "metrics requests counted by route")
     t.ok(value(fams, "notaryd_http_requests_total", route="stream",
                code="1xx") >= 3, "websocket upgrades counted as 1xx")
-    t.ok(not IP.search(r[2].decode()), "no IP address in /metrics")
+    t.ok(not IP.search(r[2].decode().replace(feed.url, "LOG")),
+         "no IP address in /metrics (the log's URL aside)")
     for c in (c1, c2, slow):
         c.close()
     t.ok(wait_until(lambda: value(scrape()[1],
@@ -160,4 +172,5 @@ try:
     t.eq(d.stop(), 0, "clean stop")
 finally:
     d.cleanup()
+    feed.stop()
 t.done()

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """A real nginx (Debian nginx-light) in front of notaryd on loopback
 ports, configured with the shipped init/nginx-notaryd.conf (only its
-ports and log path changed), the stream fed through the TEST ONLY feed
-file (NOTARYD_TEST_FEED): websocket streams on every path, the npm
+ports and log path changed), the stream fed by a fake CT log
+(tests/ctlog) that the real ctwatch follows: websocket streams on every
+path, the npm
 certstream client and a pinging python3-websockets client, SSE without
 buffering, filters, a Perspectives query, /example.json, /stats and
 /metrics (no address), and the per-address limit applied to the address
@@ -21,21 +22,21 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ndtest import Daemon, Tap, free_port, get, wait_until  # noqa: E402
-from streamtest import WS, Feed, entry  # noqa: E402
+from streamtest import WS, CTFeed, seen_of  # noqa: E402
 
 t = Tap()
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 if not os.path.exists(NGINX):
     t.ok(True, "# SKIP nginx not installed (nginx-light)")
     t.done()
+    sys.exit(0)
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("NOTARYD_SRCDIR", os.path.join(HERE, "..", ".."))
 NODE_CLIENT = os.path.join(HERE, "certstream_client.js")
 NODE_MOD = os.path.join(HERE, "..", "node", "node_modules", "certstream")
 
-d = Daemon(workers=2)
-feed = Feed(os.path.join(d.dir, "feed.tsv"))
-d.env["NOTARYD_TEST_FEED"] = feed.path
+feed = CTFeed()
+d = Daemon(workers=2, ctwatch=feed.ctwatch_yaml())
 d.write_conf(text=d.base_yaml().replace(
     "stream:\n  ring_size: 1M\n",
     "stream:\n  ring_size: 4M\n  ping_interval: 1s\n  idle_timeout: 3s\n"
@@ -61,15 +62,11 @@ with open(os.path.join(ndir, "nginx.conf"), "w") as f:
             "    include %s/notaryd.conf;\n}\n" %
             (ndir, ndir, ndir, ndir, ndir))
 ngx = None
-seq = [0]
 
 
-def batch(n, **kw):
-    out = []
-    for _ in range(n):
-        seq[0] += 1
-        out.append(entry(seq[0], **kw))
-    return out
+def no_address(text):
+    return not re.search(rb"\d+\.\d+\.\d+\.\d+",
+                         text.replace(feed.url.encode(), b"LOG"))
 
 
 try:
@@ -82,17 +79,17 @@ try:
          "nginx with the shipped config is up")
 
     # -- websocket streams through nginx ------------------------------------
-    ws = [(WS(nport, p), k) for p, k in (("/", 1), ("/full-stream/", 0),
-                                         ("/domains-only", 2))]
+    t.ok(feed.following(d), "ctwatch follows the test log")
+    ws = [(WS(nport, p), k) for p, k in (("/", "lite"),
+                                         ("/full-stream/", "full"),
+                                         ("/domains-only", "domains"))]
     t.ok(all(c.status == 101 for c, _ in ws), "websocket upgrades via nginx",
          [c.head for c, _ in ws])
-    time.sleep(0.3)
-    es = batch(30)
-    feed.publish(es)
+    es = feed.publish(30)
     for c, k in ws:
-        got = c.data_frames(30)
-        t.ok(got == [(e[k] + ("\n" if k < 2 else "")).encode() for e in es],
-             "via nginx: shape %d gets all 30 entries exactly" % k)
+        got = c.data_frames(30, timeout=30)
+        t.ok(got == feed.want(es, k, got),
+             "via nginx: %s gets all 30 entries exactly" % k)
     # they are at the per-address limit of 4 with one more: nginx forwards
     # 127.0.0.1 for all of us
     w4 = WS(nport, "/")
@@ -108,22 +105,28 @@ try:
     try:
         import websockets
 
+        # a filter on the log's own domain: most entries match, some not
+        base = feed.names(feed.prepare(1)[0])[0].split(".", 1)[1]
+
         async def pinger():
             async with websockets.connect(
-                    "ws://127.0.0.1:%d/?domains=example.com" % nport,
-                    ping_interval=0.5, ping_timeout=3) as c:
-                await asyncio.sleep(0.3)
-                got = []
+                    "ws://127.0.0.1:%d/?domains=%s" % (nport, base),
+                    ping_interval=0.5, ping_timeout=3,
+                    max_size=1 << 22) as c:
+                got, want = [], []
                 for _ in range(3):
-                    e = batch(2)
-                    feed.publish(e)
-                    got += [await asyncio.wait_for(c.recv(), 5)
+                    e = [i for i in feed.publish(3)
+                         if any(n == base or n.endswith("." + base)
+                                for n in feed.names(i))]
+                    want += e
+                    got += [(await asyncio.wait_for(c.recv(), 30)).encode()
                             for _ in e]
                     await asyncio.sleep(2)
-                return got
-        got = asyncio.run(pinger())
-        t.eq(len(got), 6, "python3-websockets via nginx with a filter: 6 "
-             "entries over 6 s (idle_timeout 3 s), never closed")
+                return got, want
+        got, want = asyncio.run(pinger())
+        t.ok(len(want) > 0 and got == feed.want(want, "lite", got),
+             "python3-websockets via nginx with a filter: the %d matching "
+             "entries over 6 s (idle_timeout 3 s), never closed" % len(got))
     except ImportError:
         t.ok(True, "# SKIP python3-websockets not installed")
 
@@ -136,12 +139,12 @@ try:
             r, _, _ = select.select([pr.stdout], [], [], 1)
             if r:
                 early += os.read(pr.stdout.fileno(), 4096)
-        es = batch(5)
-        feed.publish(es)
-        out, _ = pr.communicate(timeout=30)
+        es = feed.publish(5)
+        out, _ = pr.communicate(timeout=60)
         msgs = [json.loads(line[4:]) for line in
                 (early + out).decode().splitlines() if line.startswith("MSG ")]
-        t.eq(msgs, [json.loads(e[1]) for e in es],
+        t.eq(msgs, [json.loads(feed.frame(i, "lite", m["data"]["seen"]))
+                    for i, m in zip(es, msgs)] if len(msgs) == 5 else None,
              "npm certstream 1.1.1 via nginx gets what was published")
     else:
         t.ok(True, "# SKIP npm certstream not installed")
@@ -155,14 +158,18 @@ try:
     head, _, buf = buf.partition(b"\r\n\r\n")
     t.ok(head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in head,
          "SSE through nginx", head)
-    time.sleep(0.3)
-    es = batch(3)
-    t0 = time.monotonic()
-    feed.publish(es)
+    es = feed.publish(3)
+    feed.wait_published(d)
+    t0 = time.monotonic()           # the entries are in the ring now
+    s.settimeout(0.2)
     while buf.count(b"data: {\"data\"") < 3 and time.monotonic() - t0 < 5:
-        buf += s.recv(65536)
-    t.ok(all(e[2].encode() in buf for e in es) and
-         time.monotonic() - t0 < 2, "SSE events arrive at once (%.2f s), "
+        try:
+            buf += s.recv(65536)
+        except socket.timeout:
+            pass
+    t.ok(all(b"data: " + feed.frame(i, "domains") + b"\n\n" in buf
+             for i in es) and time.monotonic() - t0 < 2,
+         "SSE events arrive at once (%.2f s after they reached the ring), "
          "not buffered" % (time.monotonic() - t0))
     s.close()
 
@@ -173,16 +180,17 @@ try:
     r = get(nport, "/")
     t.ok(r and r[0] == 200 and b"notaryd" in r[2], "index page via nginx")
     r = get(nport, "/example.json")
-    t.ok(r and r[0] == 200 and json.loads(r[2]) == json.loads(es[-1][1]) and
+    t.ok(r and r[0] == 200 and json.loads(r[2]) == json.loads(
+        feed.frame(es[-1], "lite", seen_of(r[2]))) and
          r[1].get("access-control-allow-origin") == "*",
          "/example.json via nginx")
     r = get(nport, "/stats")
-    t.ok(r and r[0] == 200 and not re.search(rb"\d+\.\d+\.\d+\.\d+", r[2]),
-         "/stats via nginx, no address", r and r[2])
+    t.ok(r and r[0] == 200 and no_address(r[2]),
+         "/stats via nginx, no address (the log's URL aside)", r and r[2])
     r = get(nport, "/metrics")
     t.ok(r and r[0] == 200 and b"certstreamservergo_clients_total" in r[2]
-         and not re.search(rb"\b127\.0\.0\.1\b", r[2]), "/metrics via nginx "
-         "(allowed from loopback there), no address")
+         and no_address(r[2]), "/metrics via nginx (allowed from "
+         "loopback there), no address (the log's URL aside)")
     err = open(os.path.join(ndir, "error.log"), errors="replace").read()
     t.ok("[crit]" not in err and "[emerg]" not in err,
          "nginx logged no error", err[-500:])
@@ -195,4 +203,5 @@ finally:
         except subprocess.TimeoutExpired:
             ngx.kill()
     d.cleanup()
+    feed.stop()
 t.done()

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""Server-Sent Events and server-side filters on the real daemon, fed
-through the TEST ONLY feed file (NOTARYD_TEST_FEED): /sse?stream=...
-and Accept: text/event-stream give "data:" events equal to the published
-JSON; ?domains= and &type= on websocket and SSE streams deliver only the
-matching entries; a bad filter or stream name gets 400 with the reason
-and no upgrade."""
+"""Server-Sent Events and server-side filters on the real daemon, fed by
+a fake CT log (tests/ctlog) that the real ctwatch follows: /sse?stream=...
+and Accept: text/event-stream give "data:" events equal to the expected
+JSON of the published entries; ?domains= and &type= on websocket and SSE
+streams deliver exactly the entries an independent matcher (below)
+selects from the entries' names and types; a bad filter or stream name
+gets 400 with the reason and no upgrade."""
 import json
 import os
 import socket
@@ -12,13 +13,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ndtest import Daemon, Tap, read_response  # noqa: E402
-from streamtest import WS, Feed, entry  # noqa: E402
+from ndtest import Daemon, Tap  # noqa: E402
+from streamtest import WS, CTFeed  # noqa: E402
 
 t = Tap()
-d = Daemon(workers=2)
-feed = Feed(os.path.join(d.dir, "feed.tsv"))
-d.env["NOTARYD_TEST_FEED"] = feed.path
+feed = CTFeed()
+d = Daemon(workers=2, ctwatch=feed.ctwatch_yaml())
 d.write_conf(text=d.base_yaml().replace(
     "stream:\n  ring_size: 1M\n",
     "stream:\n  ring_size: 4M\n  ping_interval: 500ms\n"
@@ -64,20 +64,27 @@ class SSE:
         return out
 
 
-def strip(js):
-    return js.encode()
+def matches(pats, types, names, precert):
+    """The filter rule, written apart from the daemon's: "a.b" matches
+    a.b and names under it, "*.a.b" only names under it; type is precert
+    or x509; no patterns or no type means any."""
+    if types and ("precert" if precert else "x509") not in types:
+        return False
+    if not pats:
+        return True
+    for p in pats:
+        for n in names:
+            if p.startswith("*."):
+                if n.endswith("." + p[2:]):
+                    return True
+            elif n == p or n.endswith("." + p):
+                return True
+    return False
 
 
 try:
     d.start()
-    seq = [0]
-
-    def batch(n, **kw):
-        out = []
-        for _ in range(n):
-            seq[0] += 1
-            out.append(entry(seq[0], **kw))
-        return out
+    t.ok(feed.following(d), "ctwatch follows the test log")
 
     # -- SSE ------------------------------------------------------------------
     sf = SSE("/sse?stream=full")
@@ -89,23 +96,22 @@ try:
          "stream", sf.head)
     t.ok(sd.head.startswith("HTTP/1.1 200") and "event-stream" in sd.head,
          "Accept: text/event-stream on /domains-only", sd.head)
-    time.sleep(0.3)
-    es = batch(20)
-    feed.publish(es)
-    t.eq(sf.events(20), [strip(e[0]) for e in es],
-         "SSE full: 20 data events equal to the published JSON")
-    t.eq(sd.events(20), [strip(e[2]) for e in es],
-         "SSE domains: 20 data events")
-    t.eq(sl.events(20), [strip(e[1]) for e in es],
-         "/sse without stream=: lite")
+    es = feed.publish(20)
+    got = sf.events(20, timeout=30)
+    t.eq(got, feed.want_sse(es, "full", got),
+         "SSE full: 20 data events equal to the expected JSON")
+    got = sd.events(20, timeout=30)
+    t.eq(got, feed.want_sse(es, "domains", got), "SSE domains: 20 data events")
+    got = sl.events(20, timeout=30)
+    t.eq(got, feed.want_sse(es, "lite", got), "/sse without stream=: lite")
     time.sleep(1.2)
     sl.events(0, timeout=0.5)
     t.ok(sl.events(1, timeout=1.0) == [] and sl.comments >= 1,
          "SSE keep-alive comments every ping_interval")
     time.sleep(5.5)     # longer than idle_timeout: SSE clients never ping
-    es = batch(2)
-    feed.publish(es)
-    t.eq(sl.events(2), [strip(e[1]) for e in es],
+    es = feed.publish(2)
+    got = sl.events(2, timeout=30)
+    t.eq(got, feed.want_sse(es, "lite", got),
          "an SSE client is not closed for not pinging")
     for c in (sf, sd, sl):
         c.s.close()
@@ -115,34 +121,43 @@ try:
          "/sse?stream=bogus: 400 with the reason", s.head)
 
     # -- filters ---------------------------------------------------------------
-    wd = WS(d.port, "/?domains=e%d.example.com,*.w.example" % (seq[0] + 2))
-    wt = WS(d.port, "/full-stream/?type=precert")
-    ws_ = SSE("/sse?stream=domains&domains=example.com&type=x509")
-    t.ok(wd.status == 101 and wt.status == 101, "filtered upgrades")
-    time.sleep(0.3)
-    base = seq[0]
-    es = batch(4)                               # x509, names e.example.com
-    ew = batch(2, names=["a.b.w.example"])       # x509 wildcard match
-    ep = batch(3, precert=False)
-    feed.publish(es)
-    feed.publish(ew)
-    pre = batch(3)
-    feed.publish(pre, precert=True)
-    got = wd.data_frames(3, timeout=3)
-    t.eq([json.loads(g)["data"]["cert_index"] for g in got],
-         [base + 2, base + 5, base + 6],
-         "?domains=: only the matching entries (exact name and wildcard)")
-    got = wt.data_frames(3, timeout=3)
-    t.eq([json.loads(g)["data"]["cert_index"] for g in got],
-         [json.loads(e[0])["data"]["cert_index"] for e in pre],
-         "?type=precert: only precertificates")
-    got = ws_.events(4, timeout=3)
-    t.eq(got, [strip(e[2]) for e in es],
-         "SSE with domains= and type=x509: only matching x509 entries")
-    del ep
-    for c in (wd, wt):
-        c.close()
-    ws_.s.close()
+    # the next 20 entries are generated now, so the filters can name them
+    es = feed.prepare(20)
+    base = feed.names(es[0])[0].split(".", 1)[1]     # the log's own domain
+    exact = feed.names(es[2])[0]
+    sub = next(n for i in es[5:] for n in feed.names(i)
+               if n.endswith("." + base) and n.count(".") > base.count(".") + 1)
+    wild = "*." + sub.split(".", 1)[1]
+    filters = (("ws", "/?domains=%s,%s" % (exact, wild), "lite",
+                [exact, wild], []),
+               ("ws", "/full-stream/?type=precert", "full", [], ["precert"]),
+               ("sse", "/sse?stream=domains&domains=%s&type=x509" % base,
+                "domains", [base], ["x509"]))
+    clients = []
+    for kind, path, shape, pats, types in filters:
+        c = WS(d.port, path) if kind == "ws" else SSE(path)
+        want = [i for i in es if matches(pats, types, feed.names(i),
+                                         feed.precert(i))]
+        clients.append((c, kind, path, shape, want))
+    t.ok(all(c.status == 101 for c, k, _, _, _ in clients if k == "ws"),
+         "filtered upgrades")
+    feed.publish(20)
+    t.ok(feed.wait_published(d), "the 20 entries are in the ring")
+    for c, kind, path, shape, want in clients:
+        # the wanted ones, then anything more within half a second
+        if kind == "ws":
+            got = c.data_frames(len(want), timeout=30)
+            got += c.data_frames(1, timeout=0.5)
+            wf = feed.want(want, shape, got)
+        else:
+            got = c.events(len(want), timeout=30)
+            got += c.events(1, timeout=0.5)
+            wf = feed.want_sse(want, shape, got)
+        t.ok(0 < len(want) < len(es) and got == wf,
+             "%s: exactly the %d of 20 entries the filter selects" %
+             (path, len(want)), (len(got), len(wf), want))
+    for c, kind, _, _, _ in clients:
+        (c.close() if kind == "ws" else c.s.close())
 
     for q, why in (("/?domains=a..b", b"bad domain pattern"),
                    ("/full-stream?type=cert", b"type= must be precert"),
@@ -156,4 +171,5 @@ try:
     t.eq(d.stop(), 0, "clean stop")
 finally:
     d.cleanup()
+    feed.stop()
 t.done()
