@@ -36,6 +36,7 @@
 #define CONF_SHAPE_FULL    0x1u
 #define CONF_SHAPE_LITE    0x2u
 #define CONF_SHAPE_DOMAINS 0x4u
+#define CONF_SHAPE_RECORD  0x8u /* all shapes of an entry, for fronts */
 
 enum conf_ct_type {
 	CONF_CT_RFC6962 = 0,
@@ -139,6 +140,8 @@ struct conf {
 
 	struct {
 		bool                enabled;
+		char               *source;    /* "logs" or "nats" */
+		bool                from_nats; /* source is "nats" */
 		/* URLs and absolute file paths; "" = CONF_CT_DEFAULT_LIST */
 		struct conf_strlist log_list;
 		int64_t             log_list_refresh_ms;

@@ -94,6 +94,7 @@ conf_set_shapes(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 		{ "full", CONF_SHAPE_FULL },
 		{ "lite", CONF_SHAPE_LITE },
 		{ "domains", CONF_SHAPE_DOMAINS },
+		{ "record", CONF_SHAPE_RECORD },
 	};
 	yaml_node_item_t *item;
 	const char       *s;
@@ -120,7 +121,7 @@ conf_set_shapes(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 		if (i == NELEM(shapes) || (bits & shapes[i].bit)) {
 			conf_node_error(ld, in, ipath,
 			    "expected one of full, "
-			    "lite, domains (each once), got %s",
+			    "lite, domains, record (each once), got %s",
 			    got);
 			bad = 1;
 			continue;
@@ -130,7 +131,7 @@ conf_set_shapes(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 	if (!bad && bits == 0) {
 		conf_node_error(ld, node, path,
 		    "name at least one shape "
-		    "(full, lite, domains)");
+		    "(full, lite, domains, record)");
 		bad = 1;
 	}
 	if (!bad)

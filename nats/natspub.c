@@ -12,6 +12,10 @@
  * with nats.per_log_subjects, N the record's log slot), JetStream
  * message id "<log>:<index>:<shape>" so that the stream drops the
  * duplicates two overlapping natspub generations send after a reload.
+ * The shape "record" is the whole entry in one message on
+ * "<prefix>.record" (common/streamwire.h: every JSON section and the
+ * log's URL and names from the status table), what a stream front
+ * (ctwatch.source: nats) follows.
  *
  * Messages wait in a FIFO bounded by nats.buffer payload bytes; a
  * message that does not fit is dropped (the newest are dropped, so what
@@ -43,6 +47,7 @@
 #include "common/ring.h"
 #include "common/status.h"
 #include "common/streamrec.h"
+#include "common/streamwire.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "nats/natspub.h"
@@ -70,23 +75,25 @@ enum np_link {
 };
 
 struct natspub {
-	const struct conf  *cf;
-	struct ring        *ring;
-	struct status_nats *st;
-	struct ring_cursor  cur;
-	uint8_t            *rec; /* one record copied out */
-	size_t              reclen;
-	struct npqueue      q;
-	natsOptions        *opts;
-	natsConnection     *nc;
-	jsCtx              *js;
-	_Atomic int         link;        /* enum np_link */
-	_Atomic int         need_stream; /* (re)connected: check it */
-	_Atomic int64_t     inflight;    /* published, not yet acked */
-	int                 stream_ok;
-	int                 last_link; /* what the loop last logged */
-	int64_t             stream_retry_ms;
-	int                 warned_publish;
+	const struct conf   *cf;
+	struct ring         *ring;
+	struct status_nats  *st;
+	const struct status *logs; /* the status table: log texts */
+	struct ring_cursor   cur;
+	struct buf           wire; /* one "record" message */
+	uint8_t             *rec;  /* one record copied out */
+	size_t               reclen;
+	struct npqueue       q;
+	natsOptions         *opts;
+	natsConnection      *nc;
+	jsCtx               *js;
+	_Atomic int          link;        /* enum np_link */
+	_Atomic int          need_stream; /* (re)connected: check it */
+	_Atomic int64_t      inflight;    /* published, not yet acked */
+	int                  stream_ok;
+	int                  last_link; /* what the loop last logged */
+	int64_t              stream_retry_ms;
+	int                  warned_publish;
 };
 
 static const struct {
@@ -201,20 +208,20 @@ np_read_token(const char *path)
 	return (xstrdup(buf));
 }
 
-static int
-np_auth(struct natspub *np)
+int
+natspub_auth(void *o, const struct conf *cf)
 {
-	const struct conf *cf = np->cf;
-	char              *tok;
-	natsStatus         s = NATS_OK;
+	natsOptions *opts = o;
+	char        *tok;
+	natsStatus   s = NATS_OK;
 
 	if (cf->nats.credentials[0] != '\0')
 		s = natsOptions_SetUserCredentialsFromFiles(
-		    np->opts, cf->nats.credentials, NULL);
+		    opts, cf->nats.credentials, NULL);
 	else if (cf->nats.token_file[0] != '\0') {
 		if ((tok = np_read_token(cf->nats.token_file)) == NULL)
 			return (-1);
-		s = natsOptions_SetToken(np->opts, tok);
+		s = natsOptions_SetToken(opts, tok);
 		explicit_bzero(tok, strlen(tok));
 		free(tok);
 	}
@@ -258,7 +265,7 @@ np_options(struct natspub *np)
 		log_warnx("nats options: %s", natsStatus_GetText(s));
 		return (-1);
 	}
-	return (np_auth(np));
+	return (natspub_auth(np->opts, np->cf));
 }
 
 static int
@@ -289,19 +296,21 @@ np_connect(struct natspub *np)
 }
 
 struct natspub *
-natspub_open(const struct conf *cf, struct ring *ring, struct status_nats *st)
+natspub_open(const struct conf *cf, struct ring *ring, struct status *status)
 {
 	struct natspub *np = xcalloc(1, sizeof(*np));
 
 	np->cf = cf;
 	np->ring = ring;
-	np->st = st;
+	np->logs = status;
+	np->st = &status->nats;
 	np->reclen = ring_max_record(ring);
 	np->rec = xmalloc(np->reclen);
+	buf_init(&np->wire, np->reclen + 1024);
 	np->last_link = -1;
 	npq_init(&np->q, cf->nats.buffer);
 	ring_cursor_head(ring, &np->cur);
-	atomic_store(&st->state, STATUS_NATS_CONNECTING);
+	atomic_store(&np->st->state, STATUS_NATS_CONNECTING);
 	if (np_options(np) == -1 || np_connect(np) == -1) {
 		natspub_close(np, 0);
 		return (NULL);
@@ -397,6 +406,51 @@ np_check_stream(struct natspub *np)
 
 /* ---- ring -> queue -> NATS ---------------------------------------------- */
 
+/* The log's texts from its status slot (a consistent copy), or "". */
+static void
+np_log_texts(const struct natspub *np, uint32_t log_id,
+    char url[STATUS_CT_URL_MAX], char name[STATUS_CT_NAME_MAX],
+    char oper[STATUS_CT_OPER_MAX])
+{
+	const struct status_ctlog *c;
+	uint32_t                   seq;
+
+	url[0] = name[0] = oper[0] = '\0';
+	if (log_id >= STATUS_MAX_CTLOGS)
+		return;
+	c = &np->logs->ctlog[log_id];
+	seq = atomic_load(&c->seq);
+	if (seq & 1)
+		return;
+	memcpy(url, c->url, STATUS_CT_URL_MAX);
+	memcpy(name, c->name, STATUS_CT_NAME_MAX);
+	memcpy(oper, c->operator, STATUS_CT_OPER_MAX);
+	url[STATUS_CT_URL_MAX - 1] = name[STATUS_CT_NAME_MAX - 1] =
+	    oper[STATUS_CT_OPER_MAX - 1] = '\0';
+	if (atomic_load(&c->seq) != seq)
+		url[0] = name[0] = oper[0] = '\0';
+}
+
+/* The whole entry as one message on <prefix>.record. */
+static void
+np_enqueue_record(struct natspub *np, const struct streamrec_view *v)
+{
+	char url[STATUS_CT_URL_MAX], name[STATUS_CT_NAME_MAX];
+	char oper[STATUS_CT_OPER_MAX], subj[NPQ_SUBJECT_MAX];
+	char id[NPQ_MSGID_MAX];
+
+	np_log_texts(np, v->log_id, url, name, oper);
+	buf_reset(&np->wire);
+	(void)xsnprintf(
+	    subj, sizeof(subj), "%s.record", np->cf->nats.subject_prefix);
+	(void)xsnprintf(id, sizeof(id), "%" PRIu32 ":%" PRIu64 ":record",
+	    v->log_id, v->cert_index);
+	atomic_fetch_add(&np->st->taken, 1);
+	if (streamwire_encode(&np->wire, v, url, name, oper) == -1 ||
+	    npq_push(&np->q, subj, id, np->wire.data, np->wire.len) == -1)
+		atomic_fetch_add(&np->st->dropped, 1);
+}
+
 /* Queue one message per configured shape present in the record. */
 static void
 np_enqueue(struct natspub *np, const struct streamrec_view *v)
@@ -425,6 +479,8 @@ np_enqueue(struct natspub *np, const struct streamrec_view *v)
 		if (npq_push(&np->q, subj, id, data, len) == -1)
 			atomic_fetch_add(&np->st->dropped, 1);
 	}
+	if (cf->nats.shapes & CONF_SHAPE_RECORD)
+		np_enqueue_record(np, v);
 }
 
 /* Read what the ring has (bounded); 1 if it may have more. */
@@ -562,6 +618,7 @@ natspub_close(struct natspub *np, int64_t wait_ms)
 	    atomic_load(&np->st->failed), atomic_load(&np->st->dropped),
 	    (uint64_t)atomic_load(&np->inflight),
 	    atomic_load(&np->st->reconnects));
+	buf_free(&np->wire);
 	free(np->rec);
 	free(np);
 }

@@ -292,7 +292,7 @@ START_TEST(test_order_complete)
 	ck_assert_int_eq(natsConnection_SubscribeSync(&sub, nc,
 	    "certstream.>"), NATS_OK);
 	ck_assert_int_eq(natsConnection_Flush(nc), NATS_OK);
-	np = natspub_open(cf, ring, &st->nats);
+	np = natspub_open(cf, ring, st);
 	ck_assert_ptr_nonnull(np);
 	STEP_UNTIL(np, NGET(state) == STATUS_NATS_CONNECTED, 10000);
 	ck_assert_uint_eq(NGET(streams_created), 1);
@@ -358,7 +358,7 @@ START_TEST(test_shapes_per_log)
 
 	server_start();
 	load_conf(extra, TU_NELEM(extra));
-	np = natspub_open(cf, ring, &st->nats);
+	np = natspub_open(cf, ring, st);
 	ck_assert_ptr_nonnull(np);
 	STEP_UNTIL(np, NGET(state) == STATUS_NATS_CONNECTED, 10000);
 	put_record(7, 41);
@@ -414,7 +414,7 @@ START_TEST(test_outage)
 
 	server_start();
 	load_conf(extra, TU_NELEM(extra));
-	np = natspub_open(cf, ring, &st->nats);
+	np = natspub_open(cf, ring, st);
 	ck_assert_ptr_nonnull(np);
 	STEP_UNTIL(np, NGET(state) == STATUS_NATS_CONNECTED, 10000);
 	for (i = 0; i < 100; i++) {
@@ -550,7 +550,7 @@ START_TEST(test_fell_behind)
 
 	server_start();
 	load_conf(NULL, 0);
-	np = natspub_open(cf, ring, &st->nats);
+	np = natspub_open(cf, ring, st);
 	ck_assert_ptr_nonnull(np);
 	STEP_UNTIL(np, NGET(state) == STATUS_NATS_CONNECTED, 10000);
 	for (i = 0; i < 500; i++)

@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+"""Stream fronts on NATS JetStream end to end: an origin notaryd follows
+a test CT log (tests/ctlog) and publishes every entry to a real
+nats-server (nats.shapes with record); a second notaryd with
+ctwatch.source: nats follows the stream and fills its own ring.
+
+Checked: python3-websockets clients on /, /full-stream and /domains-only
+of the origin and of the front receive the same frames, byte for byte,
+in log order; the front's /stats counts the log's entries; the front's
+natsrc process killed (SIGKILL) while the log grows: its clients stay
+connected and still get every entry once; the front stopped while the
+log grows and started again: it resumes at the saved JetStream sequence
+and writes exactly the entries it missed (its /latest.json equals the
+origin's, its written counter is exactly the missed count).  TAP."""
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ctlog"))
+from ndtest import Daemon, Tap, get, wait_until  # noqa: E402
+from natstest import NatsServer  # noqa: E402
+import ctlog  # noqa: E402
+
+PATHS = ("/", "/full-stream", "/domains-only")
+WAIT = 60
+t = Tap()
+
+try:
+    import websockets
+except ImportError:
+    t.ok(True, "# SKIP python3-websockets not installed")
+    t.done()
+    sys.exit(0)
+
+
+class Clients:
+    """A websockets client on every path of one daemon, in a thread,
+    keeping every text message (heartbeats aside) as bytes."""
+
+    def __init__(self, port):
+        self.port = port
+        self.got = {p: [] for p in PATHS}
+        self.opened = threading.Event()
+        self.errors = []
+        self.loop = asyncio.new_event_loop()
+        self.stop = None
+        self.th = threading.Thread(target=self.loop.run_until_complete,
+                                   args=(self.main(),), daemon=True)
+        self.th.start()
+
+    async def one(self, path, ready):
+        try:
+            async with websockets.connect(
+                    "ws://127.0.0.1:%d%s" % (self.port, path),
+                    max_size=1 << 22, ping_interval=5,
+                    ping_timeout=20) as c:
+                ready.append(path)
+                if len(ready) == len(PATHS):
+                    self.opened.set()
+                while not self.stop.is_set():
+                    try:
+                        m = await asyncio.wait_for(c.recv(), 0.5)
+                    except asyncio.TimeoutError:
+                        continue
+                    if isinstance(m, str):
+                        m = m.encode()
+                    if b'"heartbeat"' not in m[:40]:
+                        self.got[path].append(m)
+        except Exception as e:      # reported, never hidden
+            self.errors.append((path, repr(e)))
+            self.opened.set()
+
+    async def main(self):
+        self.stop = asyncio.Event()
+        ready = []
+        await asyncio.gather(*(self.one(p, ready) for p in PATHS))
+
+    def close(self):
+        if self.stop is not None:
+            self.loop.call_soon_threadsafe(self.stop.set)
+        self.th.join(WAIT)
+
+    def count(self, n):
+        return lambda: all(len(v) >= n for v in self.got.values())
+
+
+def indexes(frames):
+    return [json.loads(f)["data"]["cert_index"] for f in frames]
+
+
+def front_yaml(srv):
+    return "nats:\n  url: [\"%s\"]\n" % srv.url
+
+
+def metric(d, name):
+    r = get(d.port, "/metrics")
+    if r is None:
+        return None
+    m = re.search(r"^%s (\d+)$" % re.escape(name), r[2].decode(), re.M)
+    return int(m.group(1)) if m else None
+
+
+top = tempfile.mkdtemp(prefix="natsfront-test-")
+listfile = os.path.join(top, "log_list.json")
+ct = ctlog.CTLogServer(hub_port=0, loglist_file=listfile)
+a = ct.add_log("a", kind="rfc6962", size=100, cap=64)
+ct.start()
+ct.write_loglist(listfile)
+srv = NatsServer()
+srv.start()
+o = Daemon(ctwatch=("  log_list: %s\n  poll_interval: 200ms\n"
+                    "  batch_size: 256\n" % listfile))
+o.write_conf(text=o.base_yaml().replace("ring_size: 1M", "ring_size: 16M") +
+             "nats:\n  enabled: true\n  url: [\"%s\"]\n"
+             "  shapes: [full, lite, domains, record]\n" % srv.url)
+f = Daemon(ctwatch="  source: nats\n", extra_yaml=front_yaml(srv))
+oc = fc = None
+try:
+    o.start()
+    t.ok(wait_until(lambda: "nats: created stream CERTSTREAM" in o.logtext()
+                    and "starting at its current size 100" in o.logtext(),
+                    20, step=0.2), "origin: stream made, ctwatch at 100",
+         o.logtext()[-2000:])
+    f.start()
+    t.ok(wait_until(lambda: "natsrc: following certstream.record"
+                    in f.logtext(), 20, step=0.2),
+         "front: natsrc follows certstream.record", f.logtext()[-2000:])
+    t.eq(f.role_pids("ctwatch"), [], "front: no ctwatch process")
+    oc, fc = Clients(o.port), Clients(f.port)
+    t.ok(oc.opened.wait(WAIT) and fc.opened.wait(WAIT) and not oc.errors
+         and not fc.errors, "clients open on both", (oc.errors, fc.errors))
+    time.sleep(0.5)
+
+    # ---- the same frames on the origin and on the front ----
+    a.grow(40)
+    t.ok(wait_until(oc.count(40), WAIT, step=0.2) and
+         wait_until(fc.count(40), WAIT, step=0.2),
+         "40 frames per path on both",
+         [(p, len(oc.got[p]), len(fc.got[p])) for p in PATHS])
+    for p in PATHS:
+        t.ok(fc.got[p] == oc.got[p], "%s: front frames byte-equal to the "
+             "origin's" % p, (len(fc.got[p]), len(oc.got[p])))
+    t.eq(indexes(fc.got["/full-stream"]), list(range(100, 140)),
+         "front: full frames in log order")
+    r = get(f.port, "/stats")
+    logs = json.loads(r[2])["logs"] if r and r[0] == 200 else None
+    t.ok(logs is not None and list(logs.values()) == [40] and
+         list(logs)[0].rstrip("/").endswith(a.url.rstrip("/").split(
+             "://")[1]), "front /stats counts the log's 40 entries", logs)
+
+    # ---- natsrc killed while the log grows: no gap, no duplicate ----
+    pid = f.role_pids("natsrc")
+    a.grow(20)
+    time.sleep(0.2)
+    a.grow(20)
+    if pid:
+        os.kill(pid[0], signal.SIGKILL)
+    a.grow(20)
+    t.ok(wait_until(lambda: f.role_pids("natsrc") not in ([], pid),
+                    20, step=0.1), "natsrc restarted after SIGKILL")
+    t.ok(wait_until(oc.count(100), WAIT, step=0.2) and
+         wait_until(fc.count(100), WAIT, step=0.2),
+         "100 frames per path on both",
+         [(p, len(oc.got[p]), len(fc.got[p])) for p in PATHS])
+    time.sleep(1)
+    for p in PATHS:
+        t.ok(fc.got[p] == oc.got[p], "%s: still byte-equal across the "
+             "kill (%d frames)" % (p, len(fc.got[p])))
+    t.ok("natsrc: continuing at JetStream sequence" in f.logtext(),
+         "the new natsrc continued from the shared position")
+
+    # ---- the front stopped while the log grows, then started ----
+    fc.close()
+    fc = None
+    t.eq(f.stop(), 0, "front stops with 0")
+    a.grow(30)
+    t.ok(wait_until(oc.count(130), WAIT, step=0.2),
+         "origin: 130 frames", len(oc.got["/"]))
+    f.start()
+    t.ok(wait_until(lambda: "natsrc: resuming at JetStream sequence"
+                    in f.logtext(), 20, step=0.2),
+         "front resumes at its saved sequence")
+    t.ok(wait_until(lambda: metric(
+        f, 'notaryd_natsrc_messages_total{result="written"}') == 30,
+        WAIT, step=0.2), "front wrote exactly the 30 missed entries",
+        metric(f, 'notaryd_natsrc_messages_total{result="written"}'))
+    lo, lf = get(o.port, "/latest.json"), get(f.port, "/latest.json")
+    t.ok(lo is not None and lf is not None and lo[2] == lf[2] and
+         len(json.loads(lf[2])["messages"]) == 25,
+         "front /latest.json equals the origin's",
+         (lo and lo[2][:200], lf and lf[2][:200]))
+    time.sleep(1)
+    t.eq(metric(f, 'notaryd_natsrc_messages_total{result="written"}'), 30,
+         "and no more than them")
+    t.eq(f.stop(), 0, "front stops with 0")
+    t.ok(re.search(r"natsrc: stopped at JetStream sequence \d+; received "
+                   r"30, written 30, malformed 0, stale 0", f.logtext()),
+         "front's natsrc counters", f.logtext()[-1500:])
+    t.eq(o.stop(), 0, "origin stops with 0")
+finally:
+    for c in (oc, fc):
+        if c is not None:
+            c.close()
+    f.cleanup()
+    o.cleanup()
+    srv.cleanup()
+    ct.stop()
+    shutil.rmtree(top, ignore_errors=True)
+t.done()
