@@ -215,6 +215,9 @@ struct status_nats {
 	_Atomic uint64_t reconnects;     /* reconnections made */
 	_Atomic uint64_t disconnects;
 	_Atomic uint64_t streams_created;
+	/* the oldest ring record with a message not yet acked (or the next
+	   to read): where a restarted natspub starts; 0 = none yet */
+	_Atomic uint64_t ring_resume;
 };
 
 /*

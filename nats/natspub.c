@@ -27,6 +27,14 @@
  * every (re)connection the JetStream stream is looked up and created
  * with nats.max_age / nats.max_bytes if missing.
  *
+ * A natspub that is restarted (crash, reload) starts at the oldest ring
+ * record one of whose messages was not acked yet (status ring_resume,
+ * kept up to date every round; acks arrive in publish order on the one
+ * connection), if the ring still holds it, rather than at the head: what
+ * was published while no natspub ran is sent, and what is sent again is
+ * dropped by JetStream's duplicate window (message ids).  Records the
+ * ring no longer holds are counted as skipped.
+ *
  * Threads: libnats calls the connection and ack callbacks from its own
  * threads; they only touch atomics.  Failures are logged once where they
  * are decided; nothing here exits the process.
@@ -90,6 +98,10 @@ struct natspub {
 	_Atomic int          link;        /* enum np_link */
 	_Atomic int          need_stream; /* (re)connected: check it */
 	_Atomic int64_t      inflight;    /* published, not yet acked */
+	_Atomic uint64_t     done;        /* acks and failures, in all */
+	uint64_t             done_seen;   /* of them popped from fly */
+	uint64_t            *fly; /* ring seqs of the in-flight messages */
+	size_t               fly_cap, fly_head, fly_n;
 	int                  stream_ok;
 	int                  last_link; /* what the loop last logged */
 	int64_t              stream_retry_ms;
@@ -162,6 +174,7 @@ np_acked(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 		atomic_fetch_add(&np->st->failed, 1);
 	atomic_store(&np->st->pending,
 	    (uint64_t)(atomic_fetch_sub(&np->inflight, 1) - 1));
+	atomic_fetch_add(&np->done, 1);
 	natsMsg_Destroy(msg);
 }
 
@@ -295,6 +308,35 @@ np_connect(struct natspub *np)
 	return (0);
 }
 
+/*
+ * The cursor at status ring_resume if the ring still holds it, else at
+ * the oldest record it can reach (the rest counted as skipped), else at
+ * the head.  A head that moves meanwhile is looked at again.
+ */
+static void
+np_resume(struct natspub *np)
+{
+	uint64_t from = atomic_load(&np->st->ring_resume), k, back = 0;
+	int      tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		ring_cursor_head(np->ring, &np->cur);
+		if (from == 0 || from >= np->cur.seq)
+			return;
+		k = np->cur.seq - from;
+		back = ring_cursor_back(np->ring, k, &np->cur);
+		if (back < k) {
+			atomic_fetch_add(&np->st->ring_skipped, k - back);
+			break;
+		}
+		if (np->cur.seq <= from)
+			break;
+	}
+	log_info("nats: resuming %" PRIu64 " ring records back, at the "
+	         "oldest not acknowledged",
+	    back);
+}
+
 struct natspub *
 natspub_open(const struct conf *cf, struct ring *ring, struct status *status)
 {
@@ -307,9 +349,11 @@ natspub_open(const struct conf *cf, struct ring *ring, struct status *status)
 	np->reclen = ring_max_record(ring);
 	np->rec = xmalloc(np->reclen);
 	buf_init(&np->wire, np->reclen + 1024);
+	np->fly_cap = (size_t)cf->nats.max_pending + 1;
+	np->fly = xcalloc(np->fly_cap, sizeof(*np->fly));
 	np->last_link = -1;
 	npq_init(&np->q, cf->nats.buffer);
-	ring_cursor_head(ring, &np->cur);
+	np_resume(np);
 	atomic_store(&np->st->state, STATUS_NATS_CONNECTING);
 	if (np_options(np) == -1 || np_connect(np) == -1) {
 		natspub_close(np, 0);
@@ -433,7 +477,8 @@ np_log_texts(const struct natspub *np, uint32_t log_id,
 
 /* The whole entry as one message on <prefix>.record. */
 static void
-np_enqueue_record(struct natspub *np, const struct streamrec_view *v)
+np_enqueue_record(
+    struct natspub *np, const struct streamrec_view *v, uint64_t rseq)
 {
 	char url[STATUS_CT_URL_MAX], name[STATUS_CT_NAME_MAX];
 	char oper[STATUS_CT_OPER_MAX], subj[NPQ_SUBJECT_MAX];
@@ -447,13 +492,13 @@ np_enqueue_record(struct natspub *np, const struct streamrec_view *v)
 	    v->log_id, v->cert_index);
 	atomic_fetch_add(&np->st->taken, 1);
 	if (streamwire_encode(&np->wire, v, url, name, oper) == -1 ||
-	    npq_push(&np->q, subj, id, np->wire.data, np->wire.len) == -1)
+	    npq_push(&np->q, subj, id, rseq, np->wire.data, np->wire.len) == -1)
 		atomic_fetch_add(&np->st->dropped, 1);
 }
 
 /* Queue one message per configured shape present in the record. */
 static void
-np_enqueue(struct natspub *np, const struct streamrec_view *v)
+np_enqueue(struct natspub *np, const struct streamrec_view *v, uint64_t rseq)
 {
 	const struct conf *cf = np->cf;
 	const uint8_t     *data;
@@ -476,11 +521,11 @@ np_enqueue(struct natspub *np, const struct streamrec_view *v)
 		(void)xsnprintf(id, sizeof(id), "%" PRIu32 ":%" PRIu64 ":%s",
 		    v->log_id, v->cert_index, np_shapes[i].name);
 		atomic_fetch_add(&np->st->taken, 1);
-		if (npq_push(&np->q, subj, id, data, len) == -1)
+		if (npq_push(&np->q, subj, id, rseq, data, len) == -1)
 			atomic_fetch_add(&np->st->dropped, 1);
 	}
 	if (cf->nats.shapes & CONF_SHAPE_RECORD)
-		np_enqueue_record(np, v);
+		np_enqueue_record(np, v, rseq);
 }
 
 /* Read what the ring has (bounded); 1 if it may have more. */
@@ -517,7 +562,7 @@ np_drain_ring(struct natspub *np)
 			atomic_fetch_add(&np->st->bad_records, 1);
 			continue;
 		}
-		np_enqueue(np, &v);
+		np_enqueue(np, &v, np->cur.seq - 1);
 	}
 	return (1);
 }
@@ -560,9 +605,34 @@ np_publish(struct natspub *np)
 		atomic_fetch_add(&np->st->published, 1);
 		atomic_store(
 		    &np->st->pending, (uint64_t)atomic_load(&np->inflight));
+		np->fly[(np->fly_head + np->fly_n++) % np->fly_cap] = m->rseq;
 		npq_pop(&np->q);
 	}
 	return (0);
+}
+
+/*
+ * Forget the in-flight messages that were acked or failed (in publish
+ * order), and publish where a restarted natspub would start.
+ */
+static void
+np_low_water(struct natspub *np)
+{
+	uint64_t      done = atomic_load(&np->done), lw;
+	struct npmsg *m;
+
+	while (np->done_seen < done && np->fly_n > 0) {
+		np->fly_head = (np->fly_head + 1) % np->fly_cap;
+		np->fly_n--;
+		np->done_seen++;
+	}
+	if (np->fly_n > 0)
+		lw = np->fly[np->fly_head];
+	else if ((m = npq_peek(&np->q)) != NULL)
+		lw = m->rseq;
+	else
+		lw = np->cur.seq;
+	atomic_store(&np->st->ring_resume, lw);
 }
 
 int
@@ -574,6 +644,7 @@ natspub_step(struct natspub *np)
 	np_check_stream(np);
 	more = np_drain_ring(np);
 	np_publish(np);
+	np_low_water(np);
 	atomic_store(&np->st->buffered, np->q.count);
 	atomic_store(&np->st->buffered_bytes, np->q.bytes);
 	if (npq_peek(&np->q) != NULL && np->stream_ok &&
@@ -596,6 +667,7 @@ natspub_close(struct natspub *np, int64_t wait_ms)
 		po.MaxWait = wait_ms;
 		(void)js_PublishAsyncComplete(np->js, &po);
 	}
+	np_low_water(np);
 	atomic_fetch_add(&np->st->dropped, npq_clear(&np->q));
 	atomic_store(&np->st->buffered, 0);
 	atomic_store(&np->st->buffered_bytes, 0);
@@ -619,6 +691,7 @@ natspub_close(struct natspub *np, int64_t wait_ms)
 	    (uint64_t)atomic_load(&np->inflight),
 	    atomic_load(&np->st->reconnects));
 	buf_free(&np->wire);
+	free(np->fly);
 	free(np->rec);
 	free(np);
 }

@@ -8,7 +8,10 @@ Checked: python3-websockets clients on /, /full-stream and /domains-only
 of the origin and of the front receive the same frames, byte for byte,
 in log order; the front's /stats counts the log's entries; the front's
 natsrc process killed (SIGKILL) while the log grows: its clients stay
-connected and still get every entry once; the front stopped while the
+connected and still get every entry once; the origin's natspub killed
+while the log grows: it resumes at the oldest record not acknowledged,
+JetStream holds every entry once, the front's clients miss nothing;
+the front stopped while the
 log grows and started again: it resumes at the saved JetStream sequence
 and writes exactly the entries it missed (its /latest.json equals the
 origin's, its written counter is exactly the missed count).  TAP."""
@@ -178,13 +181,41 @@ try:
     t.ok("natsrc: continuing at JetStream sequence" in f.logtext(),
          "the new natsrc continued from the shared position")
 
+    # ---- the origin's natspub killed while the log grows ----
+    pid = o.role_pids("natspub")
+    a.grow(20)
+    time.sleep(0.2)
+    a.grow(20)
+    if pid:
+        os.kill(pid[0], signal.SIGKILL)
+    a.grow(20)
+    t.ok(wait_until(lambda: o.role_pids("natspub") not in ([], pid),
+                    20, step=0.1), "natspub restarted after SIGKILL")
+    t.ok(wait_until(oc.count(160), WAIT, step=0.2) and
+         wait_until(fc.count(160), WAIT, step=0.2),
+         "160 frames per path on both",
+         [(p, len(oc.got[p]), len(fc.got[p])) for p in PATHS])
+    time.sleep(1)
+    for p in PATHS:
+        t.ok(fc.got[p] == oc.got[p], "%s: byte-equal across the natspub "
+             "kill (%d frames)" % (p, len(fc.got[p])))
+    t.ok("nats: resuming" in o.logtext(),
+         "natspub resumed at the oldest record not acknowledged")
+    dump = srv.dump() or []
+    for subj in ("certstream.full", "certstream.record"):
+        got = [(json.loads(m)["data"]["cert_index"] if subj.endswith("full")
+                else int.from_bytes(m[8:16], "little"))
+               for _, s, m in dump if s == subj]
+        t.eq(got, list(range(100, 260)),
+             "%s: every entry once, in order, in JetStream" % subj)
+
     # ---- the front stopped while the log grows, then started ----
     fc.close()
     fc = None
     t.eq(f.stop(), 0, "front stops with 0")
     a.grow(30)
-    t.ok(wait_until(oc.count(130), WAIT, step=0.2),
-         "origin: 130 frames", len(oc.got["/"]))
+    t.ok(wait_until(oc.count(190), WAIT, step=0.2),
+         "origin: 190 frames", len(oc.got["/"]))
     f.start()
     t.ok(wait_until(lambda: "natsrc: resuming at JetStream sequence"
                     in f.logtext(), 20, step=0.2),
