@@ -78,6 +78,7 @@ http_response_init(struct http_response *resp)
 	resp->route = STATUS_RT_OTHER;
 	resp->sse = 0;
 	resp->deflate = 0;
+	resp->seq = 0;
 	resp->client_key = 0;
 	resp->filter = NULL;
 	resp->defer = 0;
@@ -260,7 +261,9 @@ stream_filter_of(const struct http_request *req, struct http_response *resp)
 	struct stream_filter f;
 	const char          *why;
 
-	if (stream_filter_parse(req->query, req->query_len, &f, &why) == -1) {
+	if (stream_filter_parse(req->query, req->query_len, &f, &why) == -1 ||
+	    stream_seq_parse(req->query, req->query_len, &resp->seq, &why) ==
+	        -1) {
 		bad_stream_request(resp, why);
 		return (-1);
 	}
@@ -328,6 +331,13 @@ route_stream(struct http_site *site, const struct http_request *req,
 	}
 	if (stream_filter_of(req, resp) == -1)
 		return (1);
+	if (resp->seq && !site->cf->ctwatch.from_nats) {
+		free(resp->filter);
+		resp->filter = NULL;
+		bad_stream_request(
+		    resp, "seq= needs a stream front (ctwatch.source: nats)");
+		return (1);
+	}
 	resp->client_key =
 	    stream_client_key(site->status, site->cf, site->peer, req);
 	if (stream_limit_check(site->status, site->cf, resp->client_key) ==
@@ -351,7 +361,8 @@ route_stream(struct http_site *site, const struct http_request *req,
 	    "Upgrade: websocket\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n",
 	    accept);
-	if (site->cf->stream.compression && ws_deflate_offered(req)) {
+	if (site->cf->stream.compression && ws_deflate_offered(req) &&
+	    !resp->seq) {
 		resp->deflate = 1;
 		buf_puts(&resp->headers, WS_DEFLATE_RESPONSE);
 	}

@@ -45,6 +45,7 @@ struct http_response {
 	int         route;            /* enum status_route, for counting */
 	int         sse;              /* 200: an event stream of "stream" */
 	int         deflate;          /* 101: permessage-deflate agreed */
+	int         seq;              /* ?seq=1: frames carry "seq" */
 	uint64_t    client_key;       /* stream: keyed hash of the address */
 	struct stream_filter *filter; /* stream filter (heap; the worker
 					   takes it, or frees it) */

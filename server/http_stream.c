@@ -73,6 +73,7 @@ stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 		        : c->deflate ? FANOUT_WSZ
 		                     : FANOUT_WS);
 	c->fc.filter = c->filter;
+	c->fc.seqf = resp->seq;
 	c->fc.id = ((uint64_t)getpid() << 32) | ++w->client_serial;
 	if (w->slot != NULL)
 		atomic_fetch_add(&w->slot->clients[c->fc.shape], 1);

@@ -155,6 +155,24 @@ stream_filter_parse(
 }
 
 int
+stream_seq_parse(const char *q, size_t qlen, int *on, const char **why)
+{
+	char v[8];
+	long n;
+
+	*on = 0;
+	n = stream_query_param(q, qlen, "seq", v, sizeof(v));
+	if (n == -1)
+		return (0);
+	if (n == 1 && (v[0] == '0' || v[0] == '1')) {
+		*on = v[0] == '1';
+		return (0);
+	}
+	*why = "seq= must be 0 or 1";
+	return (-1);
+}
+
+int
 stream_filter_active(const struct stream_filter *f)
 {
 	return (f != NULL && (f->types != 0 || f->n > 0));

@@ -108,6 +108,30 @@ START_TEST(test_parse_bad)
 }
 END_TEST
 
+START_TEST(test_seq_param)
+{
+	const char	*why = NULL;
+	int		 on = -1;
+
+	ck_assert_int_eq(stream_seq_parse("", 0, &on, &why), 0);
+	ck_assert_int_eq(on, 0);
+	ck_assert_int_eq(stream_seq_parse("seq=1", 5, &on, &why), 0);
+	ck_assert_int_eq(on, 1);
+	ck_assert_int_eq(stream_seq_parse("domains=a.b&seq=0", 17, &on,
+	    &why), 0);
+	ck_assert_int_eq(on, 0);
+	ck_assert_int_eq(stream_seq_parse("seq=%31", 7, &on, &why), 0);
+	ck_assert_int_eq(on, 1);
+	ck_assert_int_eq(stream_seq_parse("seq=2", 5, &on, &why), -1);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_int_eq(stream_seq_parse("seq=", 4, &on, &why), -1);
+	ck_assert_int_eq(stream_seq_parse("seq=11", 6, &on, &why), -1);
+	ck_assert_int_eq(stream_seq_parse("seq=true", 8, &on, &why), -1);
+	ck_assert_int_eq(stream_seq_parse("seq=%zz", 7, &on, &why), -1);
+	ck_assert_int_eq(stream_seq_parse("seq=1", 3, &on, &why), -1);
+}
+END_TEST
+
 START_TEST(test_match)
 {
 	struct stream_filter	f;
@@ -154,5 +178,6 @@ tu_suite(void)
 	tcase_add_test(tc, test_parse_ok);
 	tcase_add_test(tc, test_parse_bad);
 	tcase_add_test(tc, test_match);
+	tcase_add_test(tc, test_seq_param);
 	return (s);
 }

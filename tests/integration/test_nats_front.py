@@ -49,9 +49,10 @@ class Clients:
     """A websockets client on every path of one daemon, in a thread,
     keeping every text message (heartbeats aside) as bytes."""
 
-    def __init__(self, port):
+    def __init__(self, port, paths=PATHS):
         self.port = port
-        self.got = {p: [] for p in PATHS}
+        self.paths = paths
+        self.got = {p: [] for p in paths}
         self.opened = threading.Event()
         self.errors = []
         self.loop = asyncio.new_event_loop()
@@ -67,7 +68,7 @@ class Clients:
                     max_size=1 << 22, ping_interval=5,
                     ping_timeout=20) as c:
                 ready.append(path)
-                if len(ready) == len(PATHS):
+                if len(ready) == len(self.paths):
                     self.opened.set()
                 while not self.stop.is_set():
                     try:
@@ -85,7 +86,7 @@ class Clients:
     async def main(self):
         self.stop = asyncio.Event()
         ready = []
-        await asyncio.gather(*(self.one(p, ready) for p in PATHS))
+        await asyncio.gather(*(self.one(p, ready) for p in self.paths))
 
     def close(self):
         if self.stop is not None:
@@ -126,7 +127,8 @@ o.write_conf(text=o.base_yaml().replace("ring_size: 1M", "ring_size: 16M") +
              "nats:\n  enabled: true\n  url: [\"%s\"]\n"
              "  shapes: [full, lite, domains, record]\n" % srv.url)
 f = Daemon(ctwatch="  source: nats\n", extra_yaml=front_yaml(srv))
-oc = fc = None
+oc = fc = sc = None
+SEQ_PATHS = ("/full-stream?seq=1", "/domains-only?seq=1&domains=example")
 try:
     o.start()
     t.ok(wait_until(lambda: "nats: created stream CERTSTREAM" in o.logtext()
@@ -139,8 +141,17 @@ try:
          "front: natsrc follows certstream.record", f.logtext()[-2000:])
     t.eq(f.role_pids("ctwatch"), [], "front: no ctwatch process")
     oc, fc = Clients(o.port), Clients(f.port)
+    sc = Clients(f.port, SEQ_PATHS)
     t.ok(oc.opened.wait(WAIT) and fc.opened.wait(WAIT) and not oc.errors
          and not fc.errors, "clients open on both", (oc.errors, fc.errors))
+    t.ok(sc.opened.wait(WAIT) and not sc.errors, "?seq=1 clients open on "
+         "the front", sc.errors)
+    r = get(o.port, "/full-stream?seq=1", headers={
+        "Upgrade": "websocket", "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13"})
+    t.ok(r is not None and r[0] == 400 and b"stream front" in r[2],
+         "the origin answers seq=1 with 400", r)
     time.sleep(0.5)
 
     # ---- the same frames on the origin and on the front ----
@@ -154,6 +165,39 @@ try:
              "origin's" % p, (len(fc.got[p]), len(oc.got[p])))
     t.eq(indexes(fc.got["/full-stream"]), list(range(100, 140)),
          "front: full frames in log order")
+    def under_example(frame):
+        return any(n.lower() == "example" or n.lower().endswith(".example")
+                   for n in json.loads(frame)["data"])
+    dom_want = [w for w in oc.got["/domains-only"] if under_example(w)]
+    t.ok(wait_until(lambda: len(sc.got[SEQ_PATHS[0]]) >= 40 and
+                    len(sc.got[SEQ_PATHS[1]]) >= len(dom_want), WAIT,
+                    step=0.2), "?seq=1 clients: every frame",
+         ([len(v) for v in sc.got.values()], len(dom_want)))
+    recseq = {int.from_bytes(m[8:16], "little"): q
+              for q, s_, m in (srv.dump() or []) if s_ == "certstream.record"}
+    for p, plain in zip(SEQ_PATHS, ("/full-stream", "/domains-only")):
+        bad = []
+        for got, want in zip(sc.got[p], oc.got[plain] if plain ==
+                             "/full-stream" else dom_want):
+            m = re.match(rb'\{"seq":(\d+),', got)
+            if (m is None or b"{" + got[m.end():] != want or
+                    int(m.group(1)) != recseq.get(
+                        json.loads(want)["data"]["cert_index"]
+                        if plain == "/full-stream" else None, -1)):
+                bad.append((got[:60], want[:60]))
+            if len(bad) > 2:
+                break
+        if plain == "/full-stream":
+            t.ok(len(sc.got[p]) == 40 and not bad, "%s: the origin's frames "
+                 "with \"seq\": the entry's JetStream sequence" % p, bad)
+        else:
+            seqs = [int(re.match(rb'\{"seq":(\d+),', g).group(1))
+                    for g in sc.got[p]]
+            t.ok(len(seqs) == len(dom_want) and seqs == sorted(set(seqs))
+                 and all(b"{" + g[g.index(b",") + 1:] == w for g, w in
+                         zip(sc.got[p], dom_want)),
+                 "%s: filtered (%d of 40), seq increasing, bytes otherwise "
+                 "equal" % (p, len(dom_want)))
     r = get(f.port, "/stats")
     logs = json.loads(r[2])["logs"] if r and r[0] == 200 else None
     t.ok(logs is not None and list(logs.values()) == [40] and
@@ -238,7 +282,7 @@ try:
          "front's natsrc counters", f.logtext()[-1500:])
     t.eq(o.stop(), 0, "origin stops with 0")
 finally:
-    for c in (oc, fc):
+    for c in (oc, fc, sc):
         if c is not None:
             c.close()
     f.cleanup()
