@@ -254,9 +254,13 @@ bad_stream_request(struct http_response *resp, const char *why)
 	resp->close = 1;
 }
 
-/* The filter of the query, on the heap when one is asked.  0, or -1 (400). */
+/*
+ * The filter of the query, on the heap when one is asked, and seq= (only
+ * on a stream front).  0, or -1 (400).
+ */
 static int
-stream_filter_of(const struct http_request *req, struct http_response *resp)
+stream_filter_of(const struct http_site *site, const struct http_request *req,
+    struct http_response *resp)
 {
 	struct stream_filter f;
 	const char          *why;
@@ -265,6 +269,11 @@ stream_filter_of(const struct http_request *req, struct http_response *resp)
 	    stream_seq_parse(req->query, req->query_len, &resp->seq, &why) ==
 	        -1) {
 		bad_stream_request(resp, why);
+		return (-1);
+	}
+	if (resp->seq && !site->cf->ctwatch.from_nats) {
+		bad_stream_request(
+		    resp, "seq= needs a stream front (ctwatch.source: nats)");
 		return (-1);
 	}
 	if (stream_filter_active(&f)) {
@@ -329,15 +338,8 @@ route_stream(struct http_site *site, const struct http_request *req,
 		resp->close = 1;
 		return (1);
 	}
-	if (stream_filter_of(req, resp) == -1)
+	if (stream_filter_of(site, req, resp) == -1)
 		return (1);
-	if (resp->seq && !site->cf->ctwatch.from_nats) {
-		free(resp->filter);
-		resp->filter = NULL;
-		bad_stream_request(
-		    resp, "seq= needs a stream front (ctwatch.source: nats)");
-		return (1);
-	}
 	resp->client_key =
 	    stream_client_key(site->status, site->cf, site->peer, req);
 	if (stream_limit_check(site->status, site->cf, resp->client_key) ==
