@@ -92,7 +92,8 @@ struct natsrc {
 	struct buf            rec;
 	int                   lockfd;
 	int                   locked;
-	int                   slot; /* last log slot used, or -1 */
+	int                   failed; /* no position: the process ends */
+	int                   slot;   /* last log slot used, or -1 */
 	int64_t               retry_ms;
 	int64_t               commit_ms;
 };
@@ -427,7 +428,12 @@ ns_lock(struct natsrc *ns)
 		return (0);
 	}
 	ns->locked = 1;
-	return (ns_position(ns) == 0);
+	if (ns_position(ns) == -1) {
+		log_warnx("natsrc: cannot read the saved position; exiting");
+		ns->failed = 1;
+		return (0);
+	}
+	return (1);
 }
 
 /* One turn; 1 when there is more to do at once. */
@@ -545,6 +551,8 @@ natsrc_run(void *state, struct proc_ctx *ctx, int sfd)
 	pfd[1].events = POLLIN;
 	for (;;) {
 		more = ns_turn(ns);
+		if (ns->failed)
+			return (PROC_EXIT_FAIL);
 		rv = poll(pfd, 2, more ? 0 : NS_IDLE_MS);
 		if (rv == -1 && errno != EINTR) {
 			log_warn("natsrc: poll");
@@ -566,7 +574,7 @@ natsrc_close(void *state)
 {
 	struct natsrc *ns = state;
 
-	if (ns->locked)
+	if (ns->locked && !ns->failed)
 		ns_commit(ns);
 	log_info("natsrc: stopped at JetStream sequence %" PRIu64
 	         "; received %" PRIu64 ", written %" PRIu64
