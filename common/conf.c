@@ -195,6 +195,8 @@ const struct conf_key conf_keys[] = {
 	    "0" },
 	{ "stream.max_clients_per_ip", CT_INT, O(stream.max_clients_per_ip), 0,
 	    0, 10000000, "0" },
+	{ "stream.max_replay", CT_INT, O(stream.max_replay), 0, 0, 10000000,
+	    "10000" },
 
 	SECTION("nats"),
 	{ "nats.enabled", CT_BOOL, O(nats.enabled), 0, 0, 0, "false" },

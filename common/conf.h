@@ -174,6 +174,7 @@ struct conf {
 		bool     compression; /* permessage-deflate offered */
 		int      max_clients; /* 0 = no limit */
 		int      max_clients_per_ip; /* 0 = no limit */
+		int      max_replay;         /* ?since= entries; 0 = off */
 	} stream;
 
 	struct {

@@ -52,6 +52,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/natsauth.h"
 #include "common/ring.h"
 #include "common/status.h"
 #include "common/streamrec.h"
@@ -61,7 +62,6 @@
 #include "nats/natspub.h"
 #include "nats/npqueue.h"
 
-#define NP_TOKEN_MAX       4096 /* bytes of nats.token_file */
 #define NP_API_WAIT_MS     2000 /* JetStream API requests */
 #define NP_STREAM_RETRY_MS 1000 /* after a failed stream check */
 #define NP_BACKOFF_MIN_MS  250
@@ -193,58 +193,6 @@ np_backoff(natsConnection *nc, int attempts, void *arg)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-/* The token, first line of the file; NULL (logged) if unusable. */
-static char *
-np_read_token(const char *path)
-{
-	char    buf[NP_TOKEN_MAX + 1];
-	ssize_t n;
-	int     fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("nats.token_file %s", path);
-		return (NULL);
-	}
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0 || n > NP_TOKEN_MAX) {
-		log_warnx("nats.token_file %s: %s", path,
-		    n < 0 ? strerror(errno) : "longer than 4096 bytes");
-		return (NULL);
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (buf[0] == '\0') {
-		log_warnx("nats.token_file %s: empty", path);
-		return (NULL);
-	}
-	return (xstrdup(buf));
-}
-
-int
-natspub_auth(void *o, const struct conf *cf)
-{
-	natsOptions *opts = o;
-	char        *tok;
-	natsStatus   s = NATS_OK;
-
-	if (cf->nats.credentials[0] != '\0')
-		s = natsOptions_SetUserCredentialsFromFiles(
-		    opts, cf->nats.credentials, NULL);
-	else if (cf->nats.token_file[0] != '\0') {
-		if ((tok = np_read_token(cf->nats.token_file)) == NULL)
-			return (-1);
-		s = natsOptions_SetToken(opts, tok);
-		explicit_bzero(tok, strlen(tok));
-		free(tok);
-	}
-	if (s != NATS_OK) {
-		log_warnx("nats credentials: %s", natsStatus_GetText(s));
-		return (-1);
-	}
-	return (0);
-}
-
 static int
 np_options(struct natspub *np)
 {
@@ -278,7 +226,7 @@ np_options(struct natspub *np)
 		log_warnx("nats options: %s", natsStatus_GetText(s));
 		return (-1);
 	}
-	return (natspub_auth(np->opts, np->cf));
+	return (natsauth_set(np->opts, np->cf));
 }
 
 static int

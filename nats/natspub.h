@@ -42,12 +42,6 @@ int  natspub_step(struct natspub *np);
  */
 void natspub_close(struct natspub *np, int64_t wait_ms);
 
-/*
- * Put nats.credentials or nats.token_file into opts (a natsOptions *;
- * natspub and natsrc share it).  0, or -1 (logged).
- */
-int natspub_auth(void *opts, const struct conf *cf);
-
 /* The natspub role (nats.enabled: one process). */
 extern const struct role_ops natspub_role;
 

@@ -50,6 +50,7 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/natsauth.h"
 #include "common/proc.h"
 #include "common/ring.h"
 #include "common/status.h"
@@ -57,7 +58,6 @@
 #include "common/streamwire.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
-#include "nats/natspub.h"
 #include "nats/natsrc.h"
 #include "store/ctpos.h"
 #include "store/dbenv.h"
@@ -163,7 +163,7 @@ ns_connect(struct natsrc *ns)
 		log_warnx("natsrc: nats options: %s", natsStatus_GetText(s));
 		return (-1);
 	}
-	if (natspub_auth(ns->opts, cf) == -1)
+	if (natsauth_set(ns->opts, cf) == -1)
 		return (-1);
 	s = natsConnection_Connect(&ns->nc, ns->opts);
 	if (s == NATS_OK)

@@ -323,10 +323,17 @@ fanout_idle(struct fanout *f)
 	ring_cursor_head(f->ring, &f->cur);
 }
 
+uint64_t
+fanout_newest_jsseq(const struct fanout *f)
+{
+	return (f->head > 1 ? f->win[(f->head - 1) % f->cap].jsseq : 0);
+}
+
 int
 fanout_wants(const struct fanout_client *fc, const struct fanout_frame *fr)
 {
 	return (fr->outlen[fc->enc][fc->shape] != 0 &&
+	    fr->jsseq >= fc->min_jsseq &&
 	    (fc->filter == NULL ||
 	        stream_filter_match(
 	            fc->filter, fr->flags, fr->names, fr->names_len)));

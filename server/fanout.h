@@ -80,6 +80,7 @@ struct fanout_client {
 	enum fanout_enc             enc;
 	const struct stream_filter *filter;    /* NULL: every entry */
 	int                         seqf;      /* frames with "seq":N */
+	uint64_t                    min_jsseq; /* frames below: not sent */
 	uint64_t                    id;        /* opaque, for metrics labels */
 	uint64_t                    seq;       /* next frame to send */
 	size_t                      off;       /* bytes of it already sent */
@@ -108,7 +109,12 @@ int            fanout_enable_deflate(struct fanout *f);
 size_t         fanout_pull(struct fanout *f);
 /* No clients: keep the cursor at the head instead of reading. */
 void           fanout_idle(struct fanout *f);
-/* Does the frame go to this client (shape present, filter passes)? */
+/* The JetStream sequence of the newest frame (0: none, or not a front). */
+uint64_t       fanout_newest_jsseq(const struct fanout *f);
+/*
+ * Does the frame go to this client (shape present, filter passes, its
+ * JetStream sequence at least the client's min_jsseq)?
+ */
 int fanout_wants(const struct fanout_client *fc, const struct fanout_frame *fr);
 
 /*

@@ -79,6 +79,8 @@ http_response_init(struct http_response *resp)
 	resp->sse = 0;
 	resp->deflate = 0;
 	resp->seq = 0;
+	resp->since_set = 0;
+	resp->since = 0;
 	resp->client_key = 0;
 	resp->filter = NULL;
 	resp->defer = 0;
@@ -267,13 +269,20 @@ stream_filter_of(const struct http_site *site, const struct http_request *req,
 
 	if (stream_filter_parse(req->query, req->query_len, &f, &why) == -1 ||
 	    stream_seq_parse(req->query, req->query_len, &resp->seq, &why) ==
-	        -1) {
+	        -1 ||
+	    stream_since_parse(req->query, req->query_len, &resp->since_set,
+	        &resp->since, &why) == -1) {
 		bad_stream_request(resp, why);
 		return (-1);
 	}
-	if (resp->seq && !site->cf->ctwatch.from_nats) {
-		bad_stream_request(
-		    resp, "seq= needs a stream front (ctwatch.source: nats)");
+	if ((resp->seq || resp->since_set) && !site->cf->ctwatch.from_nats) {
+		bad_stream_request(resp,
+		    "seq= and since= need a stream front (ctwatch.source: "
+		    "nats)");
+		return (-1);
+	}
+	if (resp->since_set && site->cf->stream.max_replay == 0) {
+		bad_stream_request(resp, "since= is off (stream.max_replay 0)");
 		return (-1);
 	}
 	if (stream_filter_active(&f)) {
@@ -364,7 +373,7 @@ route_stream(struct http_site *site, const struct http_request *req,
 	    "Sec-WebSocket-Accept: %s\r\n",
 	    accept);
 	if (site->cf->stream.compression && ws_deflate_offered(req) &&
-	    !resp->seq) {
+	    !resp->seq && !resp->since_set) {
 		resp->deflate = 1;
 		buf_puts(&resp->headers, WS_DEFLATE_RESPONSE);
 	}

@@ -173,6 +173,34 @@ stream_seq_parse(const char *q, size_t qlen, int *on, const char **why)
 }
 
 int
+stream_since_parse(
+    const char *q, size_t qlen, int *set, uint64_t *since, const char **why)
+{
+	char     v[24];
+	long     n, i;
+	uint64_t x = 0;
+
+	*set = 0;
+	*since = 0;
+	n = stream_query_param(q, qlen, "since", v, sizeof(v));
+	if (n == -1)
+		return (0);
+	for (i = 0; i < n && n <= 20; i++) {
+		if (v[i] < '0' || v[i] > '9' ||
+		    x > (UINT64_MAX - (uint64_t)(v[i] - '0')) / 10)
+			break;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (n <= 0 || i != n) {
+		*why = "since= must be a sequence number (digits)";
+		return (-1);
+	}
+	*set = 1;
+	*since = x;
+	return (0);
+}
+
+int
 stream_filter_active(const struct stream_filter *f)
 {
 	return (f != NULL && (f->types != 0 || f->n > 0));

@@ -56,6 +56,12 @@ int stream_filter_parse(
  * 0, or -1 with *why set for a 400.
  */
 int stream_seq_parse(const char *q, size_t qlen, int *on, const char **why);
+/*
+ * The since parameter: *set = 1 and *since = N for since=N (decimal,
+ * 0..2^64-1), else *set = 0.  0, or -1 with *why set for a 400.
+ */
+int stream_since_parse(
+    const char *q, size_t qlen, int *set, uint64_t *since, const char **why);
 /* 1 when some filter is set. */
 int stream_filter_active(const struct stream_filter *f);
 /* Does an entry (STREAMREC_F_* flags, NAMES section) pass the filter? */

@@ -97,6 +97,46 @@ class Clients:
         return lambda: all(len(v) >= n for v in self.got.values())
 
 
+class Collector:
+    """One websockets client in a thread: frames until want or timeout,
+    and how the server closed it (code, reason) if it did."""
+
+    def __init__(self, port, path, want, timeout=WAIT):
+        self.frames, self.closed, self.error = [], None, None
+        self.th = threading.Thread(target=lambda: asyncio.run(
+            self.run(port, path, want, timeout)), daemon=True)
+        self.th.start()
+
+    async def run(self, port, path, want, timeout):
+        end = time.monotonic() + timeout
+        try:
+            async with websockets.connect(
+                    "ws://127.0.0.1:%d%s" % (port, path),
+                    max_size=1 << 22) as c:
+                while len(self.frames) < want and time.monotonic() < end:
+                    try:
+                        m = await asyncio.wait_for(c.recv(), 0.5)
+                    except asyncio.TimeoutError:
+                        continue
+                    if isinstance(m, str):
+                        m = m.encode()
+                    if b'"heartbeat"' not in m[:40]:
+                        self.frames.append(m)
+        except websockets.ConnectionClosed as e:
+            self.closed = (e.code, e.reason)
+        except Exception as e:      # reported, never hidden
+            self.error = repr(e)
+
+    def join(self):
+        self.th.join(WAIT + 5)
+        return self
+
+
+def strip_seq(frame):
+    m = re.match(rb'\{"seq":(\d+),', frame)
+    return (int(m.group(1)), b"{" + frame[m.end():]) if m else (None, frame)
+
+
 def indexes(frames):
     return [json.loads(f)["data"]["cert_index"] for f in frames]
 
@@ -126,7 +166,9 @@ o = Daemon(ctwatch=("  log_list: %s\n  poll_interval: 200ms\n"
 o.write_conf(text=o.base_yaml().replace("ring_size: 1M", "ring_size: 16M") +
              "nats:\n  enabled: true\n  url: [\"%s\"]\n"
              "  shapes: [full, lite, domains, record]\n" % srv.url)
-f = Daemon(ctwatch="  source: nats\n", extra_yaml=front_yaml(srv))
+f = Daemon(ctwatch="  source: nats\n")
+f.write_conf(text=f.base_yaml().replace(
+    "ring_size: 1M", "ring_size: 1M\n  max_replay: 100") + front_yaml(srv))
 oc = fc = sc = None
 SEQ_PATHS = ("/full-stream?seq=1", "/domains-only?seq=1&domains=example")
 try:
@@ -253,13 +295,50 @@ try:
         t.eq(got, list(range(100, 260)),
              "%s: every entry once, in order, in JetStream" % subj)
 
+    # ---- ?since= : replay from JetStream, then live ----
+    recseq = {int.from_bytes(m[8:16], "little"): q
+              for q, s_, m in (srv.dump() or []) if s_ == "certstream.record"}
+    last = recseq[259]
+    want = {recseq[i]: w for i, w in zip(range(100, 260),
+                                           oc.got["/full-stream"])}
+    rc = Collector(f.port, "/full-stream?seq=1&since=%d" % recseq[200], 79)
+    fut = Collector(f.port, "/?since=%d" % (last + 10 ** 6), 1, timeout=8)
+    now = Collector(f.port, "/full-stream?since=%d&seq=1" % last, 20)
+    old = Collector(f.port, "/full-stream?since=%d" % recseq[150], 1)
+    time.sleep(0.3)
+    a.grow(20)
+    t.ok(wait_until(oc.count(180), WAIT, step=0.2), "origin: 180 frames")
+    for c in (rc, fut, now, old):
+        c.join()
+    live = dict(zip(range(260, 280), oc.got["/full-stream"][160:180]))
+    got = [strip_seq(x) for x in rc.frames]
+    seqs = [q for q, _ in got]
+    idx = [json.loads(b)["data"]["cert_index"] for _, b in got]
+    t.eq(idx, list(range(201, 280)), "since=<seq of 200>: entries 201..279 "
+         "once each, in order, across the live boundary")
+    t.ok(all(q is not None for q in seqs) and seqs == sorted(set(seqs)),
+         "their seq fields increase", seqs[:5])
+    t.ok(all(b == (want.get(q) or live.get(i)) for (q, b), i in
+             zip(got, idx)), "and their bytes are the origin's",
+         rc.error)
+    t.ok(not fut.frames and fut.closed is None and fut.error is None,
+         "since in the future: nothing yet (no error)",
+         (len(fut.frames), fut.closed, fut.error))
+    t.eq([json.loads(strip_seq(x)[1])["data"]["cert_index"]
+          for x in now.frames], list(range(260, 280)),
+         "since=<newest>: only the live entries")
+    t.ok(old.closed is not None and old.closed[0] == 1008 and
+         "max_replay" in old.closed[1] and not old.frames,
+         "since older than stream.max_replay (100): close 1008",
+         (old.closed, len(old.frames), old.error))
+
     # ---- the front stopped while the log grows, then started ----
     fc.close()
     fc = None
     t.eq(f.stop(), 0, "front stops with 0")
     a.grow(30)
-    t.ok(wait_until(oc.count(190), WAIT, step=0.2),
-         "origin: 190 frames", len(oc.got["/"]))
+    t.ok(wait_until(oc.count(210), WAIT, step=0.2),
+         "origin: 210 frames", len(oc.got["/"]))
     f.start()
     t.ok(wait_until(lambda: "natsrc: resuming at JetStream sequence"
                     in f.logtext(), 20, step=0.2),
