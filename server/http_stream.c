@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/proc.h"
 #include "common/util.h"
 #include "server/http_int.h"
@@ -458,10 +459,15 @@ replay_step(struct worker *w, struct conn *c)
 {
 	enum replay_state st;
 	uint64_t          last, until = c->replay_until, newest;
+	char              why[128];
 
 	if (c->close_after)
 		return;
 	st = replay_take(c->replay, &c->out, &last);
+	if (st == REPLAY_FAILED) {
+		replay_why(c->replay, why, sizeof(why));
+		log_warnx("stream: a ?since= replay failed: %s", why);
+	}
 	if (st != REPLAY_RUNNING) {
 		replay_end(w, c);
 		stream_close(w, c, st == REPLAY_TOO_OLD ? 1008 : 1011,

@@ -13,8 +13,10 @@
  * Limits: the first entry tells how many are pending; more than
  * stream.max_replay is REPLAY_TOO_OLD before anything is sent (and so is
  * a replay that keeps being outrun past that bound).  A NATS error is
- * REPLAY_FAILED.  Nothing here logs per client; the thread logs once
- * when it cannot connect.  The thread and the worker share the struct
+ * REPLAY_FAILED.  A since whose next entry the stream no longer keeps
+ * (its first sequence is past since + 1) is REPLAY_TOO_OLD too.  The thread never logs
+ * (the worker's log is single-threaded): replay_why() gives the reason
+ * of a failure to the worker.  The thread and the worker share the struct
  * and the last one to let go frees it, so the worker never joins.
  */
 #include <inttypes.h>
@@ -56,6 +58,7 @@ struct replay {
 	struct stream_filter filter;
 	int                  has_filter;
 	uint64_t             count;
+	char                 why[128]; /* the worker logs it */
 };
 
 static const uint32_t shape_kind[FANOUT_SHAPES] = {
@@ -160,6 +163,26 @@ replay_put(struct replay *r, natsMsg *m, uint64_t seq, struct buf *tmp)
 	return (i ? 0 : -1);
 }
 
+/*
+ * Has the stream dropped entries after since (its first message is
+ * beyond since + 1)?  Sequences of other subjects fill the gaps, so
+ * this is the only way to know; an error says no (the replay then fails
+ * on its own if NATS is really gone).
+ */
+static int
+replay_expired(struct replay *r, jsCtx *js)
+{
+	jsStreamInfo *si = NULL;
+	int           old;
+
+	if (js_GetStreamInfo(&si, js, r->rq.cf->nats.stream, NULL, NULL) !=
+	    NATS_OK)
+		return (0);
+	old = si->State.FirstSeq > r->rq.since + 1;
+	jsStreamInfo_Destroy(si);
+	return (old);
+}
+
 static int
 replay_connect(
     struct replay *r, natsConnection **nc, jsCtx **js, natsSubscription **sub)
@@ -193,11 +216,15 @@ replay_connect(
 	so.Ordered = true;
 	so.Config.DeliverPolicy = js_DeliverByStartSequence;
 	so.Config.OptStartSeq = r->rq.since + 1;
+	if (s == NATS_OK && (r->rq.since > 0 && replay_expired(r, *js)))
+		return (1);
 	if (s == NATS_OK)
 		s = js_SubscribeSync(sub, *js, subj, NULL, &so, &jerr);
 	if (s != NATS_OK) {
-		log_warnx("replay: cannot read %s from NATS: %s (%d)", subj,
+		pthread_mutex_lock(&r->mu);
+		(void)snprintf(r->why, sizeof(r->why), "%s: %s (%d)", subj,
 		    natsStatus_GetText(s), (int)jerr);
+		pthread_mutex_unlock(&r->mu);
 		return (-1);
 	}
 	return (0);
@@ -257,8 +284,14 @@ replay_main(void *arg)
 	natsSubscription *sub = NULL;
 	enum replay_state st = REPLAY_FAILED;
 
-	if (replay_connect(r, &nc, &js, &sub) == 0)
+	switch (replay_connect(r, &nc, &js, &sub)) {
+	case 0:
 		st = replay_loop(r, sub);
+		break;
+	case 1:
+		st = REPLAY_TOO_OLD;
+		break;
+	}
 	if (sub != NULL) {
 		(void)natsSubscription_Unsubscribe(sub);
 		natsSubscription_Destroy(sub);
@@ -318,6 +351,14 @@ replay_take(struct replay *r, struct buf *out, uint64_t *last)
 	st = r->out.len == 0 ? r->state : REPLAY_RUNNING;
 	pthread_mutex_unlock(&r->mu);
 	return (st);
+}
+
+void
+replay_why(struct replay *r, char *buf, size_t len)
+{
+	pthread_mutex_lock(&r->mu);
+	(void)snprintf(buf, len, "%s", r->why[0] != '\0' ? r->why : "-");
+	pthread_mutex_unlock(&r->mu);
 }
 
 void

@@ -20,7 +20,8 @@ struct replay;
 
 enum replay_state {
 	REPLAY_RUNNING = 0,
-	REPLAY_TOO_OLD, /* more than stream.max_replay entries back */
+	REPLAY_TOO_OLD, /* more than stream.max_replay entries back, or
+	                   older than the stream keeps */
 	REPLAY_FAILED,  /* NATS could not be read */
 };
 
@@ -44,6 +45,8 @@ struct replay *replay_start(const struct replay_req *rq);
  */
 enum replay_state
      replay_take(struct replay *r, struct buf *out, uint64_t *last);
+/* Why it failed, for the worker's log ("-" when not known). */
+void replay_why(struct replay *r, char *buf, size_t len);
 /* Stop and forget it (the thread ends by itself, soon). */
 void replay_stop(struct replay *r);
 /*
