@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -126,6 +127,44 @@ class Collector:
             self.closed = (e.code, e.reason)
         except Exception as e:      # reported, never hidden
             self.error = repr(e)
+
+    def join(self):
+        self.th.join(WAIT + 5)
+        return self
+
+
+class SseCollector:
+    """An SSE client (raw socket) in a thread: the data of each event."""
+
+    def __init__(self, port, path, want, timeout=WAIT):
+        self.events, self.status = [], None
+        self.th = threading.Thread(target=self.run,
+                                   args=(port, path, want, timeout),
+                                   daemon=True)
+        self.th.start()
+
+    def run(self, port, path, want, timeout):
+        end = time.monotonic() + timeout
+        s = socket.create_connection(("127.0.0.1", port), timeout=1)
+        s.sendall(("GET %s HTTP/1.1\r\nHost: n\r\nAccept: "
+                   "text/event-stream\r\n\r\n" % path).encode())
+        data = b""
+        while len(self.events) < want and time.monotonic() < end:
+            try:
+                chunk = s.recv(1 << 16)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            data += chunk
+            if self.status is None and b"\r\n\r\n" in data:
+                head, data = data.split(b"\r\n\r\n", 1)
+                self.status = int(head.split()[1])
+            while self.status is not None and b"\n\n" in data:
+                ev, data = data.split(b"\n\n", 1)
+                if ev.startswith(b"data: "):
+                    self.events.append(ev[6:])
+        s.close()
 
     def join(self):
         self.th.join(WAIT + 5)
@@ -305,10 +344,11 @@ try:
     fut = Collector(f.port, "/?since=%d" % (last + 10 ** 6), 1, timeout=8)
     now = Collector(f.port, "/full-stream?since=%d&seq=1" % last, 20)
     old = Collector(f.port, "/full-stream?since=%d" % recseq[150], 1)
+    sse = SseCollector(f.port, "/?since=%d&seq=1" % recseq[250], 29)
     time.sleep(0.3)
     a.grow(20)
     t.ok(wait_until(oc.count(180), WAIT, step=0.2), "origin: 180 frames")
-    for c in (rc, fut, now, old):
+    for c in (rc, fut, now, old, sse):
         c.join()
     live = dict(zip(range(260, 280), oc.got["/full-stream"][160:180]))
     got = [strip_seq(x) for x in rc.frames]
@@ -321,6 +361,15 @@ try:
     t.ok(all(b == (want.get(q) or live.get(i)) for (q, b), i in
              zip(got, idx)), "and their bytes are the origin's",
          rc.error)
+    lite = [json.loads(e) for e in sse.events]
+    t.ok(sse.status == 200 and
+         [e["data"]["cert_index"] for e in lite] == list(range(251, 280))
+         and [e["seq"] for e in lite] == [recseq[i] for i in range(251, 260)]
+         + [e["seq"] for e in lite][9:] and
+         all(strip_seq(ev)[1] + b"\n" == w for ev, w in
+             zip(sse.events, oc.got["/"][151:180])),
+         "SSE since=<seq of 250>&seq=1: lite events 251..279, the origin's "
+         "bytes", (sse.status, [e["data"]["cert_index"] for e in lite][:5]))
     t.ok(not fut.frames and fut.closed is None and fut.error is None,
          "since in the future: nothing yet (no error)",
          (len(fut.frames), fut.closed, fut.error))
