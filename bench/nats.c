@@ -225,7 +225,7 @@ run_natspub(const char *url, uint64_t n, struct ring *ring,
 	ov[2].key = "nats.subject_prefix";
 	ov[2].value = "np";
 	if ((cf = conf_load(NULL, ov, 3, err, sizeof(err))) == NULL ||
-	    (np = natspub_open(cf, ring, &st->nats)) == NULL)
+	    (np = natspub_open(cf, ring, st)) == NULL)
 		return (-1);
 	while (atomic_load(&st->nats.state) != STATUS_NATS_CONNECTED)
 		if (natspub_step(np) == 0)

@@ -147,6 +147,7 @@ const struct conf_key conf_keys[] = {
 
 	SECTION("ctwatch"),
 	{ "ctwatch.enabled", CT_BOOL, O(ctwatch.enabled), 0, 0, 0, "true" },
+	{ "ctwatch.source", CT_STRING, O(ctwatch.source), 0, 0, 0, "logs" },
 	{ "ctwatch.log_list", CT_LOGLIST, O(ctwatch.log_list), 0, 0, 8,
 	    "\"\"" },
 	{ "ctwatch.log_list_refresh", CT_DURATION,
@@ -195,6 +196,8 @@ const struct conf_key conf_keys[] = {
 	    "0" },
 	{ "stream.max_clients_per_ip", CT_INT, O(stream.max_clients_per_ip), 0,
 	    0, 10000000, "0" },
+	{ "stream.max_replay", CT_INT, O(stream.max_replay), 0, 0, 10000000,
+	    "10000" },
 
 	SECTION("nats"),
 	{ "nats.enabled", CT_BOOL, O(nats.enabled), 0, 0, 0, "false" },
@@ -206,7 +209,7 @@ const struct conf_key conf_keys[] = {
 	    "\"\"" },
 	{ "nats.subject_prefix", CT_NATSNAME, O(nats.subject_prefix), KF_DOTS,
 	    0, 0, "certstream" },
-	{ "nats.shapes", CT_SHAPES, O(nats.shapes), 0, 1, 3,
+	{ "nats.shapes", CT_SHAPES, O(nats.shapes), 0, 1, 4,
 	    "[full, lite, domains]" },
 	{ "nats.per_log_subjects", CT_BOOL, O(nats.per_log_subjects), 0, 0, 0,
 	    "false" },

@@ -36,6 +36,7 @@
 #define CONF_SHAPE_FULL    0x1u
 #define CONF_SHAPE_LITE    0x2u
 #define CONF_SHAPE_DOMAINS 0x4u
+#define CONF_SHAPE_RECORD  0x8u /* all shapes of an entry, for fronts */
 
 /*
  * convergence.sni: how a Convergence probe names its target.  FALLBACK
@@ -156,6 +157,8 @@ struct conf {
 
 	struct {
 		bool                enabled;
+		char               *source;    /* "logs" or "nats" */
+		bool                from_nats; /* source is "nats" */
 		/* URLs and absolute file paths; "" = CONF_CT_DEFAULT_LIST */
 		struct conf_strlist log_list;
 		int64_t             log_list_refresh_ms;
@@ -188,6 +191,7 @@ struct conf {
 		bool     compression; /* permessage-deflate offered */
 		int      max_clients; /* 0 = no limit */
 		int      max_clients_per_ip; /* 0 = no limit */
+		int      max_replay;         /* ?since= entries; 0 = off */
 	} stream;
 
 	struct {

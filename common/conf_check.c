@@ -60,11 +60,24 @@ conf_check_cross(struct loader *ld)
 	check_nats(ld);
 }
 
-/* One way to authenticate to NATS. */
+/*
+ * One way to authenticate to NATS; ctwatch.source names a source; a
+ * stream front (source nats) does not publish its ring back to NATS.
+ */
 static void
 check_nats(struct loader *ld)
 {
-	const struct conf *cf = ld->cf;
+	struct conf *cf = ld->cf;
+
+	if (strcmp(cf->ctwatch.source, "logs") != 0 &&
+	    strcmp(cf->ctwatch.source, "nats") != 0)
+		conf_key_error(ld, "ctwatch.source",
+		    "expected logs or nats, got \"%s\"", cf->ctwatch.source);
+	cf->ctwatch.from_nats = strcmp(cf->ctwatch.source, "nats") == 0;
+	if (cf->ctwatch.from_nats && cf->ctwatch.enabled && cf->nats.enabled)
+		conf_key_error(ld, blame(ld, "nats.enabled", "ctwatch.source"),
+		    "a stream front (ctwatch.source: nats) cannot also "
+		    "publish its stream to NATS (nats.enabled): set one");
 
 	if (cf->nats.credentials[0] != '\0' && cf->nats.token_file[0] != '\0')
 		conf_key_error(ld,

@@ -86,6 +86,7 @@ shape_item(struct loader *ld, yaml_node_t *in, const char *ipath, const char *s,
 		{ "full", CONF_SHAPE_FULL },
 		{ "lite", CONF_SHAPE_LITE },
 		{ "domains", CONF_SHAPE_DOMAINS },
+		{ "record", CONF_SHAPE_RECORD },
 	};
 	unsigned *bits = arg;
 	char      got[CONF_MSG_MAX];
@@ -97,7 +98,7 @@ shape_item(struct loader *ld, yaml_node_t *in, const char *ipath, const char *s,
 	if (i == NELEM(shapes) || (*bits & shapes[i].bit)) {
 		conf_describe(got, sizeof(got), in);
 		conf_node_error(ld, in, ipath,
-		    "expected one of full, lite, domains (each once), got %s",
+		    "expected one of full, lite, domains, record (each once), got %s",
 		    got);
 		return (-1);
 	}
@@ -115,7 +116,7 @@ conf_set_shapes(struct loader *ld, const struct conf_key *k, yaml_node_t *node,
 		return;
 	if (bits == 0) {
 		conf_node_error(ld, node, path,
-		    "name at least one shape (full, lite, domains)");
+		    "name at least one shape (full, lite, domains, record)");
 		return;
 	}
 	*(unsigned *)conf_field(ld->cf, k) = bits;

@@ -21,6 +21,7 @@ static const char *const role_names[ROLE_MAX] = {
 	[ROLE_SCANNER] = "scanner",
 	[ROLE_CTWATCH] = "ctwatch",
 	[ROLE_NATSPUB] = "natspub",
+	[ROLE_NATSRC] = "natsrc",
 	[ROLE_RECOVERY] = "db-recover",
 };
 
@@ -309,5 +310,38 @@ status_nats_metrics(const struct status_nats *a, struct buf *out)
 	g = atomic_load(&a->disconnects);
 	rv |= prom_family(out, "notaryd_nats_disconnects_total", "counter",
 	    "Connections to NATS lost", NULL, NULL, &g, 1);
+	return (rv == 0 ? 0 : -1);
+}
+
+int
+status_natsrc_metrics(const struct status_natsrc *a, struct buf *out)
+{
+	static const char *const res[] = { "written", "malformed", "stale" };
+	const char              *states[STATUS_NATS_CLOSED + 1];
+	uint64_t                 m[3], s[STATUS_NATS_CLOSED + 1], g;
+	uint32_t                 state = atomic_load(&a->state);
+	size_t                   i;
+	int                      rv;
+
+	m[0] = atomic_load(&a->written);
+	m[1] = atomic_load(&a->malformed);
+	m[2] = atomic_load(&a->stale);
+	for (i = 0; i < 6; i++) {
+		states[i] = status_nats_state_name((uint32_t)i);
+		s[i] = (i == state);
+	}
+	rv = prom_family(out, "notaryd_natsrc_messages_total", "counter",
+	    "Entries a stream front took from JetStream, by outcome", "result",
+	    res, m, 3);
+	rv |= prom_family(out, "notaryd_natsrc_state", "gauge",
+	    "NATS source connection state (1 = current)", "state", states, s,
+	    6);
+	g = atomic_load(&a->next_seq);
+	rv |= prom_family(out, "notaryd_natsrc_next_sequence", "gauge",
+	    "JetStream sequence after the last entry in the ring", NULL, NULL,
+	    &g, 1);
+	g = atomic_load(&a->subscribes);
+	rv |= prom_family(out, "notaryd_natsrc_subscribes_total", "counter",
+	    "JetStream consumers created", NULL, NULL, &g, 1);
 	return (rv == 0 ? 0 : -1);
 }

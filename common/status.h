@@ -25,6 +25,7 @@ enum role {
 	ROLE_SCANNER,
 	ROLE_CTWATCH,
 	ROLE_NATSPUB,
+	ROLE_NATSRC,
 	ROLE_RECOVERY,
 	ROLE_MAX,
 };
@@ -223,6 +224,25 @@ struct status_nats {
 	_Atomic uint64_t reconnects;     /* reconnections made */
 	_Atomic uint64_t disconnects;
 	_Atomic uint64_t streams_created;
+	/* the oldest ring record with a message not yet acked (or the next
+	   to read): where a restarted natspub starts; 0 = none yet */
+	_Atomic uint64_t ring_resume;
+};
+
+/*
+ * A stream front's NATS source (natsrc role, ctwatch.source: nats): one
+ * process writes it.  next_seq, the JetStream sequence after the last
+ * entry written into the ring, outlives the process: a natsrc that
+ * restarts within the same daemon goes on from it.
+ */
+struct status_natsrc {
+	_Atomic uint32_t state;     /* enum status_nats_state */
+	_Atomic uint64_t received;  /* messages taken from JetStream */
+	_Atomic uint64_t written;   /* entries written into the ring */
+	_Atomic uint64_t malformed; /* messages that did not decode */
+	_Atomic uint64_t stale;     /* older than next_seq: not written */
+	_Atomic uint64_t subscribes;
+	_Atomic uint64_t next_seq;
 };
 
 const char *status_nats_state_name(uint32_t state);
@@ -232,6 +252,8 @@ struct buf;
  * to out, for the /metrics route.  0, or -1 when out is full.
  */
 int status_nats_metrics(const struct status_nats *n, struct buf *out);
+/* The same for the NATS source (notaryd_natsrc_*). */
+int status_natsrc_metrics(const struct status_natsrc *n, struct buf *out);
 
 struct status {
 	uint32_t               magic;
@@ -249,7 +271,8 @@ struct status {
 	struct status_role     role[ROLE_MAX];
 	_Atomic uint32_t       nctlogs; /* slots ever used */
 	struct status_ctlog    ctlog[STATUS_MAX_CTLOGS];
-	struct status_nats     nats; /* natspub writes */
+	struct status_nats     nats;   /* natspub writes */
+	struct status_natsrc   natsrc; /* natsrc writes */
 };
 
 #define STATUS_MAGIC 0x6e737431u /* "nst1" */

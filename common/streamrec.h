@@ -18,6 +18,8 @@
  *   STREAMREC_LITE     the / (lite) JSON message (with trailing "\n")
  *   STREAMREC_DOMAINS  the /domains-only JSON message (no trailing "\n")
  *   STREAMREC_NAMES    all_domains, lowercased, each NUL-terminated
+ *   STREAMREC_JSSEQ    8 bytes: the entry's JetStream sequence (a stream
+ *                      front's records; see nats/natsrc.c)
  *   >= STREAMREC_KIND_EXT  reserved for the stream fan-out (e.g. deflated)
  */
 #ifndef NOTARYD_STREAMREC_H
@@ -42,6 +44,7 @@ enum streamrec_kind {
 	STREAMREC_LITE = 2,
 	STREAMREC_DOMAINS = 3,
 	STREAMREC_NAMES = 4,
+	STREAMREC_JSSEQ = 5,
 	STREAMREC_KIND_EXT = 16 /* first kind for the stream helper */
 };
 

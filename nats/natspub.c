@@ -12,6 +12,10 @@
  * with nats.per_log_subjects, N the record's log slot), JetStream
  * message id "<log>:<index>:<shape>" so that the stream drops the
  * duplicates two overlapping natspub generations send after a reload.
+ * The shape "record" is the whole entry in one message on
+ * "<prefix>.record" (common/streamwire.h: every JSON section and the
+ * log's URL and names from the status table), what a stream front
+ * (ctwatch.source: nats) follows.
  *
  * Messages wait in a FIFO bounded by nats.buffer payload bytes; a
  * message that does not fit is dropped (the newest are dropped, so what
@@ -22,6 +26,14 @@
  * libnats reconnects by itself (back-off 250 ms doubling to 5 s); after
  * every (re)connection the JetStream stream is looked up and created
  * with nats.max_age / nats.max_bytes if missing.
+ *
+ * A natspub that is restarted (crash, reload) starts at the oldest ring
+ * record one of whose messages was not acked yet (status ring_resume,
+ * kept up to date every round; acks arrive in publish order on the one
+ * connection), if the ring still holds it, rather than at the head: what
+ * was published while no natspub ran is sent, and what is sent again is
+ * dropped by JetStream's duplicate window (message ids).  Records the
+ * ring no longer holds are counted as skipped.
  *
  * Threads: libnats calls the connection and ack callbacks from its own
  * threads; they only touch atomics.  Failures are logged once where they
@@ -40,15 +52,16 @@
 
 #include "common/conf.h"
 #include "common/log.h"
+#include "common/natsauth.h"
 #include "common/ring.h"
 #include "common/status.h"
 #include "common/streamrec.h"
+#include "common/streamwire.h"
 #include "common/util.h"
 #include "common/xmalloc.h"
 #include "nats/natspub.h"
 #include "nats/npqueue.h"
 
-#define NP_TOKEN_MAX       4096 /* bytes of nats.token_file */
 #define NP_API_WAIT_MS     2000 /* JetStream API requests */
 #define NP_STREAM_RETRY_MS 1000 /* after a failed stream check */
 #define NP_BACKOFF_MIN_MS  250
@@ -70,23 +83,29 @@ enum np_link {
 };
 
 struct natspub {
-	const struct conf  *cf;
-	struct ring        *ring;
-	struct status_nats *st;
-	struct ring_cursor  cur;
-	uint8_t            *rec; /* one record copied out */
-	size_t              reclen;
-	struct npqueue      q;
-	natsOptions        *opts;
-	natsConnection     *nc;
-	jsCtx              *js;
-	_Atomic int         link;        /* enum np_link */
-	_Atomic int         need_stream; /* (re)connected: check it */
-	_Atomic int64_t     inflight;    /* published, not yet acked */
-	int                 stream_ok;
-	int                 last_link; /* what the loop last logged */
-	int64_t             stream_retry_ms;
-	int                 warned_publish;
+	const struct conf   *cf;
+	struct ring         *ring;
+	struct status_nats  *st;
+	const struct status *logs; /* the status table: log texts */
+	struct ring_cursor   cur;
+	struct buf           wire; /* one "record" message */
+	uint8_t             *rec;  /* one record copied out */
+	size_t               reclen;
+	struct npqueue       q;
+	natsOptions         *opts;
+	natsConnection      *nc;
+	jsCtx               *js;
+	_Atomic int          link;        /* enum np_link */
+	_Atomic int          need_stream; /* (re)connected: check it */
+	_Atomic int64_t      inflight;    /* published, not yet acked */
+	_Atomic uint64_t     done;        /* acks and failures, in all */
+	uint64_t             done_seen;   /* of them popped from fly */
+	uint64_t            *fly; /* ring seqs of the in-flight messages */
+	size_t               fly_cap, fly_head, fly_n;
+	int                  stream_ok;
+	int                  last_link; /* what the loop last logged */
+	int64_t              stream_retry_ms;
+	int                  warned_publish;
 };
 
 static const struct {
@@ -155,6 +174,7 @@ np_acked(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *arg)
 		atomic_fetch_add(&np->st->failed, 1);
 	atomic_store(&np->st->pending,
 	    (uint64_t)(atomic_fetch_sub(&np->inflight, 1) - 1));
+	atomic_fetch_add(&np->done, 1);
 	natsMsg_Destroy(msg);
 }
 
@@ -172,58 +192,6 @@ np_backoff(natsConnection *nc, int attempts, void *arg)
 }
 
 /* ---- set-up ------------------------------------------------------------- */
-
-/* The token, first line of the file; NULL (logged) if unusable. */
-static char *
-np_read_token(const char *path)
-{
-	char    buf[NP_TOKEN_MAX + 1];
-	ssize_t n;
-	int     fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("nats.token_file %s", path);
-		return (NULL);
-	}
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0 || n > NP_TOKEN_MAX) {
-		log_warnx("nats.token_file %s: %s", path,
-		    n < 0 ? strerror(errno) : "longer than 4096 bytes");
-		return (NULL);
-	}
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (buf[0] == '\0') {
-		log_warnx("nats.token_file %s: empty", path);
-		return (NULL);
-	}
-	return (xstrdup(buf));
-}
-
-static int
-np_auth(struct natspub *np)
-{
-	const struct conf *cf = np->cf;
-	char              *tok;
-	natsStatus         s = NATS_OK;
-
-	if (cf->nats.credentials[0] != '\0')
-		s = natsOptions_SetUserCredentialsFromFiles(
-		    np->opts, cf->nats.credentials, NULL);
-	else if (cf->nats.token_file[0] != '\0') {
-		if ((tok = np_read_token(cf->nats.token_file)) == NULL)
-			return (-1);
-		s = natsOptions_SetToken(np->opts, tok);
-		explicit_bzero(tok, strlen(tok));
-		free(tok);
-	}
-	if (s != NATS_OK) {
-		log_warnx("nats credentials: %s", natsStatus_GetText(s));
-		return (-1);
-	}
-	return (0);
-}
 
 static int
 np_options(struct natspub *np)
@@ -258,7 +226,7 @@ np_options(struct natspub *np)
 		log_warnx("nats options: %s", natsStatus_GetText(s));
 		return (-1);
 	}
-	return (np_auth(np));
+	return (natsauth_set(np->opts, np->cf));
 }
 
 static int
@@ -288,20 +256,53 @@ np_connect(struct natspub *np)
 	return (0);
 }
 
+/*
+ * The cursor at status ring_resume if the ring still holds it, else at
+ * the oldest record it can reach (the rest counted as skipped), else at
+ * the head.  A head that moves meanwhile is looked at again.
+ */
+static void
+np_resume(struct natspub *np)
+{
+	uint64_t from = atomic_load(&np->st->ring_resume), k, back = 0;
+	int      tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		ring_cursor_head(np->ring, &np->cur);
+		if (from == 0 || from >= np->cur.seq)
+			return;
+		k = np->cur.seq - from;
+		back = ring_cursor_back(np->ring, k, &np->cur);
+		if (back < k) {
+			atomic_fetch_add(&np->st->ring_skipped, k - back);
+			break;
+		}
+		if (np->cur.seq <= from)
+			break;
+	}
+	log_info("nats: resuming %" PRIu64 " ring records back, at the "
+	         "oldest not acknowledged",
+	    back);
+}
+
 struct natspub *
-natspub_open(const struct conf *cf, struct ring *ring, struct status_nats *st)
+natspub_open(const struct conf *cf, struct ring *ring, struct status *status)
 {
 	struct natspub *np = xcalloc(1, sizeof(*np));
 
 	np->cf = cf;
 	np->ring = ring;
-	np->st = st;
+	np->logs = status;
+	np->st = &status->nats;
 	np->reclen = ring_max_record(ring);
 	np->rec = xmalloc(np->reclen);
+	buf_init(&np->wire, np->reclen + 1024);
+	np->fly_cap = (size_t)cf->nats.max_pending + 1;
+	np->fly = xcalloc(np->fly_cap, sizeof(*np->fly));
 	np->last_link = -1;
 	npq_init(&np->q, cf->nats.buffer);
-	ring_cursor_head(ring, &np->cur);
-	atomic_store(&st->state, STATUS_NATS_CONNECTING);
+	np_resume(np);
+	atomic_store(&np->st->state, STATUS_NATS_CONNECTING);
 	if (np_options(np) == -1 || np_connect(np) == -1) {
 		natspub_close(np, 0);
 		return (NULL);
@@ -397,9 +398,55 @@ np_check_stream(struct natspub *np)
 
 /* ---- ring -> queue -> NATS ---------------------------------------------- */
 
+/* The log's texts from its status slot (a consistent copy), or "". */
+static void
+np_log_texts(const struct natspub *np, uint32_t log_id,
+    char url[STATUS_CT_URL_MAX], char name[STATUS_CT_NAME_MAX],
+    char oper[STATUS_CT_OPER_MAX])
+{
+	const struct status_ctlog *c;
+	uint32_t                   seq;
+
+	url[0] = name[0] = oper[0] = '\0';
+	if (log_id >= STATUS_MAX_CTLOGS)
+		return;
+	c = &np->logs->ctlog[log_id];
+	seq = atomic_load(&c->seq);
+	if (seq & 1)
+		return;
+	memcpy(url, c->url, STATUS_CT_URL_MAX);
+	memcpy(name, c->name, STATUS_CT_NAME_MAX);
+	memcpy(oper, c->operator, STATUS_CT_OPER_MAX);
+	url[STATUS_CT_URL_MAX - 1] = name[STATUS_CT_NAME_MAX - 1] =
+	    oper[STATUS_CT_OPER_MAX - 1] = '\0';
+	if (atomic_load(&c->seq) != seq)
+		url[0] = name[0] = oper[0] = '\0';
+}
+
+/* The whole entry as one message on <prefix>.record. */
+static void
+np_enqueue_record(
+    struct natspub *np, const struct streamrec_view *v, uint64_t rseq)
+{
+	char url[STATUS_CT_URL_MAX], name[STATUS_CT_NAME_MAX];
+	char oper[STATUS_CT_OPER_MAX], subj[NPQ_SUBJECT_MAX];
+	char id[NPQ_MSGID_MAX];
+
+	np_log_texts(np, v->log_id, url, name, oper);
+	buf_reset(&np->wire);
+	(void)xsnprintf(
+	    subj, sizeof(subj), "%s.record", np->cf->nats.subject_prefix);
+	(void)xsnprintf(id, sizeof(id), "%" PRIu32 ":%" PRIu64 ":record",
+	    v->log_id, v->cert_index);
+	atomic_fetch_add(&np->st->taken, 1);
+	if (streamwire_encode(&np->wire, v, url, name, oper) == -1 ||
+	    npq_push(&np->q, subj, id, rseq, np->wire.data, np->wire.len) == -1)
+		atomic_fetch_add(&np->st->dropped, 1);
+}
+
 /* Queue one message per configured shape present in the record. */
 static void
-np_enqueue(struct natspub *np, const struct streamrec_view *v)
+np_enqueue(struct natspub *np, const struct streamrec_view *v, uint64_t rseq)
 {
 	const struct conf *cf = np->cf;
 	const uint8_t     *data;
@@ -422,9 +469,11 @@ np_enqueue(struct natspub *np, const struct streamrec_view *v)
 		(void)xsnprintf(id, sizeof(id), "%" PRIu32 ":%" PRIu64 ":%s",
 		    v->log_id, v->cert_index, np_shapes[i].name);
 		atomic_fetch_add(&np->st->taken, 1);
-		if (npq_push(&np->q, subj, id, data, len) == -1)
+		if (npq_push(&np->q, subj, id, rseq, data, len) == -1)
 			atomic_fetch_add(&np->st->dropped, 1);
 	}
+	if (cf->nats.shapes & CONF_SHAPE_RECORD)
+		np_enqueue_record(np, v, rseq);
 }
 
 /* Read what the ring has (bounded); 1 if it may have more. */
@@ -461,7 +510,7 @@ np_drain_ring(struct natspub *np)
 			atomic_fetch_add(&np->st->bad_records, 1);
 			continue;
 		}
-		np_enqueue(np, &v);
+		np_enqueue(np, &v, np->cur.seq - 1);
 	}
 	return (1);
 }
@@ -504,9 +553,34 @@ np_publish(struct natspub *np)
 		atomic_fetch_add(&np->st->published, 1);
 		atomic_store(
 		    &np->st->pending, (uint64_t)atomic_load(&np->inflight));
+		np->fly[(np->fly_head + np->fly_n++) % np->fly_cap] = m->rseq;
 		npq_pop(&np->q);
 	}
 	return (0);
+}
+
+/*
+ * Forget the in-flight messages that were acked or failed (in publish
+ * order), and publish where a restarted natspub would start.
+ */
+static void
+np_low_water(struct natspub *np)
+{
+	uint64_t      done = atomic_load(&np->done), lw;
+	struct npmsg *m;
+
+	while (np->done_seen < done && np->fly_n > 0) {
+		np->fly_head = (np->fly_head + 1) % np->fly_cap;
+		np->fly_n--;
+		np->done_seen++;
+	}
+	if (np->fly_n > 0)
+		lw = np->fly[np->fly_head];
+	else if ((m = npq_peek(&np->q)) != NULL)
+		lw = m->rseq;
+	else
+		lw = np->cur.seq;
+	atomic_store(&np->st->ring_resume, lw);
 }
 
 int
@@ -518,6 +592,7 @@ natspub_step(struct natspub *np)
 	np_check_stream(np);
 	more = np_drain_ring(np);
 	np_publish(np);
+	np_low_water(np);
 	atomic_store(&np->st->buffered, np->q.count);
 	atomic_store(&np->st->buffered_bytes, np->q.bytes);
 	if (npq_peek(&np->q) != NULL && np->stream_ok &&
@@ -540,6 +615,7 @@ natspub_close(struct natspub *np, int64_t wait_ms)
 		po.MaxWait = wait_ms;
 		(void)js_PublishAsyncComplete(np->js, &po);
 	}
+	np_low_water(np);
 	atomic_fetch_add(&np->st->dropped, npq_clear(&np->q));
 	atomic_store(&np->st->buffered, 0);
 	atomic_store(&np->st->buffered_bytes, 0);
@@ -562,6 +638,8 @@ natspub_close(struct natspub *np, int64_t wait_ms)
 	    atomic_load(&np->st->failed), atomic_load(&np->st->dropped),
 	    (uint64_t)atomic_load(&np->inflight),
 	    atomic_load(&np->st->reconnects));
+	buf_free(&np->wire);
+	free(np->fly);
 	free(np->rec);
 	free(np);
 }

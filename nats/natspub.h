@@ -12,7 +12,7 @@
 
 struct conf;
 struct ring;
-struct status_nats;
+struct status;
 struct natspub;
 
 /* Records read from the ring per natspub_step, at most. */
@@ -21,11 +21,12 @@ struct natspub;
 /*
  * Set up the connection (asynchronous: a NATS server that is down is
  * retried in the background) and a cursor at the ring's head.  Counters
- * and state go to st.  Returns NULL (logged) when the options cannot be
+ * and state go to status->nats; the "record" shape reads the log texts
+ * from status->ctlog.  Returns NULL (logged) when the options cannot be
  * made (e.g. an unreadable token file).
  */
 struct natspub *
-natspub_open(const struct conf *cf, struct ring *ring, struct status_nats *st);
+natspub_open(const struct conf *cf, struct ring *ring, struct status *status);
 /*
  * One round, never blocking on NATS except for the JetStream stream
  * check right after a (re)connection (bounded by 2 s): read up to

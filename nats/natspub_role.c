@@ -33,7 +33,7 @@ natspub_role_open(struct proc_ctx *ctx, int *code)
 		log_warnx("natspub: no stream ring");
 		return (NULL);
 	}
-	np = natspub_open(ctx->cf, ctx->ring, &ctx->status->nats);
+	np = natspub_open(ctx->cf, ctx->ring, ctx->status);
 	return (np);
 }
 

@@ -20,7 +20,7 @@ npq_init(struct npqueue *q, uint64_t limit)
 
 int
 npq_push(struct npqueue *q, const char *subject, const char *msgid,
-    const void *data, size_t len)
+    uint64_t rseq, const void *data, size_t len)
 {
 	struct npmsg *m;
 	size_t        slen = strlen(subject), ilen = strlen(msgid);
@@ -31,6 +31,7 @@ npq_push(struct npqueue *q, const char *subject, const char *msgid,
 	m = xmalloc(sizeof(*m) + len);
 	m->next = NULL;
 	m->len = len;
+	m->rseq = rseq;
 	memcpy(m->subject, subject, slen + 1);
 	memcpy(m->msgid, msgid, ilen + 1);
 	if (len > 0)

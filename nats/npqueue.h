@@ -13,7 +13,8 @@
 
 struct npmsg {
 	struct npmsg *next;
-	size_t        len; /* payload bytes */
+	size_t        len;  /* payload bytes */
+	uint64_t      rseq; /* the ring record it comes from */
 	char          subject[NPQ_SUBJECT_MAX];
 	char          msgid[NPQ_MSGID_MAX];
 	uint8_t       data[]; /* the payload */
@@ -29,12 +30,13 @@ struct npqueue {
 
 void npq_init(struct npqueue *q, uint64_t limit);
 /*
- * Append a copy of data[0..len) with its subject and message id.  Returns
+ * Append a copy of data[0..len) with its subject, message id and ring
+ * record sequence number.  Returns
  * 0, or -1 (nothing queued) when it would take the queue's payload bytes
  * past its limit, or subject/msgid do not fit.
  */
 int  npq_push(struct npqueue *q, const char *subject, const char *msgid,
-     const void *data, size_t len);
+     uint64_t rseq, const void *data, size_t len);
 /* The oldest message, or NULL; npq_pop frees it. */
 struct npmsg *npq_peek(struct npqueue *q);
 void          npq_pop(struct npqueue *q);

@@ -32,6 +32,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,8 +56,9 @@ static const uint32_t shape_kind[FANOUT_SHAPES] = {
 
 static int frame_build(
     struct fanout *, struct fanout_frame *, const struct streamrec_view *);
-static void frame_deflate(struct fanout *, struct fanout_frame *,
-    const uint8_t *const *, const size_t *);
+static uint64_t frame_jsseq(const struct streamrec_view *);
+static void     frame_deflate(struct fanout *, struct fanout_frame *,
+        const uint8_t *const *, const size_t *);
 static struct fanout_frame *frame_at(struct fanout *, uint64_t);
 static size_t
 plain_len(struct fanout *, const struct fanout_client *, uint64_t);
@@ -211,6 +213,20 @@ sse_event(struct fanout_frame *fr, int s, unsigned char *p, const uint8_t *json,
 	return (p + len + 8);
 }
 
+/* The JetStream sequence a stream front put in the record, or 0. */
+static uint64_t
+frame_jsseq(const struct streamrec_view *v)
+{
+	const uint8_t *p;
+	uint64_t       seq = 0;
+	size_t         len;
+
+	p = streamrec_section(v, STREAMREC_JSSEQ, &len);
+	if (p != NULL && len == sizeof(seq))
+		memcpy(&seq, p, sizeof(seq));
+	return (seq);
+}
+
 /* Lay out every shape's websocket frame, and the names, in one block. */
 static int
 frame_build(
@@ -243,6 +259,8 @@ frame_build(
 		fr->out[FANOUT_WS][s] = p;
 		memcpy(p, hdr, hl);
 		memcpy(p + hl, json[s], jlen[s]);
+		fr->json[s] = p + hl;
+		fr->jsonlen[s] = jlen[s];
 		fr->outlen[FANOUT_WS][s] = hl + jlen[s];
 		p += hl + jlen[s];
 		p = sse_event(fr, s, p, json[s], jlen[s]);
@@ -258,6 +276,7 @@ frame_build(
 	fr->flags = v->flags;
 	fr->log_id = v->log_id;
 	fr->cert_index = v->cert_index;
+	fr->jsseq = frame_jsseq(v);
 	return (0);
 }
 
@@ -309,10 +328,17 @@ fanout_idle(struct fanout *f)
 	ring_cursor_head(f->ring, &f->cur);
 }
 
+uint64_t
+fanout_newest_jsseq(const struct fanout *f)
+{
+	return (f->head > 1 ? f->win[(f->head - 1) % f->cap].jsseq : 0);
+}
+
 int
 fanout_wants(const struct fanout_client *fc, const struct fanout_frame *fr)
 {
 	return (fr->outlen[fc->enc][fc->shape] != 0 && fr->rseq >= fc->from &&
+	    fr->jsseq >= fc->min_jsseq &&
 	    (fc->filter == NULL ||
 	        stream_filter_match(
 	            fc->filter, fr->flags, fr->names, fr->names_len)));
@@ -348,6 +374,7 @@ carry_free(struct fanout_client *fc)
 	free(fc->carry);
 	fc->carry = NULL;
 	fc->carry_len = fc->carry_off = 0;
+	fc->carry_frames = 0;
 }
 
 void
@@ -430,6 +457,87 @@ batch_add(struct batch *b, int what, const void *p, size_t len, uint64_t lseq)
 	b->n++;
 }
 
+/*
+ * The JSON of frame fr for a seqf client, {"seq":N, + the rest, framed
+ * for its encoding, at p (room: jsonlen + SEQ_EXTRA).  Its length.
+ */
+#define SEQ_EXTRA 48
+static size_t
+seq_frame(const struct fanout_client *fc, const struct fanout_frame *fr,
+    unsigned char *p)
+{
+	const unsigned char *j = fr->json[fc->shape];
+	size_t               jl = fr->jsonlen[fc->shape], pl, hl, n;
+	char                 pre[32];
+	uint8_t              hdr[10];
+	int                  k;
+
+	k = snprintf(
+	    pre, sizeof(pre), "{\"seq\":%llu,", (unsigned long long)fr->jsseq);
+	if (jl > 0 && j[0] == '{' && jl > 1 && j[1] != '}') {
+		pl = (size_t)k;
+		j++;
+		jl--;
+	} else
+		pl = 0; /* not an object with members: as it is */
+	if (fc->enc == FANOUT_SSE) {
+		while (jl > 0 && (j[jl - 1] == '\n' || j[jl - 1] == '\r'))
+			jl--;
+		memcpy(p, "data: ", 6);
+		memcpy(p + 6, pre, pl);
+		memcpy(p + 6 + pl, j, jl);
+		memcpy(p + 6 + pl + jl, "\n\n", 2);
+		return (6 + pl + jl + 2);
+	}
+	hl = ws_frame_header(hdr, WS_OP_TEXT, pl + jl);
+	memcpy(p, hdr, hl);
+	n = hl;
+	memcpy(p + n, pre, pl);
+	memcpy(p + n + pl, j, jl);
+	return (n + pl + jl);
+}
+
+/*
+ * A seqf client's next frames, rewritten into its carry (up to
+ * FANOUT_IOV frames or WRITE_BYTES); its position moves past them.
+ */
+static void
+seq_carry(struct fanout *f, struct fanout_client *fc)
+{
+	struct fanout_frame *fr;
+	uint64_t             s, end;
+	size_t               total = 0, n = 0, o = 0;
+
+	if (fc->carry_off < fc->carry_len || fc->off > 0)
+		return;
+	for (s = fc->seq; s < f->head && n < FANOUT_IOV && total < WRITE_BYTES;
+	     s++) {
+		fr = frame_at(f, s);
+		if (!fanout_wants(fc, fr) || fr->json[fc->shape] == NULL)
+			continue;
+		total += fr->jsonlen[fc->shape] + SEQ_EXTRA;
+		n++;
+	}
+	end = s;
+	if (n == 0) {
+		fc->seq = end;
+		return;
+	}
+	carry_free(fc);
+	fc->carry = xmalloc(total);
+	fc->carry_plain = 0;
+	for (s = fc->seq; s < end; s++) {
+		fr = frame_at(f, s);
+		if (!fanout_wants(fc, fr) || fr->json[fc->shape] == NULL)
+			continue;
+		o += seq_frame(fc, fr, fc->carry + o);
+		fc->carry_plain += plain_len(f, fc, s);
+	}
+	fc->carry_len = o;
+	fc->carry_frames = n;
+	fc->seq = end;
+}
+
 static size_t
 batch_build(struct fanout *f, struct fanout_client *fc, struct batch *b,
     const struct buf *ctl, size_t ctl_off, int ctl_only)
@@ -439,6 +547,8 @@ batch_build(struct fanout *f, struct fanout_client *fc, struct batch *b,
 	size_t               bytes = 0;
 
 	b->n = 0;
+	if (fc->seqf && f != NULL && !ctl_only)
+		seq_carry(f, fc);
 	if (fc->carry_off < fc->carry_len) {
 		batch_add(b, SEG_CARRY, fc->carry + fc->carry_off,
 		    fc->carry_len - fc->carry_off, 0);
@@ -455,7 +565,7 @@ batch_build(struct fanout *f, struct fanout_client *fc, struct batch *b,
 		    b, SEG_CTL, ctl->data + ctl_off, ctl->len - ctl_off, 0);
 		bytes += ctl->len - ctl_off;
 	}
-	for (; !ctl_only && s < f->head && b->n < FANOUT_IOV &&
+	for (; !ctl_only && !fc->seqf && s < f->head && b->n < FANOUT_IOV &&
 	     bytes < WRITE_BYTES;
 	     s++) {
 		fr = frame_at(f, s);
@@ -465,7 +575,7 @@ batch_build(struct fanout *f, struct fanout_client *fc, struct batch *b,
 		    fr->outlen[fc->enc][fc->shape], s);
 		bytes += fr->outlen[fc->enc][fc->shape];
 	}
-	b->scan_end = ctl_only ? 0 : s;
+	b->scan_end = ctl_only || fc->seqf ? 0 : s;
 	return (bytes);
 }
 
@@ -484,8 +594,9 @@ static void
 batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
     size_t n, struct buf *ctl, size_t *ctl_off)
 {
-	size_t i, take;
-	int    all = 1;
+	size_t   i, take;
+	uint64_t k;
+	int      all = 1;
 
 	fc->bytes += n;
 	if (f != NULL)
@@ -497,12 +608,13 @@ batch_done(struct fanout *f, struct fanout_client *fc, const struct batch *b,
 		case SEG_CARRY:
 			fc->carry_off += take;
 			if (fc->carry_off == fc->carry_len) {
+				k = fc->carry_frames ? fc->carry_frames : 1;
 				if (f != NULL) {
-					f->sent[fc->shape]++;
+					f->sent[fc->shape] += k;
 					f->plain[fc->shape] += fc->carry_plain;
 				}
 				carry_free(fc);
-				fc->sent++;
+				fc->sent += k;
 			}
 			break;
 		case SEG_CTL:

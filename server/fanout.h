@@ -41,7 +41,11 @@ struct fanout_frame {
 	uint32_t             flags; /* STREAMREC_F_* */
 	uint32_t             log_id;
 	uint64_t             cert_index;
-	unsigned char       *mem; /* one allocation for all below */
+	uint64_t             jsseq; /* JetStream sequence, 0: unknown */
+	unsigned char       *mem;   /* one allocation for all below */
+	/* the JSON of each shape (inside out[FANOUT_WS]), or NULL */
+	const unsigned char *json[FANOUT_SHAPES];
+	size_t               jsonlen[FANOUT_SHAPES];
 	/* [enc][shape]: websocket header + JSON, or "data: " JSON "\n\n" */
 	const unsigned char *out[FANOUT_ENCS][FANOUT_SHAPES];
 	size_t               outlen[FANOUT_ENCS][FANOUT_SHAPES]; /* 0: none */
@@ -76,6 +80,8 @@ struct fanout_client {
 	enum fanout_shape           shape;
 	enum fanout_enc             enc;
 	const struct stream_filter *filter;    /* NULL: every entry */
+	int                         seqf;      /* frames with "seq":N */
+	uint64_t                    min_jsseq; /* frames below: not sent */
 	uint64_t                    id;        /* opaque, for metrics labels */
 	uint64_t                    seq;       /* next frame to send */
 	uint64_t                    from;      /* first ring seq it is owed */
@@ -83,7 +89,8 @@ struct fanout_client {
 	unsigned char              *carry;     /* rest of a frame cut by */
 	size_t                      carry_len; /* a skip, sent first */
 	size_t                      carry_off;
-	size_t                      carry_plain; /* its uncompressed size */
+	size_t                      carry_plain;  /* its uncompressed size */
+	uint64_t                    carry_frames; /* whole frames in it */
 	uint64_t                    sent;
 	uint64_t                    skipped;
 	uint64_t                    bytes; /* written to this client */
@@ -104,12 +111,21 @@ int            fanout_enable_deflate(struct fanout *f);
 size_t         fanout_pull(struct fanout *f);
 /* No clients: keep the cursor at the head instead of reading. */
 void           fanout_idle(struct fanout *f);
-/* Does the frame go to this client (shape present, filter passes)? */
+/* The JetStream sequence of the newest frame (0: none, or not a front). */
+uint64_t       fanout_newest_jsseq(const struct fanout *f);
+/*
+ * Does the frame go to this client (shape present, filter passes, its
+ * JetStream sequence at least the client's min_jsseq)?
+ */
 int fanout_wants(const struct fanout_client *fc, const struct fanout_frame *fr);
 
 /*
  * A new client is owed the records published from now on (those at or
  * after the ring's head), even those the fan-out pulls later.
+ * A client whose seqf the caller then sets (with enc FANOUT_WS or
+ * FANOUT_SSE) gets each frame's JSON with "seq":N first (N the entry's
+ * JetStream sequence, on a stream front): copies made for it alone, a
+ * batch at a time.
  */
 void fanout_client_init(struct fanout *f, struct fanout_client *fc,
     enum fanout_shape shape, enum fanout_enc enc);

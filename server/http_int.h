@@ -20,6 +20,7 @@
 #include "server/http_parser.h"
 #include "server/http_routes.h"
 #include "server/stream_filter.h"
+#include "server/stream_replay.h"
 #include "server/ws.h"
 
 #define OUT_HIGH_WATER   (256 * 1024) /* stop parsing more pipelined */
@@ -30,8 +31,9 @@
 #define READ_CHUNK       16384
 #define STREAM_TICK_MS   100 /* pings, heartbeats, idle checks */
 #define STREAM_IN_MAX    (2 * (WS_CLIENT_FRAME_MAX + 14))
-#define STREAM_PULL_MS   10   /* look for new ring records */
-#define STREAM_PULLS     16   /* batches per look, at most */
+#define STREAM_PULL_MS   10 /* look for new ring records */
+#define STREAM_PULLS     16 /* batches per look, at most */
+#define REPLAY_OUT_MAX   (4 * REPLAY_BUF + OUT_MAX) /* ?since= output */
 #define SIGNER_WAIT_MS   2000 /* then 503: relayd waits 1 s */
 #define SIGNER_RETRY_MS  100  /* reconnect back-off */
 #define TRIM_MIN_DROP    256  /* connections gone since peak */
@@ -77,11 +79,13 @@ struct conn {
 	/* CONN_STREAM only: */
 	TAILQ_ENTRY(conn) sq; /* w->streams, while CONN_STREAM */
 	struct fanout_client  fc;
-	int                   blocked;    /* waiting for EPOLLOUT */
-	int                   sse;        /* Server-Sent Events, not ws */
-	int                   deflate;    /* permessage-deflate agreed */
-	uint64_t              client_key; /* for the per-address limit */
-	struct stream_filter *filter;     /* NULL: every entry */
+	int                   blocked;      /* waiting for EPOLLOUT */
+	int                   sse;          /* Server-Sent Events, not ws */
+	int                   deflate;      /* permessage-deflate agreed */
+	uint64_t              client_key;   /* for the per-address limit */
+	struct stream_filter *filter;       /* NULL: every entry */
+	struct replay        *replay;       /* ?since= still replaying */
+	uint64_t              replay_until; /* newest entry at the start */
 	enum http_stream      stream;
 	int64_t               last_rx; /* last frame from the client */
 	int64_t               next_ping;
@@ -120,6 +124,7 @@ struct worker {
 	uint64_t            pub_plain[FANOUT_SHAPES];
 	uint64_t            pub_lost;
 	uint64_t            client_serial;
+	int                 nreplays; /* ?since= replays running */
 	int64_t             timeouts[TIMER_KINDS];
 	char                date[64];
 	time_t              date_at;

@@ -78,6 +78,9 @@ http_response_init(struct http_response *resp)
 	resp->route = STATUS_RT_OTHER;
 	resp->sse = 0;
 	resp->deflate = 0;
+	resp->seq = 0;
+	resp->since_set = 0;
+	resp->since = 0;
 	resp->client_key = 0;
 	resp->filter = NULL;
 	resp->defer = 0;
@@ -253,15 +256,33 @@ bad_stream_request(struct http_response *resp, const char *why)
 	resp->close = 1;
 }
 
-/* The filter of the query, on the heap when one is asked.  0, or -1 (400). */
+/*
+ * The filter of the query, on the heap when one is asked, and seq= (only
+ * on a stream front).  0, or -1 (400).
+ */
 static int
-stream_filter_of(const struct http_request *req, struct http_response *resp)
+stream_filter_of(const struct http_site *site, const struct http_request *req,
+    struct http_response *resp)
 {
 	struct stream_filter f;
 	const char          *why;
 
-	if (stream_filter_parse(req->query, req->query_len, &f, &why) == -1) {
+	if (stream_filter_parse(req->query, req->query_len, &f, &why) == -1 ||
+	    stream_seq_parse(req->query, req->query_len, &resp->seq, &why) ==
+	        -1 ||
+	    stream_since_parse(req->query, req->query_len, &resp->since_set,
+	        &resp->since, &why) == -1) {
 		bad_stream_request(resp, why);
+		return (-1);
+	}
+	if ((resp->seq || resp->since_set) && !site->cf->ctwatch.from_nats) {
+		bad_stream_request(resp,
+		    "seq= and since= need a stream front (ctwatch.source: "
+		    "nats)");
+		return (-1);
+	}
+	if (resp->since_set && site->cf->stream.max_replay == 0) {
+		bad_stream_request(resp, "since= is off (stream.max_replay 0)");
 		return (-1);
 	}
 	if (stream_filter_active(&f)) {
@@ -326,7 +347,7 @@ route_stream(struct http_site *site, const struct http_request *req,
 		resp->close = 1;
 		return (1);
 	}
-	if (stream_filter_of(req, resp) == -1)
+	if (stream_filter_of(site, req, resp) == -1)
 		return (1);
 	resp->client_key =
 	    stream_client_key(site->status, site->cf, site->peer, req);
@@ -351,7 +372,8 @@ route_stream(struct http_site *site, const struct http_request *req,
 	    "Upgrade: websocket\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n",
 	    accept);
-	if (site->cf->stream.compression && ws_deflate_offered(req)) {
+	if (site->cf->stream.compression && ws_deflate_offered(req) &&
+	    !resp->seq && !resp->since_set) {
 		resp->deflate = 1;
 		buf_puts(&resp->headers, WS_DEFLATE_RESPONSE);
 	}

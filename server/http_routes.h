@@ -40,11 +40,14 @@ struct http_response {
 	const char *content_type; /* NULL: no Content-Type */
 	struct buf  headers;      /* extra lines, each ending in CRLF */
 	struct buf  body;
-	int         close;            /* answer with Connection: close */
-	int         stream;           /* 101: enum http_stream to switch to */
-	int         route;            /* enum status_route, for counting */
-	int         sse;              /* 200: an event stream of "stream" */
-	int         deflate;          /* 101: permessage-deflate agreed */
+	int         close;     /* answer with Connection: close */
+	int         stream;    /* 101: enum http_stream to switch to */
+	int         route;     /* enum status_route, for counting */
+	int         sse;       /* 200: an event stream of "stream" */
+	int         deflate;   /* 101: permessage-deflate agreed */
+	int         seq;       /* ?seq=1: frames carry "seq" */
+	int         since_set; /* ?since=N given */
+	uint64_t    since;
 	uint64_t    client_key;       /* stream: keyed hash of the address */
 	struct stream_filter *filter; /* stream filter (heap; the worker
 					   takes it, or frees it) */

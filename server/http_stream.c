@@ -17,10 +17,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/proc.h"
 #include "common/util.h"
 #include "server/http_int.h"
 #include "server/client_limit.h"
+
+static int  replay_begin(struct worker *, struct conn *, uint64_t);
+static void replay_end(struct worker *, struct conn *);
+static void replay_step(struct worker *, struct conn *);
+static void
+stream_close(struct worker *, struct conn *, unsigned, const char *);
 
 /* ---- websocket streams -------------------------------------------------- */
 
@@ -77,6 +84,8 @@ stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 		        : c->deflate ? FANOUT_WSZ
 		                     : FANOUT_WS);
 	c->fc.filter = c->filter;
+	c->fc.seqf = resp->seq;
+	c->replay = NULL;
 	c->fc.id = ((uint64_t)getpid() << 32) | ++w->client_serial;
 	if (w->slot != NULL)
 		atomic_fetch_add(&w->slot->clients[c->fc.shape], 1);
@@ -89,6 +98,8 @@ stream_begin(struct worker *w, struct conn *c, const struct http_response *resp)
 	    ? now + w->cf->stream.json_heartbeat_ms
 	    : INT64_MAX;
 	TAILQ_INSERT_TAIL(&w->streams, c, sq);
+	if (resp->since_set && replay_begin(w, c, resp->since) == -1)
+		return;
 	if (c->in.len > 0)
 		stream_input(w, c);
 	else
@@ -100,6 +111,7 @@ void
 stream_end(struct worker *w, struct conn *c)
 {
 	TAILQ_REMOVE(&w->streams, c, sq);
+	replay_end(w, c);
 	if (w->slot != NULL)
 		atomic_fetch_sub(&w->slot->clients[c->fc.shape], 1);
 	(void)climit_add(w->slot, STATUS_CL_STREAM, c->client_key, -1);
@@ -179,10 +191,21 @@ stream_pump(struct worker *w)
 			break;
 		for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
 			next = TAILQ_NEXT(c, sq);
+			if (c->replay != NULL) {
+				c->fc.seq = w->fo->head; /* replay covers it */
+				continue;
+			}
 			fanout_client_check(w->fo, &c->fc);
 			if (!c->blocked && !c->close_after)
 				stream_flush(w, c);
 		}
+	}
+	if (w->nreplays == 0)
+		return;
+	for (c = TAILQ_FIRST(&w->streams); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, sq);
+		if (c->replay != NULL)
+			replay_step(w, c);
 	}
 }
 
@@ -373,4 +396,97 @@ streams_going_away(struct worker *w)
 		if (!c->close_after)
 			stream_close(w, c, 1001, "Server restarting");
 	}
+}
+
+/* ---- ?since= ------------------------------------------------------------ */
+
+/*
+ * A client that asked for since=N gets the entries after N: those
+ * already in this front's ring when it attached (up to replay_until,
+ * the sequence natsrc last wrote) from JetStream through a replay
+ * thread, the rest live.  Meanwhile its live position stays at the
+ * window's head (no backlog, no skip).  A since at or past replay_until
+ * needs no replay: live frames below since + 1 are left out.  -1 when
+ * the connection is being closed.
+ */
+static int
+replay_begin(struct worker *w, struct conn *c, uint64_t since)
+{
+	struct replay_req rq;
+	uint64_t          next = atomic_load(&w->ctx->status->natsrc.next_seq);
+
+	c->replay_until = next > 0 ? next - 1 : 0;
+	if (since >= c->replay_until) {
+		c->fc.min_jsseq = since + 1;
+		return (0);
+	}
+	if (w->nreplays >= REPLAY_PER_WORKER) {
+		stream_close(w, c, 1013, "Too many replays; try again later");
+		return (-1);
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.cf = w->cf;
+	rq.since = since;
+	rq.max = (uint64_t)w->cf->stream.max_replay;
+	rq.shape = c->fc.shape;
+	rq.sse = c->sse;
+	rq.seqf = c->fc.seqf;
+	rq.filter = c->filter;
+	if ((c->replay = replay_start(&rq)) == NULL) {
+		stream_close(w, c, 1011, "Replay unavailable");
+		return (-1);
+	}
+	w->nreplays++;
+	c->out.max = REPLAY_OUT_MAX;
+	if (w->fo != NULL)
+		c->fc.seq = w->fo->head;
+	return (0);
+}
+
+static void
+replay_end(struct worker *w, struct conn *c)
+{
+	if (c->replay == NULL)
+		return;
+	replay_stop(c->replay);
+	c->replay = NULL;
+	w->nreplays--;
+}
+
+/*
+ * Move the frames the thread made to the client; once they reach both
+ * replay_until and the newest live frame, the client goes live from the
+ * next frame, leaving out the entries the replay already sent.
+ */
+static void
+replay_step(struct worker *w, struct conn *c)
+{
+	enum replay_state st;
+	uint64_t          last, until = c->replay_until, newest;
+	char              why[128];
+
+	if (c->close_after)
+		return;
+	st = replay_take(c->replay, &c->out, &last);
+	if (st == REPLAY_FAILED) {
+		replay_why(c->replay, why, sizeof(why));
+		log_warnx("stream: a ?since= replay failed: %s", why);
+	}
+	if (st != REPLAY_RUNNING) {
+		replay_end(w, c);
+		stream_close(w, c, st == REPLAY_TOO_OLD ? 1008 : 1011,
+		    st == REPLAY_TOO_OLD ? "since: more than stream.max_replay "
+		                           "entries back"
+		                         : "since: JetStream cannot be read");
+		return;
+	}
+	newest = w->fo != NULL ? fanout_newest_jsseq(w->fo) : 0;
+	if (newest > until)
+		until = newest;
+	if (last >= until) {
+		c->fc.min_jsseq = last + 1;
+		replay_end(w, c);
+	}
+	if (!c->blocked)
+		stream_flush(w, c);
 }

@@ -397,5 +397,7 @@ metrics_route(struct http_site *site, const struct http_request *req,
 	ct_metrics(&resp->body, site->status);
 	if (site->status != NULL)
 		(void)status_nats_metrics(&site->status->nats, &resp->body);
+	if (site->status != NULL && site->cf->ctwatch.from_nats)
+		(void)status_natsrc_metrics(&site->status->natsrc, &resp->body);
 	return (1);
 }

@@ -23,6 +23,8 @@ struct role_def {
 	/* the config key saying how many to run (an int, or a bool for
 	   one or none); NULL: started by the master on demand only */
 	const char            *count_key;
+	/* when not NULL, run only if this says so (e.g. ctwatch.source) */
+	int (*when)(const struct conf *);
 };
 
 extern const struct role_def roles[ROLE_MAX];

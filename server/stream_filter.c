@@ -155,6 +155,52 @@ stream_filter_parse(
 }
 
 int
+stream_seq_parse(const char *q, size_t qlen, int *on, const char **why)
+{
+	char v[8];
+	long n;
+
+	*on = 0;
+	n = stream_query_param(q, qlen, "seq", v, sizeof(v));
+	if (n == -1)
+		return (0);
+	if (n == 1 && (v[0] == '0' || v[0] == '1')) {
+		*on = v[0] == '1';
+		return (0);
+	}
+	*why = "seq= must be 0 or 1";
+	return (-1);
+}
+
+int
+stream_since_parse(
+    const char *q, size_t qlen, int *set, uint64_t *since, const char **why)
+{
+	char     v[24];
+	long     n, i;
+	uint64_t x = 0;
+
+	*set = 0;
+	*since = 0;
+	n = stream_query_param(q, qlen, "since", v, sizeof(v));
+	if (n == -1)
+		return (0);
+	for (i = 0; i < n && n <= 20; i++) {
+		if (v[i] < '0' || v[i] > '9' ||
+		    x > (UINT64_MAX - (uint64_t)(v[i] - '0')) / 10)
+			break;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (n <= 0 || i != n) {
+		*why = "since= must be a sequence number (digits)";
+		return (-1);
+	}
+	*set = 1;
+	*since = x;
+	return (0);
+}
+
+int
 stream_filter_active(const struct stream_filter *f)
 {
 	return (f != NULL && (f->types != 0 || f->n > 0));

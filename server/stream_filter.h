@@ -50,6 +50,18 @@ long stream_query_param(
  */
 int stream_filter_parse(
     const char *q, size_t qlen, struct stream_filter *f, const char **why);
+/*
+ * The seq parameter: *on = 1 for seq=1 (each frame's JSON then starts
+ * with "seq":N, the entry's JetStream sequence), 0 for seq=0 or none.
+ * 0, or -1 with *why set for a 400.
+ */
+int stream_seq_parse(const char *q, size_t qlen, int *on, const char **why);
+/*
+ * The since parameter: *set = 1 and *since = N for since=N (decimal,
+ * 0..2^64-1), else *set = 0.  0, or -1 with *why set for a 400.
+ */
+int stream_since_parse(
+    const char *q, size_t qlen, int *set, uint64_t *since, const char **why);
 /* 1 when some filter is set. */
 int stream_filter_active(const struct stream_filter *f);
 /* Does an entry (STREAMREC_F_* flags, NAMES section) pass the filter? */

@@ -23,6 +23,7 @@
 #include "common/ring.h"
 #include "common/streamrec.h"
 #include "server/stream_filter.h"
+#include "server/ws.h"
 #include "tests/testutil.h"
 
 /* The three JSON texts of entry i, deterministic and of varying length. */
@@ -583,6 +584,129 @@ START_TEST(test_attach_after_lag)
 }
 END_TEST
 
+/* An entry as a stream front writes it: with its JetStream sequence. */
+static void
+publish_entry_seq(struct ring *r, uint64_t i, uint64_t jsseq)
+{
+	static char	full[16384], lite[1024], dom[256];
+	char		names[64];
+	struct streamrec_part parts[5];
+	struct buf	b;
+	int		n;
+
+	entry_json(i, STREAMREC_FULL, full, sizeof(full));
+	entry_json(i, STREAMREC_LITE, lite, sizeof(lite));
+	entry_json(i, STREAMREC_DOMAINS, dom, sizeof(dom));
+	n = snprintf(names, sizeof(names), "e%llu.example",
+	    (unsigned long long)i);
+	parts[0] = (struct streamrec_part){ STREAMREC_FULL, full, strlen(full) };
+	parts[1] = (struct streamrec_part){ STREAMREC_LITE, lite, strlen(lite) };
+	parts[2] = (struct streamrec_part){ STREAMREC_DOMAINS, dom,
+	    strlen(dom) };
+	parts[3] = (struct streamrec_part){ STREAMREC_NAMES, names,
+	    (size_t)n + 1 };
+	parts[4] = (struct streamrec_part){ STREAMREC_JSSEQ, &jsseq, 8 };
+	buf_init(&b, 1 << 20);
+	ck_assert_int_eq(streamrec_build(&b, 0, 7, i, parts, 5), 0);
+	ck_assert_uint_ne(ring_publish(r, STREAMREC_TYPE_ENTRY, b.data, b.len),
+	    0);
+	buf_free(&b);
+}
+
+/*
+ * ?seq=1 clients: each frame's JSON starts with "seq":N (the record's
+ * JetStream sequence) and is otherwise the published JSON, websocket
+ * (frames of every length class) and SSE; a plain client on the same
+ * frames still gets the bytes unchanged; a close frame queued between
+ * two writes comes out between whole frames.
+ */
+START_TEST(test_seq_field)
+{
+	static char		 got[1 << 17], want[1 << 17], json[1 << 16];
+	struct ring		*r;
+	struct fanout		*f;
+	struct fanout_client	 ws, sse, plain;
+	struct buf		 ctl, none;
+	struct rd		 rw, rp;
+	size_t			 off = 0, noff = 0, len;
+	int			 sw[2], ss[2], sp[2], tries, op;
+	uint64_t		 i;
+	ssize_t			 k;
+
+	ck_assert_ptr_nonnull(r = ring_create(4 << 20));
+	ck_assert_ptr_nonnull(f = fanout_new(r, 500));
+	buf_init(&ctl, 4096);
+	buf_init(&none, 4096);
+	pair(sw, 0);
+	pair(ss, 0);
+	pair(sp, 0);
+	fanout_client_init(f, &ws, FANOUT_FULL, FANOUT_WS);
+	ws.seqf = 1;
+	fanout_client_init(f, &sse, FANOUT_DOMAINS, FANOUT_SSE);
+	sse.seqf = 1;
+	fanout_client_init(f, &plain, FANOUT_FULL, FANOUT_WS);
+	for (i = 1; i <= 100; i++)
+		publish_entry_seq(r, i, 1000 + 4 * i);
+	rd_init(&rw, sw[1]);
+	rd_init(&rp, sp[1]);
+	for (tries = 0; tries < 200 && (ws.sent < 100 || plain.sent < 100 ||
+	    sse.sent < 100); tries++) {
+		(void)fanout_pull(f);
+		fanout_client_check(f, &ws);
+		fanout_client_check(f, &sse);
+		fanout_client_check(f, &plain);
+		if (tries == 1)
+			ck_assert_int_eq(ws_put_close(&ctl, 1000, "x"), 0);
+		ck_assert_int_ge(fanout_client_write(f, &ws, sw[0], &ctl, &off,
+		    0), 0);
+		ck_assert_int_ge(fanout_client_write(f, &sse, ss[0], &none,
+		    &noff, 0), 0);
+		ck_assert_int_ge(fanout_client_write(f, &plain, sp[0], &none,
+		    &noff, 0), 0);
+		rd_fill(&rw);
+		rd_fill(&rp);
+	}
+	ck_assert_uint_eq(ws.sent, 100);
+	ck_assert_uint_eq(sse.sent, 100);
+	ck_assert_uint_eq(plain.sent, 100);
+	for (i = 1; i <= 100; i++) {
+		while ((op = rd_frame(&rw, got, sizeof(got), &len)) == 8)
+			;	/* the close frame, between two frames */
+		ck_assert_int_eq(op, 1);
+		entry_json(i, STREAMREC_FULL, json, sizeof(json));
+		snprintf(want, sizeof(want), "{\"seq\":%llu,%s",
+		    (unsigned long long)(1000 + 4 * i), json + 1);
+		ck_assert_uint_eq(len, strlen(want));
+		ck_assert(memcmp(got, want, len) == 0);
+		ck_assert_int_eq(rd_frame(&rp, got, sizeof(got), &len), 1);
+		ck_assert_uint_eq(len, strlen(json));
+		ck_assert(memcmp(got, json, len) == 0);
+	}
+	fcntl(ss[1], F_SETFL, O_NONBLOCK);
+	k = read(ss[1], got, sizeof(got) - 1);
+	ck_assert_int_gt(k, 0);
+	got[k] = '\0';
+	entry_json(1, STREAMREC_DOMAINS, json, sizeof(json));
+	snprintf(want, sizeof(want), "data: {\"seq\":1004,%s\n\n", json + 1);
+	ck_assert(strncmp(got, want, strlen(want)) == 0);
+	close(sw[0]);
+	close(sw[1]);
+	close(ss[0]);
+	close(ss[1]);
+	close(sp[0]);
+	close(sp[1]);
+	free(rw.buf);
+	free(rp.buf);
+	fanout_client_free(f, &ws);
+	fanout_client_free(f, &sse);
+	fanout_client_free(f, &plain);
+	buf_free(&ctl);
+	buf_free(&none);
+	fanout_free(f);
+	ring_destroy(r);
+}
+END_TEST
+
 Suite *
 tu_suite(void)
 {
@@ -595,5 +719,6 @@ tu_suite(void)
 	tcase_add_test(tc, test_sse_filtered);
 	tcase_add_test(tc, test_deflate_once);
 	tcase_add_test(tc, test_attach_after_lag);
+	tcase_add_test(tc, test_seq_field);
 	return (s);
 }

@@ -339,6 +339,8 @@ START_TEST(test_healthz)
 	atomic_store(&st->role[ROLE_CTWATCH].ready, 0);
 	atomic_store(&st->role[ROLE_NATSPUB].wanted, 0);
 	atomic_store(&st->role[ROLE_NATSPUB].ready, 0);
+	atomic_store(&st->role[ROLE_NATSRC].wanted, 0);
+	atomic_store(&st->role[ROLE_NATSRC].ready, 0);
 	dispatch("GET /healthz HTTP/1.1\r\nHost: n\r\n\r\n");
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_str_eq(resp.content_type, "application/json");
@@ -353,6 +355,8 @@ START_TEST(test_healthz)
 	    "\"ctwatch\":{\"wanted\":0,\"ready\":0,\"spawns\":0,\"crashes\":0,"
 	    "\"throttled\":false},"
 	    "\"natspub\":{\"wanted\":0,\"ready\":0,\"spawns\":0,\"crashes\":0,"
+	    "\"throttled\":false},"
+	    "\"natsrc\":{\"wanted\":0,\"ready\":0,\"spawns\":0,\"crashes\":0,"
 	    "\"throttled\":false}}}\n");
 	ck_assert(header_has("Cache-Control: no-store\r\n"));
 }

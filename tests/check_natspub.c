@@ -292,7 +292,7 @@ START_TEST(test_order_complete)
 	ck_assert_int_eq(natsConnection_SubscribeSync(&sub, nc,
 	    "certstream.>"), NATS_OK);
 	ck_assert_int_eq(natsConnection_Flush(nc), NATS_OK);
-	np = natspub_open(cf, ring, &st->nats);
+	np = natspub_open(cf, ring, st);
 	ck_assert_ptr_nonnull(np);
 	STEP_UNTIL(np, NGET(state) == STATUS_NATS_CONNECTED, 10000);
 	ck_assert_uint_eq(NGET(streams_created), 1);
@@ -358,7 +358,7 @@ START_TEST(test_shapes_per_log)
 
 	server_start();
 	load_conf(extra, TU_NELEM(extra));
-	np = natspub_open(cf, ring, &st->nats);
+	np = natspub_open(cf, ring, st);
 	ck_assert_ptr_nonnull(np);
 	STEP_UNTIL(np, NGET(state) == STATUS_NATS_CONNECTED, 10000);
 	put_record(7, 41);
@@ -414,7 +414,7 @@ START_TEST(test_outage)
 
 	server_start();
 	load_conf(extra, TU_NELEM(extra));
-	np = natspub_open(cf, ring, &st->nats);
+	np = natspub_open(cf, ring, st);
 	ck_assert_ptr_nonnull(np);
 	STEP_UNTIL(np, NGET(state) == STATUS_NATS_CONNECTED, 10000);
 	for (i = 0; i < 100; i++) {
@@ -483,18 +483,18 @@ START_TEST(test_queue)
 
 	memset(data, 'a', sizeof(data));
 	npq_init(&q, 250);
-	ck_assert_int_eq(npq_push(&q, "s.1", "1", data, 100), 0);
-	ck_assert_int_eq(npq_push(&q, "s.2", "2", data, 100), 0);
-	ck_assert_int_eq(npq_push(&q, "s.3", "3", data, 100), -1);
-	ck_assert_int_eq(npq_push(&q, "s.4", "4", data, 50), 0);
-	ck_assert_int_eq(npq_push(&q, "s.5", "5", data, 1), -1);
+	ck_assert_int_eq(npq_push(&q, "s.1", "1", 0, data, 100), 0);
+	ck_assert_int_eq(npq_push(&q, "s.2", "2", 0, data, 100), 0);
+	ck_assert_int_eq(npq_push(&q, "s.3", "3", 0, data, 100), -1);
+	ck_assert_int_eq(npq_push(&q, "s.4", "4", 0, data, 50), 0);
+	ck_assert_int_eq(npq_push(&q, "s.5", "5", 0, data, 1), -1);
 	ck_assert_uint_eq(q.bytes, 250);
 	ck_assert_str_eq(npq_peek(&q)->subject, "s.1");
 	npq_pop(&q);
 	ck_assert_str_eq(npq_peek(&q)->msgid, "2");
 	memset(longsubj, 'x', NPQ_SUBJECT_MAX);
 	longsubj[NPQ_SUBJECT_MAX] = '\0';
-	ck_assert_int_eq(npq_push(&q, longsubj, "6", data, 1), -1);
+	ck_assert_int_eq(npq_push(&q, longsubj, "6", 0, data, 1), -1);
 	ck_assert_uint_eq(npq_clear(&q), 2);
 	ck_assert_uint_eq(q.bytes, 0);
 	ck_assert_ptr_null(npq_peek(&q));
@@ -550,7 +550,7 @@ START_TEST(test_fell_behind)
 
 	server_start();
 	load_conf(NULL, 0);
-	np = natspub_open(cf, ring, &st->nats);
+	np = natspub_open(cf, ring, st);
 	ck_assert_ptr_nonnull(np);
 	STEP_UNTIL(np, NGET(state) == STATUS_NATS_CONNECTED, 10000);
 	for (i = 0; i < 500; i++)

@@ -4,6 +4,7 @@
  * their reasons) and the matcher (suffix, wildcard, type, several names).
  */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -108,6 +109,63 @@ START_TEST(test_parse_bad)
 }
 END_TEST
 
+START_TEST(test_seq_param)
+{
+	const char	*why = NULL;
+	int		 on = -1;
+
+	ck_assert_int_eq(stream_seq_parse("", 0, &on, &why), 0);
+	ck_assert_int_eq(on, 0);
+	ck_assert_int_eq(stream_seq_parse("seq=1", 5, &on, &why), 0);
+	ck_assert_int_eq(on, 1);
+	ck_assert_int_eq(stream_seq_parse("domains=a.b&seq=0", 17, &on,
+	    &why), 0);
+	ck_assert_int_eq(on, 0);
+	ck_assert_int_eq(stream_seq_parse("seq=%31", 7, &on, &why), 0);
+	ck_assert_int_eq(on, 1);
+	ck_assert_int_eq(stream_seq_parse("seq=2", 5, &on, &why), -1);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_int_eq(stream_seq_parse("seq=", 4, &on, &why), -1);
+	ck_assert_int_eq(stream_seq_parse("seq=11", 6, &on, &why), -1);
+	ck_assert_int_eq(stream_seq_parse("seq=true", 8, &on, &why), -1);
+	ck_assert_int_eq(stream_seq_parse("seq=%zz", 7, &on, &why), -1);
+	ck_assert_int_eq(stream_seq_parse("seq=1", 3, &on, &why), -1);
+}
+END_TEST
+
+START_TEST(test_since_param)
+{
+	const char	*why = NULL;
+	uint64_t	 v = 7;
+	int		 set = -1;
+
+	ck_assert_int_eq(stream_since_parse("seq=1", 5, &set, &v, &why), 0);
+	ck_assert_int_eq(set, 0);
+	ck_assert(v == 0);
+	ck_assert_int_eq(stream_since_parse("since=0", 7, &set, &v, &why), 0);
+	ck_assert_int_eq(set, 1);
+	ck_assert(v == 0);
+	ck_assert_int_eq(stream_since_parse("a=b&since=12345&seq=1", 21, &set,
+	    &v, &why), 0);
+	ck_assert(set == 1 && v == 12345);
+	ck_assert_int_eq(stream_since_parse("since=18446744073709551615", 26,
+	    &set, &v, &why), 0);
+	ck_assert(v == UINT64_MAX);
+	ck_assert_int_eq(stream_since_parse("since=18446744073709551616", 26,
+	    &set, &v, &why), -1);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_int_eq(stream_since_parse("since=", 6, &set, &v, &why), -1);
+	ck_assert_int_eq(stream_since_parse("since=-1", 8, &set, &v, &why), -1);
+	ck_assert_int_eq(stream_since_parse("since=1e3", 9, &set, &v, &why),
+	    -1);
+	ck_assert_int_eq(stream_since_parse("since=+1", 8, &set, &v, &why), -1);
+	ck_assert_int_eq(stream_since_parse("since=000000000000000000001", 27,
+	    &set, &v, &why), -1);
+	ck_assert_int_eq(stream_since_parse("since=%31", 9, &set, &v, &why), 0);
+	ck_assert(v == 1);
+}
+END_TEST
+
 START_TEST(test_match)
 {
 	struct stream_filter	f;
@@ -154,5 +212,7 @@ tu_suite(void)
 	tcase_add_test(tc, test_parse_ok);
 	tcase_add_test(tc, test_parse_bad);
 	tcase_add_test(tc, test_match);
+	tcase_add_test(tc, test_seq_param);
+	tcase_add_test(tc, test_since_param);
 	return (s);
 }
