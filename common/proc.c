@@ -254,6 +254,37 @@ proc_poll_events(
 }
 
 int
+proc_step_loop(
+    struct proc_ctx *ctx, int sfd, int (*step)(void *), void *arg, int idle_ms)
+{
+	struct pollfd pfd[2];
+	int           more, rv;
+
+	pfd[0].fd = sfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = ctx->chan;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if ((more = step(arg)) == -1)
+			return (PROC_EXIT_FAIL);
+		rv = poll(pfd, 2, more ? 0 : idle_ms);
+		if (rv == -1 && errno != EINTR) {
+			log_warn("poll");
+			return (PROC_EXIT_FAIL);
+		}
+		if (rv <= 0)
+			continue;
+		switch (proc_poll_events(
+		    ctx, sfd, pfd[0].revents, pfd[1].revents)) {
+		case PROC_GONE:
+			return (PROC_EXIT_FAIL);
+		case PROC_STOP:
+			return (PROC_EXIT_OK);
+		}
+	}
+}
+
+int
 proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l)
 {
 	struct pollfd pfd[2];

@@ -150,4 +150,13 @@ int proc_run_loop(struct proc_ctx *ctx, int sfd, const struct proc_loop *l);
 int proc_poll_events(
     struct proc_ctx *ctx, int sfd, short sig_revents, short chan_revents);
 
+/*
+ * The run loop of a role that works in steps between signals (the NATS
+ * roles): step(arg) returns 1 when it has more to do at once, 0 when it
+ * may wait up to idle_ms for a signal or the master, -1 to end the child
+ * with PROC_EXIT_FAIL.  Returns the child's exit code.
+ */
+int proc_step_loop(
+    struct proc_ctx *ctx, int sfd, int (*step)(void *), void *arg, int idle_ms);
+
 #endif

@@ -12,8 +12,6 @@
  * master is gone or start-up fails (the master respawns it with
  * back-off).
  */
-#include <errno.h>
-#include <poll.h>
 #include <stddef.h>
 
 #include "common/log.h"
@@ -38,31 +36,16 @@ natspub_role_open(struct proc_ctx *ctx, int *code)
 }
 
 static int
+natspub_role_step(void *state)
+{
+	return (natspub_step(state));
+}
+
+static int
 natspub_role_run(void *state, struct proc_ctx *ctx, int sfd)
 {
-	struct natspub *np = state;
-	struct pollfd   pfd[2];
-	int             more, rv;
-
-	pfd[0].fd = sfd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = ctx->chan;
-	pfd[1].events = POLLIN;
-	for (;;) {
-		more = natspub_step(np);
-		rv = poll(pfd, 2, more ? 0 : NATSPUB_IDLE_MS);
-		if (rv == -1 && errno != EINTR) {
-			log_warn("natspub: poll");
-			return (PROC_EXIT_FAIL);
-		}
-		if (rv <= 0)
-			continue;
-		rv = proc_poll_events(ctx, sfd, pfd[0].revents, pfd[1].revents);
-		if (rv == PROC_STOP)
-			return (PROC_EXIT_OK);
-		if (rv == PROC_GONE)
-			return (PROC_EXIT_FAIL);
-	}
+	return (proc_step_loop(
+	    ctx, sfd, natspub_role_step, state, NATSPUB_IDLE_MS));
 }
 
 static void

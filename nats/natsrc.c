@@ -39,7 +39,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -539,33 +538,18 @@ natsrc_open(struct proc_ctx *ctx, int *code)
 }
 
 static int
-natsrc_run(void *state, struct proc_ctx *ctx, int sfd)
+natsrc_step(void *state)
 {
 	struct natsrc *ns = state;
-	struct pollfd  pfd[2];
-	int            more, rv;
+	int            more = ns_turn(ns);
 
-	pfd[0].fd = sfd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = ctx->chan;
-	pfd[1].events = POLLIN;
-	for (;;) {
-		more = ns_turn(ns);
-		if (ns->failed)
-			return (PROC_EXIT_FAIL);
-		rv = poll(pfd, 2, more ? 0 : NS_IDLE_MS);
-		if (rv == -1 && errno != EINTR) {
-			log_warn("natsrc: poll");
-			return (PROC_EXIT_FAIL);
-		}
-		if (rv <= 0)
-			continue;
-		rv = proc_poll_events(ctx, sfd, pfd[0].revents, pfd[1].revents);
-		if (rv == PROC_STOP)
-			return (PROC_EXIT_OK);
-		if (rv == PROC_GONE)
-			return (PROC_EXIT_FAIL);
-	}
+	return (ns->failed ? -1 : more);
+}
+
+static int
+natsrc_run(void *state, struct proc_ctx *ctx, int sfd)
+{
+	return (proc_step_loop(ctx, sfd, natsrc_step, state, NS_IDLE_MS));
 }
 
 /* The position first, then the connection. */
