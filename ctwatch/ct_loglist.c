@@ -53,15 +53,15 @@ ct_b64_decode(
 
 	if (slen == 0 || slen % 4 != 0 || slen > INT32_MAX)
 		return (-1);
+	/* '=' only as the last one or two characters (EVP_DecodeBlock
+	 * would take one in the middle, and skip surrounding blanks) */
 	if (s[slen - 1] == '=')
-		pad++;
-	if (s[slen - 2] == '=')
-		pad++;
-	if (slen / 4 * 3 - pad > max)
+		pad = s[slen - 2] == '=' ? 2 : 1;
+	if (memchr(s, '=', slen - pad) != NULL || slen / 4 * 3 - pad > max)
 		return (-1);
 	p = xmalloc(slen / 4 * 3 + 1);
 	n = EVP_DecodeBlock(p, (const unsigned char *)s, (int)slen);
-	if (n < 0 || (size_t)n < pad) {
+	if (n < 0 || (size_t)n != slen / 4 * 3) {
 		free(p);
 		return (-1);
 	}

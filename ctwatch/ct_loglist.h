@@ -82,7 +82,8 @@ char       *ct_url_normalise(const char *url);
 /* The URL without its scheme ("ct.example/2025h1"), for matching. */
 const char *ct_url_key(const char *url);
 
-/* Decode standard base64 into an allocated buffer; -1 on bad input. */
+/* Decode standard base64 (padding only at the end, no blanks) into an
+ * allocated buffer of at most max bytes; -1 on bad input. */
 int ct_b64_decode(
     const char *s, size_t slen, uint8_t **out, size_t *len, size_t max);
 
