@@ -295,7 +295,7 @@ ct_checkpoint_parse(const uint8_t *body, size_t len, EVP_PKEY *key,
 		r = note_sig(l, n, origin, key, spki, spkilen, sth);
 		if (r == 1)
 			good = 1;
-		if (r == -1 && memcmp(l, "\xe2\x80\x94 ", 4) != 0) {
+		if (r == -1 && (n < 4 || memcmp(l, "\xe2\x80\x94 ", 4) != 0)) {
 			seterr(err, errlen, "checkpoint: bad signature line");
 			return (-1);
 		}
