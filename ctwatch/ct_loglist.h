@@ -39,6 +39,9 @@ struct ct_logdesc {
 	uint8_t        *key; /* DER SubjectPublicKeyInfo or NULL */
 	size_t          keylen;
 	uint32_t        state; /* CONF_CTS_* bit; 0 for config logs */
+	char *origin; /* static CT: the checkpoint origin, i.e. the list's
+	                 submission_url without scheme and trailing '/';
+	                 NULL when not known (not checked then) */
 };
 
 struct ct_logset {

@@ -7,7 +7,8 @@
  * does.  Warnings are not printed (log level error).  Checked: at most
  * CT_LOGLIST_MAX_LOGS logs; each has a normalised URL (found again by
  * ct_logset_find, at most CT_LOG_URL_MAX bytes), a name, an operator, a
- * key of at most CT_LOG_KEY_MAX bytes; no URL twice.
+ * key of at most CT_LOG_KEY_MAX bytes, an origin only when static CT; no
+ * URL twice.
  */
 #include <string.h>
 
@@ -55,6 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK((d->key == NULL) == (d->keylen == 0) &&
 		    d->keylen <= CT_LOG_KEY_MAX);
 		FUZZ_CHECK(d->type == CT_LOG_RFC6962 || d->type == CT_LOG_TILED);
+		FUZZ_CHECK(d->origin == NULL || (d->type == CT_LOG_TILED &&
+		    strlen(d->origin) <= CT_LOG_URL_MAX));
 		if ((k = ct_key_parse(d->key, d->keylen)) != NULL)
 			EVP_PKEY_free(k);
 	}
