@@ -213,7 +213,7 @@ on_sth(void *arg, const struct ct_fetch_result *res)
 		ct_log_malformed(l, "get-sth", err);
 		return;
 	}
-	ct_backoff_ok(&l->bo);
+	ct_head_ok(l);
 	if (l->pkey != NULL &&
 	    ct_sth_verify(l->pkey, &sth, err, sizeof(err)) == -1) {
 		atomic_fetch_add(&l->st->sth_bad_signature, 1);

@@ -307,7 +307,7 @@ on_checkpoint(void *arg, const struct ct_fetch_result *res)
 		ct_log_malformed(l, "checkpoint", err);
 		return;
 	}
-	ct_backoff_ok(&l->bo);
+	ct_head_ok(l);
 	if (r == 0 && l->d.origin != NULL && strcmp(origin, l->d.origin) != 0) {
 		(void)snprintf(
 		    err, sizeof(err), "origin is not %.40s", l->d.origin);
@@ -350,7 +350,6 @@ on_tile(void *arg, const struct ct_fetch_result *res)
 		ct_log_malformed(l, "data tile", "empty");
 		return;
 	}
-	ct_backoff_ok(&l->bo);
 	t->tile = xmalloc(res->len);
 	memcpy(t->tile, res->body, res->len);
 	t->tile_len = res->len;
@@ -487,6 +486,7 @@ process_tile(struct ct_tiled *t)
 		t->tile_len = 0;
 		return;
 	}
+	ct_backoff_ok(&l->bo); /* a usable tile */
 	(void)walk_tile(t, 1);
 	if (t->tile_w != 0) {
 		t->last_partial_n = t->tile_n;
