@@ -20,7 +20,9 @@ what tests/ctlog/expected.py says for its (log, index), at most once per
 (log, index), and no mangled entry, nothing past a rejected tree head, is
 among them; each hostile log is backed off (notaryd_ct_backoff_state > 0
 seen in /metrics) or its failures counted (fetch errors, malformed, bad
-signatures, shrunk: the stop summary), and figures per log are printed.
+signatures, shrunk: the stop summary), is reported in the log and in
+/metrics (notaryd_ct_fetch_errors_total, notaryd_ct_rejected_total), and
+figures per log are printed.
 Every wait is bounded; loopback only.
 """
 import json
@@ -276,7 +278,7 @@ def part_ctlog(t, note):
         sm = summaries(d.logtext())
         seen = check_frames(t, note, col.frames, logs, limits)
         report(t, note, hostile, good, tgood, start_pos, end_pos, backoff,
-               sm, seen, d.logtext(), req0)
+               sm, seen, d.logtext(), req0, m1)
     finally:
         if col is not None:
             col.stop.set()
@@ -288,7 +290,7 @@ def part_ctlog(t, note):
 
 
 def report(t, note, hostile, good, tgood, start_pos, end_pos, backoff, sm,
-           seen, logtext, req0):
+           seen, logtext, req0, m1):
     for lg in (good, tgood):
         u = key(lg)
         got = sorted(i for v, i in seen if v == u)
@@ -314,6 +316,12 @@ def report(t, note, hostile, good, tgood, start_pos, end_pos, backoff, sm,
               s[7] if s else "?", warns.get(u, 0), backoff.get(u, 0), fe))
         if name != "more":
             t.ok(warns.get(u, 0) > 0, "%s: reported in the log" % name)
+            inm = sum(v for (n, lab), v in m1.items()
+                      if n in ("notaryd_ct_fetch_errors_total",
+                               "notaryd_ct_rejected_total") and
+                      lab.startswith('{log="%s"' % u))
+            t.ok(inm > 0 or backoff.get(u, 0) > 0, "%s: reported in "
+                 "/metrics (%d errors or refusals)" % (name, inm))
         counted = s is not None and (sum(fe.values()) > 0 or s[3] > 0 or
                                      s[6] > 0 or s[7] > 0)
         if name != "more":          # more: the extra entries are ignored
