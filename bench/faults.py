@@ -22,6 +22,10 @@ Parts (all by default):
              import finished (exit 0: acknowledged).  After the restart
              (database recovery) every acknowledged span must be in
              notaryctl export.
+  ctlog      ctwatch against hostile CT logs (bench/faults_ctlog.py: one
+             log per failure kind next to two healthy ones, about a
+             minute); figures: ctwatch's RSS, the healthy logs' catch-up
+             time, per hostile log its positions, counters and back-off.
 Output is TAP (the checks are what must hold whatever the machine's speed:
 no timed assertion) with the figures as "# " lines.  Loopback only; every
 loop is bounded in count and time.
@@ -39,6 +43,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tests", "integration"))
 from ndtest import (NOTARYD, Daemon, Tap, get, pid_alive,  # noqa: E402
                     read_response, wait_until)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import faults_ctlog  # noqa: E402
 
 NOTARYCTL = os.path.join(os.path.dirname(NOTARYD), "notaryctl")
 SLOW_CONNS = int(os.environ.get("FAULTS_SLOW_CONNS", "5000"))
@@ -514,8 +520,12 @@ def part_scan():
         d.cleanup()
 
 
+def part_ctlog():
+    faults_ctlog.part_ctlog(t, note)
+
+
 PARTS = {"slowloris": part_slowloris, "kill": part_kill,
-         "import": part_import, "scan": part_scan}
+         "import": part_import, "scan": part_scan, "ctlog": part_ctlog}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(PARTS):

@@ -77,23 +77,31 @@ suggest_key(const char *path)
 /*
  * Edit distance counting a swap of two neighbours as one edit ("deamon"),
  * the commonest typo.  Long strings are never typos of our short keys.
+ * Only distances up to CONF_SUGGEST_MAX matter: a larger one is reported
+ * as CONF_SUGGEST_MAX + 1 as soon as it is certain (lengths that differ
+ * by more, or two rows without a cell within it: every path to the last
+ * cell crosses one of two neighbouring rows, and costs never decrease
+ * along it), so a config full of unknown keys is not quadratic per key.
  */
 static size_t
 edit_distance(const char *a, const char *b)
 {
 	size_t  row[3][CONF_PATH_MAX + 1];
-	size_t  la = strlen(a), lb = strlen(b), i, j, d;
+	size_t  la = strlen(a), lb = strlen(b), i, j, d, rowmin, prevmin;
 	size_t *prev2, *prev, *cur;
 
 	if (la > CONF_PATH_MAX || lb > CONF_PATH_MAX)
 		return (SIZE_MAX);
+	if ((la > lb ? la - lb : lb - la) > CONF_SUGGEST_MAX)
+		return (CONF_SUGGEST_MAX + 1);
+	prevmin = 0;
 	for (j = 0; j <= lb; j++)
 		row[0][j] = j;
 	for (i = 1; i <= la; i++) {
 		cur = row[i % 3];
 		prev = row[(i + 2) % 3];  /* i - 1 */
 		prev2 = row[(i + 1) % 3]; /* i - 2 */
-		cur[0] = i;
+		cur[0] = rowmin = i;
 		for (j = 1; j <= lb; j++) {
 			d = prev[j - 1] + (a[i - 1] != b[j - 1]);
 			if (prev[j] + 1 < d)
@@ -104,7 +112,12 @@ edit_distance(const char *a, const char *b)
 			    a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < d)
 				d = prev2[j - 2] + 1;
 			cur[j] = d;
+			if (d < rowmin)
+				rowmin = d;
 		}
+		if (rowmin > CONF_SUGGEST_MAX && prevmin > CONF_SUGGEST_MAX)
+			return (CONF_SUGGEST_MAX + 1);
+		prevmin = rowmin;
 	}
 	return (row[la % 3][lb]);
 }

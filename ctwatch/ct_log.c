@@ -236,6 +236,13 @@ ct_log_fetch_limit(const struct ct_log *l)
 }
 
 void
+ct_head_ok(struct ct_log *l)
+{
+	if (!l->started || l->next >= l->size)
+		ct_backoff_ok(&l->bo);
+}
+
+void
 ct_log_fetch_failed(
     struct ct_log *l, const char *req, const struct ct_fetch_result *r)
 {

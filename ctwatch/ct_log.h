@@ -92,7 +92,14 @@ void ct_log_malformed(struct ct_log *l, const char *req, const char *why);
  * position (or its size) the first time; ignores and counts a size that
  * went backwards.  Returns 0, or -1 when the size was ignored.
  */
-int ct_log_tree_size(struct ct_log *l, uint64_t size);
+int  ct_log_tree_size(struct ct_log *l, uint64_t size);
+/*
+ * A tree head came back well-formed: the back-off ends only when no
+ * entries are due.  Otherwise the entry requests decide, so that a log
+ * whose get-entries or data tiles keep failing is backed off (up to the
+ * breaker) although its head succeeds at every poll.
+ */
+void ct_head_ok(struct ct_log *l);
 
 /*
  * Publish one entry at index == l->next (the followers guarantee the

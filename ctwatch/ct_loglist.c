@@ -53,15 +53,15 @@ ct_b64_decode(
 
 	if (slen == 0 || slen % 4 != 0 || slen > INT32_MAX)
 		return (-1);
+	/* '=' only as the last one or two characters (EVP_DecodeBlock
+	 * would take one in the middle, and skip surrounding blanks) */
 	if (s[slen - 1] == '=')
-		pad++;
-	if (s[slen - 2] == '=')
-		pad++;
-	if (slen / 4 * 3 - pad > max)
+		pad = s[slen - 2] == '=' ? 2 : 1;
+	if (memchr(s, '=', slen - pad) != NULL || slen / 4 * 3 - pad > max)
 		return (-1);
 	p = xmalloc(slen / 4 * 3 + 1);
 	n = EVP_DecodeBlock(p, (const unsigned char *)s, (int)slen);
-	if (n < 0 || (size_t)n < pad) {
+	if (n < 0 || (size_t)n != slen / 4 * 3) {
 		free(p);
 		return (-1);
 	}
@@ -114,6 +114,7 @@ ct_logdesc_copy(struct ct_logdesc *dst, const struct ct_logdesc *src)
 	dst->url = xstrdup(src->url);
 	dst->name = xstrdup(src->name);
 	dst->operator= xstrdup(src->operator);
+	dst->origin = src->origin != NULL ? xstrdup(src->origin) : NULL;
 	if (src->key != NULL) {
 		dst->key = xmalloc(src->keylen);
 		memcpy(dst->key, src->key, src->keylen);
@@ -126,6 +127,7 @@ ct_logdesc_clear(struct ct_logdesc *d)
 	free(d->url);
 	free(d->name);
 	free(d->operator);
+	free(d->origin);
 	free(d->key);
 	memset(d, 0, sizeof(*d));
 }
@@ -187,6 +189,21 @@ bounded_string(json_t *o, const char *name, size_t max)
 	return (json_string_value(v));
 }
 
+/* A tiled log's checkpoint origin from its submission_url, or NULL. */
+static char *
+origin_of(json_t *log)
+{
+	const char *sub;
+	char       *n, *o;
+
+	sub = bounded_string(log, "submission_url", CT_LOG_URL_MAX + 8);
+	if (sub == NULL || (n = ct_url_normalise(sub)) == NULL)
+		return (NULL);
+	o = xstrdup(ct_url_key(n));
+	free(n);
+	return (o);
+}
+
 /*
  * One entry of logs[] or tiled_logs[].  1 when d is filled, 0 when the
  * log's state is not followed, -1 when it is malformed (warned).
@@ -219,6 +236,8 @@ parse_log(json_t *log, enum ct_logtype type, const char *oper, uint32_t states,
 	d->state = st;
 	d->name = xstrdup(desc != NULL ? desc : ct_url_key(d->url));
 	d->operator= xstrdup(oper);
+	if (type == CT_LOG_TILED)
+		d->origin = origin_of(log);
 	if (key != NULL &&
 	    ct_b64_decode(
 	        key, strlen(key), &d->key, &d->keylen, CT_LOG_KEY_MAX) == -1) {

@@ -39,6 +39,9 @@ struct ct_logdesc {
 	uint8_t        *key; /* DER SubjectPublicKeyInfo or NULL */
 	size_t          keylen;
 	uint32_t        state; /* CONF_CTS_* bit; 0 for config logs */
+	char *origin; /* static CT: the checkpoint origin, i.e. the list's
+	                 submission_url without scheme and trailing '/';
+	                 NULL when not known (not checked then) */
 };
 
 struct ct_logset {
@@ -82,7 +85,8 @@ char       *ct_url_normalise(const char *url);
 /* The URL without its scheme ("ct.example/2025h1"), for matching. */
 const char *ct_url_key(const char *url);
 
-/* Decode standard base64 into an allocated buffer; -1 on bad input. */
+/* Decode standard base64 (padding only at the end, no blanks) into an
+ * allocated buffer of at most max bytes; -1 on bad input. */
 int ct_b64_decode(
     const char *s, size_t slen, uint8_t **out, size_t *len, size_t max);
 

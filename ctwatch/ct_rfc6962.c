@@ -27,13 +27,13 @@
 #include "common/conf.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
+#include "ctwatch/ct_getentries.h"
 #include "ctwatch/ct_log.h"
 #include "ctwatch/ct_rfc6962.h"
 #include "ctwatch/ct_sth.h"
 
-#define CT_MAX_WINDOWS   64
-#define CT_ENTRY_B64_MAX (4u * CT_MAX_CERT) /* one field, base64 */
-#define CT_URL_BUF       (CT_LOG_URL_MAX + 96)
+#define CT_MAX_WINDOWS 64
+#define CT_URL_BUF     (CT_LOG_URL_MAX + 96)
 
 enum win_state { WIN_TODO = 0, WIN_BUSY, WIN_DONE };
 
@@ -213,7 +213,7 @@ on_sth(void *arg, const struct ct_fetch_result *res)
 		ct_log_malformed(l, "get-sth", err);
 		return;
 	}
-	ct_backoff_ok(&l->bo);
+	ct_head_ok(l);
 	if (l->pkey != NULL &&
 	    ct_sth_verify(l->pkey, &sth, err, sizeof(err)) == -1) {
 		atomic_fetch_add(&l->st->sth_bad_signature, 1);
@@ -225,29 +225,6 @@ on_sth(void *arg, const struct ct_fetch_result *res)
 	if (l->started && r->nwin == 0 && r->fetch_next < l->next)
 		r->fetch_next = l->next;
 	ct_rfc6962_step(r);
-}
-
-/* The entries array of a get-entries reply, or NULL. */
-static json_t *
-entries_of(const struct ct_fetch_result *res, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	json_t      *root, *a;
-
-	root = json_loadb((const char *)res->body, res->len, 0, &jerr);
-	if (root == NULL) {
-		(void)snprintf(err, errlen, "not JSON: %s", jerr.text);
-		return (NULL);
-	}
-	a = json_object_get(root, "entries");
-	if (!json_is_array(a) || json_array_size(a) == 0) {
-		(void)snprintf(err, errlen, "no entries");
-		json_decref(root);
-		return (NULL);
-	}
-	json_incref(a);
-	json_decref(root);
-	return (a);
 }
 
 static void
@@ -266,7 +243,8 @@ on_entries(void *arg, const struct ct_fetch_result *res)
 		ct_log_fetch_failed(l, "get-entries", res);
 		return;
 	}
-	if ((w->entries = entries_of(res, err, sizeof(err))) == NULL) {
+	if ((w->entries = ct_getentries_parse(
+	         res->body, res->len, err, sizeof(err))) == NULL) {
 		ct_log_malformed(l, "get-entries", err);
 		return;
 	}
@@ -287,38 +265,16 @@ on_entries(void *arg, const struct ct_fetch_result *res)
 	ct_rfc6962_step(r);
 }
 
-/* A string member of an entry, base64-decoded; -1 if bad. */
-static int
-entry_field(json_t *e, const char *name, uint8_t **out, size_t *len)
-{
-	json_t *v = json_object_get(e, name);
-
-	if (!json_is_string(v))
-		return (-1);
-	if (json_string_length(v) == 0) {
-		*out = NULL;
-		*len = 0;
-		return (0);
-	}
-	return (ct_b64_decode(json_string_value(v), json_string_length(v), out,
-	    len, CT_ENTRY_B64_MAX));
-}
-
 static void
 publish_window(struct ct_rfc6962 *r, struct win *w)
 {
 	struct ct_log *l = r->l;
-	json_t        *e;
 	uint8_t       *leaf, *extra;
 	size_t         i, leaflen, extralen;
 
 	for (i = 0; i < w->n; i++) {
-		e = json_array_get(w->entries, i);
-		leaf = extra = NULL;
-		if (!json_is_object(e) ||
-		    entry_field(e, "leaf_input", &leaf, &leaflen) == -1 ||
-		    leaf == NULL ||
-		    entry_field(e, "extra_data", &extra, &extralen) == -1)
+		if (ct_getentries_entry(w->entries, i, &leaf, &leaflen, &extra,
+		        &extralen) == -1)
 			ct_log_skip(l, "bad leaf_input or extra_data");
 		else
 			ct_log_publish_rfc6962(

@@ -209,8 +209,10 @@ note_sig(const char *line, size_t len, const char *origin, EVP_PKEY *key,
 	if ((size_t)(sp - name) != nlen || memcmp(name, origin, nlen) != 0)
 		return (0);
 	if (ct_b64_decode(sp + 1, len - (size_t)(sp + 1 - line), &raw, &rawlen,
-	        CT_SIG_MAX + 12) == -1 ||
-	    rawlen < 4 + 8 + 4) {
+	        CT_SIG_MAX + 12) == -1)
+		return (-1);
+	if (rawlen < 4 + 8 + 4) {
+		free(raw);
 		return (-1);
 	}
 	msg = malloc(nlen + 2 + SHA256_DIGEST_LENGTH);
@@ -293,7 +295,7 @@ ct_checkpoint_parse(const uint8_t *body, size_t len, EVP_PKEY *key,
 		r = note_sig(l, n, origin, key, spki, spkilen, sth);
 		if (r == 1)
 			good = 1;
-		if (r == -1 && memcmp(l, "\xe2\x80\x94 ", 4) != 0) {
+		if (r == -1 && (n < 4 || memcmp(l, "\xe2\x80\x94 ", 4) != 0)) {
 			seterr(err, errlen, "checkpoint: bad signature line");
 			return (-1);
 		}

@@ -3,8 +3,9 @@
  * cache every static-CT log shares.
  *
  * checkpoint: every ctwatch.poll_interval; a signed note whose
- * RFC6962NoteSignature is checked with the log key when known (a failure
- * is counted like a bad STH signature and the size is not used).
+ * RFC6962NoteSignature is checked with the log key when known, and whose
+ * origin must be the log's (from the list's submission_url) when known (a
+ * failure is counted like a bad STH signature and the size is not used).
  *
  * Data tiles: one tile of a log in flight at a time.  The tile holding
  * l->next is fetched whole when the tree covers it, else as the partial
@@ -16,6 +17,8 @@
  * in both), and only when every issuer of the tile is known (or is
  * definitely missing: 4xx) are its entries published, in order.  A leaf
  * that cannot be split makes the rest of that tile skipped and counted.
+ * A tile with bytes after its last leaf is a malformed reply: nothing of
+ * it is published, and it is fetched again after a back-off.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,7 +290,8 @@ on_checkpoint(void *arg, const struct ct_fetch_result *res)
 	struct ct_tiled *t = arg;
 	struct ct_log   *l = t->l;
 	struct ct_sth    sth;
-	char             err[CT_STH_ERRLEN];
+	/* a longer origin is cut to more than any log URL: no false match */
+	char             err[CT_STH_ERRLEN], origin[CT_LOG_URL_MAX + 2];
 	int              r;
 
 	t->cp_req = NULL;
@@ -298,12 +302,17 @@ on_checkpoint(void *arg, const struct ct_fetch_result *res)
 		return;
 	}
 	r = ct_checkpoint_parse(res->body, res->len, l->pkey, l->d.key,
-	    l->d.keylen, &sth, NULL, 0, err, sizeof(err));
+	    l->d.keylen, &sth, origin, sizeof(origin), err, sizeof(err));
 	if (r == -1) {
 		ct_log_malformed(l, "checkpoint", err);
 		return;
 	}
-	ct_backoff_ok(&l->bo);
+	ct_head_ok(l);
+	if (r == 0 && l->d.origin != NULL && strcmp(origin, l->d.origin) != 0) {
+		(void)snprintf(
+		    err, sizeof(err), "origin is not %.40s", l->d.origin);
+		r = -2; /* signed, but for another log */
+	}
 	if (r == -2) {
 		atomic_fetch_add(&l->st->sth_bad_signature, 1);
 		log_warnx("ctwatch: %s: checkpoint of size %llu rejected: %s",
@@ -341,7 +350,6 @@ on_tile(void *arg, const struct ct_fetch_result *res)
 		ct_log_malformed(l, "data tile", "empty");
 		return;
 	}
-	ct_backoff_ok(&l->bo);
 	t->tile = xmalloc(res->len);
 	memcpy(t->tile, res->body, res->len);
 	t->tile_len = res->len;
@@ -414,9 +422,10 @@ on_issuer(void *arg, const struct ct_fetch_result *res)
 
 /*
  * Walk the leaves from l->next.  resolve: ask for unknown issuers, return
- * the number still unknown.  Otherwise publish them all.
+ * the number still unknown.  Otherwise publish them all.  -1 (nothing
+ * published) when bytes follow the tile's last leaf.
  */
-static size_t
+static long
 walk_tile(struct ct_tiled *t, int publish)
 {
 	struct ct_log      *l = t->l;
@@ -453,19 +462,31 @@ walk_tile(struct ct_tiled *t, int publish)
 		if (publish)
 			ct_log_publish_tiled(l, &leaf, &chain);
 	}
+	if (idx == end && left > 0)
+		return (-1); /* bytes after the last leaf */
 	if (publish)
 		while (l->next < end)
 			ct_log_skip(l, idx < end ? err : "short tile");
-	return (unknown);
+	return ((long)unknown);
 }
 
 static void
 process_tile(struct ct_tiled *t)
 {
 	struct ct_log *l = t->l;
+	long           r;
 
-	if (walk_tile(t, 0) > 0)
+	if ((r = walk_tile(t, 0)) > 0)
 		return; /* waiting for issuers */
+	if (r == -1) {
+		/* not a tile of this width: fetched again after a back-off */
+		ct_log_malformed(l, "data tile", "bytes after the last leaf");
+		free(t->tile);
+		t->tile = NULL;
+		t->tile_len = 0;
+		return;
+	}
+	ct_backoff_ok(&l->bo); /* a usable tile */
 	(void)walk_tile(t, 1);
 	if (t->tile_w != 0) {
 		t->last_partial_n = t->tile_n;

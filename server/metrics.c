@@ -67,6 +67,7 @@ struct ctlog_copy {
 	int64_t  lag_ms;
 	uint32_t backoff;
 	uint64_t fe[STATUS_CTFE_MAX];
+	uint64_t rejected[3]; /* malformed entries, bad signatures, shrunk */
 };
 
 static int
@@ -92,6 +93,9 @@ ctlog_read(const struct status_ctlog *lg, struct ctlog_copy *c)
 	c->backoff = atomic_load(&lg->backoff);
 	for (k = 0; k < STATUS_CTFE_MAX; k++)
 		c->fe[k] = atomic_load(&lg->fetch_errors[k]);
+	c->rejected[0] = atomic_load(&lg->parse_errors);
+	c->rejected[1] = atomic_load(&lg->sth_bad_signature);
+	c->rejected[2] = atomic_load(&lg->sth_shrunk);
 	return (0);
 }
 
@@ -274,6 +278,32 @@ ct_metrics(struct buf *b, const struct status *st)
 	}
 }
 
+/* What ctwatch refused from each log: entries it could not decode (then
+ * skipped), tree heads whose signature or origin failed, and tree sizes
+ * that went back. */
+static void
+ct_reject_metrics(struct buf *b, const struct status *st)
+{
+	static const char *const reasons[3] = { "malformed_entry",
+		"bad_signature", "shrunk" };
+	struct ctlog_copy        c;
+	uint32_t                 i;
+	int                      k;
+
+	head(b, "notaryd_ct_rejected_total", "counter",
+	    "Entries and tree heads refused, by log and reason.");
+	for (i = 0; i < nlogs(st); i++) {
+		if (ctlog_read(&st->ctlog[i], &c) == -1)
+			continue;
+		for (k = 0; k < 3; k++) {
+			buf_puts(b, "notaryd_ct_rejected_total{log=\"");
+			label(b, c.url, sizeof(c.url));
+			buf_printf(b, "\",reason=\"%s\"} %llu\n", reasons[k],
+			    U(c.rejected[k]));
+		}
+	}
+}
+
 /* The HTTP workers' round trips to the signer: results and latency. */
 static void
 signer_metrics(struct buf *b, const struct status_counters *ct)
@@ -395,6 +425,7 @@ metrics_route(struct http_site *site, const struct http_request *req,
 	daemon_metrics(&resp->body, site);
 	stream_metrics(&resp->body, site);
 	ct_metrics(&resp->body, site->status);
+	ct_reject_metrics(&resp->body, site->status);
 	if (site->status != NULL)
 		(void)status_nats_metrics(&site->status->nats, &resp->body);
 	if (site->status != NULL && site->cf->ctwatch.from_nats)

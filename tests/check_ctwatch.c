@@ -76,6 +76,9 @@ START_TEST(test_list_fixture)
 	ck_assert_ptr_null(set.v[2].key);
 	ck_assert_str_eq(set.v[3].url, "https://solera-mon.example/2026h1");
 	ck_assert_int_eq(set.v[3].type, CT_LOG_TILED);
+	/* the checkpoint origin comes from submission_url */
+	ck_assert_str_eq(set.v[3].origin, "solera.example/2026h1");
+	ck_assert_ptr_null(set.v[0].origin);
 	ck_assert_int_eq(ct_logset_find(&set,
 	    "https://ct.googleapis.com/logs/argon2020"), -1);
 	ct_logset_free(&set);
@@ -175,6 +178,26 @@ START_TEST(test_url_normalise)
 	ck_assert_str_eq(u, "https://ct.example/2025h1");
 	ck_assert_str_eq(ct_url_key(u), "ct.example/2025h1");
 	free(u);
+}
+END_TEST
+
+START_TEST(test_b64_strict)
+{
+	uint8_t	*p;
+	size_t	 n;
+
+	ck_assert_int_eq(ct_b64_decode("AAE=", 4, &p, &n, 16), 0);
+	ck_assert_uint_eq(n, 2);
+	free(p);
+	ck_assert_int_eq(ct_b64_decode("AA==", 4, &p, &n, 16), 0);
+	ck_assert_uint_eq(n, 1);
+	free(p);
+	/* '=' inside, blanks, over the limit */
+	ck_assert_int_eq(ct_b64_decode("A=AA", 4, &p, &n, 16), -1);
+	ck_assert_int_eq(ct_b64_decode("AA=A", 4, &p, &n, 16), -1);
+	ck_assert_int_eq(ct_b64_decode("AAA=AAAA", 8, &p, &n, 16), -1);
+	ck_assert_int_eq(ct_b64_decode(" AAAAAA=", 8, &p, &n, 16), -1);
+	ck_assert_int_eq(ct_b64_decode("AAAA", 4, &p, &n, 2), -1);
 }
 END_TEST
 
@@ -350,8 +373,10 @@ START_TEST(test_checkpoint)
 	struct ct_sth	 sth;
 	uint8_t		 root[32], *spki, *spki2;
 	size_t		 spkilen, spki2len;
-	char		*note, origin[64], err[CT_STH_ERRLEN];
+	char		*note, *p, origin[64], err[CT_STH_ERRLEN];
 	unsigned char	*d2 = NULL;
+	uint8_t		*body;
+	size_t		 n;
 
 	memset(root, 7, sizeof(root));
 	note = make_checkpoint(k, "log.example/2026h1", 123456, root, &spki,
@@ -388,6 +413,18 @@ START_TEST(test_checkpoint)
 	ck_assert_int_eq(ct_checkpoint_parse((const uint8_t *)
 	    "x\n99999999999999999999\nAAAA\n\n", 29, NULL, NULL, 0, &sth,
 	    NULL, 0, err, sizeof(err)), -1);
+	/* a signature line shorter than the dash at the very end of the body
+	 * (was compared over 4 bytes, past the body: fuzz_ct_checkpoint) */
+	p = strstr(note, "\n\n");
+	ck_assert_ptr_nonnull(p);
+	n = (size_t)(p - note) + 2;
+	body = malloc(n + 3);
+	ck_assert_ptr_nonnull(body);
+	memcpy(body, note, n);
+	memcpy(body + n, "ab\n", 3);
+	ck_assert_int_eq(ct_checkpoint_parse(body, n + 3, k, spki, spkilen,
+	    &sth, NULL, 0, err, sizeof(err)), -1);
+	free(body);
 	free(note);
 	OPENSSL_free(spki);
 	OPENSSL_free(spki2);
@@ -499,6 +536,7 @@ suite(void)
 	tcase_add_test(tc, test_list_bad);
 	tcase_add_test(tc, test_list_conf_logs);
 	tcase_add_test(tc, test_url_normalise);
+	tcase_add_test(tc, test_b64_strict);
 	tcase_add_test(tc, test_sth_ecdsa);
 	tcase_add_test(tc, test_sth_rsa);
 	tcase_add_test(tc, test_sth_malformed);

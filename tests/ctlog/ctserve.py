@@ -81,12 +81,33 @@ def get_entries(log, query):
         n = min(n, cap)
         if log.cfg["cap_align"]:
             n = min(n, cap - start % cap)
+        if log.cfg["entries_count"] == "more":
+            n = min(size - start, n + max(1, n // 2))   # beyond `end`
         es = log.entries[start:start + n]
-    parts = ['{"leaf_input":"%s","extra_data":"%s"}' %
-             (base64.b64encode(log.leaf_input(e)).decode(),
-              base64.b64encode(cf.extra_data(e)).decode()) for e in es]
+        if log.cfg["entries_count"] == "zero":
+            es = []
+    parts = [entry_part(log, start + i, e) for i, e in enumerate(es)]
     log.counters["entries_served"] += len(es)
     return Reply(200, ('{"entries":[' + ",".join(parts) + "]}").encode())
+
+
+def entry_part(log, i, e):
+    """Entry i of a get-entries reply, mangled as log.bad_entry(i) says."""
+    leaf, extra = log.leaf_input(e), cf.extra_data(e)
+    bad = log.bad_entry(i)
+    if bad == "not_object":
+        return '"entry %d"' % i
+    if bad == "no_leaf":
+        return '{"extra_data":"%s"}' % base64.b64encode(extra).decode()
+    if bad == "short_leaf":
+        leaf = leaf[:12]
+    if bad == "bad_extra":
+        extra = b"\xff\xff\xff" + extra[:20]
+    b64leaf = base64.b64encode(leaf).decode()
+    if bad == "bad_b64":
+        b64leaf = "!" + b64leaf[1:]
+    return '{"leaf_input":"%s","extra_data":"%s"}' % (
+        b64leaf, base64.b64encode(extra).decode())
 
 
 def split_tile(parts):
@@ -133,6 +154,13 @@ def data_tile(log, nw):
         if not log.tile_available(log.size, n, width):
             return text(404, "no such tile")
         body = log.data_tile(n, width)
+        tf = log.cfg["tile_fault"]
+    if tf == "missing":
+        return text(404, "no such tile (tile_fault)")
+    if tf == "short":
+        body = body[:len(body) // 2]
+    elif tf == "long":
+        body += b"\x00\x01" + body[:100]
     headers = [("Cache-Control", "public, max-age=604800, immutable")]
     if log.cfg["gzip_tiles"]:
         body = gzip.compress(body, 6, mtime=0)
@@ -196,6 +224,8 @@ class LogHandler(BaseHTTPRequestHandler):
         routes = route_rfc6962 if log.kind == "rfc6962" else route_tiled
         kind, make = routes(log, rest, u.query)
         faultable = cfg["fault_on"] is None or kind in cfg["fault_on"]
+        if faultable and cfg["redirect_loop"]:
+            return self._redirect(log, kind)
         once = self._pop_fail_next(log) if faultable else None
         if cfg["dead"] == "hang" or once == "hang":
             return self._hang(log, kind, once == "hang")
@@ -243,7 +273,8 @@ class LogHandler(BaseHTTPRequestHandler):
             return "drip"
         for name, knob in (("garbage", "garbage_rate"),
                            ("truncate", "truncate_rate"),
-                           ("short", "short_body_rate")):
+                           ("short", "short_body_rate"),
+                           ("reset_mid", "reset_mid_rate")):
             if cfg[knob] and self._chance(log, cfg[knob]):
                 return name
         return None
@@ -266,6 +297,14 @@ class LogHandler(BaseHTTPRequestHandler):
             if not once and log.cfg["dead"] != "hang":
                 break
         self.close_connection = True
+
+    def _redirect(self, log, kind):
+        """302 to the same URL (a loop for a client that follows)."""
+        r = text(302, "redirect loop")
+        r.headers = [("Location", self.path)]
+        log.record(self.path, kind, 302, len(r.body), "redirect",
+                   self.headers)
+        self._send_whole(r)
 
     def _reset(self, log, kind):
         log.record(self.path, kind, 0, 0, "reset", self.headers)
@@ -298,7 +337,7 @@ class LogHandler(BaseHTTPRequestHandler):
         """Body bytes the reply will carry (garbage: at most 4 KiB + 16)."""
         if fault == "huge":
             return int(log.cfg["huge_bytes"]) or 50 * 1000 * 1000
-        if fault in ("truncate", "short"):
+        if fault in ("truncate", "short", "reset_mid"):
             return len(r.body) // 2
         return len(r.body)
 
@@ -324,6 +363,17 @@ class LogHandler(BaseHTTPRequestHandler):
                 self._head(200, r.ctype, len(body), r.headers)
                 self.wfile.write(half)
                 self.wfile.flush()
+                self.close_connection = True
+                return len(half)
+            if fault == "reset_mid":
+                # the full length announced, half the body, then RST
+                half = body[:len(body) // 2]
+                self._head(200, r.ctype, len(body), r.headers)
+                self.wfile.write(half)
+                self.wfile.flush()
+                self.connection.setsockopt(socket.SOL_SOCKET,
+                                           socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
                 self.close_connection = True
                 return len(half)
             if fault == "huge":

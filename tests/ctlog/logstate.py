@@ -36,9 +36,17 @@ KNOBS = {
     "checkpoint_extra_sigs": False,
     "dead": None, "hang_max": 300.0,
     "gzip_tiles": False, "omit_stale_partials": False,
+    # hostile modes (bench/faults.py ctlog)
+    "bad_entry_every": 0, "entries_count": None, "tile_fault": None,
+    "checkpoint_origin": None, "redirect_loop": False, "reset_mid_rate": 0.0,
 }
 ONE_SHOT = ("garbage", "truncate", "short", "huge", "drip", "hang",
-            "reset")
+            "reset", "reset_mid")
+# What bad_entry_every does to an entry, cycled (see Log.bad_entry).
+BAD_ENTRY_KINDS = ("bad_b64", "short_leaf", "bad_extra", "no_leaf",
+                   "not_object")
+ENTRIES_COUNT = (None, "more", "zero")
+TILE_FAULTS = (None, "short", "long", "missing")
 STATES = ("pending", "qualified", "usable", "readonly", "retired", "rejected")
 KINDS = ("get-sth", "get-entries", "get-roots", "checkpoint", "tile-data",
          "tile-data-partial", "tile-hash", "issuer", "other")
@@ -115,6 +123,10 @@ class Log:
             raise ValueError("state must be one of %s" % ", ".join(STATES))
         if "dead" in kw and kw["dead"] not in (None, "refused", "hang", "reset"):
             raise ValueError("dead must be null, refused, hang or reset")
+        for k, ok in (("entries_count", ENTRIES_COUNT),
+                      ("tile_fault", TILE_FAULTS)):
+            if k in kw and kw[k] not in ok:
+                raise ValueError("%s must be one of %s" % (k, ok))
         for f in kw.get("fail_next", []):
             if not isinstance(f, int) and f not in ONE_SHOT:
                 raise ValueError("fail_next items are statuses or one of %s"
@@ -153,6 +165,15 @@ class Log:
             start = len(self.entries) + len(self.pending)
             self.pending.extend(certgen.make_entry(self.seed, i, self.unique)
                                 for i in range(start, start + n))
+
+    def bad_entry(self, i):
+        """How get-entries mangles entry i (a BAD_ENTRY_KINDS name), or
+        None: with bad_entry_every K > 0, every index i % K == K - 1, the
+        kinds taken in turn."""
+        k = int(self.cfg["bad_entry_every"] or 0)
+        if k <= 0 or i % k != k - 1:
+            return None
+        return BAD_ENTRY_KINDS[(i // k) % len(BAD_ENTRY_KINDS)]
 
     def grow(self, n):
         """Append n entries (prepared ones first) and publish a new
@@ -232,7 +253,11 @@ class Log:
             before = [("grease.invalid", rng.randbytes(4 + rng.randrange(8, 90))),
                       (self.origin, other + rng.randbytes(rng.randrange(40, 80)))]
             after = [("witness.ctlog.test/w1", rng.randbytes(4 + 8 + 64))]
-        return cf.checkpoint(self.origin, size, root, ts, sig, self.log_id,
+        # checkpoint_origin: a validly signed note for another origin
+        origin = self.cfg["checkpoint_origin"] or self.origin
+        if origin != self.origin:
+            sig = cf.sign_tree_head(self.key, ts, size, root)
+        return cf.checkpoint(origin, size, root, ts, sig, self.log_id,
                              before, after)
 
     # ---- tiles ----

@@ -7,12 +7,13 @@
 # crashes to $FUZZ_BUILDDIR/tests/fuzz/artifacts/NAME-*.  Prints one
 # summary line per harness (executions, edges, result) and exits 1 if any
 # harness found something.  Called by make with the FUZZ_* variables set;
-# FUZZ_ONLY="http svcid" restricts the harnesses run.
+# FUZZ_ONLY="http svcid" restricts the harnesses run; FUZZ_RUNS=N also
+# stops each harness after N executions (whichever comes first).
 set -eu
 
 : "${FUZZ_SRCDIR:?}" "${FUZZ_BUILDDIR:?}" "${FUZZ_NAMES:?}"
 : "${FUZZ_SECONDS:=60}" "${FUZZ_CPPFLAGS:=}" "${FUZZ_LIBS:=}"
-: "${FUZZ_DEP_FILES:?}" "${FUZZ_ONLY:=}"
+: "${FUZZ_DEP_FILES:?}" "${FUZZ_ONLY:=}" "${FUZZ_RUNS:=}"
 CC_FUZZ=${CC_FUZZ:-clang}
 if ! command -v "$CC_FUZZ" >/dev/null 2>&1; then
 	echo "run-fuzz: $CC_FUZZ not found (sh tests/install-deps.sh fuzz)" >&2
@@ -73,7 +74,7 @@ for n in $names; do
 	echo "  FUZZ $n for ${FUZZ_SECONDS}s (log: $log)"
 	rc=0
 	# shellcheck disable=SC2086
-	"$out/fuzz_$n" -max_total_time="$FUZZ_SECONDS" \
+	"$out/fuzz_$n" -max_total_time="$FUZZ_SECONDS" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} \
 	    -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
 	    -artifact_prefix="$out/artifacts/$n-" $dict \
 	    "$out/work/$n" "$FUZZ_SRCDIR/tests/fuzz/corpus/$n" \

@@ -743,6 +743,59 @@ def check_script():
              "clean exit on SIGTERM")
 
 
+def check_hostile(lg, tl):
+    """The hostile modes of bench/faults.py ctlog."""
+    url = lg.url + "ct/v1/get-entries?start=0&end=9"
+    lg.set(bad_entry_every=2)
+    es = json.loads(fetch(url)[2])["entries"]
+    lg.set(bad_entry_every=0)
+    good = json.loads(fetch(url)[2])["entries"]
+    odd = [es[i] for i in range(1, 10, 2)]
+    t.ok(len(es) == 10 and [es[i] for i in range(0, 10, 2)] ==
+         [good[i] for i in range(0, 10, 2)] and
+         all(o != good[i] for o, i in zip(odd, range(1, 10, 2))) and
+         [lg.bad_entry(i) for i in range(4)] == [None, None, None, None] and
+         not isinstance(odd[4], dict) and "leaf_input" not in odd[3],
+         "bad_entry_every: every 2nd entry mangled, the others intact",
+         odd[:2])
+    lg.set(entries_count="more")
+    more = json.loads(fetch(url)[2])["entries"]
+    lg.set(entries_count="zero")
+    zero = json.loads(fetch(url)[2])["entries"]
+    lg.set(entries_count=None)
+    t.ok(len(more) == 15 and more[:10] == good and zero == [],
+         "entries_count: 15 entries for 10 asked, or none", len(more))
+    path = tl.url + "tile/data/000"
+    full = fetch(path)[2]
+    res = {}
+    for f in ("short", "long", "missing"):
+        tl.set(tile_fault=f)
+        res[f] = fetch(path)
+    tl.set(tile_fault=None)
+    t.ok(res["short"][2] == full[:len(full) // 2] and
+         res["long"][2].startswith(full) and len(res["long"][2]) > len(full)
+         and res["missing"][0] == 404, "tile_fault: short, long, missing")
+    tl.set(checkpoint_origin="evil.example/log")
+    cp = fetch(tl.url + "checkpoint")[2]
+    tl.set(checkpoint_origin=None)
+    t.ok(cp.startswith(b"evil.example/log\n") and
+         b"\n\xe2\x80\x94 evil.example/log " in cp,
+         "checkpoint_origin: a note of another origin")
+    lg.set(redirect_loop=True)
+    st, hd, _ = fetch(url)
+    lg.set(redirect_loop=False)
+    t.ok(st == 302 and hd.get("location", "").endswith("end=9"),
+         "redirect_loop: 302 to the same URL", (st, hd))
+    lg.set(reset_mid_rate=1.0)
+    try:
+        head, body, closed = raw_get(lg.port, lg.prefix + "ct/v1/get-sth")
+        ok = closed and b"200" in head.split(b"\r\n")[0]
+    except ConnectionResetError:
+        ok = True           # the RST can beat the data
+    lg.set(reset_mid_rate=0.0)
+    t.ok(ok, "reset_mid: half a body, then a reset")
+
+
 def main():
     t0 = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="ctlogtest.")
@@ -776,6 +829,7 @@ def main():
         check_heads(fl, keys[fl.url], tl, keys[tl.url])
         check_dead(fl)
         check_tile_knobs(tl)
+        check_hostile(fl, tl)
         check_growth(srv, fl, keys[fl.url])
         check_control(srv)
         check_expected(lg, tl)

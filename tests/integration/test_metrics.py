@@ -76,7 +76,8 @@ try:
                  "notaryd_child_spawns", "notaryd_child_crashes",
                  "notaryd_stream_clients", "notaryd_stream_frames_skipped",
                  "notaryd_ct_tree_size", "notaryd_ct_lag_entries",
-                 "notaryd_ct_fetch_errors", "notaryd_ct_backoff_state"):
+                 "notaryd_ct_fetch_errors", "notaryd_ct_backoff_state",
+                 "notaryd_ct_rejected"):
         t.ok(name in fams, "family %s present" % name)
     t.eq(fams["notaryd_signer_latency_seconds"].type, "histogram",
          "signer latency is a histogram")
@@ -120,6 +121,8 @@ try:
          "per-log count with url and operator labels")
     t.eq(value(fams, "notaryd_ct_tree_size", log=feed.url), feed.lg.size,
          "per-log tree size")
+    t.eq(value(fams, "notaryd_ct_rejected_total", log="testfeed://log3",
+               reason="bad_signature"), 0, "per-log refusals, by reason")
     sk = fams["certstreamservergo_skipped_certs"].samples
     t.ok(len(sk) == 1 and sk[0].value > 0 and
          re.fullmatch(r"\d+-\d+", sk[0].labels["client"]),
