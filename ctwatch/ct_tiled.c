@@ -16,9 +16,13 @@
  * issuer cache (memory, then issuers.db, then GET issuer/<hex>, stored
  * in both), and only when every issuer of the tile is known (or is
  * definitely missing: 4xx) are its entries published, in order.  A leaf
- * that cannot be split makes the rest of that tile skipped and counted.
- * A tile with bytes after its last leaf is a malformed reply: nothing of
- * it is published, and it is fetched again after a back-off.
+ * that cannot be split, or a tile that ends before its width, is a
+ * malformed reply: nothing of it is published and it is fetched again
+ * after a back-off, CT_TILE_TRIES times in all (a proxy that cut it, a
+ * log being repaired); only then is what splits published and the rest of
+ * the tile skipped and counted, so that one bad tile cannot stop the log
+ * for good.  A tile with bytes after its last leaf is a malformed reply
+ * each time: nothing of it is published.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,7 @@
 #define CT_URL_BUF          (CT_LOG_URL_MAX + 128)
 #define CT_ISS_INFLIGHT     8  /* issuer requests of one log */
 #define CT_TILE_MISSING_MAX 64 /* unresolvable issuers per tile */
+#define CT_TILE_TRIES       4  /* fetches of a tile that does not split */
 
 struct ct_tiled;
 
@@ -57,6 +62,9 @@ struct ct_tiled {
 	size_t           tile_len;
 	uint64_t         last_partial_n; /* partial tile consumed */
 	unsigned         last_partial_w;
+	uint64_t         short_n;     /* the tile that did not split */
+	unsigned         short_tries; /* fetches of it that did not */
+	int              tile_fresh;  /* held tile not yet checked */
 	struct iss_req   iss[CT_ISS_INFLIGHT];
 	uint8_t          missing[CT_TILE_MISSING_MAX][32];
 	size_t           nmissing;
@@ -354,6 +362,7 @@ on_tile(void *arg, const struct ct_fetch_result *res)
 	memcpy(t->tile, res->body, res->len);
 	t->tile_len = res->len;
 	t->nmissing = 0;
+	t->tile_fresh = 1;
 	process_tile(t);
 }
 
@@ -421,12 +430,13 @@ on_issuer(void *arg, const struct ct_fetch_result *res)
 }
 
 /*
- * Walk the leaves from l->next.  resolve: ask for unknown issuers, return
- * the number still unknown.  Otherwise publish them all.  -1 (nothing
- * published) when bytes follow the tile's last leaf.
+ * Walk the leaves from l->next.  !publish: ask for unknown issuers, return
+ * the number still unknown, and set *cut when the leaves stop before the
+ * tile's width.  publish: publish them all (skipping the rest of a cut
+ * tile).  -1 (nothing published) when bytes follow the tile's last leaf.
  */
 static long
-walk_tile(struct ct_tiled *t, int publish)
+walk_tile(struct ct_tiled *t, int publish, int *cut)
 {
 	struct ct_log      *l = t->l;
 	struct ct_tile_leaf leaf;
@@ -464,10 +474,22 @@ walk_tile(struct ct_tiled *t, int publish)
 	}
 	if (idx == end && left > 0)
 		return (-1); /* bytes after the last leaf */
+	*cut = idx < end;
 	if (publish)
 		while (l->next < end)
 			ct_log_skip(l, idx < end ? err : "short tile");
 	return ((long)unknown);
+}
+
+/* Is this fetch of a tile that did not split one to try again? */
+static int
+tile_try_again(struct ct_tiled *t)
+{
+	if (t->short_n != t->tile_n || t->short_tries == 0) {
+		t->short_n = t->tile_n;
+		t->short_tries = 0;
+	}
+	return (++t->short_tries < CT_TILE_TRIES);
 }
 
 static void
@@ -475,19 +497,27 @@ process_tile(struct ct_tiled *t)
 {
 	struct ct_log *l = t->l;
 	long           r;
+	int            cut = 0;
 
-	if ((r = walk_tile(t, 0)) > 0)
-		return; /* waiting for issuers */
-	if (r == -1) {
+	r = walk_tile(t, 0, &cut);
+	if (!t->tile_fresh)
+		cut = 0; /* a held tile was judged when it came */
+	t->tile_fresh = 0;
+	if (r == -1 || (cut && tile_try_again(t))) {
 		/* not a tile of this width: fetched again after a back-off */
-		ct_log_malformed(l, "data tile", "bytes after the last leaf");
+		ct_log_malformed(l, "data tile",
+		    r == -1 ? "bytes after the last leaf"
+		            : "it does not split into its leaves");
 		free(t->tile);
 		t->tile = NULL;
 		t->tile_len = 0;
 		return;
 	}
+	if (r > 0)
+		return;        /* waiting for issuers */
 	ct_backoff_ok(&l->bo); /* a usable tile */
-	(void)walk_tile(t, 1);
+	t->short_tries = 0;
+	(void)walk_tile(t, 1, &cut);
 	if (t->tile_w != 0) {
 		t->last_partial_n = t->tile_n;
 		t->last_partial_w = t->tile_w;

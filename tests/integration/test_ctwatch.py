@@ -318,6 +318,40 @@ dup = sum(sm[key(lg)][-1][4] for lg in (x, y) if sm.get(key(lg)))
 t.ok(pub == 12 and dup == 28, "dedup publishes each certificate once and "
      "counts the rest (12 published, 28 duplicates)", (pub, dup))
 d.cleanup()
+
+# ---- 7. a data tile that does not split: fetched again, lost only when
+#         the log keeps serving it broken -----------------------------------
+for lg in (x, y):
+    lg.set(listed=False)
+u = srv.add_log("u", kind="tiled", size=256)
+w = srv.add_log("w", kind="tiled", size=256)
+srv.write_loglist(listfile)
+d = Daemon(ctwatch=ctwatch_yaml(listfile))
+d.start()
+t.ok(wait_until(lambda: len(positions(d)) == 2, 15, step=0.3),
+     "two static-CT logs start")
+for lg in (u, w):
+    lg.set(tile_fault="short")
+    lg.grow(256)            # one whole tile, served cut in half
+t.ok(wait_until(lambda: len(u.requests("tile-data")) >= 2, 20, step=0.2),
+     "a tile cut short is fetched again", len(u.requests("tile-data")))
+u.set(tile_fault=None)      # a transient fault: the log heals
+t.ok(caught_up(d, (u,), 20), "the healed log is caught up", positions(d))
+t.ok(caught_up(d, (w,), 40), "a log that keeps serving the cut tile is "
+     "not stopped for good", positions(d))
+nw = len(w.requests("tile-data"))
+d.stop()
+sm = summaries(d.logtext())
+su = sm.get(key(u), [[0] * 9])[-1]
+sw = sm.get(key(w), [[0] * 9])[-1]
+t.ok(su[2] == 256 and su[3] == 0, "healed: every entry of the tile "
+     "published, none skipped", su)
+fw = sw[8] if isinstance(sw[8], dict) else {}
+t.ok(nw == 4 and 0 < sw[2] < 256 and sw[2] + sw[3] == 256 and
+     fw.get("malformed", 0) >= 3, "still cut: fetched 4 times, then the "
+     "leaves that split published and the rest skipped and counted",
+     (nw, sw))
+d.cleanup()
 srv.stop()
 shutil.rmtree(top, ignore_errors=True)
 t.done()
