@@ -3,6 +3,7 @@ websocket client (raw socket, answers nothing by itself) and CTFeed, a
 fake CT log (tests/ctlog) that the daemon's real ctwatch follows, grown
 on demand by the test, with the frames a client must receive computed
 independently of the daemon by tests/ctlog/expected.py."""
+import asyncio
 import base64
 import json
 import os
@@ -10,6 +11,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -277,3 +279,57 @@ class WS:
             self.s.close()
         except OSError:
             pass
+
+
+class WsClients:
+    """A websockets client on every path of one daemon, in a thread,
+    keeping every text message (heartbeats aside) as bytes."""
+
+    def __init__(self, port, paths, wait=60):
+        self.wait = wait
+        self.port = port
+        self.paths = paths
+        self.got = {p: [] for p in paths}
+        self.opened = threading.Event()
+        self.errors = []
+        self.loop = asyncio.new_event_loop()
+        self.stop = None
+        self.th = threading.Thread(target=self.loop.run_until_complete,
+                                   args=(self.main(),), daemon=True)
+        self.th.start()
+
+    async def one(self, path, ready):
+        try:
+            import websockets
+            async with websockets.connect(
+                    "ws://127.0.0.1:%d%s" % (self.port, path),
+                    max_size=1 << 22, ping_interval=5,
+                    ping_timeout=20) as c:
+                ready.append(path)
+                if len(ready) == len(self.paths):
+                    self.opened.set()
+                while not self.stop.is_set():
+                    try:
+                        m = await asyncio.wait_for(c.recv(), 0.5)
+                    except asyncio.TimeoutError:
+                        continue
+                    if isinstance(m, str):
+                        m = m.encode()
+                    if b'"heartbeat"' not in m[:40]:
+                        self.got[path].append(m)
+        except Exception as e:      # reported, never hidden
+            self.errors.append((path, repr(e)))
+            self.opened.set()
+
+    async def main(self):
+        self.stop = asyncio.Event()
+        ready = []
+        await asyncio.gather(*(self.one(p, ready) for p in self.paths))
+
+    def close(self):
+        if self.stop is not None:
+            self.loop.call_soon_threadsafe(self.stop.set)
+        self.th.join(self.wait)
+
+    def count(self, n):
+        return lambda: all(len(v) >= n for v in self.got.values())

@@ -32,6 +32,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ctlog"))
 from ndtest import Daemon, Tap, get, wait_until  # noqa: E402
 from natstest import NatsServer  # noqa: E402
+from streamtest import WsClients  # noqa: E402
 import ctlog  # noqa: E402
 
 PATHS = ("/", "/full-stream", "/domains-only")
@@ -44,58 +45,6 @@ except ImportError:
     t.ok(True, "# SKIP python3-websockets not installed")
     t.done()
     sys.exit(0)
-
-
-class Clients:
-    """A websockets client on every path of one daemon, in a thread,
-    keeping every text message (heartbeats aside) as bytes."""
-
-    def __init__(self, port, paths=PATHS):
-        self.port = port
-        self.paths = paths
-        self.got = {p: [] for p in paths}
-        self.opened = threading.Event()
-        self.errors = []
-        self.loop = asyncio.new_event_loop()
-        self.stop = None
-        self.th = threading.Thread(target=self.loop.run_until_complete,
-                                   args=(self.main(),), daemon=True)
-        self.th.start()
-
-    async def one(self, path, ready):
-        try:
-            async with websockets.connect(
-                    "ws://127.0.0.1:%d%s" % (self.port, path),
-                    max_size=1 << 22, ping_interval=5,
-                    ping_timeout=20) as c:
-                ready.append(path)
-                if len(ready) == len(self.paths):
-                    self.opened.set()
-                while not self.stop.is_set():
-                    try:
-                        m = await asyncio.wait_for(c.recv(), 0.5)
-                    except asyncio.TimeoutError:
-                        continue
-                    if isinstance(m, str):
-                        m = m.encode()
-                    if b'"heartbeat"' not in m[:40]:
-                        self.got[path].append(m)
-        except Exception as e:      # reported, never hidden
-            self.errors.append((path, repr(e)))
-            self.opened.set()
-
-    async def main(self):
-        self.stop = asyncio.Event()
-        ready = []
-        await asyncio.gather(*(self.one(p, ready) for p in self.paths))
-
-    def close(self):
-        if self.stop is not None:
-            self.loop.call_soon_threadsafe(self.stop.set)
-        self.th.join(WAIT)
-
-    def count(self, n):
-        return lambda: all(len(v) >= n for v in self.got.values())
 
 
 class Collector:
@@ -221,8 +170,8 @@ try:
                     in f.logtext(), 20, step=0.2),
          "front: natsrc follows certstream.record", f.logtext()[-2000:])
     t.eq(f.role_pids("ctwatch"), [], "front: no ctwatch process")
-    oc, fc = Clients(o.port), Clients(f.port)
-    sc = Clients(f.port, SEQ_PATHS)
+    oc, fc = WsClients(o.port, PATHS), WsClients(f.port, PATHS)
+    sc = WsClients(f.port, SEQ_PATHS)
     t.ok(oc.opened.wait(WAIT) and fc.opened.wait(WAIT) and not oc.errors
          and not fc.errors, "clients open on both", (oc.errors, fc.errors))
     t.ok(sc.opened.wait(WAIT) and not sc.errors, "?seq=1 clients open on "

@@ -16,7 +16,6 @@ and /metrics carry the per-log counts and no client address.  Then
 ctwatch is SIGKILLed while the logs grow and the same clients must get
 the rest with no gap and no duplicate.  Loopback only, every wait
 bounded.  TAP output."""
-import asyncio
 import base64
 import json
 import os
@@ -27,13 +26,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ctlog"))
 from ndtest import NOTARYD, Daemon, Tap, get, wait_until  # noqa: E402
+from streamtest import WsClients  # noqa: E402
 import ctlog  # noqa: E402
 import expected  # noqa: E402
 
@@ -48,7 +47,7 @@ IP = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b|::1\b|::ffff:")
 t = Tap()
 
 try:
-    import websockets
+    import websockets  # noqa: F401 (the skip above)
 except ImportError:
     t.ok(True, "# SKIP python3-websockets not installed")
     t.done()
@@ -68,54 +67,6 @@ def positions(d):
         if len(f) == 3:
             out[f[0]] = int(f[1])
     return out
-
-
-class Clients:
-    """python3-websockets clients on every path, in a thread of their own,
-    keeping every text message (heartbeats aside) as bytes."""
-
-    def __init__(self, port):
-        self.port = port
-        self.got = {p: [] for p, _ in PATHS}
-        self.opened = threading.Event()
-        self.errors = []
-        self.loop = asyncio.new_event_loop()
-        self.stop = None
-        self.th = threading.Thread(target=self.loop.run_until_complete,
-                                   args=(self.main(),), daemon=True)
-        self.th.start()
-
-    async def one(self, path, ready):
-        try:
-            async with websockets.connect(
-                    "ws://127.0.0.1:%d%s" % (self.port, path),
-                    max_size=1 << 22, ping_interval=5,
-                    ping_timeout=20) as c:
-                ready.append(path)
-                if len(ready) == len(PATHS):
-                    self.opened.set()
-                while not self.stop.is_set():
-                    try:
-                        m = await asyncio.wait_for(c.recv(), 0.5)
-                    except asyncio.TimeoutError:
-                        continue
-                    if isinstance(m, str):
-                        m = m.encode()
-                    if b'"heartbeat"' not in m[:40]:
-                        self.got[path].append(m)
-        except Exception as e:      # reported, never hidden
-            self.errors.append((path, repr(e)))
-            self.opened.set()
-
-    async def main(self):
-        self.stop = asyncio.Event()
-        ready = []
-        await asyncio.gather(*(self.one(p, ready) for p, _ in PATHS))
-
-    def close(self):
-        if self.stop is not None:
-            self.loop.call_soon_threadsafe(self.stop.set)
-        self.th.join(WAIT)
 
 
 def index_of(frame):
@@ -217,7 +168,7 @@ try:
     ok = wait_until(lambda: positions(d) == {key(a): 123, key(tl): 77},
                     WAIT, step=0.3)
     t.ok(ok, "both logs start at their current size", positions(d))
-    clients = Clients(d.port)
+    clients = WsClients(d.port, [p for p, _ in PATHS])
     t.ok(clients.opened.wait(WAIT) and not clients.errors,
          "python3-websockets clients open on every path", clients.errors)
     npm = os.path.isdir(NODE_MOD)
