@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ndtest import wait_until  # noqa: E402
+from ndtest import TLSServer  # noqa: E402,F401 (for the tests)
 
 
 def run(*args, **kw):
@@ -30,27 +30,6 @@ def make_cert(d, name, kind):
     der = run("openssl", "x509", "-in", crt, "-outform", "DER",
               check=True).stdout
     return key, crt, colon_sha1(der)
-
-
-class TLSServer:
-    def __init__(self, port, key, crt, extra=()):
-        self.p = subprocess.Popen(
-            ["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
-             "-key", key, "-cert", crt, "-www", "-quiet"] + list(extra),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return True
-            except OSError:
-                return False
-        wait_until(up, 10)
-
-    def stop(self):
-        self.p.terminate()
-        self.p.wait(5)
 
 
 def client_ctx():

@@ -133,6 +133,30 @@ def get(port, path, method="GET", timeout=5.0, headers=None):
         s.close()
 
 
+class TLSServer:
+    """openssl s_server -www on 127.0.0.1:port with key and crt (extra:
+    more s_server arguments), up when its port accepts."""
+
+    def __init__(self, port, key, crt, extra=()):
+        self.p = subprocess.Popen(
+            ["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
+             "-key", key, "-cert", crt, "-www", "-quiet"] + list(extra),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                return True
+            except OSError:
+                return False
+        wait_until(up, 10)
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(5)
+
+
 def proc_children(pid):
     """Direct children of pid: {child_pid: comm}."""
     out = {}

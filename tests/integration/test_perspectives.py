@@ -8,7 +8,6 @@ import base64
 import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ndtest import Daemon, Tap, free_port, get, wait_until  # noqa: E402
+from ndtest import Daemon, Tap, TLSServer, free_port, get, wait_until  # noqa: E402
 
 t = Tap()
 
@@ -33,27 +32,6 @@ def make_cert(d, name):
     out = run("openssl", "x509", "-in", crt, "-noout", "-fingerprint",
               "-md5").stdout.decode()
     return key, crt, out.strip().split("=", 1)[1].lower()
-
-
-class TLSServer:
-    def __init__(self, port, key, crt):
-        self.p = subprocess.Popen(
-            ["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
-             "-key", key, "-cert", crt, "-www", "-quiet"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return True
-            except OSError:
-                return False
-        wait_until(up, 10)
-
-    def stop(self):
-        self.p.terminate()
-        self.p.wait(5)
 
 
 def parse_reply(xml):
