@@ -133,6 +133,21 @@ progress_mark(struct worker *w, struct conn *c)
 }
 
 /*
+ * A ?since= client's output was allowed to grow to REPLAY_OUT_MAX for
+ * the replay; once it is live and its output drained, it gets the
+ * ordinary bound again and the memory back.
+ */
+static void
+release_replay_room(struct conn *c)
+{
+	if (c->out.len != 0)
+		return;
+	buf_free(&c->out);
+	buf_init(&c->out, OUT_MAX);
+	c->out_off = 0;
+}
+
+/*
  * Write what the client is owed: the rest of a frame, control frames,
  * new frames (none once our close frame is queued).  A full socket waits
  * for EPOLLOUT and meanwhile the client falls behind, never the others.
@@ -151,6 +166,8 @@ stream_flush(struct worker *w, struct conn *c)
 		return;
 	}
 	c->blocked = r == 0;
+	if (r == 1 && c->replay == NULL && c->out.max > OUT_MAX)
+		release_replay_room(c);
 	/*
 	 * A client whose socket takes nothing for request_timeout is closed
 	 * (meanwhile it only skips frames); the clock restarts whenever a

@@ -5,12 +5,16 @@ PATH or in /usr/sbin) on 127.0.0.1 with JetStream stored in a temporary
 directory; stop() and start() again keep the port and the store (an
 outage).  dump() reads the whole stream back through tests/nats_dump (a
 tiny libnats reader built by make check): a list of (seq, subject,
-payload bytes).  Every wait is bounded; loopback only.
+payload bytes).  request() speaks the NATS text protocol itself, for
+JetStream API calls such as purge().  Every wait is bounded; loopback
+only.
 """
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -63,6 +67,37 @@ class NatsServer:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def request(self, subject, body, timeout=5):
+        """One request-reply over a raw client connection: the reply's
+        payload (bytes), or None."""
+        inbox = "_INBOX.ndtest%d" % os.getpid()
+        with socket.create_connection(("127.0.0.1", self.port),
+                                      timeout) as s:
+            s.sendall(b'CONNECT {"verbose":false}\r\nSUB %s 1\r\n'
+                      b'PUB %s %s %d\r\n%s\r\nPING\r\n'
+                      % (inbox.encode(), subject.encode(), inbox.encode(),
+                         len(body), body))
+            data, end = b"", time.monotonic() + timeout
+            while time.monotonic() < end:
+                m = re.search(rb"MSG \S+ 1 (\d+)\r\n", data)
+                if m and len(data) >= m.end() + int(m.group(1)):
+                    return data[m.end():m.end() + int(m.group(1))]
+                chunk = s.recv(65536)
+                if not chunk:
+                    return None
+                data += chunk
+                data = data.replace(b"PING\r\n", b"")
+                if b"PING" in data:
+                    s.sendall(b"PONG\r\n")
+        return None
+
+    def purge(self, below, stream="CERTSTREAM"):
+        """Remove the stream's messages below sequence `below`: the
+        reply as a dict, or None."""
+        r = self.request("$JS.API.STREAM.PURGE." + stream,
+                         json.dumps({"seq": below}).encode())
+        return json.loads(r) if r else None
 
     def dump(self, stream="CERTSTREAM"):
         """[(seq, subject, payload)], or None when the stream is not there."""

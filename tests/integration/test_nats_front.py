@@ -353,6 +353,20 @@ try:
     time.sleep(1)
     t.eq(metric(f, 'notaryd_natsrc_messages_total{result="written"}'), 30,
          "and no more than them")
+
+    # ---- since= whose next entry the stream no longer keeps ----
+    pr = srv.purge(recseq[230])
+    t.ok(pr is not None and pr.get("success") is True,
+         "JetStream purged below the entry 230", pr)
+    gone = Collector(f.port, "/full-stream?since=%d" % recseq[220], 1)
+    kept = Collector(f.port, "/?since=%d" % recseq[250], 29)
+    gone.join()
+    kept.join()
+    t.ok(gone.closed is not None and gone.closed[0] == 1008 and
+         not gone.frames, "since=<seq of 220> after the purge (entry 221 "
+         "is gone): close 1008, nothing sent", (gone.closed, gone.error))
+    t.eq([json.loads(x)["data"]["cert_index"] for x in kept.frames],
+         list(range(251, 280)), "since=<seq of 250>: still replayed")
     t.eq(f.stop(), 0, "front stops with 0")
     t.ok(re.search(r"natsrc: stopped at JetStream sequence \d+; received "
                    r"30, written 30, malformed 0, stale 0", f.logtext()),
