@@ -196,17 +196,16 @@ np_backoff(natsConnection *nc, int attempts, void *arg)
 static int
 np_options(struct natspub *np)
 {
-	const struct conf *cf = np->cf;
-	natsStatus         s;
+	char       why[256];
+	natsStatus s;
 
-	s = natsOptions_Create(&np->opts);
-	if (s == NATS_OK)
-		s = natsOptions_SetServers(np->opts,
-		    (const char **)cf->nats.url.v, (int)cf->nats.url.n);
-	if (s == NATS_OK)
-		s = natsOptions_SetName(np->opts, "notaryd-natspub");
-	if (s == NATS_OK)
-		s = natsOptions_SetMaxReconnect(np->opts, -1);
+	np->opts =
+	    natsauth_options(np->cf, "notaryd-natspub", why, sizeof(why));
+	if (np->opts == NULL) {
+		log_warnx("nats: %s", why);
+		return (-1);
+	}
+	s = natsOptions_SetMaxReconnect(np->opts, -1);
 	if (s == NATS_OK)
 		s = natsOptions_SetCustomReconnectDelay(
 		    np->opts, np_backoff, np);
@@ -226,7 +225,7 @@ np_options(struct natspub *np)
 		log_warnx("nats options: %s", natsStatus_GetText(s));
 		return (-1);
 	}
-	return (natsauth_set(np->opts, np->cf));
+	return (0);
 }
 
 static int

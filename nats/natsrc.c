@@ -135,17 +135,15 @@ ns_closed(natsConnection *nc, void *arg)
 static int
 ns_connect(struct natsrc *ns)
 {
-	const struct conf *cf = ns->cf;
-	natsStatus         s;
+	char       why[256];
+	natsStatus s;
 
-	s = natsOptions_Create(&ns->opts);
-	if (s == NATS_OK)
-		s = natsOptions_SetServers(ns->opts,
-		    (const char **)cf->nats.url.v, (int)cf->nats.url.n);
-	if (s == NATS_OK)
-		s = natsOptions_SetName(ns->opts, "notaryd-natsrc");
-	if (s == NATS_OK)
-		s = natsOptions_SetMaxReconnect(ns->opts, -1);
+	ns->opts = natsauth_options(ns->cf, "notaryd-natsrc", why, sizeof(why));
+	if (ns->opts == NULL) {
+		log_warnx("natsrc: %s", why);
+		return (-1);
+	}
+	s = natsOptions_SetMaxReconnect(ns->opts, -1);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectWait(ns->opts, 500);
 	if (s == NATS_OK)
@@ -162,8 +160,6 @@ ns_connect(struct natsrc *ns)
 		log_warnx("natsrc: nats options: %s", natsStatus_GetText(s));
 		return (-1);
 	}
-	if (natsauth_set(ns->opts, cf) == -1)
-		return (-1);
 	s = natsConnection_Connect(&ns->nc, ns->opts);
 	if (s == NATS_OK)
 		ns_connected(ns->nc, ns);

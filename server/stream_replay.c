@@ -191,19 +191,17 @@ replay_connect(
 	natsOptions       *o = NULL;
 	jsSubOptions       so;
 	jsErrCode          jerr = 0;
-	char               subj[96];
+	char               subj[96], why[128];
 	natsStatus         s;
 
-	s = natsOptions_Create(&o);
-	if (s == NATS_OK)
-		s = natsOptions_SetServers(
-		    o, (const char **)cf->nats.url.v, (int)cf->nats.url.n);
-	if (s == NATS_OK)
-		s = natsOptions_SetName(o, "notaryd-replay");
-	if (s == NATS_OK)
-		s = natsOptions_SetTimeout(o, REPLAY_API_MS);
-	if (s == NATS_OK && natsauth_set(o, cf) == -1)
-		s = NATS_ERR;
+	if ((o = natsauth_options(cf, "notaryd-replay", why, sizeof(why))) ==
+	    NULL) {
+		pthread_mutex_lock(&r->mu);
+		(void)snprintf(r->why, sizeof(r->why), "%s", why);
+		pthread_mutex_unlock(&r->mu);
+		return (-1);
+	}
+	s = natsOptions_SetTimeout(o, REPLAY_API_MS);
 	if (s == NATS_OK)
 		s = natsConnection_Connect(nc, o);
 	natsOptions_Destroy(o);
