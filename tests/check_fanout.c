@@ -49,12 +49,16 @@ entry_json(uint64_t i, int kind, char *out, size_t len)
 	}
 }
 
+/*
+ * Entry i into the ring, as ctwatch writes it, or as a stream front does
+ * (with its JetStream sequence) when jsseq is not 0.
+ */
 static void
-publish_entry(struct ring *r, uint64_t i)
+publish_record(struct ring *r, uint64_t i, uint32_t flags, uint64_t jsseq)
 {
 	static char	full[16384], lite[1024], dom[256];
 	char		names[64];
-	struct streamrec_part parts[4];
+	struct streamrec_part parts[5];
 	struct buf	b;
 	int		n;
 
@@ -69,12 +73,19 @@ publish_entry(struct ring *r, uint64_t i)
 	    strlen(dom) };
 	parts[3] = (struct streamrec_part){ STREAMREC_NAMES, names,
 	    (size_t)n + 1 };
+	parts[4] = (struct streamrec_part){ STREAMREC_JSSEQ, &jsseq, 8 };
 	buf_init(&b, 1 << 20);
-	ck_assert_int_eq(streamrec_build(&b, i % 2 ? STREAMREC_F_PRECERT : 0,
-	    7, i, parts, 4), 0);
+	ck_assert_int_eq(streamrec_build(&b, flags, 7, i, parts,
+	    jsseq != 0 ? 5 : 4), 0);
 	ck_assert_uint_ne(ring_publish(r, STREAMREC_TYPE_ENTRY, b.data, b.len),
 	    0);
 	buf_free(&b);
+}
+
+static void
+publish_entry(struct ring *r, uint64_t i)
+{
+	publish_record(r, i, i % 2 ? STREAMREC_F_PRECERT : 0, 0);
 }
 
 /* A reader of server frames from a socket. */
@@ -584,35 +595,6 @@ START_TEST(test_attach_after_lag)
 }
 END_TEST
 
-/* An entry as a stream front writes it: with its JetStream sequence. */
-static void
-publish_entry_seq(struct ring *r, uint64_t i, uint64_t jsseq)
-{
-	static char	full[16384], lite[1024], dom[256];
-	char		names[64];
-	struct streamrec_part parts[5];
-	struct buf	b;
-	int		n;
-
-	entry_json(i, STREAMREC_FULL, full, sizeof(full));
-	entry_json(i, STREAMREC_LITE, lite, sizeof(lite));
-	entry_json(i, STREAMREC_DOMAINS, dom, sizeof(dom));
-	n = snprintf(names, sizeof(names), "e%llu.example",
-	    (unsigned long long)i);
-	parts[0] = (struct streamrec_part){ STREAMREC_FULL, full, strlen(full) };
-	parts[1] = (struct streamrec_part){ STREAMREC_LITE, lite, strlen(lite) };
-	parts[2] = (struct streamrec_part){ STREAMREC_DOMAINS, dom,
-	    strlen(dom) };
-	parts[3] = (struct streamrec_part){ STREAMREC_NAMES, names,
-	    (size_t)n + 1 };
-	parts[4] = (struct streamrec_part){ STREAMREC_JSSEQ, &jsseq, 8 };
-	buf_init(&b, 1 << 20);
-	ck_assert_int_eq(streamrec_build(&b, 0, 7, i, parts, 5), 0);
-	ck_assert_uint_ne(ring_publish(r, STREAMREC_TYPE_ENTRY, b.data, b.len),
-	    0);
-	buf_free(&b);
-}
-
 /*
  * ?seq=1 clients: each frame's JSON starts with "seq":N (the record's
  * JetStream sequence) and is otherwise the published JSON, websocket
@@ -646,7 +628,7 @@ START_TEST(test_seq_field)
 	sse.seqf = 1;
 	fanout_client_init(f, &plain, FANOUT_FULL, FANOUT_WS);
 	for (i = 1; i <= 100; i++)
-		publish_entry_seq(r, i, 1000 + 4 * i);
+		publish_record(r, i, 0, 1000 + 4 * i);
 	rd_init(&rw, sw[1]);
 	rd_init(&rp, sp[1]);
 	for (tries = 0; tries < 200 && (ws.sent < 100 || plain.sent < 100 ||
