@@ -234,45 +234,35 @@ try:
          list(logs)[0].rstrip("/").endswith(a.url.rstrip("/").split(
              "://")[1]), "front /stats counts the log's 40 entries", logs)
 
+    def kill_while_growing(d, role, n, across):
+        """SIGKILL d's role between growths of the log; then the role is
+        back and both sides have n frames per path, byte-equal."""
+        pid = d.role_pids(role)
+        a.grow(20)
+        time.sleep(0.2)
+        a.grow(20)
+        if pid:
+            os.kill(pid[0], signal.SIGKILL)
+        a.grow(20)
+        t.ok(wait_until(lambda: d.role_pids(role) not in ([], pid),
+                        20, step=0.1), "%s restarted after SIGKILL" % role)
+        t.ok(wait_until(oc.count(n), WAIT, step=0.2) and
+             wait_until(fc.count(n), WAIT, step=0.2),
+             "%d frames per path on both" % n,
+             [(p, len(oc.got[p]), len(fc.got[p])) for p in PATHS])
+        time.sleep(1)
+        for p in PATHS:
+            t.ok(fc.got[p] == oc.got[p], "%s: %s (%d frames)"
+                 % (p, across, len(fc.got[p])))
+
     # ---- natsrc killed while the log grows: no gap, no duplicate ----
-    pid = f.role_pids("natsrc")
-    a.grow(20)
-    time.sleep(0.2)
-    a.grow(20)
-    if pid:
-        os.kill(pid[0], signal.SIGKILL)
-    a.grow(20)
-    t.ok(wait_until(lambda: f.role_pids("natsrc") not in ([], pid),
-                    20, step=0.1), "natsrc restarted after SIGKILL")
-    t.ok(wait_until(oc.count(100), WAIT, step=0.2) and
-         wait_until(fc.count(100), WAIT, step=0.2),
-         "100 frames per path on both",
-         [(p, len(oc.got[p]), len(fc.got[p])) for p in PATHS])
-    time.sleep(1)
-    for p in PATHS:
-        t.ok(fc.got[p] == oc.got[p], "%s: still byte-equal across the "
-             "kill (%d frames)" % (p, len(fc.got[p])))
+    kill_while_growing(f, "natsrc", 100, "still byte-equal across the kill")
     t.ok("natsrc: continuing at JetStream sequence" in f.logtext(),
          "the new natsrc continued from the shared position")
 
     # ---- the origin's natspub killed while the log grows ----
-    pid = o.role_pids("natspub")
-    a.grow(20)
-    time.sleep(0.2)
-    a.grow(20)
-    if pid:
-        os.kill(pid[0], signal.SIGKILL)
-    a.grow(20)
-    t.ok(wait_until(lambda: o.role_pids("natspub") not in ([], pid),
-                    20, step=0.1), "natspub restarted after SIGKILL")
-    t.ok(wait_until(oc.count(160), WAIT, step=0.2) and
-         wait_until(fc.count(160), WAIT, step=0.2),
-         "160 frames per path on both",
-         [(p, len(oc.got[p]), len(fc.got[p])) for p in PATHS])
-    time.sleep(1)
-    for p in PATHS:
-        t.ok(fc.got[p] == oc.got[p], "%s: byte-equal across the natspub "
-             "kill (%d frames)" % (p, len(fc.got[p])))
+    kill_while_growing(o, "natspub", 160,
+                       "byte-equal across the natspub kill")
     t.ok("nats: resuming" in o.logtext(),
          "natspub resumed at the oldest record not acknowledged")
     dump = srv.dump() or []
