@@ -281,6 +281,18 @@ class WS:
             pass
 
 
+async def recv_data(c, wait=0.5):
+    """The next data message of websocket c, as bytes; None after wait
+    seconds or for a heartbeat."""
+    try:
+        m = await asyncio.wait_for(c.recv(), wait)
+    except asyncio.TimeoutError:
+        return None
+    if isinstance(m, str):
+        m = m.encode()
+    return None if b'"heartbeat"' in m[:40] else m
+
+
 class WsClients:
     """A websockets client on every path of one daemon, in a thread,
     keeping every text message (heartbeats aside) as bytes."""
@@ -309,13 +321,8 @@ class WsClients:
                 if len(ready) == len(self.paths):
                     self.opened.set()
                 while not self.stop.is_set():
-                    try:
-                        m = await asyncio.wait_for(c.recv(), 0.5)
-                    except asyncio.TimeoutError:
-                        continue
-                    if isinstance(m, str):
-                        m = m.encode()
-                    if b'"heartbeat"' not in m[:40]:
+                    m = await recv_data(c)
+                    if m is not None:
                         self.got[path].append(m)
         except Exception as e:      # reported, never hidden
             self.errors.append((path, repr(e)))

@@ -32,7 +32,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ctlog"))
 from ndtest import Daemon, Tap, get, wait_until  # noqa: E402
 from natstest import NatsServer  # noqa: E402
-from streamtest import WsClients  # noqa: E402
+from streamtest import WsClients, recv_data  # noqa: E402
 import ctlog  # noqa: E402
 
 PATHS = ("/", "/full-stream", "/domains-only")
@@ -64,13 +64,8 @@ class Collector:
                     "ws://127.0.0.1:%d%s" % (port, path),
                     max_size=1 << 22) as c:
                 while len(self.frames) < want and time.monotonic() < end:
-                    try:
-                        m = await asyncio.wait_for(c.recv(), 0.5)
-                    except asyncio.TimeoutError:
-                        continue
-                    if isinstance(m, str):
-                        m = m.encode()
-                    if b'"heartbeat"' not in m[:40]:
+                    m = await recv_data(c)
+                    if m is not None:
                         self.frames.append(m)
         except websockets.ConnectionClosed as e:
             self.closed = (e.code, e.reason)
