@@ -379,7 +379,7 @@ batch_txn(DB_ENV *env, DB_TXN *txn, void *arg)
 		memset(&sp, 0, sizeof(sp));
 		memcpy(sp.md5, e->md5, sizeof(sp.md5));
 		sp.start = e->start;
-		sp.end = e->end;
+		sp.end = sp.seen = e->end;
 		r = obs_insert_span(b->o, txn, e->svc, e->len, &sp);
 		if (r == DB_KEYEXIST) {
 			b->present++;

@@ -79,14 +79,14 @@ conv_history_read(struct obs_db *o, const char *svc, size_t len,
 			break;
 		memcpy(rows[nr].fp, fp, sizeof(fp));
 		rows[nr].start = spans[i].start;
-		rows[nr].finish = spans[i].end;
+		rows[nr].finish = spans[i].seen;
 		for (j = i + 1; j < ns; j++) {
 			if (memcmp(spans[j].sha256, spans[i].sha256, 32) != 0)
 				continue;
 			if (spans[j].start < rows[nr].start)
 				rows[nr].start = spans[j].start;
-			if (spans[j].end > rows[nr].finish)
-				rows[nr].finish = spans[j].end;
+			if (spans[j].seen > rows[nr].finish)
+				rows[nr].finish = spans[j].seen;
 		}
 		nr++;
 	}

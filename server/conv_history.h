@@ -7,14 +7,15 @@
  * probe that saw it, finish = the last (spec §4).  The store keeps
  * Perspectives spans keyed by the MD5 of the leaf, with the leaf's DER
  * under its SHA-256; a row is the union of the spans of one certificate,
- * with start = the smallest start and finish = the largest end, and its
- * fingerprint the SHA-1 of the stored DER.  Spans without a stored DER
- * (imported from a Perspectives notary: MD5 only) cannot give a SHA-1 and
- * are left out.  Differences from the reference notary, which the client
- * ignores (it never reads timestamps): a Perspectives span that ends
- * because another key appeared ends one second before that sighting.
- * Nothing expires: every certificate ever recorded stays a row, up to the
- * store's OBS_MAX_SPANS spans per service.
+ * with start = the smallest start and finish = the latest sighting (the
+ * spans' seen, not their end: a Perspectives span closed because another
+ * key appeared ends one second before that sighting, a Convergence row
+ * at its own last sighting), and its fingerprint the SHA-1 of the stored
+ * DER.  Spans without a stored DER (imported from a Perspectives notary:
+ * MD5 only) cannot give a SHA-1 and are left out.  Spans written before
+ * seen was kept read as seen = end.  Nothing expires: every certificate
+ * ever recorded stays a row, up to the store's OBS_MAX_SPANS spans per
+ * service.
  *
  * Runs in the signer (and tests).  Logs only database failures (obs.c).
  */

@@ -21,6 +21,7 @@
  *
  * On-disk layout (all integers big-endian, so keys sort numerically):
  *   spans.db     svc 0x00 md5[16] be64(start) -> be64(end) sha256[32]
+ *                be64(seen) (rows without seen, 40 bytes, read as seen = end)
  *   certs.db     sha256[32] -> DER
  *   services.db  svc -> be64 first_seen, be64 last_probe, be64 last_ok,
  *                       be32 fails, be32 last_result
@@ -127,7 +128,7 @@ record_new_span(struct record *rc, DB_TXN *txn)
 	}
 	memcpy(sp.md5, rc->fp->md5, MD5_LEN);
 	memcpy(sp.sha256, rc->fp->sha256, SHA256_LEN);
-	sp.start = sp.end = rc->now;
+	sp.start = sp.end = sp.seen = rc->now;
 	if ((r = obs_span_put(
 	         rc->o, txn, rc->svc, rc->len, &sp, DB_NOOVERWRITE)) != 0)
 		return (r);
@@ -143,7 +144,7 @@ record_extend(struct record *rc, DB_TXN *txn, size_t i)
 	int              learn_sha256, changed = 0;
 
 	if (rc->now > sp->end) {
-		sp->end = rc->now;
+		sp->end = sp->seen = rc->now;
 		changed = 1;
 	} else
 		log_debug("obs: %.*s: end %lld not moved back to %lld",
@@ -164,7 +165,10 @@ record_extend(struct record *rc, DB_TXN *txn, size_t i)
 	return (obs_span_put(rc->o, txn, rc->svc, rc->len, sp, 0));
 }
 
-/* Another key now: the previous newest span ends at now - 1 (forward). */
+/*
+ * Another key now: the previous newest span ends at now - 1 (forward);
+ * its last sighting (seen) stays where it was.
+ */
 static int
 record_close_previous(struct record *rc, DB_TXN *txn, size_t i)
 {

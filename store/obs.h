@@ -46,6 +46,14 @@ struct obs_span {
 	uint8_t sha256[32];
 	int64_t start;
 	int64_t end;
+	/*
+	 * The last sighting within the span (start <= seen <= end): end,
+	 * unless the span was closed at now - 1 because another key
+	 * appeared (Perspectives backfills that gap, Convergence's finish
+	 * does not).  0, or a value outside the span, is stored as end:
+	 * imported spans and rows written before it was kept.
+	 */
+	int64_t seen;
 };
 
 /* Per-service probe state (services.db). */

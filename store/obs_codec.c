@@ -90,14 +90,18 @@ obs_span_decode(
 {
 	const uint8_t *k = key->data, *v = val->data;
 
-	if (key->size != plen + SPAN_TAIL_LEN || val->size != SPAN_VAL_LEN)
+	if (key->size != plen + SPAN_TAIL_LEN ||
+	    (val->size != SPAN_VAL_LEN && val->size != SPAN_VAL_OLD))
 		return (-1);
 	memcpy(sp->md5, k + plen, MD5_LEN);
 	sp->start = (int64_t)be64dec(k + plen + MD5_LEN);
 	sp->end = (int64_t)be64dec(v);
 	memcpy(sp->sha256, v + 8, SHA256_LEN);
+	sp->seen = val->size == SPAN_VAL_LEN
+	    ? (int64_t)be64dec(v + 8 + SHA256_LEN)
+	    : sp->end;
 	if (!obs_time_ok(sp->start) || !obs_time_ok(sp->end) ||
-	    sp->start > sp->end)
+	    sp->start > sp->end || sp->seen < sp->start || sp->seen > sp->end)
 		return (-1);
 	return (0);
 }
@@ -108,11 +112,15 @@ obs_span_put(struct obs_db *o, DB_TXN *txn, const char *svc, size_t len,
 {
 	uint8_t kbuf[SPAN_KEY_MAX], vbuf[SPAN_VAL_LEN];
 	DBT     key, val;
+	int64_t seen = sp->seen;
 
+	if (seen < sp->start || seen > sp->end) /* unset: imported, or old */
+		seen = sp->end;
 	obs_dbt_set(
 	    &key, kbuf, obs_span_key(kbuf, svc, len, sp->md5, sp->start));
 	be64enc(vbuf, (uint64_t)sp->end);
 	memcpy(vbuf + 8, sp->sha256, SHA256_LEN);
+	be64enc(vbuf + 8 + SHA256_LEN, (uint64_t)seen);
 	obs_dbt_set(&val, vbuf, sizeof(vbuf));
 	return (o->spans->put(o->spans, txn, &key, &val, flags));
 }

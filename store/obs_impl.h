@@ -28,7 +28,8 @@
 #define SHA256_LEN      32
 #define SPAN_TAIL_LEN   (MD5_LEN + 8) /* md5, be64(start) */
 #define SPAN_KEY_MAX    (SVCID_MAX + 1 + SPAN_TAIL_LEN)
-#define SPAN_VAL_LEN    (8 + SHA256_LEN) /* be64(end), sha256 */
+#define SPAN_VAL_LEN    (8 + SHA256_LEN + 8) /* be64(end), sha256, be64(seen) */
+#define SPAN_VAL_OLD    (8 + SHA256_LEN)     /* before seen was kept */
 #define SERVICE_VAL_LEN (3 * 8 + 2 * 4)
 
 /*

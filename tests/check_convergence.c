@@ -1123,11 +1123,11 @@ START_TEST(test_history_rows)
 	EVP_PKEY		*pub = load_key("conv_test_key.pub", 0);
 	enum obs_outcome	 out;
 	uint8_t			 da[4096], db[4096];
-	size_t			 la, lb, n;
+	size_t			 la, lb, n, i;
 	char			 fpa[128], fpb[128], err[512], home[128];
 	const char		*crt = fixture_path("conv_test_cert.pem");
 	const char		*bspan = "{\"start\": \"1700000200\", "
-	    "\"finish\": \"1700000299\"}";
+	    "\"finish\": \"1700000250\"}";
 
 	/* Certificate A: the fixture; B: a fresh self-signed one. */
 	ck_assert_int_eq(convkeys_ensure(kpath("b.crt"), kpath("b.key"),
@@ -1144,13 +1144,18 @@ START_TEST(test_history_rows)
 	eo.recover = 0;
 	ck_assert_int_eq(db_env_open(&env, &eo), 0);
 	ck_assert_int_eq(obs_open(&o, env, 0), 0);
-	/* A, A, B, A: two rows; A's interval covers B's (spec §4). */
+	/*
+	 * A, A, B, B, A: two rows; A's interval covers B's, and B's finish
+	 * is its last sighting, not the Perspectives end (spec §4).
+	 */
 	ck_assert_int_eq(obs_record(&o, SVC, strlen(SVC), &fa, da, la, T0,
 	    &out), 0);
 	ck_assert_int_eq(obs_record(&o, SVC, strlen(SVC), &fa, da, la,
 	    T0 + 100, &out), 0);
 	ck_assert_int_eq(obs_record(&o, SVC, strlen(SVC), &fb, db, lb,
 	    T0 + 200, &out), 0);
+	ck_assert_int_eq(obs_record(&o, SVC, strlen(SVC), &fb, db, lb,
+	    T0 + 250, &out), 0);
 	ck_assert_int_eq(obs_record(&o, SVC, strlen(SVC), &fa, da, la,
 	    T0 + 300, &out), 0);
 	/* A key known only by MD5 (a Perspectives import): no row. */
@@ -1167,7 +1172,14 @@ START_TEST(test_history_rows)
 	ck_assert_int_eq(rows[0].finish, T0 + 300);
 	ck_assert_str_eq(rows[1].fp, fpb);
 	ck_assert_int_eq(rows[1].start, T0 + 200);
-	ck_assert_int_eq(rows[1].finish, T0 + 299);
+	ck_assert_int_eq(rows[1].finish, T0 + 250);
+	/* while Perspectives still sees B until A came back */
+	ck_assert_int_eq(obs_read(&o, SVC, strlen(SVC), spans, 16, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < n && memcmp(spans[i].md5, fb.md5, 16) != 0; i++)
+		;
+	ck_assert_uint_lt(i, n);
+	ck_assert_int_eq(spans[i].end, T0 + 299);
 	/* max bounds the rows. */
 	ck_assert_int_eq(conv_history_read(&o, SVC, strlen(SVC), spans, 16,
 	    rows, 1, &n), 0);

@@ -340,7 +340,65 @@ START_TEST(test_aba)
 	assert_span(&v[0], 0xa0, T0, T0 + 99);
 	assert_span(&v[1], 0xa0, T0 + 200, T0 + 300);
 	assert_span(&v[2], 0xb0, T0 + 100, T0 + 199);
+	/* the last sightings, which Convergence's finish reports */
+	ck_assert_int_eq(v[0].seen, T0);
+	ck_assert_int_eq(v[1].seen, T0 + 300);
+	ck_assert_int_eq(v[2].seen, T0 + 100);
 	check_invariants(v, 3);
+	store_close(env, &o);
+}
+END_TEST
+
+/*
+ * Span rows written before the last sighting was kept (40-byte values)
+ * read as seen = end, and are rewritten in the new form when extended;
+ * a 48-byte row whose seen lies outside its span is corrupt.
+ */
+START_TEST(test_span_seen_rows)
+{
+	static const char	svc[] = "old:443,2";
+	struct obs_span		v[4];
+	struct obs_db		o;
+	DB_ENV			*env;
+	uint8_t			k[64], val[48];
+	DBT			key, data;
+	size_t			klen = sizeof(svc);	/* with 0x00 */
+
+	store_open(&env, &o, 0);
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	memcpy(k, svc, klen);
+	memset(k + klen, 0x60, 16);
+	be64enc(k + klen + 16, (uint64_t)T0);
+	memset(val, 0, sizeof(val));
+	be64enc(val, (uint64_t)(T0 + 50));
+	key.data = k;
+	key.size = (u_int32_t)klen + 24;
+	data.data = val;
+	data.size = 40;
+	ck_assert_int_eq(o.spans->put(o.spans, NULL, &key, &data, 0), 0);
+	ck_assert_uint_eq(read_all(&o, svc, v, 4), 1);
+	assert_span(&v[0], 0x60, T0, T0 + 50);
+	ck_assert_int_eq(v[0].seen, T0 + 50);
+
+	ck_assert_int_eq(record(&o, svc, 0x60, T0 + 60), OBS_EXTENDED);
+	ck_assert_uint_eq(read_all(&o, svc, v, 4), 1);
+	assert_span(&v[0], 0x60, T0, T0 + 60);
+	ck_assert_int_eq(v[0].seen, T0 + 60);
+	memset(&data, 0, sizeof(data));
+	ck_assert_int_eq(o.spans->get(o.spans, NULL, &key, &data, 0), 0);
+	ck_assert_uint_eq(data.size, 48);
+
+	/* seen after end, then seen before start: skipped as corrupt */
+	k[klen] = 0x70;
+	be64enc(val + 40, (uint64_t)(T0 + 51));
+	data.data = val;
+	data.size = 48;
+	ck_assert_int_eq(o.spans->put(o.spans, NULL, &key, &data, 0), 0);
+	k[klen] = 0x71;
+	be64enc(val + 40, (uint64_t)(T0 - 1));
+	ck_assert_int_eq(o.spans->put(o.spans, NULL, &key, &data, 0), 0);
+	ck_assert_uint_eq(read_all(&o, svc, v, 4), 1);
 	store_close(env, &o);
 }
 END_TEST
@@ -1209,6 +1267,7 @@ tu_suite(void)
 	add_test(s, "change", test_change_within_48h, 30);
 	add_test(s, "gap", test_change_after_gap, 30);
 	add_test(s, "aba", test_aba, 30);
+	add_test(s, "span_seen_rows", test_span_seen_rows, 30);
 	add_test(s, "ties", test_ties, 30);
 	add_test(s, "forward", test_end_only_forward, 30);
 	add_test(s, "read", test_read_order_and_bounds, 30);

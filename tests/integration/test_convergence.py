@@ -270,8 +270,9 @@ try:
     lst = json.loads(split(raw)[2])["fingerprintList"]
     t.eq([e["fingerprint"] for e in lst], [fb, fa],
          "entries newest finish first")
-    # A -> B -> A (spec 4): two rows, A's interval covering B's.
-    time.sleep(1.1)
+    # A -> B -> A (spec 4): two rows, A's interval covering B's, and B's
+    # finish its one sighting (not A's return - 1, the Perspectives end).
+    time.sleep(2.1)
     srv.stop()
     srv = TLSServer(tport, ka, ca)
     servers.append(srv)
@@ -283,6 +284,9 @@ try:
          and span[fa][0] < span[fb][0] <= span[fb][1] < span[fa][1],
          "A -> B -> A: two rows, A first, and A's interval covers B's "
          "(%s)" % span, raw)
+    t.ok(fb in span and span[fb][0] == span[fb][1] and
+         span[fa][1] - span[fb][1] >= 2, "B's finish is its last sighting, "
+         "not the second before A came back (%s)" % span)
 
     # GET of an unknown live target: 409 with the fresh observation.
     kg, cg, fg = make_cert(d.dir, "g", "ecdsa")
