@@ -35,10 +35,13 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
 
 feed = CTFeed()
 d = Daemon(workers=2, ctwatch=feed.ctwatch_yaml())
+# http.request_timeout 60 s: the client that never reads (below) is not
+# closed for it while a slow machine streams 1,500 entries to the other
 d.write_conf(text=d.base_yaml().replace(
     "stream:\n  ring_size: 1M\n",
     "stream:\n  ring_size: 8M\n  client_queue: 20\n"
-    "  ping_interval: 2s\n  idle_timeout: 8s\n  json_heartbeat: 0s\n"))
+    "  ping_interval: 2s\n  idle_timeout: 8s\n  json_heartbeat: 0s\n")
+    .replace("http:\n", "http:\n  request_timeout: 60s\n", 1))
 PATHS = [("/", "lite"), ("/full-stream", "full"), ("/domains-only", "domains"),
          ("/full-stream/", "full"), ("/domains-only/", "domains")]
 
@@ -138,10 +141,26 @@ try:
         for k in range(0, 1500, 10):
             feed.publish(10)
             time.sleep(0.02)
+
+    # The silent one says something (an unsolicited pong) every second,
+    # still reading nothing, so that idle_timeout (8 s) does not close
+    # it when the fast client needs longer than that here.
+    fast_done = threading.Event()
+
+    def keepalive():
+        while not fast_done.wait(1.0):
+            try:
+                slow.send_frame(0xA)
+            except OSError:
+                break
     pub = threading.Thread(target=pace)
+    ka = threading.Thread(target=keepalive)
     pub.start()
+    ka.start()
     got = fast.data_frames(1500, timeout=WAIT)
+    fast_done.set()
     pub.join()
+    ka.join()
     took = time.monotonic() - t0
     # read the slow client now: a socket that takes nothing for
     # http.request_timeout is closed
