@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -100,13 +101,42 @@ START_TEST(test_prefix_and_errno)
 }
 END_TEST
 
+/*
+ * Identical lines are suppressed within one second of the monotonic
+ * clock (log.c compares tv_sec): wait for the next second to begin, so
+ * that a burst fits in one second on any machine instead of straddling
+ * two now and then.  Returns that second.
+ */
+static time_t
+at_second_start(void)
+{
+	struct timespec	ts, nap;
+
+	ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	nap.tv_sec = 0;
+	nap.tv_nsec = 1000000000L - ts.tv_nsec + 1000000L;
+	if (nap.tv_nsec >= 1000000000L) {
+		nap.tv_sec = 1;
+		nap.tv_nsec -= 1000000000L;
+	}
+	while (nanosleep(&nap, &nap) == -1 && errno == EINTR)
+		;
+	ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	return (ts.tv_sec);
+}
+
 START_TEST(test_rate_limit)
 {
-	int	i;
+	struct timespec	ts;
+	time_t		sec;
+	int		i;
 
+	sec = at_second_start();
 	for (i = 0; i < 1000; i++)
 		log_warnx("flood %s", "same");
 	log_warnx("different line");
+	ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+	ck_assert_msg(ts.tv_sec == sec, "the burst took more than a second");
 	ck_assert_int_eq(count(slurp(path), "flood same"), 1);
 	ck_assert_int_eq(count(slurp(path), "different line"), 1);
 	sleep(1);

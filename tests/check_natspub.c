@@ -395,6 +395,28 @@ START_TEST(test_shapes_per_log)
 END_TEST
 
 /*
+ * How long this thread has waited, runnable, for a CPU so far (the run
+ * queue delay of /proc/thread-self/schedstat), in ns; 0 if unknown.  A
+ * step's time less this is its own: running, or waiting for something,
+ * the thing test_outage rules out; not the scheduler's turns on a
+ * loaded machine.
+ */
+static int64_t
+queued_ns(void)
+{
+	unsigned long long	run, queued;
+	int64_t			r = 0;
+	FILE		       *f;
+
+	if ((f = fopen("/proc/thread-self/schedstat", "r")) == NULL)
+		return (0);
+	if (fscanf(f, "%llu %llu", &run, &queued) == 2)
+		r = (int64_t)queued;
+	fclose(f);
+	return (r);
+}
+
+/*
  * NATS stopped for 10 s, then restarted on the same store: the ring
  * writer and the publisher's steps never wait; while down, nats.buffer
  * (64K) holds exactly 65 of the 1000-byte messages, the other 235 of
@@ -408,7 +430,7 @@ START_TEST(test_outage)
 	struct natspub	*np;
 	natsConnection	*nc = NULL;
 	jsCtx		*js = NULL;
-	int64_t		 t0, t, worst = 0, outage_end;
+	int64_t		 t0, q0, t, worst = 0, outage_end;
 	uint64_t	 i, k;
 	char		 subj[64];
 
@@ -428,20 +450,23 @@ START_TEST(test_outage)
 	outage_end = mono_ms() + 10000;
 	STEP_UNTIL(np, NGET(state) == STATUS_NATS_RECONNECTING, 5000);
 	for (i = 100; i < 200; i++) {
+		q0 = queued_ns();
 		t0 = mono_ns();
 		put_record(1, i);
 		(void)natspub_step(np);
-		t = mono_ns() - t0;
+		t = mono_ns() - t0 - (queued_ns() - q0);
 		worst = t > worst ? t : worst;
 	}
 	while (mono_ms() < outage_end) {
+		q0 = queued_ns();
 		t0 = mono_ns();
 		(void)natspub_step(np);
-		t = mono_ns() - t0;
+		t = mono_ns() - t0 - (queued_ns() - q0);
 		worst = t > worst ? t : worst;
 		usleep(5000);
 	}
-	tu_note("outage: longest put+step %.3f ms", (double)worst / 1e6);
+	tu_note("outage: longest put+step %.3f ms (run queue waits "
+	    "excluded)", (double)worst / 1e6);
 	ck_assert_msg(worst < INT64_C(50000000), "a step took %lld ns",
 	    (long long)worst);
 	ck_assert_uint_eq(NGET(taken), 600);

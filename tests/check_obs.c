@@ -1031,10 +1031,27 @@ START_TEST(test_two_writers)
 }
 END_TEST
 
+/* Lock requests of the environment that had to wait so far. */
+static uintmax_t
+lock_waits(DB_ENV *env)
+{
+	DB_LOCK_STAT	*sp;
+	uintmax_t	 n;
+
+	if (env->lock_stat(env, &sp, 0) != 0)
+		return (0);
+	n = sp->st_lock_wait;
+	free(sp);
+	return (n);
+}
+
 /*
  * The other side of a deadlock with obs_record: it holds SVC's services.db
  * row, then wants SVC's spans.db page.  Its priority makes obs_record's
- * transaction the detector's victim, so obs_record has to retry.
+ * transaction the detector's victim, so obs_record has to retry.  It asks
+ * for the page only once obs_record waits for the row (the environment's
+ * count of lock waits went up: nobody else holds a lock), so the two
+ * really cross on any machine speed.
  */
 static void
 deadlock_peer(int go, int fd)
@@ -1046,6 +1063,8 @@ deadlock_peer(int go, int fd)
 	DBC			*c;
 	DBT			 key, val;
 	uint8_t			 prefix[SVC_LEN + 1], row[32];
+	uintmax_t		 waits;
+	int64_t			 until;
 	char			 ch = 'R';
 
 	if (db_env_open(&env, &eo) != 0 || obs_open(&o, env, 0) != 0 ||
@@ -1059,10 +1078,17 @@ deadlock_peer(int go, int fd)
 	key.size = SVC_LEN;
 	val.data = row;
 	val.size = sizeof(row);
-	if (o.services->put(o.services, txn, &key, &val, 0) != 0 ||
-	    write(fd, &ch, 1) != 1 || read(go, &ch, 1) != 1)
+	if (o.services->put(o.services, txn, &key, &val, 0) != 0)
 		tu_child_exit(fd, 3);
-	usleep(200000);		/* obs_record now waits for the row */
+	waits = lock_waits(env);
+	if (write(fd, &ch, 1) != 1 || read(go, &ch, 1) != 1)
+		tu_child_exit(fd, 3);
+	until = mono_ms() + CHILD_TIMEOUT_MS / 2;
+	while (lock_waits(env) <= waits) {	/* obs_record waits for the row */
+		if (mono_ms() > until)
+			tu_child_exit(fd, 5);
+		usleep(1000);
+	}
 	memcpy(prefix, SVC, SVC_LEN + 1);
 	key.data = prefix;
 	key.size = sizeof(prefix);

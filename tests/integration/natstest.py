@@ -51,7 +51,7 @@ class NatsServer:
             [NATS_SERVER, "-a", "127.0.0.1", "-p", str(self.port), "-js",
              "-sd", os.path.join(self.dir, "js")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_until(lambda: port_open(self.port), 10, step=0.05):
+        if not wait_until(lambda: port_open(self.port), 60, step=0.05):
             raise RuntimeError("nats-server did not start")
 
     def stop(self):
@@ -133,7 +133,7 @@ def stopped_summary(text):
             for m in pat.finditer(text)]
 
 
-def wait_stream(server, timeout=15):
+def wait_stream(server, timeout=60):
     """Wait until the stream exists; its dump."""
     got = []
 

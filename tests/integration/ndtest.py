@@ -64,6 +64,42 @@ def wait_until(pred, timeout=10.0, step=0.02):
         time.sleep(step)
 
 
+def tcp_sockets():
+    """Every IPv4 TCP socket of the machine from /proc/net/tcp, as
+    (local port, remote port, state, unread bytes); for a listening
+    socket (state 0x0A) the last is its queue of connections not yet
+    accepted."""
+    rows = []
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            x = line.split()
+            rows.append((int(x[1].split(":")[1], 16),
+                         int(x[2].split(":")[1], 16), int(x[3], 16),
+                         int(x[4].split(":")[1], 16)))
+    return rows
+
+
+def server_took_all(port, socks, timeout=60.0):
+    """Wait until the server listening on 127.0.0.1:port has accepted
+    each client socket in socks and read every byte sent on it (asked of
+    the kernel: no connection queued on the listener, nothing unread on
+    the server's side of each).  True, or False after timeout."""
+    want = {s.getsockname()[1] for s in socks}
+
+    def done():
+        queued, unread = 0, {}
+        for lport, rport, state, rxq in tcp_sockets():
+            if lport != port:
+                continue
+            if state == 0x0A:
+                queued += rxq
+            elif rport in want:
+                unread[rport] = rxq
+        return (queued == 0 and len(unread) == len(want) and
+                not any(unread.values()))
+    return wait_until(done, timeout, step=0.05)
+
+
 def http_raw(port, data, timeout=5.0, read_all=True):
     """Send raw bytes, return everything the server sent until it closed
     (or until timeout)."""
@@ -228,7 +264,7 @@ class Daemon:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=self.env)
         if wait and foreground:
-            if not self.wait_healthy(20):
+            if not self.wait_healthy(60):
                 raise RuntimeError("daemon not healthy:\n" + self.logtext())
         return self.proc
 

@@ -100,6 +100,20 @@ def tunnel(src):
                     return s, True
             s.close()
             return None, False
+        # Without a CONNECT: held once a worker has accepted it (its
+        # socket among a worker's descriptors, however long the accept
+        # takes here) and not closed it right after, as a refusal does.
+        s.settimeout(0.05)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                if s.recv(1) == b"":
+                    s.close()
+                    return None, False
+            except socket.timeout:
+                pass
+            if owner(s, d.role_pids("http")) is not None:
+                break
         s.settimeout(0.4)
         if s.recv(1) == b"":
             s.close()

@@ -57,7 +57,7 @@ def daemon(sni):
             return query(cport, b"GET / HTTP/1.0\r\n\r\n", timeout=2)
         except OSError:
             return None
-    wait_until(up, 15, 0.2)
+    wait_until(up, 60, 0.2)
     return d, cport
 
 

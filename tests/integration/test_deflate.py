@@ -10,10 +10,9 @@ import asyncio
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ndtest import Daemon, Tap, get  # noqa: E402
+from ndtest import Daemon, Tap, get, wait_until  # noqa: E402
 from streamtest import WS, CTFeed  # noqa: E402
 
 t = Tap()
@@ -67,9 +66,15 @@ try:
          "the deflating client receives the published entries exactly")
     t.eq(pgot, feed.want(es, "full", pgot),
          "a client that did not offer it gets plain frames")
-    time.sleep(0.3)
-    r = get(d.port, "/stats")
-    st = json.loads(r[2])
+    # the byte counters of what the clients have received
+
+    def saved():
+        r = get(d.port, "/stats")
+        st = json.loads(r[2])
+        full = st["bytes"]["full"]
+        return (st if full["uncompressed"] > full["sent"] and
+                full["saved_percent"] > 20 else None)
+    st = wait_until(saved, 30, 0.05) or json.loads(get(d.port, "/stats")[2])
     full = st["bytes"]["full"]
     t.ok(full["uncompressed"] > full["sent"] and
          full["saved_percent"] > 20, "/stats reports the saving for "

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ndtest import Daemon, Tap, wait_until  # noqa: E402
+from ndtest import Daemon, Tap, server_took_all, wait_until  # noqa: E402
 
 CONNS = 5000
 t = Tap()
@@ -55,7 +55,10 @@ try:
         except OSError:
             break
     t.eq(len(socks), CONNS, "%d slowloris connections opened" % CONNS)
-    time.sleep(2)
+    # measured once the workers hold them all (accepted, half-requests
+    # read), however long that takes here
+    t.ok(server_took_all(d.port, socks, 120),
+         "the workers accepted all %d and read their half requests" % CONNS)
     during, hduring = tree_rss(d), http_rss(d)
     stay = socks[::50]
     for s in socks:
@@ -63,7 +66,7 @@ try:
             s.close()
     socks = stay
     trimmed = wait_until(lambda: d.logtext().count("memory trimmed") >=
-                         len(http0), 15, 0.2)
+                         len(http0), 60, 0.2)
     time.sleep(6)	# a second trim (5 s later) if the first came midway
     after, hafter = tree_rss(d), http_rss(d)
     print("# tree RSS: before %d KB, with %d connections %d KB, after "

@@ -182,12 +182,12 @@ try:
          "there (other clients are served)", h)
 
     # A stream client whose output backs up is closed, not kept.
-    closed = keep_pinging(socks, 12)
+    closed = keep_pinging(socks, 30)
     t.eq(closed, FLOOD_CONNS, "the server closed every client that never "
          "read its output (request_timeout without progress)")
     for s in socks:
         s.close()
-    ok = wait_until(lambda: worker_fds(http0[0]) <= fds0, 10)
+    ok = wait_until(lambda: worker_fds(http0[0]) <= fds0, 30)
     t.ok(ok, "the worker holds no descriptor for them afterwards",
          "fds before %d, now %d" % (fds0, worker_fds(http0[0])))
     t.eq(d.role_pids("http"), http0, "still the same http worker")
@@ -197,7 +197,7 @@ try:
     s, rest = ws_open(d.port)
     frame, got, alive = masked(0x9, b"p" * 125), 0, True
     end = time.monotonic() + 3
-    s.settimeout(3)
+    s.settimeout(10)
     try:
         while time.monotonic() < end:
             s.sendall(frame * 64)
@@ -262,7 +262,7 @@ try:
         r = get(d.port, "/?host=[%s]&port=443&service_type=2" % host)
         svc = "[%s]:443,2" % host
         line = wait_until(lambda: [ln for ln in d.logtext().splitlines()
-                                   if ("probe %s: " % svc) in ln], 10)
+                                   if ("probe %s: " % svc) in ln], 30)
         t.ok(r is not None and line and ": denied (" in line[0],
              "GET /?host=[%s]: the scanner logs denied, not a connect "
              "error" % host, (r and r[0], line))

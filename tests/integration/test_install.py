@@ -214,7 +214,7 @@ def lifecycle(t, sk, prefix, port):
     master = read_pid(pidfile)
     t.ok(master is not None and ndtest.pid_alive(master),
          "pid file names a running master")
-    h = ndtest.wait_until(lambda: health(port), 10)
+    h = ndtest.wait_until(lambda: health(port), 30)
     t.ok(h is not None and h.get("status") == "ok",
          "daemon answers /healthz on its loopback port", h)
     gen = h.get("generation") if h else None

@@ -158,11 +158,11 @@ try:
     o.start()
     t.ok(wait_until(lambda: "nats: created stream CERTSTREAM" in o.logtext()
                     and "starting at its current size 100" in o.logtext(),
-                    20, step=0.2), "origin: stream made, ctwatch at 100",
+                    60, step=0.2), "origin: stream made, ctwatch at 100",
          o.logtext()[-2000:])
     f.start()
     t.ok(wait_until(lambda: "natsrc: following certstream.record"
-                    in f.logtext(), 20, step=0.2),
+                    in f.logtext(), 60, step=0.2),
          "front: natsrc follows certstream.record", f.logtext()[-2000:])
     t.eq(f.role_pids("ctwatch"), [], "front: no ctwatch process")
     oc, fc = WsClients(o.port, PATHS), WsClients(f.port, PATHS)
@@ -240,7 +240,7 @@ try:
             os.kill(pid[0], signal.SIGKILL)
         a.grow(20)
         t.ok(wait_until(lambda: d.role_pids(role) not in ([], pid),
-                        20, step=0.1), "%s restarted after SIGKILL" % role)
+                        60, step=0.1), "%s restarted after SIGKILL" % role)
         t.ok(wait_until(oc.count(n), WAIT, step=0.2) and
              wait_until(fc.count(n), WAIT, step=0.2),
              "%d frames per path on both" % n,
@@ -324,7 +324,7 @@ try:
          "origin: 210 frames", len(oc.got["/"]))
     f.start()
     t.ok(wait_until(lambda: "natsrc: resuming at JetStream sequence"
-                    in f.logtext(), 20, step=0.2),
+                    in f.logtext(), 60, step=0.2),
          "front resumes at its saved sequence")
     t.ok(wait_until(lambda: metric(
         f, 'notaryd_natsrc_messages_total{result="written"}') == 30,

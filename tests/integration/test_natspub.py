@@ -35,7 +35,7 @@ try:
     pids = d.role_pids("natspub")
     t.eq(len(pids), 1, "one natspub process")
     srv.start()
-    t.ok(wait_until(lambda: srv.dump("NDTEST") is not None, 15, step=0.2),
+    t.ok(wait_until(lambda: srv.dump("NDTEST") is not None, 60, step=0.2),
          "stream NDTEST created once the server is up", d.logtext()[-2000:])
     t.ok(srv.dump() is None, "and no stream named CERTSTREAM")
     t.ok("nats: created stream NDTEST for certstream.>" in d.logtext(),
@@ -43,18 +43,18 @@ try:
 
     # SIGKILL: respawned, and it connects again.
     os.kill(pids[0], signal.SIGKILL)
-    t.ok(wait_until(lambda: d.role_pids("natspub") not in ([], pids), 15),
+    t.ok(wait_until(lambda: d.role_pids("natspub") not in ([], pids), 60),
          "natspub respawned after SIGKILL")
-    t.ok(wait_until(lambda: d.logtext().count("nats: connected") >= 2, 15),
+    t.ok(wait_until(lambda: d.logtext().count("nats: connected") >= 2, 60),
          "the new natspub connects")
-    t.ok(wait_until(lambda: d.health()[0] == 200, 15), "healthy again")
+    t.ok(wait_until(lambda: d.health()[0] == 200, 60), "healthy again")
 
     # Reload: a new generation replaces it (old one stops cleanly).
     before = d.role_pids("natspub")
     d.signal(signal.SIGHUP)
-    t.ok(wait_until(lambda: d.role_pids("natspub") not in ([], before), 15),
+    t.ok(wait_until(lambda: d.role_pids("natspub") not in ([], before), 60),
          "reload replaces natspub")
-    t.ok(wait_until(lambda: len(stopped_summary(d.logtext())) >= 1, 15),
+    t.ok(wait_until(lambda: len(stopped_summary(d.logtext())) >= 1, 60),
          "the old natspub logs its counters when it stops")
     t.eq(d.stop(), 0, "daemon stops with 0")
     s = stopped_summary(d.logtext())

@@ -345,7 +345,7 @@ try:
             except OSError:
                 time.sleep(0.05)
         cs = make_conf("scan", "scanner:\n  allow: [127.0.0.0/8]\n"
-                       "  timeout: 3s\n")
+                       "  timeout: 10s\n")
         ids = ("127.0.0.1:%d,2\n127.0.0.1:%d,2\n# comment\n\n"
                "127.0.0.1:%d,2\nnot an id\n" % (tport, tport, dead))
         rc, out, err = ctl(cs, ["scan", "-"], stdin=ids)

@@ -103,7 +103,7 @@ try:
     t0 = time.monotonic()
     r = get(d.port, dq, timeout=10)
     el = time.monotonic() - t0
-    t.ok(r is not None and r[0] == 404 and el < 4.5, "a service that "
+    t.ok(r is not None and r[0] == 404 and el < 8, "a service that "
          "cannot be probed still answers 404 (%.2f s)" % el)
     t0 = time.monotonic()
     r = wait_until(lambda: (lambda x: x if x and x[0] == 200 else None)(
@@ -147,7 +147,7 @@ try:
             return None
         _, ks = parse_reply(x[2].decode())
         return (x, ks) if len(ks) == 2 else None
-    got = wait_until(two_keys, 15, 0.5)
+    got = wait_until(two_keys, 30, 0.5)
     t.ok(got is not None, "after the switch a rescan shows two keys",
          d.logtext()[-2000:])
     if got:
@@ -176,8 +176,8 @@ try:
     try:
         t0 = time.monotonic()
         miss = get(d.port, "/?host=127.0.0.2&port=%d&service_type=2" % port,
-                   timeout=6)
-        t.ok(miss and miss[0] == 503 and time.monotonic() - t0 < 5,
+                   timeout=10)
+        t.ok(miss and miss[0] == 503 and time.monotonic() - t0 < 8,
              "a miss while the signer is down: 503")
         hit = get(d.port, q)
         t.ok(hit and hit[0] == 200, "a cached reply is still 200")
@@ -201,7 +201,7 @@ try:
     stop.append(1)
     for th in threads:
         th.join(5)
-    t.ok(d.wait_healthy(5) and d.health()[1]["recoveries"] == rec0,
+    t.ok(d.wait_healthy(30) and d.health()[1]["recoveries"] == rec0,
          "an http worker killed under load forces no recovery")
     t.eq(d.stop(), 0, "clean stop")
 finally:

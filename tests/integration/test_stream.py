@@ -88,12 +88,15 @@ try:
              "Sec-WebSocket-Accept)" % path, w.head)
         w.close()
 
+    # Until both a ping (every 300 ms) and a heartbeat (every 200 ms)
+    # came, and no longer: the pong check below must come well before
+    # the idle close of this client that answers no ping (1.5 s).
     w = WS(d.port, "/")
     ops, hb = [], None
-    end = time.monotonic() + 1.0
-    while time.monotonic() < end:
+    end = time.monotonic() + 10
+    while time.monotonic() < end and not (0x9 in ops and hb is not None):
         op, p = w.recv_frame(2)
-        if op is None:
+        if op is None or op == 0x8:
             break
         ops.append(op)
         if op == 1 and hb is None:

@@ -12,7 +12,6 @@ import re
 import socket
 import struct
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ndtest import Daemon, Tap, get, wait_until  # noqa: E402
@@ -76,8 +75,13 @@ try:
     c1 = WS(d.port, "/")
     c2 = WS(d.port, "/domains-only/")
     slow = WS(d.port, "/full-stream", rcvbuf=4096)
-    time.sleep(0.3)
-    r, j = getj("/stats")
+
+    def three():
+        r, j = getj("/stats")
+        return (r, j) if j is not None and j["current_users"] == 3 and \
+            j["workers"] == {"/": 1, "/full-stream": 1,
+                             "/domains-only": 1} else None
+    r, j = wait_until(three, 30, 0.05) or getj("/stats")
     t.ok(j is not None and j["current_users"] == 3 and
          j["workers"] == {"/": 1, "/full-stream": 1, "/domains-only": 1},
          "/stats: 3 clients, one per path", r and r[2])
@@ -104,7 +108,7 @@ try:
          not IP.search(r[2].replace(feed.url.encode(), b"LOG")),
          "/stats holds no IP address (the log's URL aside)", r and r[2])
     slow.close()
-    t.ok(wait_until(lambda: getj("/stats")[1]["current_users"] == 2, 5),
+    t.ok(wait_until(lambda: getj("/stats")[1]["current_users"] == 2, 30),
          "a closed client leaves the count")
     c1.close()
     c2.close()

@@ -60,17 +60,23 @@ try:
         victim = before[0]
         http_before = d.role_pids("http")
         r0 = recoveries()
+        spawns0 = d.health()[1]["roles"][role]["spawns"]
         t0 = time.monotonic()
         os.kill(victim, signal.SIGKILL)
 
+        # Timed by /healthz alone (one request per poll, no /proc walk
+        # that a loaded machine makes slow): 200 means every role has
+        # its ready children, and the role's spawn count says the dead
+        # one was replaced.  Which processes run is checked after.
         def back():
-            now = d.role_pids(role)
             h = d.health(timeout=0.5)
-            return (len(now) == len(before) and victim not in now and
-                    h is not None and h[0] == 200)
-        ok = wait_until(back, 5, 0.01)
+            return (h is not None and h[0] == 200 and h[1] is not None and
+                    h[1]["roles"][role]["spawns"] > spawns0)
+        ok = wait_until(back, 10, 0.01)
         el = time.monotonic() - t0
-        t.ok(ok and el <= 1.0,
+        now = d.role_pids(role)
+        t.ok(ok and el <= 1.0 and len(now) == len(before) and
+             victim not in now,
              "SIGKILL %s: replaced and healthy again within 1 s (%.3f s)"
              % (role, el), d.logtext()[-3000:])
         r1 = recoveries()
@@ -81,6 +87,9 @@ try:
             t.eq(d.role_pids("http"), http_before,
                  "the http workers kept running through that recovery")
         time.sleep(0.2)
+    # The prober must have asked often enough for its count to mean
+    # something, however slowly this machine ran the kills.
+    wait_until(lambda: prober.answers > 20, 30)
     prober.stop = True
     prober.join(5)
     t.ok(prober.answers > 20 and prober.failures == 0,
@@ -96,12 +105,21 @@ try:
     victim = d.role_pids("scanner")[0]
     h = d.health()
     spawns0 = h[1]["roles"]["scanner"]["spawns"]
+    t0 = time.monotonic()
     os.kill(victim, signal.SIGKILL)
-    time.sleep(4)
+
+    def throttled():
+        x = d.health()
+        return x if x and x[1] and x[1]["roles"]["scanner"]["throttled"] \
+            else None
+    wait_until(throttled, 30)
+    # at least 4 s after the kill: a fork loop would show by then
+    time.sleep(max(0.0, 4 - (time.monotonic() - t0)))
     h = d.health()
+    el = time.monotonic() - t0
     spawns = h[1]["roles"]["scanner"]["spawns"] - spawns0
     t.ok(1 <= spawns <= 3, "crash-looping scanner is throttled, not "
-         "fork-looping (%d spawns in 4 s)" % spawns)
+         "fork-looping (%d spawns in %.1f s)" % (spawns, el))
     t.ok(h[1]["roles"]["scanner"]["throttled"] is True and h[0] == 503,
          "/healthz reports the throttled role and 503", h)
     t.ok("throttling role scanner" in d.logtext(), "throttling is logged")
@@ -113,7 +131,7 @@ try:
     kids = list(d.children())
     master = d.master_pid()
     t.eq(d.stop(), 0, "SIGTERM: master exits 0")
-    t.ok(wait_until(lambda: not any(pid_alive(k) for k in kids), 5),
+    t.ok(wait_until(lambda: not any(pid_alive(k) for k in kids), 15),
          "SIGTERM: no child left behind")
 
     # Children die when the master dies (PR_SET_PDEATHSIG, channel EOF).
@@ -122,7 +140,7 @@ try:
         d2.start()
         kids = list(d2.children())
         os.kill(d2.master_pid(), signal.SIGKILL)
-        t.ok(wait_until(lambda: not any(pid_alive(k) for k in kids), 5),
+        t.ok(wait_until(lambda: not any(pid_alive(k) for k in kids), 15),
              "SIGKILL of the master: every child exits by itself")
     finally:
         d2.cleanup()
@@ -160,7 +178,7 @@ try:
             sig = d3.role_pids("signer")[0]
             os.kill(sig, signal.SIGKILL)
             t.ok(wait_until(lambda: (d3.health() or (0, {}))[0] == 200 and
-                            d3.health()[1]["recoveries"] == 2, 5),
+                            d3.health()[1]["recoveries"] == 2, 30),
                  "recovery works as the unprivileged user")
         finally:
             d3.cleanup()
