@@ -5,6 +5,7 @@ Runs the real notaryd binary (path in $NOTARYD, default ./notaryd) on
 automake's tap-driver counts every check.  Only loopback is used; every
 wait is bounded.
 """
+import fcntl
 import json
 import os
 import shutil
@@ -52,6 +53,27 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def fixed_port_lock(port, wait=0.0):
+    """Hold a fixed port (e.g. Convergence's 4242) against the other tests
+    of this machine, which `make check -j` runs alongside: an exclusive
+    flock on a file named after the port, kept until the returned file is
+    closed or the process ends.  None when another test holds it for more
+    than wait seconds.  The port itself may still be taken by something
+    else: the caller checks that too."""
+    f = open(os.path.join(tempfile.gettempdir(),
+                          "notaryd-tests-port-%d.lock" % port), "a")
+    end = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except OSError:
+            if time.monotonic() >= end:
+                f.close()
+                return None
+            time.sleep(0.1)
 
 
 def wait_until(pred, timeout=10.0, step=0.02):

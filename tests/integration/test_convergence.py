@@ -24,7 +24,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ndtest import Daemon, Tap, free_port, get, wait_until  # noqa: E402
+from ndtest import (Daemon, Tap, fixed_port_lock, free_port, get,  # noqa: E402
+                    wait_until)
 from convtest import (TLSServer, client_ctx, colon_sha1, framed,  # noqa
                       make_cert, post, query, run, split)
 
@@ -116,8 +117,10 @@ def port_free(port):
 
 
 # The relay reaches only port 4242: the second TLS port is 4242 when free.
+# test_convergence_relay_caps may hold it for a while (make check -j2).
+lock4242 = fixed_port_lock(4242, wait=180)
 cport = free_port()
-cport2 = 4242 if port_free(4242) else free_port()
+cport2 = 4242 if lock4242 is not None and port_free(4242) else free_port()
 rport = free_port()
 d = Daemon(workers=2)
 d.write_conf(text=d.base_yaml() +

@@ -198,7 +198,7 @@ try:
         try:
             many.append(WS(d.port, ["/", "/full-stream",
                                     "/domains-only"][i % 3]))
-        except OSError as e:
+        except OSError:
             break
         if i % 100 == 99:
             for c in many:

@@ -11,7 +11,6 @@ import os
 import re
 import socket
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ndtest import Daemon, Tap, get, read_response, wait_until  # noqa: E402

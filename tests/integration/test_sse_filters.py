@@ -6,7 +6,6 @@ JSON of the published entries; ?domains= and &type= on websocket and SSE
 streams deliver exactly the entries an independent matcher (below)
 selects from the entries' names and types; a bad filter or stream name
 gets 400 with the reason and no upgrade."""
-import json
 import os
 import socket
 import sys

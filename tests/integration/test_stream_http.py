@@ -9,7 +9,6 @@ client frames over 512 bytes closed with 1009, and skips counted in
 import json
 import os
 import re
-import socket
 import struct
 import sys
 
