@@ -452,6 +452,11 @@ t_close(struct conv_proxy *p, struct tunnel *t)
 	if (t->dead)
 		return;
 	t->dead = 1;
+	/*
+	 * Give its place back before its client can see the close: a client
+	 * that reconnects at once must not be refused for its own old tunnel.
+	 */
+	climit_give(p->slot, STATUS_CL_TUNNEL, t->ckey);
 	for (i = 0; i < CONV_CONNECT_DESTS; i++)
 		if (t->dns[i] != NULL)
 			t->dns[i]->t = NULL; /* dns_cb frees it */
@@ -466,7 +471,6 @@ t_close(struct conv_proxy *p, struct tunnel *t)
 	TAILQ_REMOVE(&p->tunnels, t, link);
 	TAILQ_INSERT_TAIL(&p->dead, t, link);
 	p->ntunnels--;
-	climit_give(p->slot, STATUS_CL_TUNNEL, t->ckey);
 }
 
 /* ---- accepting -------------------------------------------------------------------- */

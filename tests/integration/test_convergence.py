@@ -430,7 +430,8 @@ try:
         up = sum(1 for _, h in held if h.startswith(b"HTTP/1.0 200 "))
         t.ok(up == 2 and up + sum(1 for _, h in held if h == b"") == 5,
              "relay: tunnels from one address beyond "
-             "proxy_max_tunnels_per_ip are refused (%d of 5 up)" % up)
+             "proxy_max_tunnels_per_ip are refused (%d of 5 up)" % up,
+             [h[:40] for _, h in held])
         for x, _ in held:
             x.close()
         t.ok("relay: tunnel closed" in d.logtext(),
