@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,12 +38,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.join(HERE, "..", "tests")
 sys.path.insert(0, os.path.join(TESTS, "integration"))
 sys.path.insert(0, os.path.join(TESTS, "ctlog"))
-from ndtest import NOTARYD, Daemon, get, wait_until  # noqa: E402
+from ndtest import Daemon, get, rss_kb, wait_until  # noqa: E402
+from ndtest import ct_positions as positions  # noqa: E402
 import ctlog  # noqa: E402
 import expected  # noqa: E402
 import streamtest  # noqa: E402
 
-NOTARYCTL = os.path.join(os.path.dirname(NOTARYD), "notaryctl")
 START = 100          # entries in every log before the daemon starts
 GROW = 60            # entries added to every log, twice
 RUN_SECS = float(os.environ.get("FAULTS_CTLOG_SECS", "60"))
@@ -81,17 +80,6 @@ def key(lg):
     return lg.url.rstrip("/")
 
 
-def positions(d):
-    p = subprocess.run([NOTARYCTL, "-c", d.conf, "ct-positions"],
-                       capture_output=True, text=True, timeout=60)
-    out = {}
-    for line in p.stdout.splitlines():
-        f = line.split()
-        if len(f) == 3 and f[1].isdigit():
-            out[f[0]] = int(f[1])
-    return out
-
-
 def summaries(text):
     """url -> (next, size, published, malformed, dups, backfill, badsig,
     shrunk, {fetch error kind: n}) of the last stop line."""
@@ -120,17 +108,6 @@ def metrics(d):
         if m:
             out[(m.group(1), m.group(2) or "")] = float(m.group(3))
     return out
-
-
-def rss_kb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 class Collector(threading.Thread):

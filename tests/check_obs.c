@@ -350,6 +350,59 @@ START_TEST(test_aba)
 END_TEST
 
 /*
+ * The key of svc's span of key number k (every MD5 byte k) from start,
+ * into kbuf; its length.
+ */
+static u_int32_t
+raw_span_key(uint8_t *kbuf, const char *svc, uint8_t k, int64_t start)
+{
+	size_t	plen = strlen(svc) + 1;		/* with 0x00 */
+
+	memcpy(kbuf, svc, plen);
+	memset(kbuf + plen, k, 16);
+	be64enc(kbuf + plen + 16, (uint64_t)start);
+	return ((u_int32_t)plen + 24);
+}
+
+/*
+ * A spans.db row written behind obs.c's back: end, no SHA-256, and seen
+ * when vlen is 48 (none when it is 40, as rows were before seen).
+ */
+static void
+raw_span_put(struct obs_db *o, const char *svc, uint8_t k, int64_t start,
+    int64_t end, int64_t seen, u_int32_t vlen)
+{
+	uint8_t	kbuf[64], val[48];
+	DBT	key, data;
+
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	memset(val, 0, sizeof(val));
+	be64enc(val, (uint64_t)end);
+	be64enc(val + 40, (uint64_t)seen);
+	key.data = kbuf;
+	key.size = raw_span_key(kbuf, svc, k, start);
+	data.data = val;
+	data.size = vlen;
+	ck_assert_int_eq(o->spans->put(o->spans, NULL, &key, &data, 0), 0);
+}
+
+/* The stored size of a span row's value (0: no such row). */
+static u_int32_t
+raw_span_size(struct obs_db *o, const char *svc, uint8_t k, int64_t start)
+{
+	uint8_t	kbuf[64];
+	DBT	key, data;
+
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = kbuf;
+	key.size = raw_span_key(kbuf, svc, k, start);
+	return (o->spans->get(o->spans, NULL, &key, &data, 0) == 0 ?
+	    data.size : 0);
+}
+
+/*
  * Span rows written before the last sighting was kept (40-byte values)
  * read as seen = end, and are rewritten in the new form when extended;
  * a 48-byte row whose seen lies outside its span is corrupt.
@@ -360,23 +413,9 @@ START_TEST(test_span_seen_rows)
 	struct obs_span		v[4];
 	struct obs_db		o;
 	DB_ENV			*env;
-	uint8_t			k[64], val[48];
-	DBT			key, data;
-	size_t			klen = sizeof(svc);	/* with 0x00 */
 
 	store_open(&env, &o, 0);
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
-	memcpy(k, svc, klen);
-	memset(k + klen, 0x60, 16);
-	be64enc(k + klen + 16, (uint64_t)T0);
-	memset(val, 0, sizeof(val));
-	be64enc(val, (uint64_t)(T0 + 50));
-	key.data = k;
-	key.size = (u_int32_t)klen + 24;
-	data.data = val;
-	data.size = 40;
-	ck_assert_int_eq(o.spans->put(o.spans, NULL, &key, &data, 0), 0);
+	raw_span_put(&o, svc, 0x60, T0, T0 + 50, 0, 40);
 	ck_assert_uint_eq(read_all(&o, svc, v, 4), 1);
 	assert_span(&v[0], 0x60, T0, T0 + 50);
 	ck_assert_int_eq(v[0].seen, T0 + 50);
@@ -385,19 +424,11 @@ START_TEST(test_span_seen_rows)
 	ck_assert_uint_eq(read_all(&o, svc, v, 4), 1);
 	assert_span(&v[0], 0x60, T0, T0 + 60);
 	ck_assert_int_eq(v[0].seen, T0 + 60);
-	memset(&data, 0, sizeof(data));
-	ck_assert_int_eq(o.spans->get(o.spans, NULL, &key, &data, 0), 0);
-	ck_assert_uint_eq(data.size, 48);
+	ck_assert_uint_eq(raw_span_size(&o, svc, 0x60, T0), 48);
 
 	/* seen after end, then seen before start: skipped as corrupt */
-	k[klen] = 0x70;
-	be64enc(val + 40, (uint64_t)(T0 + 51));
-	data.data = val;
-	data.size = 48;
-	ck_assert_int_eq(o.spans->put(o.spans, NULL, &key, &data, 0), 0);
-	k[klen] = 0x71;
-	be64enc(val + 40, (uint64_t)(T0 - 1));
-	ck_assert_int_eq(o.spans->put(o.spans, NULL, &key, &data, 0), 0);
+	raw_span_put(&o, svc, 0x70, T0, T0 + 50, T0 + 51, 48);
+	raw_span_put(&o, svc, 0x71, T0, T0 + 50, T0 - 1, 48);
 	ck_assert_uint_eq(read_all(&o, svc, v, 4), 1);
 	store_close(env, &o);
 }

@@ -17,6 +17,7 @@ import tempfile
 import time
 
 NOTARYD = os.environ.get("NOTARYD", os.path.abspath("notaryd"))
+NOTARYCTL = os.path.join(os.path.dirname(NOTARYD), "notaryctl")
 SRCDIR = os.environ.get("NOTARYD_SRCDIR", os.getcwd())
 
 
@@ -74,6 +75,30 @@ def fixed_port_lock(port, wait=0.0):
                 f.close()
                 return None
             time.sleep(0.1)
+
+
+def ct_positions(d, timeout=60):
+    """{log URL: next index} as `notaryctl ct-positions` prints them."""
+    p = subprocess.run([NOTARYCTL, "-c", d.conf, "ct-positions"],
+                       capture_output=True, text=True, timeout=timeout)
+    out = {}
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[1].isdigit():
+            out[f[0]] = int(f[1])
+    return out
+
+
+def rss_kb(pid):
+    """The resident size of process pid in kB (0 once it is gone)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def wait_until(pred, timeout=10.0, step=0.02):

@@ -29,10 +29,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ctlog"))
-from ndtest import NOTARYD, Daemon, Tap, wait_until  # noqa: E402
+from ndtest import NOTARYCTL, Daemon, Tap, wait_until  # noqa: E402
+from ndtest import ct_positions as positions  # noqa: E402
 import ctlog  # noqa: E402
 
-NOTARYCTL = os.path.join(os.path.dirname(NOTARYD), "notaryctl")
 t = Tap()
 
 
@@ -41,17 +41,6 @@ def ctwatch_yaml(listfile, extra=""):
             "  log_list_refresh: 1s\n  batch_size: 256\n"
             "  parallel_fetches: 3\n  fetch_timeout: 3s\n%s"
             % (listfile, extra))
-
-
-def positions(d):
-    p = subprocess.run([NOTARYCTL, "-c", d.conf, "ct-positions"],
-                       capture_output=True, text=True, timeout=60)
-    out = {}
-    for line in p.stdout.splitlines():
-        f = line.split()
-        if len(f) == 3:
-            out[f[0]] = int(f[1])
-    return out
 
 
 def key(lg):

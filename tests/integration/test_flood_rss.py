@@ -12,21 +12,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ndtest import Daemon, Tap, server_took_all, wait_until  # noqa: E402
+from ndtest import Daemon, Tap, rss_kb, server_took_all, wait_until  # noqa: E402
 
 CONNS = 5000
 t = Tap()
-
-
-def rss_kb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def tree_rss(d):

@@ -31,12 +31,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "ctlog"))
-from ndtest import NOTARYD, Daemon, Tap, get, wait_until  # noqa: E402
+from ndtest import Daemon, Tap, get, wait_until  # noqa: E402
+from ndtest import ct_positions as positions  # noqa: E402
 from streamtest import WsClients  # noqa: E402
 import ctlog  # noqa: E402
 import expected  # noqa: E402
 
-NOTARYCTL = os.path.join(os.path.dirname(NOTARYD), "notaryctl")
 NODE_CLIENT = os.path.join(HERE, "certstream_client.js")
 NODE_MOD = os.path.join(HERE, "..", "node", "node_modules", "certstream")
 N = 40                  # entries each log grows by, per phase
@@ -56,17 +56,6 @@ except ImportError:
 
 def key(lg):
     return lg.url.rstrip("/")
-
-
-def positions(d):
-    p = subprocess.run([NOTARYCTL, "-c", d.conf, "ct-positions"],
-                       capture_output=True, text=True, timeout=WAIT)
-    out = {}
-    for line in p.stdout.splitlines():
-        f = line.split()
-        if len(f) == 3:
-            out[f[0]] = int(f[1])
-    return out
 
 
 def index_of(frame):
